@@ -1,0 +1,143 @@
+/**
+ * Activities that act on a host through the fleet provider. Each one is
+ * idempotent in Watcher's manner: check whether it is already done, act, then
+ * confirm. Permanent failures are non-retryable ApplicationFailures whose type
+ * comes from FailureType, so the workflow can decide to hand off.
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Pool } from 'pg';
+import { FailureType } from '../domain/errors';
+import { PermanentProviderError, type FleetProvider } from '../domain/provider';
+import type { HostState, ServerMoveResult, ServerRef } from '../domain/types';
+import type { Notifier, OperatorNotification } from './notifier';
+
+const POLL_MS = 500;
+
+/** Turn a provider's permanent error into a non-retryable failure; let the rest retry. */
+async function viaProvider<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof PermanentProviderError) {
+      throw ApplicationFailure.create({ type: err.type, message: err.message, nonRetryable: true });
+    }
+    throw err;
+  }
+}
+
+export interface ComputeToggle {
+  changed: boolean;
+  before: HostState['compute'];
+  after: HostState['compute'];
+}
+
+export function createHostActivities(deps: { provider: FleetProvider; db: Pool; notifier: Notifier }) {
+  const { provider, db, notifier } = deps;
+
+  async function pollUntil(host: string, done: (s: HostState) => boolean, timeoutMs: number): Promise<HostState> {
+    const ctx = Context.current();
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const state = await viaProvider(() => provider.readHostState(host));
+      ctx.heartbeat({ power: state.power });
+      if (done(state)) return state;
+      if (Date.now() > deadline) {
+        throw ApplicationFailure.create({
+          type: FailureType.PowerActionTimedOut,
+          message: `host ${host} did not reach the expected state within ${timeoutMs / 1000}s (power ${state.power})`,
+          nonRetryable: true,
+        });
+      }
+      await ctx.sleep(POLL_MS);
+    }
+  }
+
+  return {
+    /** Re-read the host's real state and remember it as the host's last known health. */
+    async auditHost(host: string): Promise<HostState> {
+      const state = await viaProvider(() => provider.readHostState(host));
+      await db.query(
+        'UPDATE hosts SET health = $2, health_reasons = $3, health_checked_at = now(), updated_at = now() WHERE id = $1',
+        [host, state.health, state.healthReasons],
+      );
+      return state;
+    },
+
+    async disableCompute(host: string, reason: string): Promise<ComputeToggle> {
+      const before = (await viaProvider(() => provider.readHostState(host))).compute;
+      if (!before.enabled && before.disabledReason === reason) return { changed: false, before, after: before };
+      await viaProvider(() => provider.disableCompute(host, reason));
+      const after = (await viaProvider(() => provider.readHostState(host))).compute;
+      if (after.enabled) throw new Error(`compute service on ${host} still enabled after disable`);
+      return { changed: true, before, after };
+    },
+
+    async enableCompute(host: string): Promise<ComputeToggle> {
+      const before = (await viaProvider(() => provider.readHostState(host))).compute;
+      if (before.enabled) return { changed: false, before, after: before };
+      await viaProvider(() => provider.enableCompute(host));
+      const after = (await viaProvider(() => provider.readHostState(host))).compute;
+      if (!after.enabled) throw new Error(`compute service on ${host} still disabled after enable`);
+      return { changed: true, before, after };
+    },
+
+    async listServersOnHost(host: string): Promise<ServerRef[]> {
+      return viaProvider(() => provider.listServersOnHost(host));
+    },
+
+    /**
+     * Move one server off `host` and wait until it has landed elsewhere. A
+     * retry after a worker crash finds the move already in flight (or already
+     * done) and tracks it instead of issuing a second one.
+     */
+    async moveServerOffHost(input: { host: string; serverId: string }): Promise<ServerMoveResult> {
+      const ctx = Context.current();
+      const where = await viaProvider(() => provider.locateServer(input.serverId));
+      if (where.host !== input.host && !where.activeMoveId) {
+        return { server: input.serverId, result: 'already-off-host', to: where.host };
+      }
+      const moveId = where.activeMoveId ?? (await viaProvider(() => provider.startServerMove(input.serverId)));
+      for (;;) {
+        ctx.heartbeat({ moveId });
+        const move = await viaProvider(() => provider.getServerMove(moveId));
+        if (move.status === 'failed') {
+          throw ApplicationFailure.create({
+            type: FailureType.MigrationFailed,
+            message: `server ${input.serverId} could not be moved off ${input.host}: ${move.error ?? 'migration failed'}`,
+            nonRetryable: true,
+          });
+        }
+        if (move.status === 'completed') {
+          const landed = await viaProvider(() => provider.locateServer(input.serverId));
+          if (landed.host === input.host) throw new Error(`server ${input.serverId} still on ${input.host} after its move completed`);
+          return { server: input.serverId, result: 'moved', to: landed.host, migrationId: moveId };
+        }
+        await ctx.sleep(POLL_MS);
+      }
+    },
+
+    /**
+     * Power-cycle the host and wait until it is powered on again. The request is
+     * issued once per activity: a retry that finds its own earlier heartbeat only waits.
+     */
+    async powerCycle(input: { host: string; timeoutSeconds: number }): Promise<HostState> {
+      const ctx = Context.current();
+      const alreadyIssued = (ctx.info.heartbeatDetails as { issued?: boolean } | undefined)?.issued === true;
+      if (!alreadyIssued) {
+        await viaProvider(() => provider.requestPowerCycle(input.host));
+        ctx.heartbeat({ issued: true });
+      }
+      return pollUntil(input.host, (s) => s.power === 'on', input.timeoutSeconds * 1000);
+    },
+
+    async restartComputeService(host: string): Promise<HostState> {
+      await viaProvider(() => provider.restartComputeService(host));
+      return viaProvider(() => provider.readHostState(host));
+    },
+
+    async notifyOperator(notification: OperatorNotification): Promise<void> {
+      await notifier.notify(notification);
+    },
+  };
+}

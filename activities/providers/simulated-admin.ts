@@ -1,0 +1,65 @@
+/**
+ * Seeding and fault injection for the simulated fleet, used by the demo and
+ * the tests. Not part of the provider interface: a real cloud has no such knobs.
+ */
+import type { Pool } from 'pg';
+
+export interface FleetShape {
+  zones: string[];
+  hostsPerZone: number;
+  serversPerHost: number;
+}
+
+export const DEMO_FLEET: FleetShape = { zones: ['zone-a', 'zone-b'], hostsPerZone: 12, serversPerHost: 4 };
+
+export function simulatedHostName(zone: string, index: number): string {
+  return `cmp-${zone.replace(/^zone-/, '')}-${String(index).padStart(2, '0')}`;
+}
+
+/** Create the fleet if it is not there yet (idempotent). */
+export async function seedSimulatedFleet(db: Pool, shape: FleetShape): Promise<void> {
+  for (const zone of shape.zones) {
+    for (let h = 1; h <= shape.hostsPerZone; h++) {
+      const host = simulatedHostName(zone, h);
+      await db.query('INSERT INTO sim_hosts (id, zone) VALUES ($1, $2) ON CONFLICT DO NOTHING', [host, zone]);
+      for (let s = 1; s <= shape.serversPerHost; s++) {
+        const id = `${host}-vm${s}`;
+        await db.query('INSERT INTO sim_servers (id, name, host) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [
+          id,
+          `tenant-vm-${host}-${s}`,
+          host,
+        ]);
+      }
+    }
+  }
+}
+
+export interface Fault {
+  /** The host reports itself unhealthy with this reason. */
+  unhealthy?: string;
+  /** Power cycles and service restarts do not fix it. */
+  repairIneffective?: boolean;
+  /** Live migrations off this host fail. */
+  migrationFails?: boolean;
+}
+
+export async function injectFault(db: Pool, host: string, fault: Fault): Promise<void> {
+  const { rowCount } = await db.query(
+    `UPDATE sim_hosts SET
+       health = CASE WHEN $2::text IS NULL THEN health ELSE 'critical' END,
+       health_reasons = CASE WHEN $2::text IS NULL THEN health_reasons ELSE ARRAY[$2::text] END,
+       fault_repair_ineffective = $3, fault_migration_fails = $4
+     WHERE id = $1`,
+    [host, fault.unhealthy ?? null, fault.repairIneffective ?? false, fault.migrationFails ?? false],
+  );
+  if (rowCount !== 1) throw new Error(`no simulated host ${host}`);
+}
+
+/** What an operator does by hand when a hand-off reaches them: fix the hardware. */
+export async function repairByHand(db: Pool, host: string): Promise<void> {
+  await db.query(
+    `UPDATE sim_hosts SET health = 'ok', health_reasons = '{}', power = 'on', power_on_due = NULL,
+            fault_repair_ineffective = false, fault_migration_fails = false WHERE id = $1`,
+    [host],
+  );
+}

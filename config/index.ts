@@ -1,0 +1,52 @@
+/**
+ * Configuration from the environment, validated once at start-up. A bad or
+ * missing variable stops the process with a message that names it.
+ */
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const port = z.coerce.number().int().min(1).max(65535);
+
+export const configSchema = z
+  .object({
+    DATABASE_URL: z
+      .string({ error: 'is required (postgres://user:password@host:port/database)' })
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
+    TEMPORAL_ADDRESS: z.string().regex(/^[^\s:]+:\d+$/, 'must be host:port').default('localhost:7233'),
+    TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+    TEMPORAL_TASK_QUEUE: z.string().min(1).default('shipshape-remediation'),
+    TEMPORAL_TLS: bool.default(false),
+    TEMPORAL_TLS_CERT_PATH: z.string().optional(),
+    TEMPORAL_TLS_KEY_PATH: z.string().optional(),
+    TEMPORAL_TLS_SERVER_NAME: z.string().optional(),
+    TEMPORAL_API_KEY: z.string().min(1).optional(),
+    SHIPSHAPE_PROVIDER: z.enum(['simulated']).default('simulated'),
+    SHIPSHAPE_API_PORT: port.default(8080),
+    SHIPSHAPE_POLICY_DIR: z.string().min(1).default('policies'),
+    SHIPSHAPE_ALERTMANAGER_HOST_LABEL: z.string().min(1).default('host'),
+    SHIPSHAPE_NOTIFY_WEBHOOK_URL: z.url().optional(),
+    SHIPSHAPE_DEV_TOKEN: z.string().min(20, 'must be at least 20 characters').optional(),
+    SHIPSHAPE_SEED_SIMULATED_FLEET: bool.default(false),
+    SHIPSHAPE_SIM_MIGRATION_SECONDS: z.coerce.number().min(0).default(3),
+    SHIPSHAPE_SIM_POWER_ON_SECONDS: z.coerce.number().min(0).default(4),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .refine((c) => !c.TEMPORAL_TLS_CERT_PATH === !c.TEMPORAL_TLS_KEY_PATH, {
+    message: 'TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH must be set together',
+    path: ['TEMPORAL_TLS_CERT_PATH'],
+  });
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {}
+
+/** Parse the environment; throws a ConfigError naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const result = configSchema.safeParse(env);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(config)'}: ${i.message}`);
+  throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+}

@@ -1,0 +1,22 @@
+/**
+ * Failure types shared by activities, workflows and the API. Activities mark
+ * permanent failures with one of these as the `ApplicationFailure` type; the
+ * API maps update-validator rejections to HTTP statuses by type.
+ */
+export const FailureType = {
+  /** The provider said no in a way retrying will not change. */
+  ProviderRejected: 'ProviderRejected',
+  /** A server could not be moved off the host. */
+  MigrationFailed: 'MigrationFailed',
+  /** No other host can take the server. */
+  NoValidHost: 'NoValidHost',
+  /** The host is not known to the provider. */
+  UnknownHost: 'UnknownHost',
+  /** A power action did not reach its target state in time. */
+  PowerActionTimedOut: 'PowerActionTimedOut',
+  /** An Update arrived in a phase that does not accept it. */
+  WrongPhase: 'WrongPhase',
+  /** The caller may not do this (e.g. approve their own request). */
+  Forbidden: 'Forbidden',
+} as const;
+export type FailureType = (typeof FailureType)[keyof typeof FailureType];

@@ -1,0 +1,48 @@
+/**
+ * The one interface every fleet provider implements, in domain words. The
+ * simulated fleet ships first; OpenStack and Redfish providers implement the
+ * same interface. Workflows never see it: activities call it.
+ */
+import type { HostState, InventoryHost, ServerRef } from './types';
+
+export interface ServerLocation {
+  id: string;
+  host: string;
+  /** The move in flight for this server, if any (Nova: an in-progress live migration). */
+  activeMoveId: string | null;
+}
+
+export interface MoveStatus {
+  id: string;
+  status: 'running' | 'completed' | 'failed';
+  destination: string | null;
+  error: string | null;
+}
+
+export interface FleetProvider {
+  readonly name: string;
+  listHosts(): Promise<InventoryHost[]>;
+  /** Re-read the host's real state from the provider (never from a cache). */
+  readHostState(host: string): Promise<HostState>;
+  disableCompute(host: string, reason: string): Promise<void>;
+  enableCompute(host: string): Promise<void>;
+  listServersOnHost(host: string): Promise<ServerRef[]>;
+  locateServer(serverId: string): Promise<ServerLocation>;
+  /** Ask the scheduler to move a server elsewhere (live migration); returns the move's id. */
+  startServerMove(serverId: string): Promise<string>;
+  getServerMove(moveId: string): Promise<MoveStatus>;
+  /** Request a power cycle; completion is observed through readHostState. */
+  requestPowerCycle(host: string): Promise<void>;
+  restartComputeService(host: string): Promise<void>;
+}
+
+/** A provider error that retrying cannot fix (unknown host, no valid host, ...). */
+export class PermanentProviderError extends Error {
+  constructor(
+    readonly type: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'PermanentProviderError';
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * The remediation lifecycle in domain words: phases, which pool state each
+ * phase implies, and the view of a remediation that the API and the audit log
+ * show. Pure: imported by the workflow and by the API.
+ */
+import type { PoolState, SignalOutcome, Severity, SignalStatus } from './types';
+
+export const ACTIVE_PHASES = [
+  'auditing',
+  'awaiting-approval',
+  'draining',
+  'repairing',
+  'verifying',
+  'returning',
+  'awaiting-operator',
+] as const;
+export const FINAL_PHASES = ['returned', 'false-alarm', 'rejected', 'cancelled'] as const;
+export type ActivePhase = (typeof ACTIVE_PHASES)[number];
+export type FinalPhase = (typeof FINAL_PHASES)[number];
+export type Phase = ActivePhase | FinalPhase;
+
+export function isFinal(phase: Phase): phase is FinalPhase {
+  return (FINAL_PHASES as readonly string[]).includes(phase);
+}
+
+/**
+ * The pool state a host is in while its remediation is in `phase`.
+ * `touched` says whether Shipshape already took the host out of scheduling:
+ * a remediation that is cancelled or handed off after the drain started leaves
+ * the host out of the pool, one that never touched it leaves it in service.
+ */
+export function poolStateFor(phase: Phase, touched: boolean): PoolState {
+  switch (phase) {
+    case 'auditing':
+    case 'awaiting-approval':
+    case 'returned':
+    case 'false-alarm':
+    case 'rejected':
+      return 'in-service';
+    case 'draining':
+      return 'draining';
+    case 'repairing':
+    case 'verifying':
+    case 'returning':
+      return 'in-remediation';
+    case 'awaiting-operator':
+      return 'awaiting-operator';
+    case 'cancelled':
+      return touched ? 'out-of-service' : 'in-service';
+  }
+}
+
+/** A repair action the policy may ask for, in the order it lists them. */
+export const REPAIR_ACTIONS = ['power-cycle', 'restart-compute-service'] as const;
+export type RepairAction = (typeof REPAIR_ACTIONS)[number];
+
+/** The part of a policy a remediation runs under; a snapshot travels with the workflow. */
+export interface RemediationPolicy {
+  name: string;
+  version: string;
+  approval: {
+    required: boolean;
+    /** Seconds to wait for an approver before escalating to an operator. */
+    timeoutSeconds: number;
+  };
+  drain: {
+    /** Seconds to wait for the host to be empty after every move has been issued. */
+    emptyTimeoutSeconds: number;
+  };
+  repair: RepairAction[];
+  verify: {
+    attempts: number;
+    intervalSeconds: number;
+  };
+}
+
+export interface TriggerSignal {
+  signalId: string;
+  name: string;
+  fingerprint: string;
+  severity: Severity;
+  status: SignalStatus;
+}
+
+export interface RemediationInput {
+  remediationId: string;
+  host: string;
+  zone: string;
+  policy: RemediationPolicy;
+  trigger: TriggerSignal;
+  /** The API user whose signal started this remediation; they may not approve it. */
+  requestedBy: string;
+}
+
+export type StepStatus = 'running' | 'succeeded' | 'failed' | 'skipped';
+
+export interface StepView {
+  name: string;
+  status: StepStatus;
+  startedAt: string;
+  endedAt: string | null;
+  detail: string | null;
+}
+
+export interface RemediationView {
+  remediationId: string;
+  host: string;
+  zone: string;
+  policy: { name: string; version: string };
+  phase: Phase;
+  poolState: PoolState;
+  requestedBy: string;
+  steps: StepView[];
+  pendingApproval: { requestedAt: string; deadline: string } | null;
+  handOff: { reason: string; since: string } | null;
+  outcome: { phase: FinalPhase; reason: string; at: string } | null;
+  signals: { received: number; lastName: string | null };
+}
+
+/** What an alert delivered to a running remediation did. */
+export interface AlertDelivery {
+  outcome: Extract<SignalOutcome, 'started' | 'joined' | 'suppressed'>;
+  remediationId: string;
+  phase: Phase;
+}
+
+/** The reason prefix every compute service Shipshape disables carries. */
+export const DISABLE_REASON_PREFIX = 'shipshape:';
+
+export function disableReason(remediationId: string, signalName: string): string {
+  return `${DISABLE_REASON_PREFIX} remediation ${remediationId} (${signalName})`;
+}
+
+/** Workflow ID for a host's remediation: one at a time per host. */
+export function remediationWorkflowId(host: string): string {
+  return `remediation/${host}`;
+}

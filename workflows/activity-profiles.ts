@@ -1,0 +1,35 @@
+/**
+ * Named timeout and retry profiles. Activities are imported as types only and
+ * proxied here, so the workflow bundle carries no activity code.
+ */
+import { proxyActivities } from '@temporalio/workflow';
+import type { RemediationActivities } from '../activities';
+
+/** Shipshape's own records: retried until the database is back, never dropped. */
+export const records = proxyActivities<RemediationActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+});
+
+/** Quick reads and toggles on a host: a few tries, then the workflow hands off. */
+export const hostActions = proxyActivities<RemediationActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '20 seconds', maximumAttempts: 5 },
+});
+
+/**
+ * Long actions that are tracked until done (live migrations, power cycles).
+ * They heartbeat, so a killed worker is noticed within the heartbeat timeout
+ * and the retry resumes tracking the action in flight.
+ */
+export const trackedActions = proxyActivities<RemediationActivities>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '10 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '20 seconds', maximumAttempts: 5 },
+});
+
+/** Anything that pages or e-mails a person: capped, so a broken webhook cannot spam. */
+export const paging = proxyActivities<RemediationActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '2 seconds', maximumAttempts: 3 },
+});

@@ -1,0 +1,1 @@
+export { remediationWorkflow } from './remediation';

@@ -1,0 +1,206 @@
+/**
+ * The state of one remediation and the handlers that change it. The workflow
+ * function in remediation.ts drives the process; this class owns the view,
+ * records every transition, and validates what people ask of it.
+ */
+import { ActivityFailure, ApplicationFailure, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { AuditEntry } from '../domain/audit';
+import { FailureType } from '../domain/errors';
+import {
+  isFinal,
+  poolStateFor,
+  type AlertDelivery,
+  type FinalPhase,
+  type Phase,
+  type RemediationInput,
+  type RemediationView,
+  type StepView,
+  type TriggerSignal,
+} from '../domain/remediation';
+import { PHASE } from '../domain/search-attributes';
+import { records } from './activity-profiles';
+import {
+  alertUpdate,
+  approveUpdate,
+  cancelUpdate,
+  handBackUpdate,
+  rejectUpdate,
+  viewQuery,
+  type OperatorAction,
+} from './messages';
+
+export interface PersonDecision {
+  by: string;
+  comment: string;
+}
+
+/** What survives a continue-as-new while the remediation waits for an operator. */
+export interface ResumeState {
+  view: RemediationView;
+  seq: number;
+  touched: boolean;
+}
+
+/** Thrown inside the process when an operator's cancel is seen at a step boundary. */
+export class RemediationCancelled extends Error {}
+
+export function describeFailure(err: unknown): string {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof ApplicationFailure && cause.type) return `${cause.type}: ${cause.message}`;
+  return cause instanceof Error ? cause.message : String(err);
+}
+
+function wrongPhase(action: string, view: RemediationView, accepted: string): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: FailureType.WrongPhase,
+    message: `remediation ${view.remediationId} is ${view.phase}; ${action} is accepted only ${accepted}`,
+    nonRetryable: true,
+  });
+}
+
+export class RemediationState {
+  readonly view: RemediationView;
+  private seq: number;
+  /** Whether Shipshape has taken the host out of scheduling. */
+  touched: boolean;
+  approval: (PersonDecision & { decision: 'approved' | 'rejected' }) | null = null;
+  handBack: PersonDecision | null = null;
+  cancel: PersonDecision | null = null;
+
+  constructor(readonly input: RemediationInput, resume?: ResumeState) {
+    this.seq = resume?.seq ?? 0;
+    this.touched = resume?.touched ?? false;
+    this.view = resume?.view ?? {
+      remediationId: input.remediationId,
+      host: input.host,
+      zone: input.zone,
+      policy: { name: input.policy.name, version: input.policy.version },
+      phase: 'auditing',
+      poolState: 'in-service',
+      requestedBy: input.requestedBy,
+      steps: [],
+      pendingApproval: null,
+      handOff: null,
+      outcome: null,
+      signals: { received: 0, lastName: null },
+    };
+  }
+
+  get policyActor(): AuditEntry {
+    return { actorKind: 'policy', actor: this.input.policy.name, policyVersion: this.input.policy.version, action: '', reason: '' };
+  }
+
+  registerHandlers(): void {
+    setHandler(viewQuery, () => this.view);
+    setHandler(alertUpdate, (signal): AlertDelivery => {
+      this.view.signals.received++;
+      this.view.signals.lastName = signal.name;
+      const outcome =
+        signal.signalId === this.input.trigger.signalId ? 'started' : this.view.phase === 'awaiting-operator' ? 'suppressed' : 'joined';
+      return { outcome, remediationId: this.view.remediationId, phase: this.view.phase };
+    }, {
+      validator: (_signal: TriggerSignal) => {
+        if (isFinal(this.view.phase)) throw wrongPhase('a new alert', this.view, 'while the remediation runs');
+      },
+    });
+    const decide = (decision: 'approved' | 'rejected') => (action: OperatorAction) => {
+      this.approval = { decision, by: action.by, comment: action.comment ?? '' };
+      return this.view;
+    };
+    const approvalValidator = (verb: string) => (action: OperatorAction) => {
+      this.checkSameRemediation(action);
+      if (this.view.phase !== 'awaiting-approval' || this.approval) throw wrongPhase(verb, this.view, 'while awaiting approval');
+      if (action.by === this.view.requestedBy) {
+        throw ApplicationFailure.create({
+          type: FailureType.Forbidden,
+          message: `${action.by} requested this remediation and may not ${verb} it; another approver must`,
+          nonRetryable: true,
+        });
+      }
+    };
+    setHandler(approveUpdate, decide('approved'), { validator: approvalValidator('approve') });
+    setHandler(rejectUpdate, decide('rejected'), { validator: approvalValidator('reject') });
+    setHandler(handBackUpdate, (action) => {
+      this.handBack = { by: action.by, comment: action.comment ?? '' };
+      return this.view;
+    }, {
+      validator: (action) => {
+        this.checkSameRemediation(action);
+        if (this.view.phase !== 'awaiting-operator' || this.handBack) throw wrongPhase('hand-back', this.view, 'while awaiting an operator');
+      },
+    });
+    setHandler(cancelUpdate, (action) => {
+      this.cancel = { by: action.by, comment: action.comment ?? '' };
+      return this.view;
+    }, {
+      validator: (action) => {
+        this.checkSameRemediation(action);
+        if (isFinal(this.view.phase) || this.cancel) throw wrongPhase('cancel', this.view, 'while the remediation runs');
+      },
+    });
+  }
+
+  private checkSameRemediation(action: OperatorAction): void {
+    if (action.remediationId !== this.view.remediationId) {
+      throw ApplicationFailure.create({
+        type: FailureType.WrongPhase,
+        message: `remediation ${action.remediationId} has ended; ${this.view.host} is now in remediation ${this.view.remediationId}`,
+        nonRetryable: true,
+      });
+    }
+  }
+
+  throwIfCancelled(): void {
+    if (this.cancel) throw new RemediationCancelled();
+  }
+
+  resumeState(): ResumeState {
+    return { view: this.view, seq: this.seq, touched: this.touched };
+  }
+
+  /** Persist the view (and pool state) with an optional audit entry, in order. */
+  async record(audit: Omit<AuditEntry, 'policyVersion' | 'actorKind' | 'actor'> & Partial<AuditEntry>): Promise<void> {
+    this.seq++;
+    const entry: AuditEntry = { ...this.policyActor, ...audit };
+    const info = workflowInfo();
+    await records.recordProgress({ workflowId: info.workflowId, runId: info.runId, seq: this.seq, view: this.view, audit: entry });
+  }
+
+  async enterPhase(phase: Phase, audit: Omit<AuditEntry, 'policyVersion' | 'actorKind' | 'actor'> & Partial<AuditEntry>): Promise<void> {
+    this.view.phase = phase;
+    this.view.poolState = poolStateFor(phase, this.touched);
+    upsertSearchAttributes([{ key: PHASE, value: phase }]);
+    setCurrentDetails(this.details());
+    await this.record(audit);
+  }
+
+  async finish(phase: FinalPhase, reason: string, audit?: Partial<AuditEntry>): Promise<RemediationView> {
+    this.view.outcome = { phase, reason, at: new Date().toISOString() };
+    this.view.pendingApproval = null;
+    await this.enterPhase(phase, { action: `remediation ${phase}`, reason, ...audit });
+    return this.view;
+  }
+
+  /** Run one step of the process, timing it in the view; a cancel stops before the step starts. */
+  async step<T>(name: string, run: () => Promise<T>, describe: (result: T) => string = () => 'done'): Promise<T> {
+    this.throwIfCancelled();
+    const step: StepView = { name, status: 'running', startedAt: new Date().toISOString(), endedAt: null, detail: null };
+    this.view.steps.push(step);
+    setCurrentDetails(this.details());
+    try {
+      const result = await run();
+      Object.assign(step, { status: 'succeeded', endedAt: new Date().toISOString(), detail: describe(result) });
+      return result;
+    } catch (err) {
+      Object.assign(step, { status: 'failed', endedAt: new Date().toISOString(), detail: describeFailure(err) });
+      throw err;
+    }
+  }
+
+  private details(): string {
+    const v = this.view;
+    const steps = v.steps.map((s) => `- ${s.name}: ${s.status}${s.detail ? ` — ${s.detail}` : ''}`).join('\n');
+    const handOff = v.handOff ? `\n**Handed off:** ${v.handOff.reason}` : '';
+    return `**Host:** ${v.host} (${v.zone})  \n**Phase:** ${v.phase}  \n**Pool state:** ${v.poolState}  \n**Policy:** ${v.policy.name}@${v.policy.version}${handOff}\n\n${steps}`;
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * One remediation of one host: audit → (approval) → drain → repair → verify →
+ * return. Any failure hands the host to an operator, who hands it back when
+ * they have fixed it; Shipshape then verifies and returns it. The workflow ID
+ * is derived from the host, so a host has one remediation at a time.
+ */
+import { allHandlersFinished, condition, continueAsNew, sleep, workflowInfo } from '@temporalio/workflow';
+import { hostProblems } from '../domain/health';
+import { disableReason, type RemediationInput, type RemediationView } from '../domain/remediation';
+import { hostActions, paging, trackedActions } from './activity-profiles';
+import { describeFailure, RemediationCancelled, RemediationState, type ResumeState } from './remediation-state';
+
+export interface RemediationWorkflowInput extends RemediationInput {
+  /** Set only when a long hand-off continued as new. */
+  resume?: ResumeState;
+}
+
+export async function remediationWorkflow(input: RemediationWorkflowInput): Promise<RemediationView> {
+  const r = new RemediationState(input, input.resume);
+  r.registerHandlers();
+  let view: RemediationView;
+  try {
+    view = input.resume ? await resumeHandOff(r) : await remediate(r);
+  } catch (err) {
+    if (!(err instanceof RemediationCancelled)) throw err;
+    view = await finishCancelled(r);
+  }
+  // Let Update handlers that are mid-flight answer before the run closes.
+  await condition(allHandlersFinished);
+  return view;
+}
+
+async function remediate(r: RemediationState): Promise<RemediationView> {
+  const { host, policy, trigger } = r.input;
+  await r.record({ action: 'remediation started', reason: `${trigger.name} (${trigger.severity}) matched policy ${policy.name}` });
+
+  // Confirm before acting: re-read the host's real state.
+  const state = await r.step('audit', () => hostActions.auditHost(host), (s) => hostProblems(s).join('; ') || 'healthy');
+  const problems = hostProblems(state);
+  if (problems.length === 0) return r.finish('false-alarm', `${host} is healthy: power ${state.power}, health ${state.health}`, { after: state });
+  await r.record({ action: 'problem confirmed', reason: problems.join('; '), after: state });
+
+  if (policy.approval.required) {
+    const approved = await awaitApproval(r);
+    if (approved === 'rejected') return r.finish('rejected', r.approval?.comment || 'rejected', personActor(r.approval?.by));
+    if (approved === 'timed-out') return handOffUntilReturned(r, `no approver decided within ${policy.approval.timeoutSeconds}s`, 'approval-escalated');
+  }
+
+  const failure = await drainAndRepair(r);
+  if (failure) return handOffUntilReturned(r, failure, 'hand-off');
+  return verifyAndReturn(r);
+}
+
+async function awaitApproval(r: RemediationState): Promise<'approved' | 'rejected' | 'timed-out'> {
+  const timeoutMs = r.input.policy.approval.timeoutSeconds * 1000;
+  const now = Date.now();
+  r.view.pendingApproval = { requestedAt: new Date(now).toISOString(), deadline: new Date(now + timeoutMs).toISOString() };
+  await r.enterPhase('awaiting-approval', { action: 'approval requested', reason: `policy ${r.input.policy.name} requires approval` });
+  await notify(r, 'approval-requested', `approve or reject remediation of ${r.input.host}`);
+  const decided = await condition(() => r.approval !== null || r.cancel !== null, timeoutMs);
+  r.view.pendingApproval = null;
+  r.throwIfCancelled();
+  if (!decided || !r.approval) return 'timed-out';
+  await r.record({ ...personActor(r.approval.by), action: r.approval.decision, reason: r.approval.comment || r.approval.decision });
+  return r.approval.decision;
+}
+
+/** Drain the host, then run the policy's repair steps. Returns why it failed, or null. */
+async function drainAndRepair(r: RemediationState): Promise<string | null> {
+  const { host, policy, remediationId, trigger } = r.input;
+  try {
+    r.touched = true;
+    await r.enterPhase('draining', { action: 'drain started', reason: 'take the host out of scheduling and move its servers away' });
+    const toggle = await r.step('disable compute service', () => hostActions.disableCompute(host, disableReason(remediationId, trigger.name)));
+    await r.record({ action: 'compute service disabled', reason: disableReason(remediationId, trigger.name), before: toggle.before, after: toggle.after });
+    await moveEveryServer(r);
+
+    await r.enterPhase('repairing', { action: 'repair started', reason: `policy steps: ${policy.repair.join(', ')}` });
+    for (const action of policy.repair) {
+      const after = await r.step(action, () =>
+        action === 'power-cycle' ? trackedActions.powerCycle({ host, timeoutSeconds: 600 }) : hostActions.restartComputeService(host),
+      );
+      await r.record({ action, reason: `repair step of policy ${policy.name}`, after });
+    }
+    return null;
+  } catch (err) {
+    if (err instanceof RemediationCancelled) throw err;
+    return describeFailure(err);
+  }
+}
+
+/** Move servers off until the host is empty; a server that cannot move fails the drain. */
+async function moveEveryServer(r: RemediationState): Promise<void> {
+  const { host, policy } = r.input;
+  const deadline = Date.now() + policy.drain.emptyTimeoutSeconds * 1000;
+  for (;;) {
+    const servers = await r.step('list servers on host', () => hostActions.listServersOnHost(host), (s) => `${s.length} servers`);
+    if (servers.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`${host} still has ${servers.length} servers after ${policy.drain.emptyTimeoutSeconds}s`);
+    for (const server of servers) {
+      const moved = await r.step(`move ${server.id}`, () => trackedActions.moveServerOffHost({ host, serverId: server.id }), (m) => `${m.result} to ${m.to}`);
+      await r.record({ action: 'server moved', reason: `drain ${host}`, before: { server: server.id, host }, after: moved });
+    }
+  }
+}
+
+/** Bounded post-checks; return the host to the pool only if they pass. */
+async function verifyAndReturn(r: RemediationState): Promise<RemediationView> {
+  const { host, policy } = r.input;
+  await r.enterPhase('verifying', { action: 'verification started', reason: `${policy.verify.attempts} checks, ${policy.verify.intervalSeconds}s apart` });
+  let problems: string[] = [];
+  for (let attempt = 1; attempt <= policy.verify.attempts; attempt++) {
+    const state = await r.step(`verify (check ${attempt})`, () => hostActions.auditHost(host), (s) => hostProblems(s).join('; ') || 'healthy');
+    problems = hostProblems(state);
+    if (problems.length === 0) break;
+    if (attempt < policy.verify.attempts) await sleep(policy.verify.intervalSeconds * 1000);
+  }
+  if (problems.length > 0) return handOffUntilReturned(r, `verification failed: ${problems.join('; ')}`, 'hand-off');
+
+  await r.enterPhase('returning', { action: 'verification passed', reason: 'host healthy' });
+  const toggle = await r.step('enable compute service', () => hostActions.enableCompute(host));
+  r.touched = false;
+  return r.finish('returned', 'verified healthy and returned to the pool', { before: toggle.before, after: toggle.after });
+}
+
+/** Hand the host to an operator; when they hand it back, verify and return it. */
+async function handOffUntilReturned(r: RemediationState, reason: string, kind: 'hand-off' | 'approval-escalated'): Promise<RemediationView> {
+  r.view.handOff = { reason, since: new Date().toISOString() };
+  await r.enterPhase('awaiting-operator', { action: 'handed off to an operator', reason });
+  await notify(r, kind, reason);
+  return resumeHandOff(r);
+}
+
+async function resumeHandOff(r: RemediationState): Promise<RemediationView> {
+  await condition(() => r.handBack !== null || r.cancel !== null || workflowInfo().continueAsNewSuggested);
+  r.throwIfCancelled();
+  if (!r.handBack) {
+    // A hand-off can wait for days and gather alerts; keep the history short.
+    await condition(allHandlersFinished);
+    return continueAsNew<typeof remediationWorkflow>({ ...r.input, resume: r.resumeState() });
+  }
+  const { by, comment } = r.handBack;
+  r.handBack = null;
+  r.view.handOff = null;
+  await r.record({ ...personActor(by), action: 'handed back', reason: comment || 'operator handed the host back' });
+  return verifyAndReturn(r);
+}
+
+async function finishCancelled(r: RemediationState): Promise<RemediationView> {
+  const state = await hostActions.auditHost(r.input.host).catch(() => null);
+  const where = r.touched
+    ? `host left out of the pool (compute service disabled), ${state ? `${state.serverCount} servers still on it` : 'server count unknown'}`
+    : 'host left in service, untouched';
+  const cancel = r.cancel;
+  return r.finish('cancelled', `${cancel?.comment || 'cancelled'}; ${where}`, { ...personActor(cancel?.by), after: state ?? undefined });
+}
+
+async function notify(r: RemediationState, kind: 'hand-off' | 'approval-requested' | 'approval-escalated', reason: string): Promise<void> {
+  try {
+    await paging.notifyOperator({ kind, remediationId: r.input.remediationId, host: r.input.host, reason });
+  } catch (err) {
+    await r.record({ action: 'notification failed', reason: describeFailure(err) });
+  }
+}
+
+function personActor(by: string | undefined) {
+  return { actorKind: 'person' as const, actor: by ?? 'unknown', policyVersion: null };
+}
