@@ -1,0 +1,198 @@
+/**
+ * From an accepted signal to a remediation. The signal is written to
+ * PostgreSQL before anything else, so an accepted signal is never lost.
+ *
+ * Built for storms, where thousands of alerts a second mostly repeat alerts
+ * a running remediation already has:
+ *  1. fast path — one indexed query: if the host's open remediation already
+ *     received this fingerprint, the signal is recorded as joined (or
+ *     suppressed while an operator has the host) and Temporal is not called;
+ *  2. otherwise, per host and per API process, one delivery at a time goes to
+ *     Temporal as update-with-start on the host's workflow ID: it starts the
+ *     remediation or joins the running one, and the workflow says which;
+ *  3. if Temporal cannot be reached the signal stays `queued` and the
+ *     redispatcher delivers it later.
+ */
+import { randomUUID } from 'node:crypto';
+import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
+import type { Pool } from 'pg';
+import type { Logger } from '../config/logger';
+import { FailureType } from '../domain/errors';
+import { matchPolicy } from '../domain/policy-match';
+import { remediationWorkflowId, type RemediationInput, type TriggerSignal } from '../domain/remediation';
+import { HOST, PHASE, POLICY, ZONE } from '../domain/search-attributes';
+import type { SignalOutcome, SignalRecord } from '../domain/types';
+import type { LoadedPolicy } from '../policies/loader';
+import type { remediationWorkflow } from '../workflows/remediation';
+import { alertUpdate } from '../workflows/messages';
+import type { SignalResult } from './schemas';
+
+export interface DispatcherDeps {
+  db: Pool;
+  client: Client;
+  taskQueue: string;
+  policies: () => readonly LoadedPolicy[];
+  logger: Logger;
+}
+
+interface Decision {
+  outcome: SignalOutcome;
+  remediationId: string | null;
+  reason: string;
+  policyName: string | null;
+}
+
+export class SignalDispatcher {
+  private readonly inFlight = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly deps: DispatcherDeps) {}
+
+  /** Record the signal durably, then decide what it does. */
+  async accept(signal: SignalRecord, annotations: Record<string, string>, zone: string): Promise<SignalResult> {
+    const fast = signal.status === 'firing' ? await this.fastPath(signal) : null;
+    await this.deps.db.query(
+      `INSERT INTO signals (id, source, name, resource_kind, resource_id, host, severity, status, fingerprint, labels, annotations,
+                            starts_at, received_by, outcome, outcome_reason, remediation_id, policy_name, dispatched_at)
+       VALUES ($1,$2,$3,'host',$4,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15, CASE WHEN $12::text IS NULL THEN NULL ELSE now() END)`,
+      [
+        signal.id, signal.source, signal.name, signal.host, signal.severity, signal.status, signal.fingerprint,
+        JSON.stringify(signal.labels), JSON.stringify(annotations), signal.startsAt, signal.receivedBy,
+        fast?.outcome ?? null, fast?.reason ?? null, fast?.remediationId ?? null, fast?.policyName ?? null,
+      ],
+    );
+    const decision = fast ?? (await this.decideAndRecord(signal, zone));
+    return { signalId: signal.id, outcome: decision.outcome, remediationId: decision.remediationId, reason: decision.reason };
+  }
+
+  /** Decide for a recorded signal and store the outcome (used by accept and the redispatcher). */
+  async decideAndRecord(signal: SignalRecord, zone: string): Promise<Decision> {
+    const decision = await this.decide(signal, zone);
+    await this.deps.db.query(
+      `UPDATE signals SET outcome = $2, outcome_reason = $3, remediation_id = $4, policy_name = $5,
+              dispatched_at = CASE WHEN $2 = 'queued' THEN NULL ELSE now() END WHERE id = $1`,
+      [signal.id, decision.outcome, decision.reason, decision.remediationId, decision.policyName],
+    );
+    return decision;
+  }
+
+  private async fastPath(signal: SignalRecord): Promise<Decision | null> {
+    const { rows } = await this.deps.db.query<{ id: string; phase: string; policy_name: string }>(
+      `SELECT r.id, r.phase, r.policy_name FROM remediations r
+        WHERE r.host = $1 AND r.closed_at IS NULL
+          AND EXISTS (SELECT 1 FROM signals s WHERE s.remediation_id = r.id AND s.fingerprint = $2
+                      AND s.outcome IN ('started','joined','suppressed'))`,
+      [signal.host, signal.fingerprint],
+    );
+    const open = rows[0];
+    if (!open) return null;
+    const suppressed = open.phase === 'awaiting-operator';
+    return {
+      outcome: suppressed ? 'suppressed' : 'joined',
+      remediationId: open.id,
+      reason: suppressed ? `recorded; ${signal.host} is with an operator, automation does not act` : 'repeat of an alert the running remediation has',
+      policyName: open.policy_name,
+    };
+  }
+
+  private async decide(signal: SignalRecord, zone: string): Promise<Decision> {
+    const policy = matchPolicy(this.deps.policies(), signal.name);
+    if (!policy) return { outcome: 'no-policy', remediationId: null, reason: `no policy matches ${signal.name}`, policyName: null };
+    if (signal.status === 'resolved') {
+      const { rows } = await this.deps.db.query<{ id: string }>('SELECT id FROM remediations WHERE host = $1 AND closed_at IS NULL', [signal.host]);
+      const open = rows[0];
+      return open
+        ? { outcome: 'joined', remediationId: open.id, reason: 'resolved; the running remediation re-checks the real state itself', policyName: policy.name }
+        : { outcome: 'ignored', remediationId: null, reason: `resolved; nothing running for ${signal.host}`, policyName: policy.name };
+    }
+    try {
+      const delivered = await this.oneAtATime(signal.host, () => this.deliver(signal, zone, policy));
+      return { ...delivered, policyName: policy.name };
+    } catch (err) {
+      this.deps.logger.warn({ err: (err as Error).message, signal: signal.id }, 'could not reach Temporal; signal queued');
+      return { outcome: 'queued', remediationId: null, reason: 'recorded; Temporal unreachable, will be delivered when it is back', policyName: policy.name };
+    }
+  }
+
+  /** Serialise deliveries per host in this process so a burst costs Temporal one update, not hundreds. */
+  private async oneAtATime<T>(host: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.inFlight.get(host) ?? Promise.resolve();
+    const current = previous.catch(() => undefined).then(fn);
+    this.inFlight.set(host, current);
+    try {
+      return await current;
+    } finally {
+      if (this.inFlight.get(host) === current) this.inFlight.delete(host);
+    }
+  }
+
+  private async deliver(signal: SignalRecord, zone: string, policy: LoadedPolicy): Promise<Omit<Decision, 'policyName'>> {
+    const again = await this.fastPath(signal);
+    if (again) return again;
+    const trigger: TriggerSignal = {
+      signalId: signal.id,
+      name: signal.name,
+      fingerprint: signal.fingerprint,
+      severity: signal.severity,
+      status: signal.status,
+    };
+    const input: RemediationInput = {
+      remediationId: randomUUID(),
+      host: signal.host,
+      zone,
+      policy: policy.policy,
+      trigger,
+      requestedBy: signal.receivedBy,
+    };
+    // A workflow in its last moments rejects new alerts; the retry then starts a fresh run.
+    for (let attempt = 1; ; attempt++) {
+      const start = new WithStartWorkflowOperation<typeof remediationWorkflow>('remediationWorkflow', {
+        workflowId: remediationWorkflowId(signal.host),
+        taskQueue: this.deps.taskQueue,
+        args: [input],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+        typedSearchAttributes: [
+          { key: HOST, value: signal.host },
+          { key: ZONE, value: zone },
+          { key: POLICY, value: policy.name },
+          { key: PHASE, value: 'auditing' },
+        ],
+        staticSummary: `Remediate ${signal.host}: ${signal.name} (${policy.name})`,
+        staticDetails: `Started by ${signal.receivedBy} from ${signal.source}; policy ${policy.name}@${policy.policy.version}`,
+      });
+      try {
+        const delivery = await this.deps.client.workflow.executeUpdateWithStart(alertUpdate, { args: [trigger], startWorkflowOperation: start });
+        if (delivery.outcome === 'started') await this.indexNewRemediation(input);
+        const reason =
+          delivery.outcome === 'started'
+            ? `remediation started under policy ${policy.name}`
+            : delivery.outcome === 'suppressed'
+              ? `recorded; ${signal.host} is with an operator, automation does not act`
+              : `joined the running remediation (${delivery.phase})`;
+        return { outcome: delivery.outcome, remediationId: delivery.remediationId, reason };
+      } catch (err) {
+        if (attempt >= 5 || !isWrongPhase(err)) throw err;
+        await new Promise((r) => setTimeout(r, 200 * attempt));
+      }
+    }
+  }
+
+  /** Make the new remediation visible to the fast path at once; the workflow fills in the rest. */
+  private async indexNewRemediation(input: RemediationInput): Promise<void> {
+    // run_id is filled in by the workflow's first record.
+    await this.deps.db.query(
+      `INSERT INTO remediations (id, host, workflow_id, run_id, policy_name, policy_version, phase, requested_by)
+       VALUES ($1, $2, $3, '', $4, $5, 'auditing', $6) ON CONFLICT DO NOTHING`,
+      [input.remediationId, input.host, remediationWorkflowId(input.host), input.policy.name, input.policy.version, input.requestedBy],
+    );
+  }
+}
+
+function isWrongPhase(err: unknown): boolean {
+  let e: unknown = err;
+  for (let depth = 0; e && depth < 5; depth++) {
+    if ((e as { type?: string }).type === FailureType.WrongPhase) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}

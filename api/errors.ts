@@ -1,0 +1,62 @@
+/**
+ * Typed application errors that map to HTTP statuses. Every error leaves the
+ * API as `{ error: { code, message, details } }`; nothing unexpected leaks.
+ */
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { ZodError } from 'zod';
+import type { Logger } from '../config/logger';
+
+export class AppError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+export const badRequest = (message: string, details?: Record<string, unknown>) => new AppError(400, 'bad_request', message, details);
+export const notFound = (message: string, details?: Record<string, unknown>) => new AppError(404, 'not_found', message, details);
+export const conflict = (message: string, details?: Record<string, unknown>) => new AppError(409, 'conflict', message, details);
+export const forbidden = (message: string) => new AppError(403, 'forbidden', message);
+export const unprocessable = (code: string, message: string, details?: Record<string, unknown>) => new AppError(422, code, message, details);
+
+/** A 400 naming every field that failed and why. */
+export function validationError(where: 'body' | 'query' | 'params', error: ZodError): AppError {
+  const fields = error.issues.map((i) => ({
+    field: [where, ...i.path.map(String)].join('.'),
+    reason: i.code === 'unrecognized_keys' ? `unknown field(s): ${(i as { keys: string[] }).keys.join(', ')}` : i.message,
+  }));
+  const first = fields[0];
+  return new AppError(400, 'validation_failed', first ? `${first.field}: ${first.reason}` : `invalid ${where}`, { fields });
+}
+
+export const notFoundRoute: RequestHandler = (req, _res, next) => {
+  next(notFound(`no route ${req.method} ${req.path}`));
+};
+
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err: unknown, req, res, _next) => {
+    if (err instanceof AppError) {
+      res.status(err.status).json({ error: { code: err.code, message: err.message, details: err.details } });
+      return;
+    }
+    const e = err as { type?: string; status?: number; message?: string };
+    if (e.type === 'entity.parse.failed') {
+      res.status(400).json({ error: { code: 'invalid_json', message: `body: not valid JSON (${e.message ?? 'parse error'})`, details: { field: 'body' } } });
+      return;
+    }
+    if (e.type === 'entity.too.large') {
+      res.status(413).json({ error: { code: 'too_large', message: 'body: larger than the 1 MiB limit', details: { field: 'body' } } });
+      return;
+    }
+    if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+      res.status(e.status).json({ error: { code: 'bad_request', message: e.message ?? 'bad request', details: {} } });
+      return;
+    }
+    logger.error({ err, path: req.path }, 'unhandled error');
+    res.status(500).json({ error: { code: 'internal', message: 'internal error; see the server log', details: {} } });
+  };
+}

@@ -1,0 +1,37 @@
+/**
+ * Worker process entry point. Configuration is validated first; SIGINT and
+ * SIGTERM drain the worker gracefully (the SDK's default shutdown signals).
+ */
+import { ConfigError, loadConfig } from '../config';
+import { createLogger } from '../config/logger';
+import { createPool } from '../db/pool';
+import { createActivities } from '../activities';
+import { createNotifier, createProvider } from '../activities/wiring';
+import { connectClient, connectWorker, ensureSearchAttributes } from './temporal';
+import { createRemediationWorker } from './worker';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.LOG_LEVEL, 'shipshape-worker');
+  const db = createPool(config.DATABASE_URL);
+  const client = await connectClient(config);
+  await ensureSearchAttributes(client, config.TEMPORAL_NAMESPACE, logger);
+  await client.close();
+  const connection = await connectWorker(config);
+  const worker = await createRemediationWorker({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    activities: createActivities({ provider: createProvider(config, db), db, notifier: createNotifier(config, logger) }),
+  });
+  logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE }, 'worker started');
+  await worker.run();
+  await connection.close();
+  await db.end();
+  logger.info('worker stopped');
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof ConfigError ? err.message : err);
+  process.exit(1);
+});
