@@ -16,6 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import type { Pool } from 'pg';
+
 import type { Logger } from '../config/logger';
 import { FailureType } from '../domain/errors';
 import { matchPolicy } from '../domain/policy-match';
@@ -64,10 +65,28 @@ export class SignalDispatcher {
     return { signalId: signal.id, outcome: decision.outcome, remediationId: decision.remediationId, reason: decision.reason };
   }
 
-  /** Decide for a recorded signal and store the outcome (used by accept and the redispatcher). */
-  async decideAndRecord(signal: SignalRecord, zone: string): Promise<Decision> {
-    const decision = await this.decide(signal, zone);
+  /** Record a signal that cannot concern any host Shipshape knows; it is kept for the record. */
+  async recordIgnored(
+    signal: Omit<SignalRecord, 'host'> & { resourceId: string },
+    annotations: Record<string, string>,
+    reason: string,
+  ): Promise<SignalResult> {
     await this.deps.db.query(
+      `INSERT INTO signals (id, source, name, resource_kind, resource_id, host, severity, status, fingerprint, labels, annotations,
+                            starts_at, received_by, outcome, outcome_reason, dispatched_at)
+       VALUES ($1,$2,$3,'host',$4,NULL,$5,$6,$7,$8,$9,$10,$11,'ignored',$12, now())`,
+      [
+        signal.id, signal.source, signal.name, signal.resourceId, signal.severity, signal.status, signal.fingerprint,
+        JSON.stringify(signal.labels), JSON.stringify(annotations), signal.startsAt, signal.receivedBy, reason,
+      ],
+    );
+    return { signalId: signal.id, outcome: 'ignored', remediationId: null, reason };
+  }
+
+  /** Decide for a recorded signal and store the outcome (used by accept and the redispatcher). */
+  async decideAndRecord(signal: SignalRecord, zone: string, db: Pick<Pool, 'query'> = this.deps.db): Promise<Decision> {
+    const decision = await this.decide(signal, zone);
+    await db.query(
       `UPDATE signals SET outcome = $2, outcome_reason = $3, remediation_id = $4, policy_name = $5,
               dispatched_at = CASE WHEN $2 = 'queued' THEN NULL ELSE now() END WHERE id = $1`,
       [signal.id, decision.outcome, decision.reason, decision.remediationId, decision.policyName],

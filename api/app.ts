@@ -1,0 +1,45 @@
+/** The Express app, assembled from routers that take their dependencies (so tests drive it with real ones). */
+import type { Client, Connection } from '@temporalio/client';
+import express, { type Express } from 'express';
+import type { Pool } from 'pg';
+import type { Logger } from '../config/logger';
+import type { LoadedPolicy } from '../policies/loader';
+import { authenticate } from './auth';
+import { SignalDispatcher } from './dispatch';
+import { errorHandler, notFoundRoute } from './errors';
+import { buildOpenApiDocument } from './openapi';
+import { createAuditRouter } from './routes/audit';
+import { createHealthRouter } from './routes/health';
+import { createHostsRouter } from './routes/hosts';
+import { createRemediationsRouter } from './routes/remediations';
+import { createSignalsRouter } from './routes/signals';
+
+export interface AppDeps {
+  db: Pool;
+  client: Client;
+  connection: Connection;
+  taskQueue: string;
+  policies: () => readonly LoadedPolicy[];
+  hostLabel: string;
+  logger: Logger;
+}
+
+export function createApp(deps: AppDeps): { app: Express; dispatcher: SignalDispatcher } {
+  const dispatcher = new SignalDispatcher({ db: deps.db, client: deps.client, taskQueue: deps.taskQueue, policies: deps.policies, logger: deps.logger });
+  const openapi = buildOpenApiDocument();
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(express.json({ limit: '1mb' }));
+  app.use(createHealthRouter({ db: deps.db, temporal: deps.connection }));
+  app.get('/openapi.json', (_req, res) => {
+    res.json(openapi);
+  });
+  app.use('/v1', authenticate(deps.db));
+  app.use(createSignalsRouter({ db: deps.db, dispatcher, hostLabel: deps.hostLabel }));
+  app.use(createRemediationsRouter({ db: deps.db, client: deps.client }));
+  app.use(createHostsRouter({ db: deps.db }));
+  app.use(createAuditRouter({ db: deps.db }));
+  app.use(notFoundRoute);
+  app.use(errorHandler(deps.logger));
+  return { app, dispatcher };
+}

@@ -1,0 +1,82 @@
+/** The OpenAPI document, generated from the same zod schemas that validate requests. */
+import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from '@asteasolutions/zod-to-openapi';
+import { z } from 'zod';
+import {
+  alertmanagerWebhook,
+  auditEntry,
+  auditQuery,
+  errorBody,
+  hostListQuery,
+  hostView,
+  operatorActionRequest,
+  remediationListQuery,
+  remediationView,
+  signalRequest,
+  signalResult,
+} from './schemas';
+
+const json = (schema: z.ZodType, description: string) => ({ description, content: { 'application/json': { schema } } });
+const errors = {
+  400: json(errorBody, 'Malformed request; `error.details.fields` names each bad field'),
+  401: json(errorBody, 'Missing or invalid bearer token'),
+  403: json(errorBody, 'The token\'s role may not do this'),
+};
+
+export function buildOpenApiDocument(): unknown {
+  const registry = new OpenAPIRegistry();
+  registry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+  const add = (route: RouteConfig) => registry.registerPath({ security: [{ bearer: [] }], ...route });
+  const id = z.object({ id: z.string() });
+
+  add({
+    method: 'post', path: '/v1/signals', summary: 'Receive a generic signal (role: operator)',
+    request: { body: { content: { 'application/json': { schema: signalRequest } } } },
+    responses: { 202: json(signalResult, 'Recorded durably; what it did'), ...errors, 422: json(errorBody, 'Unknown host') },
+  });
+  add({
+    method: 'post', path: '/v1/integrations/alertmanager', summary: 'Alertmanager webhook receiver, payload version 4 (role: operator)',
+    request: { body: { content: { 'application/json': { schema: alertmanagerWebhook } } } },
+    responses: { 200: json(z.object({ groupKey: z.string(), results: z.array(signalResult) }), 'One result per alert'), ...errors },
+  });
+  add({
+    method: 'get', path: '/v1/remediations', summary: 'List remediations (role: viewer)', request: { query: remediationListQuery },
+    responses: { 200: json(z.object({ remediations: z.array(remediationView) }), 'Newest first'), ...errors },
+  });
+  add({
+    method: 'get', path: '/v1/remediations/{id}', summary: 'One remediation: phase, steps with times, pending approval, outcome',
+    request: { params: id }, responses: { 200: json(remediationView, 'The remediation'), ...errors, 404: json(errorBody, 'Unknown') },
+  });
+  for (const action of ['approve', 'reject', 'hand-back', 'cancel'] as const) {
+    add({
+      method: 'post', path: `/v1/remediations/{id}/${action}`,
+      summary: `${action} (role: ${action === 'approve' || action === 'reject' ? 'approver' : 'operator'}); a Temporal Update with a validator`,
+      request: { params: id, body: { content: { 'application/json': { schema: operatorActionRequest } }, required: false } },
+      responses: {
+        200: json(remediationView, 'Accepted by the workflow'), ...errors,
+        404: json(errorBody, 'Unknown remediation'), 409: json(errorBody, 'Not in a phase that accepts this; the message says why'),
+      },
+    });
+  }
+  add({
+    method: 'get', path: '/v1/hosts', summary: 'Every host: pool state and last known health', request: { query: hostListQuery },
+    responses: { 200: json(z.object({ hosts: z.array(hostView) }), 'Hosts'), ...errors },
+  });
+  add({
+    method: 'get', path: '/v1/hosts/{id}', summary: 'One host', request: { params: id },
+    responses: { 200: json(hostView, 'The host'), ...errors, 404: json(errorBody, 'Unknown host') },
+  });
+  add({
+    method: 'get', path: '/v1/audit-log', summary: 'Audit log, oldest first', request: { query: auditQuery },
+    responses: { 200: json(z.object({ entries: z.array(auditEntry) }), 'Entries'), ...errors },
+  });
+  registry.registerPath({ method: 'get', path: '/healthz', summary: 'Liveness', responses: { 200: { description: 'Alive' } } });
+  registry.registerPath({
+    method: 'get', path: '/readyz', summary: 'Readiness: PostgreSQL and Temporal reachable',
+    responses: { 200: { description: 'Ready' }, 503: { description: 'A dependency is unreachable' } },
+  });
+
+  return new OpenApiGeneratorV31(registry.definitions).generateDocument({
+    openapi: '3.1.0',
+    info: { title: 'Shipshape API', version: '0.1.0', description: 'Day-2 fleet management for OpenStack clouds' },
+  });
+}

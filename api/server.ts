@@ -1,0 +1,59 @@
+/**
+ * Start and stop the API server with everything it needs (exported for the
+ * demo and tests; api/main.ts is the process entry point).
+ */
+import type { Server } from 'node:http';
+import type { Config } from '../config';
+import { createLogger, type Logger } from '../config/logger';
+import { createPool, type Db } from '../db/pool';
+import { syncInventory } from '../activities/inventory';
+import { seedSimulatedFleet, DEMO_FLEET } from '../activities/providers/simulated-admin';
+import { createProvider } from '../activities/wiring';
+import { loadPolicies } from '../policies/loader';
+import { connectClient, createClient } from '../workers/temporal';
+import { createToken } from './auth';
+import { createApp } from './app';
+import { startRedispatcher } from './redispatch';
+
+export interface RunningApi {
+  url: string;
+  db: Db;
+  logger: Logger;
+  stop(): Promise<void>;
+}
+
+export async function startApi(config: Config, options: { port?: number } = {}): Promise<RunningApi> {
+  const logger = createLogger(config.LOG_LEVEL, 'shipshape-api');
+  const policies = loadPolicies(config.SHIPSHAPE_POLICY_DIR);
+  const db = createPool(config.DATABASE_URL, 20);
+  const provider = createProvider(config, db);
+  if (config.SHIPSHAPE_SEED_SIMULATED_FLEET) await seedSimulatedFleet(db, DEMO_FLEET);
+  const hostCount = await syncInventory(db, provider);
+  if (config.SHIPSHAPE_DEV_TOKEN) await createToken(db, 'dev', 'admin', config.SHIPSHAPE_DEV_TOKEN);
+  const connection = await connectClient(config);
+  const client = createClient(connection, config);
+  const { app, dispatcher } = createApp({
+    db, client, connection, logger,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    policies: () => policies,
+    hostLabel: config.SHIPSHAPE_ALERTMANAGER_HOST_LABEL,
+  });
+  const stopRedispatch = startRedispatcher(db, dispatcher, logger);
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(options.port ?? config.SHIPSHAPE_API_PORT, () => resolve(s));
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.SHIPSHAPE_API_PORT;
+  logger.info({ port, hosts: hostCount, policies: policies.map((p) => `${p.name}@${p.policy.version}`) }, 'API listening');
+  return {
+    url: `http://localhost:${port}`,
+    db,
+    logger,
+    async stop() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await stopRedispatch();
+      await connection.close();
+      await db.end();
+    },
+  };
+}
