@@ -1,0 +1,40 @@
+import { builtinModules } from 'node:module';
+import js from '@eslint/js';
+import importPlugin from 'eslint-plugin-import';
+import tseslint from 'typescript-eslint';
+
+// Workflow code must be deterministic: no Node built-ins, no I/O libraries, no
+// activity context. Type-only imports (e.g. of activity signatures) are fine.
+const forbiddenInWorkflows = [
+  ...builtinModules,
+  ...builtinModules.map((m) => `node:${m}`),
+  'pg',
+  'express',
+  'pino',
+  '@temporalio/activity',
+  '@temporalio/client',
+  '@temporalio/worker',
+].map((name) => ({ name, message: 'workflows/ and domain/ must stay deterministic: do I/O in an activity', allowTypeImports: true }));
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', '.tools/**', '.data/**', 'coverage/**', 'eslint.config.mjs', 'jest.config.js'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    plugins: { import: importPlugin },
+    settings: { 'import/resolver': { node: { extensions: ['.ts', '.js'] } } },
+    rules: {
+      eqeqeq: ['error', 'always'],
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      'import/no-cycle': 'error',
+    },
+  },
+  {
+    files: ['workflows/**/*.ts', 'domain/**/*.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { paths: forbiddenInWorkflows }] },
+  },
+);

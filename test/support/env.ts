@@ -1,0 +1,135 @@
+/**
+ * A test file's own world on the shared services: a fresh database copied
+ * from the migrated template, a seeded simulated fleet, a fresh task queue,
+ * the real API in-process, and a worker with the real activities.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
+import { Client as PgClient, type Pool } from 'pg';
+import { createActivities, type RemediationActivities } from '../../activities';
+import { syncInventory } from '../../activities/inventory';
+import type { Notifier, OperatorNotification } from '../../activities/notifier';
+import { SimulatedFleet } from '../../activities/providers/simulated';
+import { seedSimulatedFleet, type FleetShape } from '../../activities/providers/simulated-admin';
+import { createToken } from '../../api/auth';
+import { createApp } from '../../api/app';
+import { createLogger } from '../../config/logger';
+import { createPool } from '../../db/pool';
+import type { RemediationPolicy } from '../../domain/remediation';
+import type { ApiRole } from '../../domain/types';
+import type { LoadedPolicy } from '../../policies/loader';
+import { createRemediationWorker } from '../../workers/worker';
+
+let runtimeInstalled = false;
+function quietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+  } catch {
+    // already installed by another module in this worker
+  }
+}
+
+/** Policies with short waits, so a whole remediation takes seconds. */
+export function testPolicy(name: string, signals: string[], overrides: Partial<RemediationPolicy> = {}): LoadedPolicy {
+  return {
+    file: `${name}.yaml`,
+    name,
+    signals,
+    policy: {
+      name,
+      version: 'test-1',
+      approval: { required: false, timeoutSeconds: 60 },
+      drain: { emptyTimeoutSeconds: 60 },
+      repair: ['power-cycle'],
+      verify: { attempts: 3, intervalSeconds: 1 },
+      ...overrides,
+    },
+  };
+}
+
+export const DEFAULT_TEST_POLICIES = [
+  testPolicy('host-down', ['HostDown', 'NovaComputeDown']),
+  testPolicy('hardware-fault', ['HardwareFault'], { approval: { required: true, timeoutSeconds: 60 } }),
+];
+
+export interface TestEnv {
+  db: Pool;
+  databaseUrl: string;
+  temporalAddress: string;
+  client: Client;
+  taskQueue: string;
+  apiUrl: string;
+  notifications: OperatorNotification[];
+  policies: LoadedPolicy[];
+  token(subject: string, role: ApiRole): Promise<string>;
+  startWorker(activities?: RemediationActivities): Promise<Worker>;
+  close(): Promise<void>;
+}
+
+export async function createTestEnv(options: { fleet?: FleetShape; policies?: LoadedPolicy[]; migrationSeconds?: number } = {}): Promise<TestEnv> {
+  quietRuntime();
+  const dbName = `t_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
+  const admin = new PgClient({ connectionString: `postgres://shipshape@127.0.0.1:${process.env.SHIPSHAPE_TEST_PG_PORT}/postgres` });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${dbName} TEMPLATE shipshape_template`);
+  await admin.end();
+  const databaseUrl = `postgres://shipshape@127.0.0.1:${process.env.SHIPSHAPE_TEST_PG_PORT}/${dbName}`;
+  const db = createPool(databaseUrl, 20);
+  const provider = new SimulatedFleet(db, { migrationSeconds: options.migrationSeconds ?? 1, powerOnSeconds: 1 });
+  await seedSimulatedFleet(db, options.fleet ?? { zones: ['zone-a', 'zone-b'], hostsPerZone: 3, serversPerHost: 2 });
+  await syncInventory(db, provider);
+
+  const temporalAddress = process.env.SHIPSHAPE_TEST_TEMPORAL!;
+  const connection = await Connection.connect({ address: temporalAddress });
+  const client = new Client({ connection });
+  const taskQueue = `test-${randomUUID()}`;
+  const logger = createLogger('silent', 'test');
+  const policies = options.policies ?? DEFAULT_TEST_POLICIES;
+  const { app } = createApp({ db, client, connection, taskQueue, policies: () => policies, hostLabel: 'host', logger });
+  const server: Server = await new Promise((ok) => {
+    const s = app.listen(0, () => ok(s));
+  });
+  const port = (server.address() as { port: number }).port;
+
+  const notifications: OperatorNotification[] = [];
+  const notifier: Notifier = { notify: async (n) => void notifications.push(n) };
+  const workers: { worker: Worker; done: Promise<void>; connection: NativeConnection }[] = [];
+
+  return {
+    db,
+    databaseUrl,
+    temporalAddress,
+    client,
+    taskQueue,
+    apiUrl: `http://127.0.0.1:${port}`,
+    notifications,
+    policies,
+    token: (subject, role) => createToken(db, subject, role),
+    async startWorker(activities) {
+      const workerConnection = await NativeConnection.connect({ address: temporalAddress });
+      const worker = await createRemediationWorker({
+        connection: workerConnection,
+        namespace: 'default',
+        taskQueue,
+        activities: activities ?? createActivities({ provider, db, notifier }),
+        workflowBundlePath: process.env.SHIPSHAPE_TEST_BUNDLE,
+      });
+      workers.push({ worker, done: worker.run(), connection: workerConnection });
+      return worker;
+    },
+    async close() {
+      for (const w of workers) {
+        if (w.worker.getState() === 'RUNNING') w.worker.shutdown();
+        await w.done.catch(() => undefined);
+        await w.connection.close();
+      }
+      await new Promise((ok) => server.close(ok));
+      await connection.close();
+      await db.end();
+    },
+  };
+}
