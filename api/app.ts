@@ -19,13 +19,14 @@ export interface AppDeps {
   client: Client;
   connection: Connection;
   taskQueue: string;
+  workflowIdPrefix: string;
   policies: () => readonly LoadedPolicy[];
   hostLabel: string;
   logger: Logger;
 }
 
 export function createApp(deps: AppDeps): { app: Express; dispatcher: SignalDispatcher } {
-  const dispatcher = new SignalDispatcher({ db: deps.db, client: deps.client, taskQueue: deps.taskQueue, policies: deps.policies, logger: deps.logger });
+  const dispatcher = new SignalDispatcher({ db: deps.db, client: deps.client, taskQueue: deps.taskQueue, workflowIdPrefix: deps.workflowIdPrefix, policies: deps.policies, logger: deps.logger });
   const openapi = buildOpenApiDocument();
   const app = express();
   app.disable('x-powered-by');

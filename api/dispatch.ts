@@ -32,6 +32,7 @@ export interface DispatcherDeps {
   db: Pool;
   client: Client;
   taskQueue: string;
+  workflowIdPrefix: string;
   policies: () => readonly LoadedPolicy[];
   logger: Logger;
 }
@@ -165,7 +166,7 @@ export class SignalDispatcher {
     // A workflow in its last moments rejects new alerts; the retry then starts a fresh run.
     for (let attempt = 1; ; attempt++) {
       const start = new WithStartWorkflowOperation<typeof remediationWorkflow>('remediationWorkflow', {
-        workflowId: remediationWorkflowId(signal.host),
+        workflowId: remediationWorkflowId(signal.host, this.deps.workflowIdPrefix),
         taskQueue: this.deps.taskQueue,
         args: [input],
         workflowIdConflictPolicy: 'USE_EXISTING',
@@ -202,7 +203,7 @@ export class SignalDispatcher {
     await this.deps.db.query(
       `INSERT INTO remediations (id, host, workflow_id, run_id, policy_name, policy_version, phase, requested_by)
        VALUES ($1, $2, $3, '', $4, $5, 'auditing', $6) ON CONFLICT DO NOTHING`,
-      [input.remediationId, input.host, remediationWorkflowId(input.host), input.policy.name, input.policy.version, input.requestedBy],
+      [input.remediationId, input.host, remediationWorkflowId(input.host, this.deps.workflowIdPrefix), input.policy.name, input.policy.version, input.requestedBy],
     );
   }
 }

@@ -35,6 +35,7 @@ export async function startApi(config: Config, options: { port?: number } = {}):
   const { app, dispatcher } = createApp({
     db, client, connection, logger,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
+    workflowIdPrefix: config.SHIPSHAPE_WORKFLOW_ID_PREFIX,
     policies: () => policies,
     hostLabel: config.SHIPSHAPE_ALERTMANAGER_HOST_LABEL,
   });

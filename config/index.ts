@@ -18,6 +18,10 @@ export const configSchema = z
     TEMPORAL_ADDRESS: z.string().regex(/^[^\s:]+:\d+$/, 'must be host:port').default('localhost:7233'),
     TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
     TEMPORAL_TASK_QUEUE: z.string().min(1).default('shipshape-remediation'),
+    SHIPSHAPE_WORKFLOW_ID_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]*\/?$/, 'letters, digits, ".", "_", "-", optionally ending in "/"')
+      .default(''),
     TEMPORAL_TLS: bool.default(false),
     TEMPORAL_TLS_CERT_PATH: z.string().optional(),
     TEMPORAL_TLS_KEY_PATH: z.string().optional(),

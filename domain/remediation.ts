@@ -131,7 +131,10 @@ export function disableReason(remediationId: string, signalName: string): string
   return `${DISABLE_REASON_PREFIX} remediation ${remediationId} (${signalName})`;
 }
 
-/** Workflow ID for a host's remediation: one at a time per host. */
-export function remediationWorkflowId(host: string): string {
-  return `remediation/${host}`;
+/**
+ * Workflow ID for a host's remediation: one at a time per host. The prefix
+ * keeps installations apart when several share one Temporal namespace.
+ */
+export function remediationWorkflowId(host: string, prefix = ''): string {
+  return `${prefix}remediation/${host}`;
 }

@@ -2,6 +2,7 @@
  * Worker process entry point. Configuration is validated first; SIGINT and
  * SIGTERM drain the worker gracefully (the SDK's default shutdown signals).
  */
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { ConfigError, loadConfig } from '../config';
 import { createLogger } from '../config/logger';
 import { createPool } from '../db/pool';
@@ -10,9 +11,12 @@ import { createNotifier, createProvider } from '../activities/wiring';
 import { connectClient, connectWorker, ensureSearchAttributes } from './temporal';
 import { createRemediationWorker } from './worker';
 
+const SDK_LEVEL = { trace: 'TRACE', debug: 'DEBUG', info: 'INFO', warn: 'WARN', error: 'ERROR', fatal: 'ERROR', silent: 'ERROR' } as const;
+
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL, 'shipshape-worker');
+  Runtime.install({ logger: new DefaultLogger(SDK_LEVEL[config.LOG_LEVEL]) });
   const db = createPool(config.DATABASE_URL);
   const client = await connectClient(config);
   await ensureSearchAttributes(client, config.TEMPORAL_NAMESPACE, logger);

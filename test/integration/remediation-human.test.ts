@@ -3,6 +3,10 @@
  * hand-off and hand-back, approval by another person, self-approval refused,
  * reject, approval timeout escalating to an operator, and cancel.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { temporalBinary } from '../../scripts/services';
 import { injectFault, repairByHand } from '../../activities/providers/simulated-admin';
 import { createTestEnv, DEFAULT_TEST_POLICIES, testPolicy, type TestEnv } from '../support/env';
 import { eventually, hostSignal, http } from '../support/http';
@@ -43,6 +47,7 @@ test('when the repair does not fix the host, it is handed to an operator, who ha
   const host = 'cmp-a-01';
   await injectFault(env.db, host, { unhealthy: 'PSU 2 failed', repairIneffective: true });
   const started = await http('POST', `${env.apiUrl}/v1/signals`, tokens.bot, hostSignal(host));
+  expect(started.body).toMatchObject({ outcome: 'started' });
   const id = started.body.remediationId;
 
   const handedOff = await inPhase(id, 'awaiting-operator');
@@ -69,6 +74,14 @@ test('when the repair does not fix the host, it is handed to an operator, who ha
   expect(done.poolState).toBe('in-service');
   const audit = (await http('GET', `${env.apiUrl}/v1/audit-log?remediationId=${id}`, tokens.bot)).body.entries;
   expect(audit.find((a: { action: string }) => a.action === 'handed back')).toMatchObject({ actorKind: 'person', actor: 'ops-bot', reason: 'replaced PSU 2' });
+
+  // RECORD_HISTORY=1 refreshes the stored history that the replay test checks for determinism.
+  if (process.env.RECORD_HISTORY) {
+    const json = execFileSync(temporalBinary(), [
+      'workflow', 'show', '--address', env.temporalAddress, '--workflow-id', `${env.workflowIdPrefix}remediation/${host}`, '--output', 'json',
+    ]);
+    writeFileSync(join(__dirname, '..', 'fixtures', 'remediation-hand-off-history.json'), json);
+  }
 });
 
 test('an approval is accepted from another approver, refused from the requester, and the remediation proceeds', async () => {

@@ -62,6 +62,8 @@ export interface TestEnv {
   temporalAddress: string;
   client: Client;
   taskQueue: string;
+  /** Workflow IDs of this test file start with it: files share one namespace. */
+  workflowIdPrefix: string;
   apiUrl: string;
   notifications: OperatorNotification[];
   policies: LoadedPolicy[];
@@ -89,7 +91,8 @@ export async function createTestEnv(options: { fleet?: FleetShape; policies?: Lo
   const taskQueue = `test-${randomUUID()}`;
   const logger = createLogger('silent', 'test');
   const policies = options.policies ?? DEFAULT_TEST_POLICIES;
-  const { app } = createApp({ db, client, connection, taskQueue, policies: () => policies, hostLabel: 'host', logger });
+  const workflowIdPrefix = `${dbName}/`;
+  const { app } = createApp({ db, client, connection, taskQueue, workflowIdPrefix, policies: () => policies, hostLabel: 'host', logger });
   const server: Server = await new Promise((ok) => {
     const s = app.listen(0, () => ok(s));
   });
@@ -105,6 +108,7 @@ export async function createTestEnv(options: { fleet?: FleetShape; policies?: Lo
     temporalAddress,
     client,
     taskQueue,
+    workflowIdPrefix,
     apiUrl: `http://127.0.0.1:${port}`,
     notifications,
     policies,
