@@ -1,0 +1,160 @@
+/**
+ * The demo: a simulated fleet of 24 compute hosts in two zones, remediated by
+ * Shipshape on a local Temporal dev server, visible in the Temporal Web UI
+ * within a minute. Starts fresh each time; Ctrl-C stops everything.
+ */
+import { rmSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { injectFault, DEMO_FLEET, simulatedHostName, type Fault } from '../activities/providers/simulated-admin';
+import { createNotifier, createProvider } from '../activities/wiring';
+import { createToken } from '../api/auth';
+import { startApi } from '../api/server';
+import { loadConfig } from '../config';
+import { connectWorker } from '../workers/temporal';
+import { createRemediationWorker } from '../workers/worker';
+import { PROJECT_ROOT, freePort, migrate, portIsFree, startPostgres, startTemporalDevServer } from './services';
+
+const DEV_TOKEN = process.env.SHIPSHAPE_DEV_TOKEN ?? 'shipshape-demo-admin-token';
+
+async function pickPort(preferred: number): Promise<number> {
+  return (await portIsFree(preferred)) ? preferred : freePort();
+}
+
+interface Scenario {
+  host: string;
+  signal: string;
+  fault: Fault | null;
+  story: string;
+}
+
+const hosts = (zone: string, n: number) => simulatedHostName(zone, n);
+const SCENARIOS: Scenario[] = [
+  { host: hosts('zone-a', 3), signal: 'HostDown', fault: { unhealthy: 'IPMI: CPU2 machine check exception' }, story: 'drained, power-cycled, verified, returned' },
+  { host: hosts('zone-b', 5), signal: 'NovaComputeDown', fault: { unhealthy: 'PSU 1 failed', repairIneffective: true }, story: 'power cycle does not help: handed off to an operator' },
+  { host: hosts('zone-a', 7), signal: 'HardwareFault', fault: { unhealthy: 'DIMM B2 uncorrectable errors' }, story: 'waits for approval (approve it with the dev token)' },
+  { host: hosts('zone-b', 9), signal: 'HostDown', fault: null, story: 'host is healthy: ends as a false alarm' },
+];
+
+async function main(): Promise<void> {
+  const dataDir = join(PROJECT_ROOT, '.data', 'demo');
+  rmSync(dataDir, { recursive: true, force: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o755 });
+  console.log('[demo] starting PostgreSQL and the Temporal dev server ...');
+  const [temporalPort, uiPort, apiPort] = [await pickPort(7233), await pickPort(8233), await pickPort(8080)];
+  const [pg, temporal] = await Promise.all([
+    startPostgres({ dataDir: join(dataDir, 'pg') }),
+    startTemporalDevServer({ port: temporalPort, uiPort, dbFile: join(dataDir, 'temporal.db'), logFile: join(dataDir, 'temporal.log') }),
+  ]);
+  const databaseUrl = await pg.createDatabase('shipshape');
+  migrate(databaseUrl);
+
+  const config = loadConfig({
+    ...process.env,
+    DATABASE_URL: databaseUrl,
+    TEMPORAL_ADDRESS: temporal.address,
+    SHIPSHAPE_API_PORT: String(apiPort),
+    SHIPSHAPE_SEED_SIMULATED_FLEET: 'true',
+    SHIPSHAPE_DEV_TOKEN: DEV_TOKEN,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+  });
+  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+  const api = await startApi(config);
+  const monitoring = await createToken(api.db, 'monitoring', 'operator');
+  const workerConnection = await connectWorker(config);
+  const worker = await createRemediationWorker({
+    connection: workerConnection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    activities: createActivities({
+      provider: createProvider(config, api.db),
+      db: api.db,
+      // The demo's operator is the terminal: notifications are printed, not posted.
+      notifier: config.SHIPSHAPE_NOTIFY_WEBHOOK_URL
+        ? createNotifier(config, api.logger)
+        : { notify: async (n) => void console.log(`[demo] OPERATOR NEEDED (${n.kind}) ${n.host}: ${n.reason} — remediation ${n.remediationId}`) },
+    }),
+  });
+  const workerDone = worker.run();
+
+  const post = (path: string, body: unknown) =>
+    fetch(`${api.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${monitoring}`, 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json());
+
+  console.log(`
+  Shipshape demo — ${DEMO_FLEET.zones.length * DEMO_FLEET.hostsPerZone} simulated compute hosts in ${DEMO_FLEET.zones.join(', ')}
+
+  Temporal Web UI   ${temporal.uiUrl}/namespaces/default/workflows
+  Shipshape API     ${api.url}   (OpenAPI: ${api.url}/openapi.json)
+  Dev token (admin) ${DEV_TOKEN}
+
+  Try:
+    curl -s -H "Authorization: Bearer ${DEV_TOKEN}" ${api.url}/v1/remediations | jq
+    curl -s -H "Authorization: Bearer ${DEV_TOKEN}" ${api.url}/v1/hosts | jq '.hosts[] | {id, poolState, health}'
+    curl -s -X POST -H "Authorization: Bearer ${DEV_TOKEN}" ${api.url}/v1/remediations/<id>/approve
+    curl -s -X POST -H "Authorization: Bearer ${DEV_TOKEN}" -H 'content-type: application/json' \\
+         -d '{"comment":"replaced the PSU"}' ${api.url}/v1/remediations/<id>/hand-back
+
+  Ctrl-C stops everything.
+`);
+
+  // Report phase changes as they happen.
+  const seen = new Map<string, string>();
+  const watch = setInterval(() => {
+    api.db
+      .query<{ id: string; host: string; phase: string }>('SELECT id, host, phase FROM remediations ORDER BY started_at')
+      .then(({ rows }) => {
+        for (const r of rows) {
+          if (seen.get(r.id) === r.phase) continue;
+          seen.set(r.id, r.phase);
+          console.log(`[demo] ${r.host.padEnd(10)} ${r.phase.padEnd(18)} remediation ${r.id}`);
+        }
+      })
+      .catch(() => undefined);
+  }, 1000);
+
+  // A few failures at once, then one more every 40 s so the UI keeps moving.
+  const inject = async (s: Scenario) => {
+    if (s.fault) await injectFault(api.db, s.host, s.fault);
+    const result = await post('/v1/integrations/alertmanager', {
+      version: '4', groupKey: `{}:{alertname="${s.signal}"}`, truncatedAlerts: 0, status: 'firing', receiver: 'shipshape',
+      groupLabels: { alertname: s.signal }, commonLabels: {}, commonAnnotations: {}, externalURL: 'http://alertmanager.demo',
+      alerts: [{ status: 'firing', labels: { alertname: s.signal, instance: `${s.host}:9100`, severity: 'critical' }, annotations: {}, startsAt: new Date().toISOString() }],
+    });
+    console.log(`[demo] injected ${s.signal} on ${s.host} (${s.story}) → ${(result as { results?: { outcome: string }[] }).results?.[0]?.outcome}`);
+  };
+  for (const s of SCENARIOS) await inject(s);
+  let next = 0;
+  const extra = setInterval(() => {
+    next++;
+    const zone = DEMO_FLEET.zones[next % DEMO_FLEET.zones.length]!;
+    const host = simulatedHostName(zone, 1 + ((next * 5) % DEMO_FLEET.hostsPerZone));
+    void inject({ host, signal: 'HostDown', fault: { unhealthy: 'BMC: host not responding' }, story: 'another host down' }).catch(() => undefined);
+  }, 40_000);
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    console.log('\n[demo] stopping: worker, API, Temporal, PostgreSQL ...');
+    clearInterval(watch);
+    clearInterval(extra);
+    worker.shutdown();
+    await workerDone.catch(() => undefined);
+    await workerConnection.close();
+    await api.stop();
+    await temporal.stop();
+    await pg.stop();
+    console.log('[demo] stopped');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+  const seconds = Number(process.env.SHIPSHAPE_DEMO_SECONDS ?? 0);
+  if (seconds > 0) setTimeout(() => void stop(), seconds * 1000);
+}
+
+main().catch((err: unknown) => {
+  console.error('[demo] failed:', err instanceof Error ? err.message : err);
+  process.exit(1);
+});
