@@ -1,0 +1,76 @@
+/** Input at the edges: configuration, policy files, and alert labels. Table-driven, no services. */
+import { join } from 'node:path';
+import { fingerprintOf, hostFromLabels, severityFromLabel } from '../../api/normalize';
+import { loadConfig } from '../../config';
+import { loadPolicies, parsePolicy } from '../../policies/loader';
+
+describe('configuration', () => {
+  const base = { DATABASE_URL: 'postgres://u@localhost:5432/db' };
+  test('defaults fill everything but the database', () => {
+    const c = loadConfig(base);
+    expect(c).toMatchObject({ TEMPORAL_ADDRESS: 'localhost:7233', TEMPORAL_NAMESPACE: 'default', SHIPSHAPE_PROVIDER: 'simulated', SHIPSHAPE_API_PORT: 8080, SHIPSHAPE_ALERTMANAGER_HOST_LABEL: 'host' });
+  });
+  const bad: [string, Record<string, string | undefined>, RegExp][] = [
+    ['a missing DATABASE_URL', {}, /DATABASE_URL: is required/],
+    ['a DATABASE_URL that is not postgres', { DATABASE_URL: 'mysql://x' }, /DATABASE_URL: must be a postgres:\/\/ URL/],
+    ['a TEMPORAL_ADDRESS without a port', { ...base, TEMPORAL_ADDRESS: 'temporal' }, /TEMPORAL_ADDRESS: must be host:port/],
+    ['a TLS certificate without its key', { ...base, TEMPORAL_TLS_CERT_PATH: '/c.pem' }, /TEMPORAL_TLS_CERT_PATH: .*set together/],
+    ['an unknown provider', { ...base, SHIPSHAPE_PROVIDER: 'vmware' }, /SHIPSHAPE_PROVIDER/],
+    ['a port out of range', { ...base, SHIPSHAPE_API_PORT: '70000' }, /SHIPSHAPE_API_PORT/],
+    ['a short dev token', { ...base, SHIPSHAPE_DEV_TOKEN: 'abc' }, /SHIPSHAPE_DEV_TOKEN: must be at least 20 characters/],
+    ['a boolean that is not one', { ...base, TEMPORAL_TLS: 'maybe' }, /TEMPORAL_TLS/],
+  ];
+  test.each(bad)('%s stops start-up with a message naming the variable', (_name, env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+});
+
+describe('policy files', () => {
+  const good = 'name: host-down\nmatch:\n  signals: [HostDown]\nrepair: [power-cycle]\n';
+  test('a minimal file gets safe defaults and a content-hash version', () => {
+    const p = parsePolicy('host-down.yaml', good);
+    expect(p.policy).toMatchObject({ name: 'host-down', approval: { required: false, timeoutSeconds: 1800 }, verify: { attempts: 6, intervalSeconds: 10 } });
+    expect(p.policy.version).toMatch(/^[0-9a-f]{12}$/);
+    expect(parsePolicy('host-down.yaml', `${good}\n`).policy.version).not.toBe(p.policy.version);
+  });
+  const bad: [string, string, RegExp][] = [
+    ['YAML that does not parse', 'name: [unclosed', /^x\.yaml: not valid YAML/],
+    ['a repair step not in the catalog', good.replace('power-cycle', 'reinstall-os'), /^x\.yaml: repair\.0: /],
+    ['an unknown field', `${good}colour: red\n`, /^x\.yaml: .*colour/],
+    ['a bad name', good.replace('host-down', 'Host Down'), /^x\.yaml: name: must be lower-case/],
+    ['no signals', good.replace('[HostDown]', '[]'), /^x\.yaml: match\.signals: must name at least one signal/],
+    ['a negative approval timeout', `${good}approval:\n  required: true\n  timeoutSeconds: -5\n`, /^x\.yaml: approval\.timeoutSeconds/],
+  ];
+  test.each(bad)('%s is refused with the file and the field', (_name, text, message) => {
+    expect(() => parsePolicy('x.yaml', text)).toThrow(message);
+  });
+  test('the shipped policies load', () => {
+    const names = loadPolicies(join(__dirname, '..', '..', 'policies')).map((p) => p.name);
+    expect(names).toEqual(['hardware-fault', 'host-down']);
+  });
+});
+
+describe('alert labels', () => {
+  const hosts: [Record<string, string>, string | null][] = [
+    [{ host: 'cmp-1', instance: 'other:9100' }, 'cmp-1'],
+    [{ instance: 'cmp-2:9100' }, 'cmp-2'],
+    [{ instance: 'cmp-3' }, 'cmp-3'],
+    [{ instance: '10.0.0.7:9100' }, '10.0.0.7'],
+    [{ instance: '[fd00::7]:9100' }, 'fd00::7'],
+    [{ job: 'node' }, null],
+  ];
+  test.each(hosts)('labels %o name host %s', (labels, expected) => {
+    expect(hostFromLabels(labels, 'host')).toBe(expected);
+  });
+  const severities: [string | undefined, string][] = [
+    ['critical', 'critical'], ['page', 'critical'], ['ERROR', 'critical'], ['warning', 'warning'], ['info', 'info'], [undefined, 'warning'], ['weird', 'warning'],
+  ];
+  test.each(severities)('severity label %s is %s', (label, expected) => {
+    expect(severityFromLabel(label)).toBe(expected);
+  });
+  test('a fingerprint ignores label order and changes with the host', () => {
+    const a = fingerprintOf('am', 'HostDown', 'h1', { a: '1', b: '2' });
+    expect(fingerprintOf('am', 'HostDown', 'h1', { b: '2', a: '1' })).toBe(a);
+    expect(fingerprintOf('am', 'HostDown', 'h2', { a: '1', b: '2' })).not.toBe(a);
+  });
+});
