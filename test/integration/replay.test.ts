@@ -7,7 +7,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
-import { Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+
+beforeAll(() => Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] }));
 
 test('a stored remediation history replays against the current workflow code', async () => {
   const history = historyFromJSON(JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'remediation-hand-off-history.json'), 'utf8')));
