@@ -49,20 +49,38 @@ export class SignalDispatcher {
 
   constructor(private readonly deps: DispatcherDeps) {}
 
-  /** Record the signal durably, then decide what it does. */
+  /**
+   * Record the signal durably, then decide what it does. The storm case — a
+   * repeat of an alert the host's open remediation already has — costs this
+   * one statement: the fast-path check and the durable insert together.
+   */
   async accept(signal: SignalRecord, annotations: Record<string, string>, zone: string): Promise<SignalResult> {
-    const fast = signal.status === 'firing' ? await this.fastPath(signal) : null;
-    await this.deps.db.query(
-      `INSERT INTO signals (id, source, name, resource_kind, resource_id, host, severity, status, fingerprint, labels, annotations,
+    const { rows } = await this.deps.db.query<{ outcome: SignalOutcome | null; outcome_reason: string | null; remediation_id: string | null }>(
+      `WITH open AS (
+         SELECT r.id, r.phase, r.policy_name FROM remediations r
+          WHERE $6 = 'firing' AND r.host = $4 AND r.closed_at IS NULL
+            AND EXISTS (SELECT 1 FROM signals s WHERE s.remediation_id = r.id AND s.fingerprint = $7
+                        AND s.outcome IN ('started','joined','suppressed')))
+       INSERT INTO signals (id, source, name, resource_kind, resource_id, host, severity, status, fingerprint, labels, annotations,
                             starts_at, received_by, outcome, outcome_reason, remediation_id, policy_name, dispatched_at)
-       VALUES ($1,$2,$3,'host',$4,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15, CASE WHEN $12::text IS NULL THEN NULL ELSE now() END)`,
+       SELECT $1,$2,$3,'host',$4,$4,$5,$6,$7,$8,$9,$10,$11,
+              CASE WHEN open.id IS NULL THEN NULL WHEN open.phase = 'awaiting-operator' THEN 'suppressed' ELSE 'joined' END,
+              CASE WHEN open.id IS NULL THEN NULL
+                   WHEN open.phase = 'awaiting-operator' THEN 'recorded; ' || $4 || ' is with an operator, automation does not act'
+                   ELSE 'repeat of an alert the running remediation has' END,
+              open.id, open.policy_name, CASE WHEN open.id IS NULL THEN NULL ELSE now() END
+         FROM (SELECT 1) AS one LEFT JOIN open ON true
+       RETURNING outcome, outcome_reason, remediation_id`,
       [
         signal.id, signal.source, signal.name, signal.host, signal.severity, signal.status, signal.fingerprint,
         JSON.stringify(signal.labels), JSON.stringify(annotations), signal.startsAt, signal.receivedBy,
-        fast?.outcome ?? null, fast?.reason ?? null, fast?.remediationId ?? null, fast?.policyName ?? null,
       ],
     );
-    const decision = fast ?? (await this.decideAndRecord(signal, zone));
+    const fast = rows[0];
+    if (fast?.outcome) {
+      return { signalId: signal.id, outcome: fast.outcome, remediationId: fast.remediation_id, reason: fast.outcome_reason ?? '' };
+    }
+    const decision = await this.decideAndRecord(signal, zone);
     return { signalId: signal.id, outcome: decision.outcome, remediationId: decision.remediationId, reason: decision.reason };
   }
 

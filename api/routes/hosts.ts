@@ -2,6 +2,7 @@
 import { Router } from 'express';
 import type { Pool } from 'pg';
 import { requireRole } from '../auth';
+import { Filters } from '../filters';
 import { notFound } from '../errors';
 import { hostListQuery } from '../schemas';
 import { parse } from '../validate';
@@ -17,11 +18,8 @@ export function createHostsRouter(deps: { db: Pool }): Router {
 
   router.get('/v1/hosts', requireRole('viewer'), async (req, res) => {
     const q = parse(hostListQuery, req.query, 'query');
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (q.zone) where.push(`h.zone = $${args.push(q.zone)}`);
-    if (q.poolState) where.push(`h.pool_state = $${args.push(q.poolState)}`);
-    const { rows } = await deps.db.query(`${SELECT_HOSTS} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY h.id`, args);
+    const where = new Filters().add('h.zone = ?', q.zone).add('h.pool_state = ?', q.poolState);
+    const { rows } = await deps.db.query(`${SELECT_HOSTS} ${where} ORDER BY h.id`, where.args);
     res.json({ hosts: rows });
   });
 

@@ -8,6 +8,7 @@ import type { RemediationView } from '../../domain/remediation';
 import type { ApiRole } from '../../domain/types';
 import { OPERATOR_UPDATES, type OperatorUpdateName } from '../../workflows/messages';
 import { requireRole } from '../auth';
+import { Filters } from '../filters';
 import { AppError, conflict, forbidden, notFound } from '../errors';
 import { operatorActionRequest, remediationListQuery } from '../schemas';
 import { parse } from '../validate';
@@ -52,15 +53,14 @@ export function createRemediationsRouter(deps: { db: Pool; client: Client }): Ro
 
   router.get('/v1/remediations', requireRole('viewer'), async (req, res) => {
     const q = parse(remediationListQuery, req.query, 'query');
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (q.host) where.push(`host = $${args.push(q.host)}`);
-    if (q.state === 'open') where.push('closed_at IS NULL');
-    else if (q.state === 'closed') where.push('closed_at IS NOT NULL');
-    else if (q.state) where.push(`phase = $${args.push(q.state)}`);
+    const where = new Filters()
+      .add('host = ?', q.host)
+      .when(q.state === 'open', 'closed_at IS NULL')
+      .when(q.state === 'closed', 'closed_at IS NOT NULL')
+      .add('phase = ?', q.state === 'open' || q.state === 'closed' ? undefined : q.state);
     const { rows } = await deps.db.query<RemediationRow>(
-      `SELECT * FROM remediations ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC LIMIT $${args.push(q.limit)}`,
-      args,
+      `SELECT * FROM remediations ${where} ORDER BY started_at DESC LIMIT ${where.param(q.limit)}`,
+      where.args,
     );
     res.json({ remediations: rows.map(present) });
   });

@@ -16,17 +16,38 @@ export interface SignalsRouterDeps {
   hostLabel: string;
 }
 
-async function findHost(db: Pool, id: string): Promise<{ id: string; zone: string } | null> {
-  const { rows } = await db.query<{ id: string; zone: string }>('SELECT id, zone FROM hosts WHERE id = $1', [id]);
-  return rows[0] ?? null;
+interface KnownHost {
+  id: string;
+  zone: string;
+}
+
+/**
+ * Host look-ups for signals, cached for a few seconds: in a storm the same
+ * few hosts are looked up thousands of times. Unknown hosts are not cached,
+ * so a host added to the inventory is found at once.
+ */
+function hostLookup(db: Pool, ttlMs = 5000): (id: string) => Promise<KnownHost | null> {
+  const cache = new Map<string, { host: KnownHost; until: number }>();
+  return async (id) => {
+    const hit = cache.get(id);
+    if (hit && hit.until > Date.now()) return hit.host;
+    const { rows } = await db.query<KnownHost>('SELECT id, zone FROM hosts WHERE id = $1', [id]);
+    const host = rows[0] ?? null;
+    if (host) {
+      if (cache.size > 100_000) cache.clear();
+      cache.set(id, { host, until: Date.now() + ttlMs });
+    }
+    return host;
+  };
 }
 
 export function createSignalsRouter(deps: SignalsRouterDeps): Router {
   const router = Router();
+  const findHost = hostLookup(deps.db);
 
   router.post('/v1/signals', requireRole('operator'), async (req, res) => {
     const body = parse(signalRequest, req.body, 'body');
-    const host = await findHost(deps.db, body.resource.id);
+    const host = await findHost(body.resource.id);
     if (!host) {
       throw unprocessable('unknown_host', `resource.id: no host "${body.resource.id}" in the inventory`, { field: 'resource.id' });
     }
@@ -52,7 +73,7 @@ export function createSignalsRouter(deps: SignalsRouterDeps): Router {
     for (const alert of payload.alerts) {
       const name = alert.labels.alertname ?? 'unnamed';
       const hostName = hostFromLabels(alert.labels, deps.hostLabel);
-      const host = hostName ? await findHost(deps.db, hostName) : null;
+      const host = hostName ? await findHost(hostName) : null;
       const base = {
         id: randomUUID(),
         source: `alertmanager/${payload.receiver}`,

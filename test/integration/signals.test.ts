@@ -137,6 +137,11 @@ describe('bad input and bad tokens', () => {
     expect(res.body.error.message).toBe('no remediation "nope"');
   });
 
+  test('readiness reports PostgreSQL and Temporal reachable', async () => {
+    const res = await http('GET', `${env.apiUrl}/readyz`, null);
+    expect(res).toEqual({ status: 200, body: { status: 'ready', checks: { postgres: 'ok', temporal: 'ok' } } });
+  });
+
   test('the OpenAPI document describes every route', async () => {
     const res = await http('GET', `${env.apiUrl}/openapi.json`, null);
     expect(Object.keys(res.body.paths)).toEqual(
