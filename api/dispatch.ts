@@ -35,6 +35,8 @@ export interface DispatcherDeps {
   workflowIdPrefix: string;
   policies: () => readonly LoadedPolicy[];
   logger: Logger;
+  /** How long one delivery to Temporal may take before the signal is queued instead (default 5 s). */
+  deliveryDeadlineMs?: number;
 }
 
 interface Decision {
@@ -46,6 +48,7 @@ interface Decision {
 
 export class SignalDispatcher {
   private readonly inFlight = new Map<string, Promise<unknown>>();
+  private temporalAwayUntil = 0;
 
   constructor(private readonly deps: DispatcherDeps) {}
 
@@ -142,12 +145,16 @@ export class SignalDispatcher {
         ? { outcome: 'joined', remediationId: open.id, reason: 'resolved; the running remediation re-checks the real state itself', policyName: policy.name }
         : { outcome: 'ignored', remediationId: null, reason: `resolved; nothing running for ${signal.host}`, policyName: policy.name };
     }
+    const queued: Decision = { outcome: 'queued', remediationId: null, reason: 'recorded; Temporal unreachable, will be delivered when it is back', policyName: policy.name };
+    // Right after a failed delivery, don't make every signal of a burst wait out its own deadline.
+    if (Date.now() < this.temporalAwayUntil) return queued;
     try {
       const delivered = await this.oneAtATime(signal.host, () => this.deliver(signal, zone, policy));
       return { ...delivered, policyName: policy.name };
     } catch (err) {
+      this.temporalAwayUntil = Date.now() + 2000;
       this.deps.logger.warn({ err: (err as Error).message, signal: signal.id }, 'could not reach Temporal; signal queued');
-      return { outcome: 'queued', remediationId: null, reason: 'recorded; Temporal unreachable, will be delivered when it is back', policyName: policy.name };
+      return queued;
     }
   }
 
@@ -199,7 +206,10 @@ export class SignalDispatcher {
         staticDetails: `Started by ${signal.receivedBy} from ${signal.source}; policy ${policy.name}@${policy.policy.version}`,
       });
       try {
-        const delivery = await this.deps.client.workflow.executeUpdateWithStart(alertUpdate, { args: [trigger], startWorkflowOperation: start });
+        // Bounded: with Temporal (or every worker) away, answer `queued` in seconds rather than hold the sender.
+        const delivery = await this.deps.client.withDeadline(Date.now() + (this.deps.deliveryDeadlineMs ?? 5000), () =>
+          this.deps.client.workflow.executeUpdateWithStart(alertUpdate, { args: [trigger], startWorkflowOperation: start }),
+        );
         if (delivery.outcome === 'started') await this.indexNewRemediation(input);
         const reason =
           delivery.outcome === 'started'

@@ -56,7 +56,7 @@ export const alertmanagerWebhook = z
         status: z.enum(SIGNAL_STATUSES),
         labels: label,
         annotations: label,
-        startsAt: z.string(),
+        startsAt: z.iso.datetime({ offset: true, message: 'must be an RFC 3339 date-time' }),
         endsAt: z.string().optional(),
         generatorURL: z.string().optional(),
         fingerprint: z.string().optional(),

@@ -4,7 +4,16 @@
  * they have fixed it; Shipshape then verifies and returns it. The workflow ID
  * is derived from the host, so a host has one remediation at a time.
  */
-import { allHandlersFinished, condition, continueAsNew, sleep, workflowInfo } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  CancellationScope,
+  condition,
+  ContinueAsNew,
+  continueAsNew,
+  isCancellation,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { hostProblems } from '../domain/health';
 import { disableReason, type RemediationInput, type RemediationView } from '../domain/remediation';
 import { hostActions, paging, trackedActions } from './activity-profiles';
@@ -20,14 +29,38 @@ export async function remediationWorkflow(input: RemediationWorkflowInput): Prom
   r.registerHandlers();
   let view: RemediationView;
   try {
-    view = input.resume ? await resumeHandOff(r) : await remediate(r);
+    view = await handOffOnFailure(r, input.resume ? () => resumeHandOff(r) : () => remediate(r));
   } catch (err) {
-    if (!(err instanceof RemediationCancelled)) throw err;
-    view = await finishCancelled(r);
+    if (err instanceof RemediationCancelled) {
+      view = await finishCancelled(r);
+    } else if (isCancellation(err)) {
+      // Cancelled from the Temporal UI or CLI: record it like an operator's cancel.
+      r.cancel ??= { by: 'temporal', comment: 'workflow cancelled in Temporal' };
+      view = await CancellationScope.nonCancellable(() => finishCancelled(r));
+    } else {
+      throw err;
+    }
   }
   // Let Update handlers that are mid-flight answer before the run closes.
   await condition(allHandlersFinished);
   return view;
+}
+
+/**
+ * Any failure the process did not plan for (a provider that stays down past
+ * its retries, say) hands the host to an operator instead of failing the run
+ * and leaving the host in limbo.
+ */
+async function handOffOnFailure(r: RemediationState, run: () => Promise<RemediationView>): Promise<RemediationView> {
+  for (;;) {
+    try {
+      return await run();
+    } catch (err) {
+      if (err instanceof RemediationCancelled || err instanceof ContinueAsNew || isCancellation(err)) throw err;
+      const reason = `unexpected failure: ${describeFailure(err)}`;
+      run = () => handOffUntilReturned(r, reason, 'hand-off');
+    }
+  }
 }
 
 async function remediate(r: RemediationState): Promise<RemediationView> {

@@ -117,6 +117,10 @@ describe('bad input and bad tokens', () => {
     ['a bad date', () => http('POST', `${env.apiUrl}/v1/signals`, operator, hostSignal('cmp-a-04', 'HostDown', { startsAt: 'yesterday' })), 400, /^body\.startsAt: must be an ISO 8601 date-time/],
     ['an unknown host', () => http('POST', `${env.apiUrl}/v1/signals`, operator, hostSignal('cmp-z-99')), 422, /^resource\.id: no host "cmp-z-99"/],
     ['a wrong Alertmanager version', () => http('POST', `${env.apiUrl}/v1/integrations/alertmanager`, operator, { version: '3', alerts: [] }), 400, /body\.version: must be "4"/],
+    ['an Alertmanager alert with a bad startsAt', () => http('POST', `${env.apiUrl}/v1/integrations/alertmanager`, operator, {
+      version: '4', groupKey: 'g', status: 'firing', receiver: 'r', groupLabels: {}, commonLabels: {}, commonAnnotations: {}, externalURL: '',
+      alerts: [{ status: 'firing', labels: { alertname: 'HostDown', host: 'cmp-a-04' }, annotations: {}, startsAt: 'soon' }],
+    }), 400, /^body\.alerts\.0\.startsAt: must be an RFC 3339 date-time/],
     ['an operator trying to approve', () => http('POST', `${env.apiUrl}/v1/remediations/nope/approve`, operator, {}), 403, /needs approver/],
     ['an unknown query parameter', () => http('GET', `${env.apiUrl}/v1/hosts?colour=red`, viewer), 400, /unknown field\(s\): colour/],
     ['an unknown route', () => http('GET', `${env.apiUrl}/v1/nothing-here`, viewer), 404, /no route GET \/v1\/nothing-here/],

@@ -25,6 +25,10 @@ beforeAll(async () => {
   });
   await env.startWorker({
     ...real,
+    async auditHost(host) {
+      if (host === 'cmp-a-02') throw ApplicationFailure.create({ type: FailureType.ProviderRejected, message: 'BMC unreachable', nonRetryable: true });
+      return real.auditHost(host);
+    },
     async moveServerOffHost(input) {
       throw ApplicationFailure.create({ type: FailureType.NoValidHost, message: `no valid host for ${input.serverId}`, nonRetryable: true });
     },
@@ -53,4 +57,30 @@ test('a server that cannot move hands the host off with its servers still where 
     return entries.some((e: { action: string }) => e.action === 'notification failed') ? entries : undefined;
   });
   expect(audit.find((e: { action: string }) => e.action === 'notification failed').reason).toMatch(/502/);
+});
+
+const view = async (id: string) => (await http('GET', `${env.apiUrl}/v1/remediations/${id}`, operator)).body;
+
+test('a provider that cannot even read the host hands it off instead of failing the run', async () => {
+  const id = (await http('POST', `${env.apiUrl}/v1/signals`, operator, hostSignal('cmp-a-02'))).body.remediationId;
+  const r = await eventually('hand-off', async () => {
+    const v = await view(id);
+    return v.phase === 'awaiting-operator' ? v : undefined;
+  });
+  expect(r.handOff.reason).toBe(`unexpected failure: ${FailureType.ProviderRejected}: BMC unreachable`);
+});
+
+test('a remediation cancelled from Temporal itself is recorded as cancelled, with where the host was left', async () => {
+  const host = 'cmp-a-03';
+  await injectFault(env.db, host, { unhealthy: 'fan 1' });
+  const id = (await http('POST', `${env.apiUrl}/v1/signals`, operator, hostSignal(host, 'HardwareFault'))).body.remediationId;
+  await eventually('awaiting approval', async () => ((await view(id)).phase === 'awaiting-approval' ? true : undefined));
+  await env.client.workflow.getHandle(`${env.workflowIdPrefix}remediation/${host}`).cancel();
+  const r = await eventually('cancelled', async () => {
+    const v = await view(id);
+    return v.phase === 'cancelled' ? v : undefined;
+  });
+  expect(r.outcome.reason).toBe('workflow cancelled in Temporal; host left in service, untouched');
+  const audit = (await http('GET', `${env.apiUrl}/v1/audit-log?remediationId=${id}`, operator)).body.entries;
+  expect(audit.at(-1)).toMatchObject({ action: 'remediation cancelled', actorKind: 'person', actor: 'temporal' });
 });
