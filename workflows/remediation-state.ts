@@ -3,7 +3,16 @@
  * function in remediation.ts drives the process; this class owns the view,
  * records every transition, and validates what people ask of it.
  */
-import { ActivityFailure, ApplicationFailure, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  condition,
+  patched,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { AuditEntry } from '../domain/audit';
 import { FailureType } from '../domain/errors';
 import {
@@ -33,6 +42,12 @@ export interface PersonDecision {
   by: string;
   comment: string;
 }
+
+/**
+ * Patch: operator Updates used to answer at once; they now answer after the
+ * workflow acted on them. Remediations that started before keep the old way.
+ */
+const ANSWER_AFTER_ACTING = 'operator-updates-answer-after-acting';
 
 /** What survives a continue-as-new while the remediation waits for an operator. */
 export interface ResumeState {
@@ -103,8 +118,10 @@ export class RemediationState {
         if (isFinal(this.view.phase)) throw wrongPhase('a new alert', this.view, 'while the remediation runs');
       },
     });
-    const decide = (decision: 'approved' | 'rejected') => (action: OperatorAction) => {
+    // Approve, reject and hand back answer once the workflow has acted on them, so the caller sees the new phase.
+    const decide = (decision: 'approved' | 'rejected') => async (action: OperatorAction) => {
       this.approval = { decision, by: action.by, comment: action.comment ?? '' };
+      if (patched(ANSWER_AFTER_ACTING)) await condition(() => this.view.phase !== 'awaiting-approval');
       return this.view;
     };
     const approvalValidator = (verb: string) => (action: OperatorAction) => {
@@ -120,8 +137,9 @@ export class RemediationState {
     };
     setHandler(approveUpdate, decide('approved'), { validator: approvalValidator('approve') });
     setHandler(rejectUpdate, decide('rejected'), { validator: approvalValidator('reject') });
-    setHandler(handBackUpdate, (action) => {
+    setHandler(handBackUpdate, async (action) => {
       this.handBack = { by: action.by, comment: action.comment ?? '' };
+      if (patched(ANSWER_AFTER_ACTING)) await condition(() => this.view.phase !== 'awaiting-operator');
       return this.view;
     }, {
       validator: (action) => {

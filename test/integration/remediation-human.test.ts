@@ -75,17 +75,18 @@ test('when the repair does not fix the host, it is handed to an operator, who ha
   await repairByHand(env.db, host);
   const back = await act(id, 'hand-back', tokens.bot, 'replaced PSU 2');
   expect(back.status).toBe(200);
+  expect(back.body.phase).not.toBe('awaiting-operator');
   const done = await inPhase(id, 'returned');
   expect(done.poolState).toBe('in-service');
   const audit = (await http('GET', `${env.apiUrl}/v1/audit-log?remediationId=${id}`, tokens.bot)).body.entries;
   expect(audit.find((a: { action: string }) => a.action === 'handed back')).toMatchObject({ actorKind: 'person', actor: 'ops-bot', reason: 'replaced PSU 2' });
 
-  // RECORD_HISTORY=1 refreshes the stored history that the replay test checks for determinism.
+  // RECORD_HISTORY=<name> stores this run's history for the replay test (test/fixtures/<name>-history.json).
   if (process.env.RECORD_HISTORY) {
     const json = execFileSync(temporalBinary(), [
       'workflow', 'show', '--address', env.temporalAddress, '--workflow-id', `${env.workflowIdPrefix}remediation/${host}`, '--output', 'json',
     ]);
-    writeFileSync(join(__dirname, '..', 'fixtures', 'remediation-hand-off-history.json'), json);
+    writeFileSync(join(__dirname, '..', 'fixtures', `${process.env.RECORD_HISTORY}-history.json`), json);
   }
 });
 
@@ -109,6 +110,7 @@ test('an approval is accepted from another approver, refused from the requester,
 
   const ok = await act(id, 'approve', tokens.bob, 'go ahead');
   expect(ok.status).toBe(200);
+  expect(ok.body.phase).toBe('draining');
   await inPhase(id, 'returned');
   const audit = (await http('GET', `${env.apiUrl}/v1/audit-log?remediationId=${id}`, tokens.bot)).body.entries;
   expect(audit.find((a: { action: string }) => a.action === 'approved')).toMatchObject({ actor: 'bob', actorKind: 'person' });
@@ -119,7 +121,9 @@ test('a rejected remediation ends without touching the host', async () => {
   await injectFault(env.db, host, { unhealthy: 'chassis intrusion' });
   const id = (await http('POST', `${env.apiUrl}/v1/signals`, tokens.bot, hostSignal(host, 'HardwareFault'))).body.remediationId;
   await inPhase(id, 'awaiting-approval');
-  expect((await act(id, 'reject', tokens.bob, 'technician on site')).status).toBe(200);
+  const rejected = await act(id, 'reject', tokens.bob, 'technician on site');
+  expect(rejected.status).toBe(200);
+  expect(rejected.body.phase).toBe('rejected');
   const done = await inPhase(id, 'rejected');
   expect(done.outcome.reason).toBe('technician on site');
   expect(done.poolState).toBe('in-service');
