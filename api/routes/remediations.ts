@@ -42,6 +42,16 @@ function failureType(err: unknown): { type: string | undefined; message: string 
   return { type: undefined, message: (cause as Error)?.message ?? String(err) };
 }
 
+/** Why the workflow refused an Update, as the HTTP status an operator expects. */
+function asHttpError(err: unknown, row: RemediationRow): unknown {
+  if (err instanceof WorkflowNotFoundError) return conflict(`remediation ${row.id} is no longer running`);
+  const failure = failureType(err);
+  if (failure.type === FailureType.Forbidden) return forbidden(failure.message);
+  if (failure.type === FailureType.WrongPhase) return conflict(failure.message, { phase: row.phase });
+  if (err instanceof WorkflowUpdateFailedError) return new AppError(409, 'conflict', failure.message);
+  return err;
+}
+
 export function createRemediationsRouter(deps: { db: Pool; client: Client }): Router {
   const router = Router();
 
@@ -69,28 +79,21 @@ export function createRemediationsRouter(deps: { db: Pool; client: Client }): Ro
     res.json(present(await load(req.params.id as string)));
   });
 
-  router.post('/v1/remediations/:id/:action', async (req, res, next) => {
-    const action = req.params.action as string;
-    if (!(action in OPERATOR_UPDATES)) return next();
-    const name = action as OperatorUpdateName;
-    await new Promise<void>((resolve, reject) => requireRole(ROLE_FOR[name])(req, res, (err?: unknown) => (err ? reject(err) : resolve())));
-    const body = parse(operatorActionRequest, req.body ?? {}, 'body');
-    const row = await load(req.params.id as string);
-    if (row.closed_at) throw conflict(`remediation ${row.id} has ended (${row.phase}); ${name} is accepted only while it runs`, { phase: row.phase });
-    try {
-      const view = await deps.client.workflow
-        .getHandle(row.workflow_id)
-        .executeUpdate(OPERATOR_UPDATES[name], { args: [{ remediationId: row.id, by: req.caller!.subject, comment: body.comment }] });
-      res.json(view);
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw conflict(`remediation ${row.id} is no longer running`);
-      const failure = failureType(err);
-      if (failure.type === FailureType.Forbidden) throw forbidden(failure.message);
-      if (failure.type === FailureType.WrongPhase) throw conflict(failure.message, { phase: row.phase });
-      if (err instanceof WorkflowUpdateFailedError) throw new AppError(409, 'conflict', failure.message);
-      throw err;
-    }
-  });
+  for (const name of Object.keys(OPERATOR_UPDATES) as OperatorUpdateName[]) {
+    router.post(`/v1/remediations/:id/${name}`, requireRole(ROLE_FOR[name]), async (req, res) => {
+      const body = parse(operatorActionRequest, req.body ?? {}, 'body');
+      const row = await load(req.params.id as string);
+      if (row.closed_at) throw conflict(`remediation ${row.id} has ended (${row.phase}); ${name} is accepted only while it runs`, { phase: row.phase });
+      try {
+        const view = await deps.client.workflow
+          .getHandle(row.workflow_id)
+          .executeUpdate(OPERATOR_UPDATES[name], { args: [{ remediationId: row.id, by: req.caller!.subject, comment: body.comment }] });
+        res.json(view);
+      } catch (err) {
+        throw asHttpError(err, row);
+      }
+    });
+  }
 
   return router;
 }
