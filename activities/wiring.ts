@@ -1,5 +1,8 @@
 /** Build the provider and notifier that configuration asks for. */
+import { join } from 'node:path';
 import type { Pool } from 'pg';
+import type { GuardConfig } from '../domain/guards';
+import { watchGuards } from '../policies/guards-schema';
 import type { Config } from '../config';
 import type { Logger } from '../config/logger';
 import type { FleetProvider } from '../domain/provider';
@@ -14,6 +17,12 @@ export function createProvider(config: Config, db: Pool): FleetProvider {
         powerOnSeconds: config.SHIPSHAPE_SIM_POWER_ON_SECONDS,
       });
   }
+}
+
+/** The fleet-wide guards, re-read when the file changes; a bad file at start-up stops the process. */
+export function createGuards(config: Config, logger: Logger): () => GuardConfig {
+  const file = config.SHIPSHAPE_GUARDS_FILE ?? join(config.SHIPSHAPE_POLICY_DIR, 'guards.yaml');
+  return watchGuards(file, (message) => logger.error({ file }, `guards file rejected, keeping the last good guards: ${message}`));
 }
 
 export function createNotifier(config: Config, logger: Logger): Notifier {

@@ -91,6 +91,7 @@ export const remediationView = z
       }),
     ),
     pendingApproval: z.object({ requestedAt: z.string(), deadline: z.string() }).nullable(),
+    waitingFor: z.array(z.object({ guard: z.string(), reason: z.string() })).nullable(),
     handOff: z.object({ reason: z.string(), since: z.string() }).nullable(),
     outcome: z.object({ phase: z.enum(FINAL_PHASES), reason: z.string(), at: z.string() }).nullable(),
     signals: z.object({ received: z.number(), lastName: z.string().nullable() }),

@@ -14,6 +14,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { injectFault, simulatedHostName } from '../activities/providers/simulated-admin';
 import { createProvider } from '../activities/wiring';
+import { DEFAULT_GUARDS } from '../policies/guards-schema';
 import { createToken } from '../api/auth';
 import { startApi } from '../api/server';
 import { loadConfig } from '../config';
@@ -94,7 +95,7 @@ async function main(): Promise<void> {
   const connection = await connectWorker(config);
   const worker = await createRemediationWorker({
     connection, namespace: 'default', taskQueue: config.TEMPORAL_TASK_QUEUE,
-    activities: createActivities({ provider: createProvider(config, api.db), db: api.db, notifier: { notify: async () => undefined } }),
+    activities: createActivities({ provider: createProvider(config, api.db), db: api.db, notifier: { notify: async () => undefined }, guards: () => DEFAULT_GUARDS }),
   });
   const running = worker.run();
 

@@ -30,6 +30,8 @@ export const configSchema = z
     SHIPSHAPE_PROVIDER: z.enum(['simulated']).default('simulated'),
     SHIPSHAPE_API_PORT: port.default(8080),
     SHIPSHAPE_POLICY_DIR: z.string().min(1).default('policies'),
+    /** Defaults to guards.yaml in the policy folder; conservative built-in defaults when absent. */
+    SHIPSHAPE_GUARDS_FILE: z.string().min(1).optional(),
     SHIPSHAPE_ALERTMANAGER_HOST_LABEL: z.string().min(1).default('host'),
     SHIPSHAPE_NOTIFY_WEBHOOK_URL: z.url().optional(),
     SHIPSHAPE_DEV_TOKEN: z.string().min(20, 'must be at least 20 characters').optional(),

@@ -3,18 +3,20 @@
  * phase implies, and the view of a remediation that the API and the audit log
  * show. Pure: imported by the workflow and by the API.
  */
+import type { Blocker, PolicyGuards } from './guards';
 import type { PoolState, SignalOutcome, Severity, SignalStatus } from './types';
 
 export const ACTIVE_PHASES = [
   'auditing',
   'awaiting-approval',
+  'waiting-for-capacity',
   'draining',
   'repairing',
   'verifying',
   'returning',
   'awaiting-operator',
 ] as const;
-export const FINAL_PHASES = ['returned', 'false-alarm', 'rejected', 'cancelled'] as const;
+export const FINAL_PHASES = ['returned', 'false-alarm', 'rejected', 'cancelled', 'stood-down'] as const;
 export type ActivePhase = (typeof ACTIVE_PHASES)[number];
 export type FinalPhase = (typeof FINAL_PHASES)[number];
 export type Phase = ActivePhase | FinalPhase;
@@ -33,6 +35,7 @@ export function poolStateFor(phase: Phase, touched: boolean): PoolState {
   switch (phase) {
     case 'auditing':
     case 'awaiting-approval':
+    case 'waiting-for-capacity':
     case 'returned':
     case 'false-alarm':
     case 'rejected':
@@ -47,6 +50,9 @@ export function poolStateFor(phase: Phase, touched: boolean): PoolState {
       return 'awaiting-operator';
     case 'cancelled':
       return touched ? 'out-of-service' : 'in-service';
+    case 'stood-down':
+      // A person took the host out of service themselves.
+      return 'out-of-service';
   }
 }
 
@@ -68,6 +74,8 @@ export interface RemediationPolicy {
     emptyTimeoutSeconds: number;
   };
   repair: RepairAction[];
+  /** Guards this policy tightens beyond the fleet-wide ones. */
+  guards?: PolicyGuards;
   verify: {
     attempts: number;
     intervalSeconds: number;
@@ -112,6 +120,8 @@ export interface RemediationView {
   requestedBy: string;
   steps: StepView[];
   pendingApproval: { requestedAt: string; deadline: string } | null;
+  /** The guards holding this remediation back while it waits for capacity. */
+  waitingFor: Blocker[] | null;
   handOff: { reason: string; since: string } | null;
   outcome: { phase: FinalPhase; reason: string; at: string } | null;
   signals: { received: number; lastName: string | null };

@@ -35,12 +35,12 @@ export function parsePolicy(file: string, text: string): LoadedPolicy {
     file,
     name: p.name,
     signals: p.match.signals,
-    policy: { name: p.name, version, approval: p.approval, drain: p.drain, repair: p.repair, verify: p.verify },
+    policy: { name: p.name, version, approval: p.approval, drain: p.drain, repair: p.repair, guards: p.guards, verify: p.verify },
   };
 }
 
 export function loadPolicies(dir: string): LoadedPolicy[] {
-  const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
+  const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f) && !/^guards\.ya?ml$/.test(f)).sort();
   const policies = files.map((f) => parsePolicy(f, readFileSync(join(dir, f), 'utf8')));
   const seen = new Map<string, string>();
   for (const p of policies) {

@@ -21,6 +21,13 @@ export const policyFileSchema = z
       .default({ required: false, timeoutSeconds: 1800 }),
     drain: z.strictObject({ emptyTimeoutSeconds: z.number().int().positive().default(900) }).default({ emptyTimeoutSeconds: 900 }),
     repair: z.array(z.enum(REPAIR_ACTIONS)).min(1, 'must list at least one repair step'),
+    guards: z
+      .strictObject({
+        maxConcurrentPerZone: z.strictObject({ count: z.number().int().min(1).optional(), percent: z.number().gt(0).max(100).optional() }).optional(),
+        cooldownMinutes: z.number().min(0).optional(),
+        maxAttempts: z.strictObject({ count: z.number().int().min(1), windowMinutes: z.number().gt(0) }).optional(),
+      })
+      .optional(),
     verify: z
       .strictObject({
         attempts: z.number().int().min(1).max(100).default(6),

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { injectFault, DEMO_FLEET, simulatedHostName, type Fault } from '../activities/providers/simulated-admin';
-import { createNotifier, createProvider } from '../activities/wiring';
+import { createGuards, createNotifier, createProvider } from '../activities/wiring';
 import { createToken } from '../api/auth';
 import { startApi } from '../api/server';
 import { loadConfig } from '../config';
@@ -70,6 +70,7 @@ async function main(): Promise<void> {
     activities: createActivities({
       provider: createProvider(config, api.db),
       db: api.db,
+      guards: createGuards(config, api.logger),
       // The demo's operator is the terminal: notifications are printed, not posted.
       notifier: config.SHIPSHAPE_NOTIFY_WEBHOOK_URL
         ? createNotifier(config, api.logger)

@@ -7,7 +7,7 @@ import { ConfigError, loadConfig } from '../config';
 import { createLogger } from '../config/logger';
 import { createPool } from '../db/pool';
 import { createActivities } from '../activities';
-import { createNotifier, createProvider } from '../activities/wiring';
+import { createGuards, createNotifier, createProvider } from '../activities/wiring';
 import { connectClient, connectWorker, ensureSearchAttributes } from './temporal';
 import { createRemediationWorker } from './worker';
 
@@ -26,7 +26,7 @@ async function main(): Promise<void> {
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    activities: createActivities({ provider: createProvider(config, db), db, notifier: createNotifier(config, logger) }),
+    activities: createActivities({ provider: createProvider(config, db), db, notifier: createNotifier(config, logger), guards: createGuards(config, logger) }),
   });
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE }, 'worker started');
   await worker.run();

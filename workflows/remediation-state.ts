@@ -48,6 +48,8 @@ export interface PersonDecision {
  * workflow acted on them. Remediations that started before keep the old way.
  */
 const ANSWER_AFTER_ACTING = 'operator-updates-answer-after-acting';
+/** Patch: fleet-wide guards (leases, cooldown, overrides) were added after the first runs. */
+const FLEET_GUARDS = 'fleet-guards';
 
 /** What survives a continue-as-new while the remediation waits for an operator. */
 export interface ResumeState {
@@ -79,6 +81,8 @@ export class RemediationState {
   /** Whether Shipshape has taken the host out of scheduling. */
   touched: boolean;
   approval: (PersonDecision & { decision: 'approved' | 'rejected' }) | null = null;
+  /** Runs started before fleet guards existed replay without them. */
+  readonly guarded: boolean = patched(FLEET_GUARDS);
   handBack: PersonDecision | null = null;
   cancel: PersonDecision | null = null;
 
@@ -95,6 +99,7 @@ export class RemediationState {
       requestedBy: input.requestedBy,
       steps: [],
       pendingApproval: null,
+      waitingFor: null,
       handOff: null,
       outcome: null,
       signals: { received: 0, lastName: null },
@@ -195,6 +200,8 @@ export class RemediationState {
   async finish(phase: FinalPhase, reason: string, audit?: Partial<AuditEntry>): Promise<RemediationView> {
     this.view.outcome = { phase, reason, at: new Date().toISOString() };
     this.view.pendingApproval = null;
+    this.view.waitingFor = null;
+    if (this.guarded) await records.releaseCapacity(this.input.remediationId);
     await this.enterPhase(phase, { action: `remediation ${phase}`, reason, ...audit });
     return this.view;
   }

@@ -14,9 +14,9 @@ import {
   sleep,
   workflowInfo,
 } from '@temporalio/workflow';
-import { hostProblems } from '../domain/health';
-import { disableReason, type RemediationInput, type RemediationView } from '../domain/remediation';
-import { hostActions, paging, trackedActions } from './activity-profiles';
+import { hostProblems, personOverride } from '../domain/health';
+import { DISABLE_REASON_PREFIX, disableReason, type RemediationInput, type RemediationView } from '../domain/remediation';
+import { hostActions, paging, records, trackedActions } from './activity-profiles';
 import { describeFailure, RemediationCancelled, RemediationState, type ResumeState } from './remediation-state';
 
 export interface RemediationWorkflowInput extends RemediationInput {
@@ -71,12 +71,30 @@ async function remediate(r: RemediationState): Promise<RemediationView> {
   const state = await r.step('audit', () => hostActions.auditHost(host), (s) => hostProblems(s).join('; ') || 'healthy');
   const problems = hostProblems(state);
   if (problems.length === 0) return r.finish('false-alarm', `${host} is healthy: power ${state.power}, health ${state.health}`, { after: state });
+  if (r.guarded) {
+    const override = personOverride(state, DISABLE_REASON_PREFIX);
+    if (override) return r.finish('stood-down', override, { after: state });
+  }
   await r.record({ action: 'problem confirmed', reason: problems.join('; '), after: state });
+  if (r.guarded) {
+    const repeat = await records.checkRepeatOffence({ remediationId: r.input.remediationId, host, policyGuards: policy.guards });
+    if (repeat) return handOffUntilReturned(r, repeat, 'hand-off');
+  }
 
   if (policy.approval.required) {
     const approved = await awaitApproval(r);
     if (approved === 'rejected') return r.finish('rejected', r.approval?.comment || 'rejected', personActor(r.approval?.by));
     if (approved === 'timed-out') return handOffUntilReturned(r, `no approver decided within ${policy.approval.timeoutSeconds}s`, 'approval-escalated');
+  }
+
+  if (r.guarded) {
+    const waited = await waitForCapacity(r);
+    if (waited !== null) return handOffUntilReturned(r, waited, 'hand-off');
+    // Waiting may have taken a while: confirm again before taking the host out.
+    const now = await r.step('re-check before drain', () => hostActions.auditHost(host), (s) => hostProblems(s).join('; ') || 'healthy');
+    const override = personOverride(now, DISABLE_REASON_PREFIX);
+    if (override) return r.finish('stood-down', override, { after: now });
+    if (hostProblems(now).length === 0) return r.finish('false-alarm', `${host} recovered while waiting: power ${now.power}, health ${now.health}`, { after: now });
   }
 
   const failure = await drainAndRepair(r);
@@ -96,6 +114,34 @@ async function awaitApproval(r: RemediationState): Promise<'approved' | 'rejecte
   if (!decided || !r.approval) return 'timed-out';
   await r.record({ ...personActor(r.approval.by), action: r.approval.decision, reason: r.approval.comment || r.approval.decision });
   return r.approval.decision;
+}
+
+/**
+ * Take a lease on the fleet's capacity, waiting (visibly) while a guard says
+ * no. Returns null once acquired, or why it escalates after the wait timeout.
+ */
+async function waitForCapacity(r: RemediationState): Promise<string | null> {
+  const { remediationId, host, zone, policy } = r.input;
+  let deadline: number | null = null;
+  let shown = '';
+  for (;;) {
+    const result = await records.acquireCapacity({ remediationId, host, zone, policyGuards: policy.guards });
+    if (result.acquired) {
+      r.view.waitingFor = null;
+      if (result.trippedBreaker) await r.record({ actorKind: 'system', actor: 'guards', action: 'circuit breaker tripped', reason: result.trippedBreaker });
+      return null;
+    }
+    const reasons = result.blockers.map((b) => b.reason).join('; ');
+    deadline ??= Date.now() + result.waitTimeoutMinutes * 60_000;
+    if (Date.now() >= deadline) return `waited ${result.waitTimeoutMinutes} min for capacity: ${reasons}`;
+    if (reasons !== shown) {
+      shown = reasons;
+      r.view.waitingFor = result.blockers;
+      await r.enterPhase('waiting-for-capacity', { action: 'waiting for capacity', reason: reasons });
+    }
+    await condition(() => r.cancel !== null, result.pollSeconds * 1000);
+    r.throwIfCancelled();
+  }
 }
 
 /** Drain the host, then run the policy's repair steps. Returns why it failed, or null. */

@@ -17,6 +17,7 @@ import { createToken } from '../../api/auth';
 import { createApp } from '../../api/app';
 import { createLogger } from '../../config/logger';
 import { createPool } from '../../db/pool';
+import type { GuardConfig } from '../../domain/guards';
 import type { RemediationPolicy } from '../../domain/remediation';
 import type { ApiRole } from '../../domain/types';
 import type { LoadedPolicy } from '../../policies/loader';
@@ -72,7 +73,23 @@ export interface TestEnv {
   close(): Promise<void>;
 }
 
-export async function createTestEnv(options: { fleet?: FleetShape; policies?: LoadedPolicy[]; migrationSeconds?: number } = {}): Promise<TestEnv> {
+/** Guards that never get in the way: for tests that are not about guards. */
+export const PERMISSIVE_GUARDS: GuardConfig = {
+  maxConcurrentPerZone: { percent: 100 },
+  maxConcurrentFleet: { percent: 100 },
+  minInServicePercentPerZone: 0,
+  rateLimit: { starts: 10_000, windowMinutes: 1 },
+  cooldownMinutes: 0,
+  maxAttempts: { count: 10_000, windowMinutes: 1 },
+  breaker: { percent: 100, windowMinutes: 0.001 },
+  windows: [],
+  waitTimeoutMinutes: 60,
+  pollSeconds: 1,
+};
+
+export async function createTestEnv(
+  options: { fleet?: FleetShape; policies?: LoadedPolicy[]; migrationSeconds?: number; guards?: () => GuardConfig } = {},
+): Promise<TestEnv> {
   quietRuntime();
   const dbName = `t_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
   const admin = new PgClient({ connectionString: `postgres://shipshape@127.0.0.1:${process.env.SHIPSHAPE_TEST_PG_PORT}/postgres` });
@@ -119,7 +136,7 @@ export async function createTestEnv(options: { fleet?: FleetShape; policies?: Lo
         connection: workerConnection,
         namespace: 'default',
         taskQueue,
-        activities: activities ?? createActivities({ provider, db, notifier }),
+        activities: activities ?? createActivities({ provider, db, notifier, guards: options.guards ?? (() => PERMISSIVE_GUARDS) }),
         workflowBundlePath: process.env.SHIPSHAPE_TEST_BUNDLE,
       });
       workers.push({ worker, done: worker.run(), connection: workerConnection });

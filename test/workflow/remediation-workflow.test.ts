@@ -9,7 +9,7 @@ import { createActivities } from '../../activities';
 import { SimulatedFleet } from '../../activities/providers/simulated';
 import { injectFault } from '../../activities/providers/simulated-admin';
 import { FailureType } from '../../domain/errors';
-import { createTestEnv, type TestEnv } from '../support/env';
+import { createTestEnv, PERMISSIVE_GUARDS, type TestEnv } from '../support/env';
 import { eventually, hostSignal, http } from '../support/http';
 
 let env: TestEnv;
@@ -22,6 +22,7 @@ beforeAll(async () => {
     provider: new SimulatedFleet(env.db, { migrationSeconds: 1, powerOnSeconds: 1 }),
     db: env.db,
     notifier: { notify: async () => undefined },
+    guards: () => PERMISSIVE_GUARDS,
   });
   await env.startWorker({
     ...real,

@@ -1,0 +1,76 @@
+/**
+ * Guard activities: take and give back a lease on the fleet's capacity. The
+ * check and the take happen in one transaction under an advisory lock, so two
+ * workers can never both take the last slot of a zone.
+ */
+import type { Pool } from 'pg';
+import { inTransaction } from '../db/pool';
+import { evaluateGuards, repeatOffence, stricter, type Blocker, type GuardConfig, type PolicyGuards } from '../domain/guards';
+
+/** One lock for every acquisition: they are rare (one per host taken out), so serialising them costs nothing. */
+const GUARD_LOCK = 0x5a1e;
+
+export type CapacityResult =
+  | { acquired: true; trippedBreaker: string | null }
+  | { acquired: false; blockers: Blocker[]; pollSeconds: number; waitTimeoutMinutes: number };
+
+export function createGuardActivities(deps: { db: Pool; guards: () => GuardConfig }) {
+  const { db } = deps;
+  return {
+    /** Would acting on this host again be a loop? (cooldown, max attempts) */
+    async checkRepeatOffence(input: { remediationId: string; host: string; policyGuards?: PolicyGuards }): Promise<string | null> {
+      const config = stricter(deps.guards(), input.policyGuards);
+      const { rows } = await db.query<{ last_ended: Date | null; attempts: number }>(
+        `SELECT (SELECT max(r.closed_at) FROM remediations r JOIN guard_leases l ON l.remediation_id = r.id
+                  WHERE r.host = $1 AND r.id <> $2 AND r.closed_at IS NOT NULL) AS last_ended,
+                (SELECT count(*)::int FROM guard_leases l
+                  WHERE l.host = $1 AND l.remediation_id <> $2 AND l.acquired_at > now() - make_interval(secs => $3::float8 * 60)) + 1 AS attempts`,
+        [input.host, input.remediationId, config.maxAttempts.windowMinutes],
+      );
+      const row = rows[0]!;
+      return repeatOffence(config, { lastActedEndedAt: row.last_ended?.toISOString() ?? null, attemptsInWindow: row.attempts }, new Date());
+    },
+
+    async acquireCapacity(input: { remediationId: string; host: string; zone: string; policyGuards?: PolicyGuards }): Promise<CapacityResult> {
+      const config = stricter(deps.guards(), input.policyGuards);
+      return inTransaction(db, async (tx) => {
+        await tx.query('SELECT pg_advisory_xact_lock($1)', [GUARD_LOCK]);
+        const held = await tx.query('SELECT 1 FROM guard_leases WHERE remediation_id = $1 AND released_at IS NULL', [input.remediationId]);
+        if (held.rowCount) return { acquired: true, trippedBreaker: null };
+        const { rows } = await tx.query(
+          `SELECT
+             (SELECT count(*)::int FROM hosts WHERE zone = $1) AS zone_hosts,
+             (SELECT count(*)::int FROM hosts) AS fleet_hosts,
+             (SELECT count(*)::int FROM hosts WHERE zone = $1 AND id <> $2 AND pool_state <> 'in-service') AS zone_out,
+             (SELECT count(*)::int FROM guard_leases WHERE zone = $1 AND released_at IS NULL) AS leases_zone,
+             (SELECT count(*)::int FROM guard_leases WHERE released_at IS NULL) AS leases_fleet,
+             (SELECT count(*)::int FROM guard_leases WHERE acquired_at > now() - make_interval(secs => $3::float8 * 60)) AS starts,
+             (SELECT count(*)::int FROM guard_leases WHERE zone = $1 AND acquired_at > now() - make_interval(secs => $4::float8 * 60)) AS taken,
+             (SELECT json_build_object('at', tripped_at, 'reason', reason) FROM guard_breakers WHERE zone = $1 AND reset_at IS NULL) AS breaker,
+             (SELECT json_build_object('by', paused_by, 'reason', reason) FROM guard_pause) AS paused`,
+          [input.zone, input.host, config.rateLimit.windowMinutes, config.breaker.windowMinutes],
+        );
+        const r = rows[0];
+        const verdict = evaluateGuards(config, {
+          now: new Date(), zone: input.zone, zoneHosts: r.zone_hosts, fleetHosts: r.fleet_hosts, zoneOutOfService: r.zone_out,
+          activeLeasesZone: r.leases_zone, activeLeasesFleet: r.leases_fleet, startsInRateWindow: r.starts,
+          takenInBreakerWindow: r.taken, breakerTripped: r.breaker, paused: r.paused,
+        });
+        if (!verdict.allowed) return { acquired: false, blockers: verdict.blockers, pollSeconds: config.pollSeconds, waitTimeoutMinutes: config.waitTimeoutMinutes };
+        await tx.query('INSERT INTO guard_leases (remediation_id, host, zone) VALUES ($1, $2, $3)', [input.remediationId, input.host, input.zone]);
+        if (verdict.tripsBreaker) {
+          await tx.query('INSERT INTO guard_breakers (zone, reason) VALUES ($1, $2) ON CONFLICT DO NOTHING', [input.zone, verdict.tripsBreaker]);
+          await tx.query(
+            `INSERT INTO audit_log (actor_kind, actor, host, remediation_id, action, reason) VALUES ('system', 'guards', $1, $2, 'circuit breaker tripped', $3)`,
+            [input.host, input.remediationId, verdict.tripsBreaker],
+          );
+        }
+        return { acquired: true, trippedBreaker: verdict.tripsBreaker };
+      });
+    },
+
+    async releaseCapacity(remediationId: string): Promise<void> {
+      await db.query('UPDATE guard_leases SET released_at = now() WHERE remediation_id = $1 AND released_at IS NULL', [remediationId]);
+    },
+  };
+}

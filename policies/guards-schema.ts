@@ -1,0 +1,75 @@
+/**
+ * The fleet-wide guards file (policies/guards.yaml). Defaults are
+ * conservative: one host per zone and 10 % of the fleet out at once.
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import type { GuardConfig } from '../domain/guards';
+import { WEEKDAYS } from '../domain/windows';
+import { PolicyError } from './loader';
+
+const limit = z.strictObject({ count: z.number().int().min(1).optional(), percent: z.number().gt(0).max(100).optional() })
+  .refine((l) => l.count !== undefined || l.percent !== undefined, 'needs count, percent or both');
+const time = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$/, 'must be HH:MM or HH:MM:SS');
+const timezone = z.string().refine((tz) => {
+  try {
+    new Intl.DateTimeFormat('en-GB', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must be an IANA time zone such as Europe/Berlin');
+
+export const guardFileSchema = z.strictObject({
+  maxConcurrentPerZone: limit.default({ count: 1 }),
+  maxConcurrentFleet: limit.default({ percent: 10 }),
+  minInServicePercentPerZone: z.number().min(0).max(100).default(75),
+  rateLimit: z.strictObject({ starts: z.number().int().min(1), windowMinutes: z.number().gt(0) }).default({ starts: 10, windowMinutes: 60 }),
+  cooldownMinutes: z.number().min(0).default(60),
+  maxAttempts: z.strictObject({ count: z.number().int().min(1), windowMinutes: z.number().gt(0) }).default({ count: 3, windowMinutes: 1440 }),
+  breaker: z.strictObject({ percent: z.number().gt(0).max(100), windowMinutes: z.number().gt(0) }).default({ percent: 30, windowMinutes: 60 }),
+  windows: z
+    .array(z.strictObject({ name: z.string().min(1), effect: z.enum(['allow', 'forbid']), days: z.array(z.enum(WEEKDAYS)).min(1), start: time, end: time, timezone }))
+    .default([]),
+  waitTimeoutMinutes: z.number().gt(0).default(60),
+  pollSeconds: z.number().gt(0).max(600).default(10),
+});
+
+export const DEFAULT_GUARDS: GuardConfig = guardFileSchema.parse({});
+
+/** Parse a guards file's text; errors name the file and the field. */
+export function parseGuards(file: string, text: string): GuardConfig {
+  let raw: unknown;
+  try {
+    raw = parse(text) ?? {};
+  } catch (err) {
+    throw new PolicyError(`${file}: not valid YAML: ${(err as Error).message}`);
+  }
+  const result = guardFileSchema.safeParse(raw);
+  if (!result.success) throw new PolicyError(`${file}: ${result.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`).join('; ')}`);
+  return result.data;
+}
+
+/**
+ * Guards as the file says now: re-read when it changes (checked at most every
+ * few seconds); a bad edit keeps the last good guards and says why.
+ */
+export function watchGuards(path: string, onError: (message: string) => void = () => undefined): () => GuardConfig {
+  let current = existsSync(path) ? parseGuards(path, readFileSync(path, 'utf8')) : DEFAULT_GUARDS;
+  let lastText: string | null = null;
+  let checkedAt = 0;
+  return () => {
+    if (Date.now() - checkedAt < 2000) return current;
+    checkedAt = Date.now();
+    const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
+    if (text === lastText) return current;
+    lastText = text;
+    try {
+      current = text ? parseGuards(path, text) : DEFAULT_GUARDS;
+    } catch (err) {
+      onError((err as Error).message);
+    }
+    return current;
+  };
+}
