@@ -45,7 +45,9 @@ export function createGuardActivities(deps: { db: Pool; guards: () => GuardConfi
              (SELECT count(*)::int FROM guard_leases WHERE zone = $1 AND released_at IS NULL) AS leases_zone,
              (SELECT count(*)::int FROM guard_leases WHERE released_at IS NULL) AS leases_fleet,
              (SELECT count(*)::int FROM guard_leases WHERE acquired_at > now() - make_interval(secs => $3::float8 * 60)) AS starts,
-             (SELECT count(*)::int FROM guard_leases WHERE zone = $1 AND acquired_at > now() - make_interval(secs => $4::float8 * 60)) AS taken,
+             (SELECT count(*)::int FROM guard_leases WHERE zone = $1
+               AND acquired_at > greatest(now() - make_interval(secs => $4::float8 * 60),
+                                          (SELECT max(reset_at) FROM guard_breakers WHERE zone = $1))) AS taken,
              (SELECT json_build_object('at', tripped_at, 'reason', reason) FROM guard_breakers WHERE zone = $1 AND reset_at IS NULL) AS breaker,
              (SELECT json_build_object('by', paused_by, 'reason', reason) FROM guard_pause) AS paused`,
           [input.zone, input.host, config.rateLimit.windowMinutes, config.breaker.windowMinutes],

@@ -8,7 +8,9 @@ import { authenticate } from './auth';
 import { SignalDispatcher } from './dispatch';
 import { errorHandler, notFoundRoute } from './errors';
 import { buildOpenApiDocument } from './openapi';
+import type { GuardConfig } from '../domain/guards';
 import { createAuditRouter } from './routes/audit';
+import { createGuardsRouter } from './routes/guards';
 import { createHealthRouter } from './routes/health';
 import { createHostsRouter } from './routes/hosts';
 import { createRemediationsRouter } from './routes/remediations';
@@ -23,6 +25,7 @@ export interface AppDeps {
   policies: () => readonly LoadedPolicy[];
   hostLabel: string;
   logger: Logger;
+  guards: () => GuardConfig;
 }
 
 export function createApp(deps: AppDeps): { app: Express; dispatcher: SignalDispatcher } {
@@ -40,6 +43,7 @@ export function createApp(deps: AppDeps): { app: Express; dispatcher: SignalDisp
   app.use(createRemediationsRouter({ db: deps.db, client: deps.client }));
   app.use(createHostsRouter({ db: deps.db }));
   app.use(createAuditRouter({ db: deps.db }));
+  app.use(createGuardsRouter({ db: deps.db, guards: deps.guards }));
   app.use(notFoundRoute);
   app.use(errorHandler(deps.logger));
   return { app, dispatcher };

@@ -69,6 +69,21 @@ export function buildOpenApiDocument(): unknown {
     method: 'get', path: '/v1/audit-log', summary: 'Audit log, oldest first', request: { query: auditQuery },
     responses: { 200: json(z.object({ entries: z.array(auditEntry) }), 'Entries'), ...errors },
   });
+  add({
+    method: 'get', path: '/v1/guards', summary: 'Fleet-wide guards: configuration, pause, tripped breakers, leases held (role: viewer)',
+    responses: { 200: json(z.object({ config: z.record(z.string(), z.unknown()), paused: z.unknown(), breakers: z.array(z.unknown()), leases: z.array(z.unknown()) }), 'Guards'), ...errors },
+  });
+  for (const [path, summary] of [
+    ['/v1/guards/pause', 'Pause automation fleet-wide: new remediations wait at the capacity gate (role: admin)'],
+    ['/v1/guards/resume', 'Resume automation (role: admin)'],
+    ['/v1/guards/breakers/{zone}/reset', 'Reset a tripped circuit breaker (role: admin)'],
+  ] as const) {
+    add({
+      method: 'post', path, summary,
+      request: { ...(path.includes('{zone}') ? { params: z.object({ zone: z.string() }) } : {}), body: { content: { 'application/json': { schema: operatorActionRequest } }, required: false } },
+      responses: { 200: { description: 'Done; written to the audit log' }, ...errors, 409: json(errorBody, 'Already in that state') },
+    });
+  }
   registry.registerPath({ method: 'get', path: '/healthz', summary: 'Liveness', responses: { 200: { description: 'Alive' } } });
   registry.registerPath({
     method: 'get', path: '/readyz', summary: 'Readiness: PostgreSQL and Temporal reachable',

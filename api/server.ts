@@ -8,7 +8,7 @@ import { createLogger, type Logger } from '../config/logger';
 import { createPool, type Db } from '../db/pool';
 import { syncInventory } from '../activities/inventory';
 import { seedSimulatedFleet, DEMO_FLEET } from '../activities/providers/simulated-admin';
-import { createProvider } from '../activities/wiring';
+import { createGuards, createProvider } from '../activities/wiring';
 import { loadPolicies } from '../policies/loader';
 import { connectClient, createClient } from '../workers/temporal';
 import { createToken } from './auth';
@@ -38,6 +38,7 @@ export async function startApi(config: Config, options: { port?: number } = {}):
     workflowIdPrefix: config.SHIPSHAPE_WORKFLOW_ID_PREFIX,
     policies: () => policies,
     hostLabel: config.SHIPSHAPE_ALERTMANAGER_HOST_LABEL,
+    guards: createGuards(config, logger),
   });
   const stopRedispatch = startRedispatcher(db, dispatcher, logger);
   const server: Server = await new Promise((resolve) => {

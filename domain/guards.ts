@@ -47,7 +47,7 @@ export interface FleetSnapshot {
   activeLeasesFleet: number;
   /** Leases taken fleet-wide within the rate-limit window. */
   startsInRateWindow: number;
-  /** Leases taken in the zone within the breaker window. */
+  /** Leases taken in the zone within the breaker window, counted from the zone's last reset if that is later. */
   takenInBreakerWindow: number;
   breakerTripped: { at: string; reason: string } | null;
   paused: { by: string; reason: string } | null;

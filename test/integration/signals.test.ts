@@ -149,7 +149,7 @@ describe('bad input and bad tokens', () => {
   test('the OpenAPI document describes every route', async () => {
     const res = await http('GET', `${env.apiUrl}/openapi.json`, null);
     expect(Object.keys(res.body.paths)).toEqual(
-      expect.arrayContaining(['/v1/signals', '/v1/integrations/alertmanager', '/v1/remediations/{id}/approve', '/v1/hosts/{id}', '/v1/audit-log']),
+      expect.arrayContaining(['/v1/signals', '/v1/integrations/alertmanager', '/v1/remediations/{id}/approve', '/v1/hosts/{id}', '/v1/audit-log', '/v1/guards', '/v1/guards/breakers/{zone}/reset']),
     );
   });
 });

@@ -9,7 +9,7 @@ import { createApp } from '../../api/app';
 import { startRedispatcher } from '../../api/redispatch';
 import { SignalDispatcher } from '../../api/dispatch';
 import { createLogger } from '../../config/logger';
-import { createTestEnv, type TestEnv } from '../support/env';
+import { createTestEnv, PERMISSIVE_GUARDS, type TestEnv } from '../support/env';
 import { eventually, hostSignal, http } from '../support/http';
 
 let env: TestEnv;
@@ -27,7 +27,7 @@ test('a signal accepted while Temporal is unreachable is queued, then delivered 
   // An API whose Temporal is a closed port.
   const deadConnection = await Connection.connect({ address: '127.0.0.1:1', connectTimeout: 200 }).catch(() => Connection.lazy({ address: '127.0.0.1:1' }));
   const deadClient = new Client({ connection: deadConnection });
-  const { app } = createApp({ db: env.db, client: deadClient, connection: deadConnection, taskQueue: env.taskQueue, workflowIdPrefix: env.workflowIdPrefix, policies: () => env.policies, hostLabel: 'host', logger });
+  const { app } = createApp({ db: env.db, client: deadClient, connection: deadConnection, taskQueue: env.taskQueue, workflowIdPrefix: env.workflowIdPrefix, policies: () => env.policies, hostLabel: 'host', logger, guards: () => PERMISSIVE_GUARDS });
   const server = await new Promise<Server>((ok) => {
     const s = app.listen(0, () => ok(s));
   });

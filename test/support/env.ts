@@ -109,7 +109,7 @@ export async function createTestEnv(
   const logger = createLogger('silent', 'test');
   const policies = options.policies ?? DEFAULT_TEST_POLICIES;
   const workflowIdPrefix = `${dbName}/`;
-  const { app } = createApp({ db, client, connection, taskQueue, workflowIdPrefix, policies: () => policies, hostLabel: 'host', logger });
+  const { app } = createApp({ db, client, connection, taskQueue, workflowIdPrefix, policies: () => policies, hostLabel: 'host', logger, guards: options.guards ?? (() => PERMISSIVE_GUARDS) });
   const server: Server = await new Promise((ok) => {
     const s = app.listen(0, () => ok(s));
   });
