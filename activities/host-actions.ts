@@ -131,6 +131,16 @@ export function createHostActivities(deps: { provider: FleetProvider; db: Pool; 
       return pollUntil(input.host, (s) => s.power === 'on', input.timeoutSeconds * 1000);
     },
 
+    /** Reboot the host and wait until it is powered on again; issued once per activity, like powerCycle. */
+    async reboot(input: { host: string; timeoutSeconds: number }): Promise<HostState> {
+      const ctx = Context.current();
+      if ((ctx.info.heartbeatDetails as { issued?: boolean } | undefined)?.issued !== true) {
+        await viaProvider(() => provider.requestReboot(input.host));
+        ctx.heartbeat({ issued: true });
+      }
+      return pollUntil(input.host, (s) => s.power === 'on', input.timeoutSeconds * 1000);
+    },
+
     async restartComputeService(host: string): Promise<HostState> {
       await viaProvider(() => provider.restartComputeService(host));
       return viaProvider(() => provider.readHostState(host));

@@ -6,7 +6,7 @@
 import type { Logger } from '../config/logger';
 
 export interface OperatorNotification {
-  kind: 'hand-off' | 'approval-requested' | 'approval-escalated';
+  kind: 'hand-off' | 'approval-requested' | 'approval-escalated' | 'notice';
   remediationId: string;
   host: string;
   reason: string;

@@ -39,6 +39,12 @@ export interface DispatcherDeps {
   deliveryDeadlineMs?: number;
 }
 
+/** Where a host stands in the fleet: what policies match on. */
+export interface HostPlace {
+  zone: string;
+  roles: string[];
+}
+
 interface Decision {
   outcome: SignalOutcome;
   remediationId: string | null;
@@ -57,7 +63,7 @@ export class SignalDispatcher {
    * repeat of an alert the host's open remediation already has — costs this
    * one statement: the fast-path check and the durable insert together.
    */
-  async accept(signal: SignalRecord, annotations: Record<string, string>, zone: string): Promise<SignalResult> {
+  async accept(signal: SignalRecord, annotations: Record<string, string>, host: HostPlace): Promise<SignalResult> {
     const { rows } = await this.deps.db.query<{ outcome: SignalOutcome | null; outcome_reason: string | null; remediation_id: string | null }>(
       `WITH open AS (
          SELECT r.id, r.phase, r.policy_name FROM remediations r
@@ -83,7 +89,7 @@ export class SignalDispatcher {
     if (fast?.outcome) {
       return { signalId: signal.id, outcome: fast.outcome, remediationId: fast.remediation_id, reason: fast.outcome_reason ?? '' };
     }
-    const decision = await this.decideAndRecord(signal, zone);
+    const decision = await this.decideAndRecord(signal, host);
     return { signalId: signal.id, outcome: decision.outcome, remediationId: decision.remediationId, reason: decision.reason };
   }
 
@@ -106,8 +112,8 @@ export class SignalDispatcher {
   }
 
   /** Decide for a recorded signal and store the outcome (used by accept and the redispatcher). */
-  async decideAndRecord(signal: SignalRecord, zone: string, db: Pick<Pool, 'query'> = this.deps.db): Promise<Decision> {
-    const decision = await this.decide(signal, zone);
+  async decideAndRecord(signal: SignalRecord, host: HostPlace, db: Pick<Pool, 'query'> = this.deps.db): Promise<Decision> {
+    const decision = await this.decide(signal, host);
     await db.query(
       `UPDATE signals SET outcome = $2, outcome_reason = $3, remediation_id = $4, policy_name = $5,
               dispatched_at = CASE WHEN $2 = 'queued' THEN NULL ELSE now() END WHERE id = $1`,
@@ -135,8 +141,8 @@ export class SignalDispatcher {
     };
   }
 
-  private async decide(signal: SignalRecord, zone: string): Promise<Decision> {
-    const policy = matchPolicy(this.deps.policies(), signal.name);
+  private async decide(signal: SignalRecord, host: HostPlace): Promise<Decision> {
+    const policy = matchPolicy(this.deps.policies(), { name: signal.name, labels: signal.labels, severity: signal.severity, host });
     if (!policy) return { outcome: 'no-policy', remediationId: null, reason: `no policy matches ${signal.name}`, policyName: null };
     if (signal.status === 'resolved') {
       const { rows } = await this.deps.db.query<{ id: string }>('SELECT id FROM remediations WHERE host = $1 AND closed_at IS NULL', [signal.host]);
@@ -149,7 +155,7 @@ export class SignalDispatcher {
     // Right after a failed delivery, don't make every signal of a burst wait out its own deadline.
     if (Date.now() < this.temporalAwayUntil) return queued;
     try {
-      const delivered = await this.oneAtATime(signal.host, () => this.deliver(signal, zone, policy));
+      const delivered = await this.oneAtATime(signal.host, () => this.deliver(signal, host.zone, policy));
       return { ...delivered, policyName: policy.name };
     } catch (err) {
       this.temporalAwayUntil = Date.now() + 2000;

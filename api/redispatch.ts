@@ -16,7 +16,7 @@ export function startRedispatcher(db: Pool, dispatcher: SignalDispatcher, logger
     for (let i = 0; i < 100 && !stopped; i++) {
       const done = await inTransaction(db, async (tx) => {
         const { rows } = await tx.query(
-          `SELECT s.id, s.source, s.name, s.host, s.severity, s.status, s.fingerprint, s.labels, s.starts_at, s.received_by, h.zone
+          `SELECT s.id, s.source, s.name, s.host, s.severity, s.status, s.fingerprint, s.labels, s.starts_at, s.received_by, h.zone, h.roles
              FROM signals s JOIN hosts h ON h.id = s.host
             WHERE (s.outcome = 'queued' OR (s.outcome IS NULL AND s.received_at < now() - interval '30 seconds'))
             ORDER BY s.received_at LIMIT 1 FOR UPDATE OF s SKIP LOCKED`,
@@ -27,7 +27,7 @@ export function startRedispatcher(db: Pool, dispatcher: SignalDispatcher, logger
           id: row.id, source: row.source, name: row.name, host: row.host, severity: row.severity, status: row.status,
           fingerprint: row.fingerprint, labels: row.labels, startsAt: row.starts_at?.toISOString?.() ?? '', receivedBy: row.received_by,
         };
-        const decision = await dispatcher.decideAndRecord(signal, row.zone as string, tx);
+        const decision = await dispatcher.decideAndRecord(signal, { zone: row.zone, roles: row.roles }, tx);
         logger.info({ signal: signal.id, outcome: decision.outcome }, 'redispatched signal');
         return decision.outcome === 'queued'; // Temporal still away: try again next sweep
       });

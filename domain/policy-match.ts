@@ -1,15 +1,12 @@
-/** Which policy a signal falls under. Pure, so the API and tests share it. */
+/** Which policy a signal falls under. Pure, so the API, simulate and tests share it. */
+import { policyMatches, type MatchInput, type PolicyMatch } from './policy';
 
 export interface MatchablePolicy {
   name: string;
-  signals: string[];
+  match: PolicyMatch;
 }
 
-/**
- * The first policy (in file order) whose signal list names the signal, or
- * null. A resolved signal never starts anything, but it is still matched so
- * its record says which policy it belonged to.
- */
-export function matchPolicy<P extends MatchablePolicy>(policies: readonly P[], signalName: string): P | null {
-  return policies.find((p) => p.signals.includes(signalName)) ?? null;
+/** The first policy (in file order) whose match holds for the signal and its host, or null. */
+export function matchPolicy<P extends MatchablePolicy>(policies: readonly P[], signal: MatchInput): P | null {
+  return policies.find((p) => policyMatches(p.match, signal)) ?? null;
 }

@@ -33,6 +33,8 @@ export interface FleetProvider {
   getServerMove(moveId: string): Promise<MoveStatus>;
   /** Request a power cycle; completion is observed through readHostState. */
   requestPowerCycle(host: string): Promise<void>;
+  /** Request a graceful reboot; completion is observed through readHostState. */
+  requestReboot(host: string): Promise<void>;
   restartComputeService(host: string): Promise<void>;
 }
 

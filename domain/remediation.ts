@@ -4,6 +4,7 @@
  * show. Pure: imported by the workflow and by the API.
  */
 import type { Blocker, PolicyGuards } from './guards';
+import type { ApprovalRule, ConfirmCheck } from './policy';
 import type { PoolState, SignalOutcome, Severity, SignalStatus } from './types';
 
 export const ACTIVE_PHASES = [
@@ -57,18 +58,37 @@ export function poolStateFor(phase: Phase, touched: boolean): PoolState {
 }
 
 /** A repair action the policy may ask for, in the order it lists them. */
-export const REPAIR_ACTIONS = ['power-cycle', 'restart-compute-service'] as const;
+export const REPAIR_ACTIONS = ['power-cycle', 'reboot', 'restart-compute-service'] as const;
 export type RepairAction = (typeof REPAIR_ACTIONS)[number];
+
+/** Everything a step of the escalation ladder may do. */
+export const LADDER_ACTIONS = [...REPAIR_ACTIONS, 'notify', 'wait'] as const;
+export type LadderAction = (typeof LADDER_ACTIONS)[number];
+
+export interface LadderStep {
+  action: LadderAction;
+  timeoutSeconds?: number;
+  retries?: number;
+  fixWithinSeconds?: number;
+  message?: string;
+  seconds?: number;
+}
 
 /** The part of a policy a remediation runs under; a snapshot travels with the workflow. */
 export interface RemediationPolicy {
   name: string;
   version: string;
   approval: {
+    /** Runs started before approval rules existed only know this flag. */
     required: boolean;
     /** Seconds to wait for an approver before escalating to an operator. */
     timeoutSeconds: number;
+    rule?: ApprovalRule;
   };
+  /** Checks that must show the problem (all of them when absent). */
+  confirm?: ConfirmCheck[];
+  /** The escalation ladder; runs started before it existed use `repair`. */
+  ladder?: LadderStep[];
   drain: {
     /** Seconds to wait for the host to be empty after every move has been issued. */
     emptyTimeoutSeconds: number;

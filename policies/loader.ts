@@ -1,52 +1,107 @@
 /**
- * Reads every policy file under a folder. A bad file stops the load with an
- * error that names the file and the field; nothing half-loaded is returned.
+ * Reads policy files. A bad file is refused with errors that name the file,
+ * the line and column, and the field; nothing half-loaded is returned.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'yaml';
-import type { RemediationPolicy } from '../domain/remediation';
-import type { MatchablePolicy } from '../domain/policy-match';
+import { LineCounter, parseDocument, isNode } from 'yaml';
+import { parseMatcher, type PolicyMatch } from '../domain/policy';
+import { REPAIR_ACTIONS, type RemediationPolicy, type RepairAction } from '../domain/remediation';
 import { policyFileSchema } from './schema';
 
-export class PolicyError extends Error {}
-
-export interface LoadedPolicy extends MatchablePolicy {
+export interface PolicyIssue {
   file: string;
+  line: number;
+  column: number;
+  field: string;
+  message: string;
+}
+
+export class PolicyError extends Error {
+  constructor(
+    message: string,
+    readonly issues: PolicyIssue[] = [],
+  ) {
+    super(message);
+  }
+}
+
+export interface LoadedPolicy {
+  file: string;
+  name: string;
+  match: PolicyMatch;
   policy: RemediationPolicy;
+  /** The file's text, as stored with its version. */
+  source: string;
+}
+
+function fail(file: string, issues: PolicyIssue[]): never {
+  throw new PolicyError(issues.map((i) => `${file}:${i.line}:${i.column}: ${i.field}: ${i.message}`).join('\n'), issues);
 }
 
 export function parsePolicy(file: string, text: string): LoadedPolicy {
-  let raw: unknown;
-  try {
-    raw = parse(text);
-  } catch (err) {
-    throw new PolicyError(`${file}: not valid YAML: ${(err as Error).message}`);
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    fail(file, doc.errors.map((e) => {
+      const pos = lines.linePos(e.pos[0]);
+      return { file, line: pos.line, column: pos.col, field: '(yaml)', message: e.message.split('\n')[0]! };
+    }));
   }
-  const result = policyFileSchema.safeParse(raw);
+  const result = policyFileSchema.safeParse(doc.toJS());
   if (!result.success) {
-    const issues = result.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`);
-    throw new PolicyError(`${file}: ${issues.join('; ')}`);
+    fail(file, result.error.issues.map((issue) => {
+      // The nearest node that exists: for a missing field, the object that should hold it.
+      let path = issue.path.map(String);
+      let node: unknown = undefined;
+      while (path.length > 0 && !isNode((node = doc.getIn(path, true)))) path = path.slice(0, -1);
+      const offset = isNode(node) && node.range ? node.range[0] : (doc.contents?.range?.[0] ?? 0);
+      const pos = lines.linePos(offset);
+      return { file, line: pos.line, column: pos.col, field: issue.path.join('.') || '(file)', message: issue.message };
+    }));
   }
   const p = result.data;
   const version = createHash('sha256').update(text).digest('hex').slice(0, 12);
+  const repairs = p.steps.map((s) => s.action).filter((a): a is RepairAction => (REPAIR_ACTIONS as readonly string[]).includes(a));
   return {
     file,
     name: p.name,
-    signals: p.match.signals,
-    policy: { name: p.name, version, approval: p.approval, drain: p.drain, repair: p.repair, guards: p.guards, verify: p.verify },
+    source: text,
+    match: {
+      signals: p.match.signals,
+      labels: p.match.labels.map((m) => parseMatcher(m)!),
+      severities: p.match.severity ?? null,
+      roles: p.match.roles ?? null,
+      zones: p.match.zones ?? null,
+    },
+    policy: {
+      name: p.name,
+      version,
+      approval: { required: p.approval.mode === 'always', timeoutSeconds: p.approval.timeoutSeconds, rule: p.approval },
+      confirm: p.confirm,
+      drain: p.drain,
+      repair: repairs,
+      ladder: p.steps,
+      guards: p.guards,
+      verify: p.verify,
+    },
   };
 }
 
+/** Every policy file of a folder (guards.yaml is the guards file, not a policy). */
 export function loadPolicies(dir: string): LoadedPolicy[] {
   const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f) && !/^guards\.ya?ml$/.test(f)).sort();
   const policies = files.map((f) => parsePolicy(f, readFileSync(join(dir, f), 'utf8')));
+  assertUniqueNames(policies);
+  return policies;
+}
+
+export function assertUniqueNames(policies: readonly LoadedPolicy[]): void {
   const seen = new Map<string, string>();
   for (const p of policies) {
     const other = seen.get(p.name);
-    if (other) throw new PolicyError(`${p.file}: name: "${p.name}" is already used by ${other}`);
+    if (other) fail(p.file, [{ file: p.file, line: 1, column: 1, field: 'name', message: `"${p.name}" is already used by ${other}` }]);
     seen.set(p.name, p.file);
   }
-  return policies;
 }

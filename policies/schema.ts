@@ -1,40 +1,73 @@
 /**
- * The policy file format (minimal for now: which signals start the standard
- * remediation, whether it needs approval, which repair steps it runs). One
- * policy a file, YAML, validated here; the full policy language grows from this seam.
+ * The policy file format: one policy a YAML file. Validated here; the same
+ * schema produces policies/policy.schema.json for editors (npm run build).
  */
 import { z } from 'zod';
-import { REPAIR_ACTIONS } from '../domain/remediation';
+import { CONFIRM_CHECKS, parseMatcher } from '../domain/policy';
+import { LADDER_ACTIONS } from '../domain/remediation';
+import { API_ROLES, ROLES, SEVERITIES } from '../domain/types';
 
-export const policyFileSchema = z
-  .object({
-    name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lower-case letters, digits and dashes'),
-    description: z.string().optional(),
-    match: z.strictObject({
-      signals: z.array(z.string().min(1)).min(1, 'must name at least one signal'),
-    }),
-    approval: z
-      .strictObject({
-        required: z.boolean(),
-        timeoutSeconds: z.number().int().positive().default(1800),
-      })
-      .default({ required: false, timeoutSeconds: 1800 }),
-    drain: z.strictObject({ emptyTimeoutSeconds: z.number().int().positive().default(900) }).default({ emptyTimeoutSeconds: 900 }),
-    repair: z.array(z.enum(REPAIR_ACTIONS)).min(1, 'must list at least one repair step'),
-    guards: z
-      .strictObject({
-        maxConcurrentPerZone: z.strictObject({ count: z.number().int().min(1).optional(), percent: z.number().gt(0).max(100).optional() }).optional(),
-        cooldownMinutes: z.number().min(0).optional(),
-        maxAttempts: z.strictObject({ count: z.number().int().min(1), windowMinutes: z.number().gt(0) }).optional(),
-      })
-      .optional(),
-    verify: z
-      .strictObject({
-        attempts: z.number().int().min(1).max(100).default(6),
-        intervalSeconds: z.number().int().min(0).max(3600).default(10),
-      })
-      .default({ attempts: 6, intervalSeconds: 10 }),
-  })
-  .strict();
+const seconds = (max: number) => z.number().int().min(1).max(max);
+
+export const ladderStepSchema = z.strictObject({
+  action: z.enum(LADDER_ACTIONS).describe('What to do: a repair action, a notification, or a pause'),
+  timeoutSeconds: seconds(86_400).optional().describe('How long the action itself may take'),
+  retries: z.number().int().min(0).max(10).optional().describe('Retries of the action when it fails'),
+  fixWithinSeconds: seconds(86_400).optional().describe('If the host is not healthy this long after the action, try the next step'),
+  message: z.string().min(1).optional().describe('For notify: what to tell the operator'),
+  seconds: seconds(86_400).optional().describe('For wait: how long'),
+}).refine((s) => s.action !== 'wait' || s.seconds !== undefined, { message: 'a wait step needs seconds', path: ['seconds'] })
+  .refine((s) => s.action !== 'notify' || s.message !== undefined, { message: 'a notify step needs a message', path: ['message'] });
+
+export const policyFileSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lower-case letters, digits and dashes'),
+  description: z.string().optional(),
+  match: z.strictObject({
+    signals: z.array(z.string().min(1)).min(1, 'must name at least one signal'),
+    labels: z
+      .array(z.string().refine((m) => parseMatcher(m) !== null, 'must be a matcher like env="prod", env!="dev", instance=~"cmp-.*" or job!~"test.*" (with a valid regular expression)'))
+      .default([])
+      .describe('Alertmanager-style label matchers; all must hold'),
+    severity: z.array(z.enum(SEVERITIES)).min(1).optional(),
+    roles: z.array(z.enum(ROLES)).min(1).optional(),
+    zones: z.array(z.string().min(1)).min(1).optional(),
+  }),
+  confirm: z.array(z.enum(CONFIRM_CHECKS)).min(1).default([...CONFIRM_CHECKS]).describe('Checks that must show the problem before anything is done'),
+  approval: z
+    .strictObject({
+      mode: z.enum(['never', 'always', 'when']),
+      when: z.strictObject({
+        serversMoreThan: z.number().int().min(0).optional(),
+        zones: z.array(z.string().min(1)).optional(),
+        severities: z.array(z.enum(SEVERITIES)).optional(),
+      }).optional(),
+      approverRoles: z.array(z.enum(API_ROLES)).min(1).default(['approver', 'admin']),
+      timeoutSeconds: seconds(7 * 86_400).default(1800),
+      onTimeout: z.enum(['escalate', 'reject', 'proceed']).default('escalate'),
+    })
+    .refine((a) => a.mode !== 'when' || a.when !== undefined, { message: 'mode "when" needs a when: condition', path: ['when'] })
+    .default({ mode: 'never', approverRoles: ['approver', 'admin'], timeoutSeconds: 1800, onTimeout: 'escalate' }),
+  drain: z.strictObject({ emptyTimeoutSeconds: seconds(86_400).default(900) }).default({ emptyTimeoutSeconds: 900 }),
+  steps: z.array(ladderStepSchema).min(1, 'must list at least one step').refine(
+    (steps) => steps.some((s) => s.action !== 'notify' && s.action !== 'wait'),
+    'must contain at least one repair action',
+  ).describe('The escalation ladder: tried in order until the host is healthy; when it runs out, the host goes to an operator'),
+  verify: z
+    .strictObject({ attempts: z.number().int().min(1).max(100).default(6), intervalSeconds: z.number().int().min(0).max(3600).default(10) })
+    .default({ attempts: 6, intervalSeconds: 10 }),
+  guards: z
+    .strictObject({
+      maxConcurrentPerZone: z.strictObject({ count: z.number().int().min(1).optional(), percent: z.number().gt(0).max(100).optional() }).optional(),
+      cooldownMinutes: z.number().min(0).optional(),
+      maxAttempts: z.strictObject({ count: z.number().int().min(1), windowMinutes: z.number().gt(0) }).optional(),
+    })
+    .optional()
+    .describe('Guards this policy tightens beyond the fleet-wide ones'),
+});
 
 export type PolicyFile = z.infer<typeof policyFileSchema>;
+
+/** The JSON Schema editors use to complete and check policy files. */
+export function policyJsonSchema(): unknown {
+  return { $id: 'https://shipshape.dev/policy.schema.json', title: 'Shipshape remediation policy', ...z.toJSONSchema(policyFileSchema, { io: 'input' }) };
+}

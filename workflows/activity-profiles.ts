@@ -33,3 +33,12 @@ export const paging = proxyActivities<RemediationActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '2 seconds', maximumAttempts: 3 },
 });
+
+/** A ladder step's own timeout and retries; heartbeats as tracked actions do. */
+export function stepActions(step: { timeoutSeconds?: number; retries?: number }) {
+  return proxyActivities<RemediationActivities>({
+    startToCloseTimeout: `${step.timeoutSeconds ?? 600} seconds`,
+    heartbeatTimeout: '10 seconds',
+    retry: { initialInterval: '1 second', maximumInterval: '20 seconds', maximumAttempts: (step.retries ?? 2) + 1 },
+  });
+}

@@ -5,12 +5,15 @@
  */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { AlertDelivery, RemediationView, TriggerSignal } from '../domain/remediation';
+import type { ApiRole } from '../domain/types';
 
 export interface OperatorAction {
   /** The remediation the caller means; a workflow of a later remediation of the same host rejects it. */
   remediationId: string;
   /** The API subject of the person acting. */
   by: string;
+  /** The caller's API role, for policies that name who may approve. */
+  role?: ApiRole;
   comment?: string;
 }
 

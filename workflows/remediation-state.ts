@@ -132,6 +132,14 @@ export class RemediationState {
     const approvalValidator = (verb: string) => (action: OperatorAction) => {
       this.checkSameRemediation(action);
       if (this.view.phase !== 'awaiting-approval' || this.approval) throw wrongPhase(verb, this.view, 'while awaiting approval');
+      const roles = this.input.policy.approval.rule?.approverRoles;
+      if (roles && action.role && !roles.includes(action.role)) {
+        throw ApplicationFailure.create({
+          type: FailureType.Forbidden,
+          message: `policy ${this.input.policy.name} lets only ${roles.join(' or ')} ${verb}; ${action.by} is ${action.role}`,
+          nonRetryable: true,
+        });
+      }
       if (action.by === this.view.requestedBy) {
         throw ApplicationFailure.create({
           type: FailureType.Forbidden,

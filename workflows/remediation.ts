@@ -11,12 +11,14 @@ import {
   ContinueAsNew,
   continueAsNew,
   isCancellation,
+  patched,
   sleep,
   workflowInfo,
 } from '@temporalio/workflow';
 import { hostProblems, personOverride } from '../domain/health';
-import { DISABLE_REASON_PREFIX, disableReason, type RemediationInput, type RemediationView } from '../domain/remediation';
-import { hostActions, paging, records, trackedActions } from './activity-profiles';
+import { approvalReason, confirmedProblems } from '../domain/policy';
+import { DISABLE_REASON_PREFIX, disableReason, type LadderStep, type RemediationInput, type RemediationView } from '../domain/remediation';
+import { hostActions, paging, records, stepActions, trackedActions } from './activity-profiles';
 import { describeFailure, RemediationCancelled, RemediationState, type ResumeState } from './remediation-state';
 
 export interface RemediationWorkflowInput extends RemediationInput {
@@ -68,8 +70,9 @@ async function remediate(r: RemediationState): Promise<RemediationView> {
   await r.record({ action: 'remediation started', reason: `${trigger.name} (${trigger.severity}) matched policy ${policy.name}` });
 
   // Confirm before acting: re-read the host's real state.
-  const state = await r.step('audit', () => hostActions.auditHost(host), (s) => hostProblems(s).join('; ') || 'healthy');
-  const problems = hostProblems(state);
+  const checks = policy.confirm;
+  const state = await r.step('audit', () => hostActions.auditHost(host), (s) => confirmedProblems(s, checks).join('; ') || 'healthy');
+  const problems = confirmedProblems(state, checks);
   if (problems.length === 0) return r.finish('false-alarm', `${host} is healthy: power ${state.power}, health ${state.health}`, { after: state });
   if (r.guarded) {
     const override = personOverride(state, DISABLE_REASON_PREFIX);
@@ -81,10 +84,20 @@ async function remediate(r: RemediationState): Promise<RemediationView> {
     if (repeat) return handOffUntilReturned(r, repeat, 'hand-off');
   }
 
-  if (policy.approval.required) {
-    const approved = await awaitApproval(r);
+  const rule = policy.approval.rule;
+  const askWhy = rule
+    ? approvalReason(rule, { zone: r.input.zone, serverCount: state.serverCount, severity: trigger.severity })
+    : policy.approval.required ? `policy ${policy.name} requires approval` : null;
+  if (askWhy) {
+    const approved = await awaitApproval(r, askWhy);
     if (approved === 'rejected') return r.finish('rejected', r.approval?.comment || 'rejected', personActor(r.approval?.by));
-    if (approved === 'timed-out') return handOffUntilReturned(r, `no approver decided within ${policy.approval.timeoutSeconds}s`, 'approval-escalated');
+    if (approved === 'timed-out') {
+      const waited = `no approver decided within ${policy.approval.timeoutSeconds}s`;
+      const onTimeout = rule?.onTimeout ?? 'escalate';
+      if (onTimeout === 'reject') return r.finish('rejected', `${waited}; the policy rejects on timeout`);
+      if (onTimeout === 'escalate') return handOffUntilReturned(r, waited, 'approval-escalated');
+      await r.record({ action: 'approval timed out', reason: `${waited}; the policy proceeds on timeout` });
+    }
   }
 
   if (r.guarded) {
@@ -97,16 +110,83 @@ async function remediate(r: RemediationState): Promise<RemediationView> {
     if (hostProblems(now).length === 0) return r.finish('false-alarm', `${host} recovered while waiting: power ${now.power}, health ${now.health}`, { after: now });
   }
 
+  if (policy.ladder && patched(REPAIR_LADDER)) {
+    const failure = await drainAndClimbLadder(r, policy.ladder);
+    if (failure) return handOffUntilReturned(r, failure, 'hand-off');
+    return verifyAndReturn(r);
+  }
   const failure = await drainAndRepair(r);
   if (failure) return handOffUntilReturned(r, failure, 'hand-off');
   return verifyAndReturn(r);
 }
 
-async function awaitApproval(r: RemediationState): Promise<'approved' | 'rejected' | 'timed-out'> {
+/** Patch: policies with an escalation ladder; earlier runs repair with a flat list. */
+const REPAIR_LADDER = 'repair-ladder';
+
+/**
+ * Drain, then climb the policy's escalation ladder: each repair step gets its
+ * own timeout and retries, and `fixWithinSeconds` to make the host healthy;
+ * if it does not, the next step is tried. Returns why it failed, or null.
+ */
+async function drainAndClimbLadder(r: RemediationState, ladder: LadderStep[]): Promise<string | null> {
+  const { host, policy } = r.input;
+  try {
+    await drain(r);
+    await r.enterPhase('repairing', { action: 'repair started', reason: `ladder: ${ladder.map((s) => s.action).join(' → ')}` });
+    const tried: string[] = [];
+    let problems: string[] = [];
+    for (const step of ladder) {
+      if (step.action === 'notify') {
+        await notify(r, 'notice', step.message ?? 'notice from the policy');
+        continue;
+      }
+      if (step.action === 'wait') {
+        await r.step(`wait ${step.seconds}s`, () => condition(() => r.cancel !== null, (step.seconds ?? 0) * 1000));
+        r.throwIfCancelled();
+        continue;
+      }
+      tried.push(step.action);
+      const acts = stepActions(step);
+      const timeoutSeconds = step.timeoutSeconds ?? 600;
+      try {
+        const after = await r.step(step.action, () =>
+          step.action === 'power-cycle' ? acts.powerCycle({ host, timeoutSeconds })
+            : step.action === 'reboot' ? acts.reboot({ host, timeoutSeconds })
+            : acts.restartComputeService(host),
+        );
+        await r.record({ action: step.action, reason: `ladder step ${tried.length} of policy ${policy.name}`, after });
+      } catch (err) {
+        if (err instanceof RemediationCancelled) throw err;
+        problems = [describeFailure(err)];
+        continue; // a step that fails outright: climb on
+      }
+      problems = await healthyWithin(r, step.fixWithinSeconds ?? policy.verify.attempts * policy.verify.intervalSeconds);
+      if (problems.length === 0) return null;
+    }
+    return `no step fixed the host (tried ${tried.join(', ')}): ${problems.join('; ')}`;
+  } catch (err) {
+    if (err instanceof RemediationCancelled) throw err;
+    return describeFailure(err);
+  }
+}
+
+/** Poll the host until it is healthy or `seconds` pass; returns what is still wrong. */
+async function healthyWithin(r: RemediationState, seconds: number): Promise<string[]> {
+  const deadline = Date.now() + seconds * 1000;
+  const every = Math.max(1, r.input.policy.verify.intervalSeconds) * 1000;
+  for (let check = 1; ; check++) {
+    const state = await r.step(`fixed? (check ${check})`, () => hostActions.auditHost(r.input.host), (s) => hostProblems(s).join('; ') || 'healthy');
+    const problems = hostProblems(state);
+    if (problems.length === 0 || Date.now() + every > deadline) return problems;
+    await sleep(every);
+  }
+}
+
+async function awaitApproval(r: RemediationState, why: string): Promise<'approved' | 'rejected' | 'timed-out'> {
   const timeoutMs = r.input.policy.approval.timeoutSeconds * 1000;
   const now = Date.now();
   r.view.pendingApproval = { requestedAt: new Date(now).toISOString(), deadline: new Date(now + timeoutMs).toISOString() };
-  await r.enterPhase('awaiting-approval', { action: 'approval requested', reason: `policy ${r.input.policy.name} requires approval` });
+  await r.enterPhase('awaiting-approval', { action: 'approval requested', reason: why });
   await notify(r, 'approval-requested', `approve or reject remediation of ${r.input.host}`);
   const decided = await condition(() => r.approval !== null || r.cancel !== null, timeoutMs);
   r.view.pendingApproval = null;
@@ -146,13 +226,9 @@ async function waitForCapacity(r: RemediationState): Promise<string | null> {
 
 /** Drain the host, then run the policy's repair steps. Returns why it failed, or null. */
 async function drainAndRepair(r: RemediationState): Promise<string | null> {
-  const { host, policy, remediationId, trigger } = r.input;
+  const { host, policy } = r.input;
   try {
-    r.touched = true;
-    await r.enterPhase('draining', { action: 'drain started', reason: 'take the host out of scheduling and move its servers away' });
-    const toggle = await r.step('disable compute service', () => hostActions.disableCompute(host, disableReason(remediationId, trigger.name)));
-    await r.record({ action: 'compute service disabled', reason: disableReason(remediationId, trigger.name), before: toggle.before, after: toggle.after });
-    await moveEveryServer(r);
+    await drain(r);
 
     await r.enterPhase('repairing', { action: 'repair started', reason: `policy steps: ${policy.repair.join(', ')}` });
     for (const action of policy.repair) {
@@ -166,6 +242,16 @@ async function drainAndRepair(r: RemediationState): Promise<string | null> {
     if (err instanceof RemediationCancelled) throw err;
     return describeFailure(err);
   }
+}
+
+/** Take the host out of scheduling and move every server away. */
+async function drain(r: RemediationState): Promise<void> {
+  const { host, remediationId, trigger } = r.input;
+  r.touched = true;
+  await r.enterPhase('draining', { action: 'drain started', reason: 'take the host out of scheduling and move its servers away' });
+  const toggle = await r.step('disable compute service', () => hostActions.disableCompute(host, disableReason(remediationId, trigger.name)));
+  await r.record({ action: 'compute service disabled', reason: disableReason(remediationId, trigger.name), before: toggle.before, after: toggle.after });
+  await moveEveryServer(r);
 }
 
 /** Move servers off until the host is empty; a server that cannot move fails the drain. */
@@ -234,7 +320,7 @@ async function finishCancelled(r: RemediationState): Promise<RemediationView> {
   return r.finish('cancelled', `${cancel?.comment || 'cancelled'}; ${where}`, { ...personActor(cancel?.by), after: state ?? undefined });
 }
 
-async function notify(r: RemediationState, kind: 'hand-off' | 'approval-requested' | 'approval-escalated', reason: string): Promise<void> {
+async function notify(r: RemediationState, kind: 'hand-off' | 'approval-requested' | 'approval-escalated' | 'notice', reason: string): Promise<void> {
   try {
     await paging.notifyOperator({ kind, remediationId: r.input.remediationId, host: r.input.host, reason });
   } catch (err) {

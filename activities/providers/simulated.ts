@@ -152,6 +152,12 @@ export class SimulatedFleet implements FleetProvider {
     );
   }
 
+  /** The simulation does not tell a reboot from a power cycle, except that it is not counted as one. */
+  async requestReboot(host: string): Promise<void> {
+    await this.hostRow(host);
+    await this.db.query(`UPDATE sim_hosts SET power = 'off', power_on_due = now() + make_interval(secs => $2) WHERE id = $1`, [host, this.timings.powerOnSeconds]);
+  }
+
   async restartComputeService(host: string): Promise<void> {
     await this.db.query(
       `UPDATE sim_hosts SET health = 'ok', health_reasons = '{}'

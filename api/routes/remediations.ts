@@ -87,7 +87,7 @@ export function createRemediationsRouter(deps: { db: Pool; client: Client }): Ro
       try {
         const view = await deps.client.workflow
           .getHandle(row.workflow_id)
-          .executeUpdate(OPERATOR_UPDATES[name], { args: [{ remediationId: row.id, by: req.caller!.subject, comment: body.comment }] });
+          .executeUpdate(OPERATOR_UPDATES[name], { args: [{ remediationId: row.id, by: req.caller!.subject, role: req.caller!.role, comment: body.comment }] });
         res.json(view);
       } catch (err) {
         throw asHttpError(err, row);

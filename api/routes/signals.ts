@@ -19,6 +19,7 @@ export interface SignalsRouterDeps {
 interface KnownHost {
   id: string;
   zone: string;
+  roles: string[];
 }
 
 /**
@@ -31,7 +32,7 @@ function hostLookup(db: Pool, ttlMs = 5000): (id: string) => Promise<KnownHost |
   return async (id) => {
     const hit = cache.get(id);
     if (hit && hit.until > Date.now()) return hit.host;
-    const { rows } = await db.query<KnownHost>('SELECT id, zone FROM hosts WHERE id = $1', [id]);
+    const { rows } = await db.query<KnownHost>('SELECT id, zone, roles FROM hosts WHERE id = $1', [id]);
     const host = rows[0] ?? null;
     if (host) {
       if (cache.size > 100_000) cache.clear();
@@ -63,7 +64,7 @@ export function createSignalsRouter(deps: SignalsRouterDeps): Router {
       startsAt: body.startsAt,
       receivedBy: req.caller!.subject,
     };
-    const result = await deps.dispatcher.accept(signal, body.annotations, host.zone);
+    const result = await deps.dispatcher.accept(signal, body.annotations, host);
     res.status(202).json(result);
   });
 
@@ -93,7 +94,7 @@ export function createSignalsRouter(deps: SignalsRouterDeps): Router {
         continue;
       }
       const signal: SignalRecord = { ...base, host: host.id, fingerprint: alert.fingerprint ?? fingerprintOf(base.source, name, host.id, alert.labels) };
-      const result = await deps.dispatcher.accept(signal, alert.annotations, host.zone);
+      const result = await deps.dispatcher.accept(signal, alert.annotations, host);
       results.push({ ...result, alertname: name, host: host.id });
     }
     res.status(200).json({ groupKey: payload.groupKey, results });

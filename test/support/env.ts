@@ -18,6 +18,7 @@ import { createApp } from '../../api/app';
 import { createLogger } from '../../config/logger';
 import { createPool } from '../../db/pool';
 import type { GuardConfig } from '../../domain/guards';
+import type { PolicyMatch } from '../../domain/policy';
 import type { RemediationPolicy } from '../../domain/remediation';
 import type { ApiRole } from '../../domain/types';
 import type { LoadedPolicy } from '../../policies/loader';
@@ -35,11 +36,12 @@ function quietRuntime(): void {
 }
 
 /** Policies with short waits, so a whole remediation takes seconds. */
-export function testPolicy(name: string, signals: string[], overrides: Partial<RemediationPolicy> = {}): LoadedPolicy {
+export function testPolicy(name: string, signals: string[], overrides: Partial<RemediationPolicy> = {}, match: Partial<PolicyMatch> = {}): LoadedPolicy {
   return {
     file: `${name}.yaml`,
     name,
-    signals,
+    source: '',
+    match: { signals, labels: [], severities: null, roles: null, zones: null, ...match },
     policy: {
       name,
       version: 'test-1',

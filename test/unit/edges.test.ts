@@ -1,5 +1,7 @@
 /** Input at the edges: configuration, policy files, and alert labels. Table-driven, no services. */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { POLICY_SCHEMA_PATH, renderPolicySchema } from '../../scripts/policy-schema';
 import { fingerprintOf, hostFromLabels, severityFromLabel } from '../../api/normalize';
 import { loadConfig } from '../../config';
 import { loadPolicies, parsePolicy } from '../../policies/loader';
@@ -26,27 +28,39 @@ describe('configuration', () => {
 });
 
 describe('policy files', () => {
-  const good = 'name: host-down\nmatch:\n  signals: [HostDown]\nrepair: [power-cycle]\n';
+  const good = 'name: host-down\nmatch:\n  signals: [HostDown]\nsteps:\n  - action: power-cycle\n';
   test('a minimal file gets safe defaults and a content-hash version', () => {
     const p = parsePolicy('host-down.yaml', good);
-    expect(p.policy).toMatchObject({ name: 'host-down', approval: { required: false, timeoutSeconds: 1800 }, verify: { attempts: 6, intervalSeconds: 10 } });
+    expect(p.policy).toMatchObject({
+      name: 'host-down',
+      approval: { required: false, timeoutSeconds: 1800, rule: { mode: 'never', onTimeout: 'escalate' } },
+      confirm: ['host-health', 'power', 'compute-service'],
+      ladder: [{ action: 'power-cycle' }],
+      verify: { attempts: 6, intervalSeconds: 10 },
+    });
     expect(p.policy.version).toMatch(/^[0-9a-f]{12}$/);
     expect(parsePolicy('host-down.yaml', `${good}\n`).policy.version).not.toBe(p.policy.version);
   });
   const bad: [string, string, RegExp][] = [
-    ['YAML that does not parse', 'name: [unclosed', /^x\.yaml: not valid YAML/],
-    ['a repair step not in the catalog', good.replace('power-cycle', 'reinstall-os'), /^x\.yaml: repair\.0: /],
-    ['an unknown field', `${good}colour: red\n`, /^x\.yaml: .*colour/],
-    ['a bad name', good.replace('host-down', 'Host Down'), /^x\.yaml: name: must be lower-case/],
-    ['no signals', good.replace('[HostDown]', '[]'), /^x\.yaml: match\.signals: must name at least one signal/],
-    ['a negative approval timeout', `${good}approval:\n  required: true\n  timeoutSeconds: -5\n`, /^x\.yaml: approval\.timeoutSeconds/],
+    ['YAML that does not parse', 'name: [unclosed\n', /^x\.yaml:\d+:\d+: \(yaml\): /],
+    ['a step not in the catalog, at its line and column', good.replace('power-cycle', 'reinstall-os'), /^x\.yaml:5:13: steps\.0\.action: /],
+    ['an unknown field', `${good}colour: red\n`, /^x\.yaml:1:1: \(file\): Unrecognized key: "colour"/],
+    ['a bad name', good.replace('host-down', 'Host Down'), /^x\.yaml:1:7: name: must be lower-case/],
+    ['no signals', good.replace('[HostDown]', '[]'), /^x\.yaml:3:12: match\.signals: must name at least one signal/],
+    ['a malformed label matcher', good.replace('  signals: [HostDown]', '  signals: [HostDown]\n  labels: [env=prod]'), /^x\.yaml:4:12: match\.labels\.0: must be a matcher like/],
+    ['a wait step without seconds', `${good}  - action: wait\n`, /^x\.yaml:6:5: steps\.1\.seconds: a wait step needs seconds/],
+    ['only notifications, no repair', good.replace('power-cycle', 'notify\n    message: hi'), /steps: must contain at least one repair action/],
+    ['approval "when" without a condition', `${good}approval:\n  mode: when\n`, /^x\.yaml:7:3: approval\.when: mode "when" needs a when: condition/],
   ];
-  test.each(bad)('%s is refused with the file and the field', (_name, text, message) => {
+  test.each(bad)('%s is refused with the file, line, column and field', (_name, text, message) => {
     expect(() => parsePolicy('x.yaml', text)).toThrow(message);
   });
   test('the shipped policies load', () => {
     const names = loadPolicies(join(__dirname, '..', '..', 'policies')).map((p) => p.name);
     expect(names).toEqual(['hardware-fault', 'host-down']);
+  });
+  test('the published JSON Schema is the one the policy schema produces (npm run build writes it)', () => {
+    expect(readFileSync(POLICY_SCHEMA_PATH, 'utf8')).toBe(renderPolicySchema());
   });
 });
 
