@@ -11,6 +11,8 @@ import { buildOpenApiDocument } from './openapi';
 import type { GuardConfig } from '../domain/guards';
 import { createAuditRouter } from './routes/audit';
 import { createGuardsRouter } from './routes/guards';
+import { createPoliciesRouter } from './routes/policies';
+import type { PolicyStore } from './policy-store';
 import { createHealthRouter } from './routes/health';
 import { createHostsRouter } from './routes/hosts';
 import { createRemediationsRouter } from './routes/remediations';
@@ -26,6 +28,8 @@ export interface AppDeps {
   hostLabel: string;
   logger: Logger;
   guards: () => GuardConfig;
+  /** The policy files and their lifecycle API; without one, `policies` is fixed (tests). */
+  policyStore?: PolicyStore;
 }
 
 export function createApp(deps: AppDeps): { app: Express; dispatcher: SignalDispatcher } {
@@ -44,6 +48,7 @@ export function createApp(deps: AppDeps): { app: Express; dispatcher: SignalDisp
   app.use(createHostsRouter({ db: deps.db }));
   app.use(createAuditRouter({ db: deps.db }));
   app.use(createGuardsRouter({ db: deps.db, guards: deps.guards }));
+  if (deps.policyStore) app.use(createPoliciesRouter({ db: deps.db, store: deps.policyStore, guards: deps.guards }));
   app.use(notFoundRoute);
   app.use(errorHandler(deps.logger));
   return { app, dispatcher };

@@ -4,7 +4,7 @@
  */
 import { extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
-import { ACTIVE_PHASES, FINAL_PHASES } from '../domain/remediation';
+import { ACTIVE_PHASES, FINAL_PHASES, REPAIR_ACTIONS } from '../domain/remediation';
 import { HEALTH_STATES, POOL_STATES, SEVERITIES, SIGNAL_OUTCOMES, SIGNAL_STATUSES } from '../domain/types';
 
 extendZodWithOpenApi(z);
@@ -66,6 +66,13 @@ export const alertmanagerWebhook = z
   .openapi('AlertmanagerWebhook');
 export type AlertmanagerWebhook = z.infer<typeof alertmanagerWebhook>;
 
+export const handBackRequest = z
+  .strictObject({
+    comment: z.string().max(2000).optional().openapi({ example: 'nova-compute was hung; restarted it' }),
+    fixedBy: z.enum(REPAIR_ACTIONS).optional().describe('The catalog action that fixed the host (drafts a policy from it)'),
+  })
+  .openapi('HandBack');
+
 export const operatorActionRequest = z
   .strictObject({ comment: z.string().max(2000).optional().openapi({ example: 'replaced the PSU; host is fine' }) })
   .openapi('OperatorAction');
@@ -93,6 +100,7 @@ export const remediationView = z
     pendingApproval: z.object({ requestedAt: z.string(), deadline: z.string() }).nullable(),
     waitingFor: z.array(z.object({ guard: z.string(), reason: z.string() })).nullable(),
     handOff: z.object({ reason: z.string(), since: z.string() }).nullable(),
+    resolution: z.object({ by: z.string(), note: z.string(), fixedBy: z.enum(REPAIR_ACTIONS).nullable() }).nullable().optional(),
     outcome: z.object({ phase: z.enum(FINAL_PHASES), reason: z.string(), at: z.string() }).nullable(),
     signals: z.object({ received: z.number(), lastName: z.string().nullable() }),
   })

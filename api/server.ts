@@ -9,7 +9,7 @@ import { createPool, type Db } from '../db/pool';
 import { syncInventory } from '../activities/inventory';
 import { seedSimulatedFleet, DEMO_FLEET } from '../activities/providers/simulated-admin';
 import { createGuards, createProvider } from '../activities/wiring';
-import { loadPolicies } from '../policies/loader';
+import { PolicyStore } from './policy-store';
 import { connectClient, createClient } from '../workers/temporal';
 import { createToken } from './auth';
 import { createApp } from './app';
@@ -24,8 +24,10 @@ export interface RunningApi {
 
 export async function startApi(config: Config, options: { port?: number } = {}): Promise<RunningApi> {
   const logger = createLogger(config.LOG_LEVEL, 'shipshape-api');
-  const policies = loadPolicies(config.SHIPSHAPE_POLICY_DIR);
   const db = createPool(config.DATABASE_URL, 20);
+  const policyStore = new PolicyStore(db, config.SHIPSHAPE_POLICY_DIR, logger);
+  await policyStore.load();
+  policyStore.watch();
   const provider = createProvider(config, db);
   if (config.SHIPSHAPE_SEED_SIMULATED_FLEET) await seedSimulatedFleet(db, DEMO_FLEET);
   const hostCount = await syncInventory(db, provider);
@@ -36,7 +38,8 @@ export async function startApi(config: Config, options: { port?: number } = {}):
     db, client, connection, logger,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     workflowIdPrefix: config.SHIPSHAPE_WORKFLOW_ID_PREFIX,
-    policies: () => policies,
+    policies: () => policyStore.list(),
+    policyStore,
     hostLabel: config.SHIPSHAPE_ALERTMANAGER_HOST_LABEL,
     guards: createGuards(config, logger),
   });
@@ -46,13 +49,14 @@ export async function startApi(config: Config, options: { port?: number } = {}):
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.SHIPSHAPE_API_PORT;
-  logger.info({ port, hosts: hostCount, policies: policies.map((p) => `${p.name}@${p.policy.version}`) }, 'API listening');
+  logger.info({ port, hosts: hostCount, policies: policyStore.list().map((p) => `${p.name}@${p.policy.version}`) }, 'API listening');
   return {
     url: `http://localhost:${port}`,
     db,
     logger,
     async stop() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      policyStore.stop();
       await stopRedispatch();
       await connection.close();
       await db.end();

@@ -143,6 +143,8 @@ export interface RemediationView {
   /** The guards holding this remediation back while it waits for capacity. */
   waitingFor: Blocker[] | null;
   handOff: { reason: string; since: string } | null;
+  /** What the operator said fixed the host when they handed it back. */
+  resolution?: { by: string; note: string; fixedBy: RepairAction | null } | null;
   outcome: { phase: FinalPhase; reason: string; at: string } | null;
   signals: { received: number; lastName: string | null };
 }

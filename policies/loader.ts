@@ -34,6 +34,12 @@ export interface LoadedPolicy {
   policy: RemediationPolicy;
   /** The file's text, as stored with its version. */
   source: string;
+  priority: number;
+}
+
+/** Match order: higher priority first, then file name. */
+export function inMatchOrder(policies: LoadedPolicy[]): LoadedPolicy[] {
+  return [...policies].sort((a, b) => b.priority - a.priority || a.file.localeCompare(b.file));
 }
 
 function fail(file: string, issues: PolicyIssue[]): never {
@@ -68,6 +74,7 @@ export function parsePolicy(file: string, text: string): LoadedPolicy {
     file,
     name: p.name,
     source: text,
+    priority: p.priority,
     match: {
       signals: p.match.signals,
       labels: p.match.labels.map((m) => parseMatcher(m)!),
@@ -94,7 +101,7 @@ export function loadPolicies(dir: string): LoadedPolicy[] {
   const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f) && !/^guards\.ya?ml$/.test(f)).sort();
   const policies = files.map((f) => parsePolicy(f, readFileSync(join(dir, f), 'utf8')));
   assertUniqueNames(policies);
-  return policies;
+  return inMatchOrder(policies);
 }
 
 export function assertUniqueNames(policies: readonly LoadedPolicy[]): void {

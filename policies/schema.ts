@@ -22,6 +22,7 @@ export const ladderStepSchema = z.strictObject({
 export const policyFileSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lower-case letters, digits and dashes'),
   description: z.string().optional(),
+  priority: z.number().int().min(-1000).max(1000).default(0).describe('Higher goes first when several policies match; ties go by file name'),
   match: z.strictObject({
     signals: z.array(z.string().min(1)).min(1, 'must name at least one signal'),
     labels: z

@@ -4,7 +4,7 @@
  * once whether the workflow accepted them, and why not.
  */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { AlertDelivery, RemediationView, TriggerSignal } from '../domain/remediation';
+import type { AlertDelivery, RemediationView, RepairAction, TriggerSignal } from '../domain/remediation';
 import type { ApiRole } from '../domain/types';
 
 export interface OperatorAction {
@@ -15,6 +15,8 @@ export interface OperatorAction {
   /** The caller's API role, for policies that name who may approve. */
   role?: ApiRole;
   comment?: string;
+  /** For hand-back: the catalog action that fixed the host, so a policy can be drafted from it. */
+  fixedBy?: RepairAction;
 }
 
 export const alertUpdate = defineUpdate<AlertDelivery, [TriggerSignal]>('alert');

@@ -24,6 +24,7 @@ import {
   type RemediationInput,
   type RemediationView,
   type StepView,
+  type RepairAction,
   type TriggerSignal,
 } from '../domain/remediation';
 import { PHASE } from '../domain/search-attributes';
@@ -41,6 +42,7 @@ import {
 export interface PersonDecision {
   by: string;
   comment: string;
+  fixedBy?: RepairAction;
 }
 
 /**
@@ -151,7 +153,7 @@ export class RemediationState {
     setHandler(approveUpdate, decide('approved'), { validator: approvalValidator('approve') });
     setHandler(rejectUpdate, decide('rejected'), { validator: approvalValidator('reject') });
     setHandler(handBackUpdate, async (action) => {
-      this.handBack = { by: action.by, comment: action.comment ?? '' };
+      this.handBack = { by: action.by, comment: action.comment ?? '', fixedBy: action.fixedBy };
       if (patched(ANSWER_AFTER_ACTING)) await condition(() => this.view.phase !== 'awaiting-operator');
       return this.view;
     }, {

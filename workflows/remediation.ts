@@ -304,10 +304,11 @@ async function resumeHandOff(r: RemediationState): Promise<RemediationView> {
     await condition(allHandlersFinished);
     return continueAsNew<typeof remediationWorkflow>({ ...r.input, resume: r.resumeState() });
   }
-  const { by, comment } = r.handBack;
+  const { by, comment, fixedBy } = r.handBack;
   r.handBack = null;
   r.view.handOff = null;
-  await r.record({ ...personActor(by), action: 'handed back', reason: comment || 'operator handed the host back' });
+  r.view.resolution = { by, note: comment, fixedBy: fixedBy ?? null };
+  await r.record({ ...personActor(by), action: 'handed back', reason: comment || 'operator handed the host back', after: fixedBy ? { fixedBy } : undefined });
   return verifyAndReturn(r);
 }
 

@@ -41,6 +41,8 @@ export interface Fault {
   repairIneffective?: boolean;
   /** Live migrations off this host fail. */
   migrationFails?: boolean;
+  /** Only this repair action fixes the host. */
+  fixedOnlyBy?: 'power-cycle' | 'reboot' | 'restart-compute-service';
 }
 
 export async function injectFault(db: Pool, host: string, fault: Fault): Promise<void> {
@@ -48,9 +50,9 @@ export async function injectFault(db: Pool, host: string, fault: Fault): Promise
     `UPDATE sim_hosts SET
        health = CASE WHEN $2::text IS NULL THEN health ELSE 'critical' END,
        health_reasons = CASE WHEN $2::text IS NULL THEN health_reasons ELSE ARRAY[$2::text] END,
-       fault_repair_ineffective = $3, fault_migration_fails = $4
+       fault_repair_ineffective = $3, fault_migration_fails = $4, fault_fixed_only_by = $5
      WHERE id = $1`,
-    [host, fault.unhealthy ?? null, fault.repairIneffective ?? false, fault.migrationFails ?? false],
+    [host, fault.unhealthy ?? null, fault.repairIneffective ?? false, fault.migrationFails ?? false, fault.fixedOnlyBy ?? null],
   );
   if (rowCount !== 1) throw new Error(`no simulated host ${host}`);
 }
@@ -59,7 +61,7 @@ export async function injectFault(db: Pool, host: string, fault: Fault): Promise
 export async function repairByHand(db: Pool, host: string): Promise<void> {
   await db.query(
     `UPDATE sim_hosts SET health = 'ok', health_reasons = '{}', power = 'on', power_on_due = NULL,
-            fault_repair_ineffective = false, fault_migration_fails = false WHERE id = $1`,
+            fault_repair_ineffective = false, fault_migration_fails = false, fault_fixed_only_by = NULL WHERE id = $1`,
     [host],
   );
 }

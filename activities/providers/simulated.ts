@@ -10,6 +10,9 @@ import { FailureType } from '../../domain/errors';
 import { PermanentProviderError, type FleetProvider, type MoveStatus, type ServerLocation } from '../../domain/provider';
 import type { HostState, InventoryHost, ServerRef } from '../../domain/types';
 
+/** SQL: does the host's fault resist `action`? (ineffective repairs, or a fault only another action fixes) */
+const STUBBORN = (action: string) => `(fault_repair_ineffective OR coalesce(fault_fixed_only_by <> '${action}', false))`;
+
 export interface SimulatedTimings {
   migrationSeconds: number;
   powerOnSeconds: number;
@@ -36,8 +39,8 @@ export class SimulatedFleet implements FleetProvider {
     await client.query(`
       UPDATE sim_hosts
          SET power = 'on', power_on_due = NULL,
-             health = CASE WHEN fault_repair_ineffective THEN health ELSE 'ok' END,
-             health_reasons = CASE WHEN fault_repair_ineffective THEN health_reasons ELSE '{}' END
+             health = CASE WHEN ${STUBBORN('power-cycle')} THEN health ELSE 'ok' END,
+             health_reasons = CASE WHEN ${STUBBORN('power-cycle')} THEN health_reasons ELSE '{}' END
        WHERE power_on_due IS NOT NULL AND power_on_due <= now()`);
   }
 
@@ -161,7 +164,7 @@ export class SimulatedFleet implements FleetProvider {
   async restartComputeService(host: string): Promise<void> {
     await this.db.query(
       `UPDATE sim_hosts SET health = 'ok', health_reasons = '{}'
-        WHERE id = $1 AND power = 'on' AND NOT fault_repair_ineffective`,
+        WHERE id = $1 AND power = 'on' AND NOT ${STUBBORN('restart-compute-service')}`,
       [host],
     );
   }

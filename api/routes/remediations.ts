@@ -4,13 +4,13 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Router } from 'express';
 import type { Pool } from 'pg';
 import { FailureType } from '../../domain/errors';
-import type { RemediationView } from '../../domain/remediation';
+import type { RemediationView, RepairAction } from '../../domain/remediation';
 import type { ApiRole } from '../../domain/types';
 import { OPERATOR_UPDATES, type OperatorUpdateName } from '../../workflows/messages';
 import { requireRole } from '../auth';
 import { Filters } from '../filters';
 import { AppError, conflict, forbidden, notFound } from '../errors';
-import { operatorActionRequest, remediationListQuery } from '../schemas';
+import { handBackRequest, operatorActionRequest, remediationListQuery } from '../schemas';
 import { parse } from '../validate';
 
 interface RemediationRow {
@@ -81,13 +81,13 @@ export function createRemediationsRouter(deps: { db: Pool; client: Client }): Ro
 
   for (const name of Object.keys(OPERATOR_UPDATES) as OperatorUpdateName[]) {
     router.post(`/v1/remediations/:id/${name}`, requireRole(ROLE_FOR[name]), async (req, res) => {
-      const body = parse(operatorActionRequest, req.body ?? {}, 'body');
+      const body = parse(name === 'hand-back' ? handBackRequest : operatorActionRequest, req.body ?? {}, 'body') as { comment?: string; fixedBy?: RepairAction };
       const row = await load(req.params.id as string);
       if (row.closed_at) throw conflict(`remediation ${row.id} has ended (${row.phase}); ${name} is accepted only while it runs`, { phase: row.phase });
       try {
         const view = await deps.client.workflow
           .getHandle(row.workflow_id)
-          .executeUpdate(OPERATOR_UPDATES[name], { args: [{ remediationId: row.id, by: req.caller!.subject, role: req.caller!.role, comment: body.comment }] });
+          .executeUpdate(OPERATOR_UPDATES[name], { args: [{ remediationId: row.id, by: req.caller!.subject, role: req.caller!.role, comment: body.comment, fixedBy: body.fixedBy }] });
         res.json(view);
       } catch (err) {
         throw asHttpError(err, row);

@@ -15,6 +15,7 @@ import { SimulatedFleet } from '../../activities/providers/simulated';
 import { seedSimulatedFleet, type FleetShape } from '../../activities/providers/simulated-admin';
 import { createToken } from '../../api/auth';
 import { createApp } from '../../api/app';
+import { PolicyStore } from '../../api/policy-store';
 import { createLogger } from '../../config/logger';
 import { createPool } from '../../db/pool';
 import type { GuardConfig } from '../../domain/guards';
@@ -41,6 +42,7 @@ export function testPolicy(name: string, signals: string[], overrides: Partial<R
     file: `${name}.yaml`,
     name,
     source: '',
+    priority: 0,
     match: { signals, labels: [], severities: null, roles: null, zones: null, ...match },
     policy: {
       name,
@@ -69,7 +71,7 @@ export interface TestEnv {
   workflowIdPrefix: string;
   apiUrl: string;
   notifications: OperatorNotification[];
-  policies: LoadedPolicy[];
+  policies: () => readonly LoadedPolicy[];
   token(subject: string, role: ApiRole): Promise<string>;
   startWorker(activities?: RemediationActivities): Promise<Worker>;
   close(): Promise<void>;
@@ -90,7 +92,7 @@ export const PERMISSIVE_GUARDS: GuardConfig = {
 };
 
 export async function createTestEnv(
-  options: { fleet?: FleetShape; policies?: LoadedPolicy[]; migrationSeconds?: number; guards?: () => GuardConfig } = {},
+  options: { fleet?: FleetShape; policies?: LoadedPolicy[]; policyDir?: string; migrationSeconds?: number; guards?: () => GuardConfig } = {},
 ): Promise<TestEnv> {
   quietRuntime();
   const dbName = `t_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
@@ -109,9 +111,18 @@ export async function createTestEnv(
   const client = new Client({ connection });
   const taskQueue = `test-${randomUUID()}`;
   const logger = createLogger('silent', 'test');
-  const policies = options.policies ?? DEFAULT_TEST_POLICIES;
   const workflowIdPrefix = `${dbName}/`;
-  const { app } = createApp({ db, client, connection, taskQueue, workflowIdPrefix, policies: () => policies, hostLabel: 'host', logger, guards: options.guards ?? (() => PERMISSIVE_GUARDS) });
+  let policyStore: PolicyStore | undefined;
+  if (options.policyDir) {
+    policyStore = new PolicyStore(db, options.policyDir, logger);
+    await policyStore.load();
+    policyStore.watch(200);
+  }
+  const fixed = options.policies ?? DEFAULT_TEST_POLICIES;
+  const policies = policyStore ? () => policyStore.list() : () => fixed;
+  const { app } = createApp({
+    db, client, connection, taskQueue, workflowIdPrefix, policies, policyStore, hostLabel: 'host', logger, guards: options.guards ?? (() => PERMISSIVE_GUARDS),
+  });
   const server: Server = await new Promise((ok) => {
     const s = app.listen(0, () => ok(s));
   });
@@ -150,6 +161,7 @@ export async function createTestEnv(
         await w.done.catch(() => undefined);
         await w.connection.close();
       }
+      policyStore?.stop();
       await new Promise((ok) => server.close(ok));
       await connection.close();
       await db.end();

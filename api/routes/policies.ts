@@ -1,0 +1,147 @@
+/**
+ * Policy lifecycle: list, read (with every version), apply, delete, validate,
+ * simulate against recorded signals, and draft a policy from a resolved hand-off.
+ */
+import express, { Router } from 'express';
+import type { Pool } from 'pg';
+import { stringify } from 'yaml';
+import { z } from 'zod';
+import type { GuardConfig } from '../../domain/guards';
+import { simulatePolicies, type SimulatedFleet, type SimulatedSignal } from '../../domain/simulate';
+import { inMatchOrder, parsePolicy, PolicyError, type LoadedPolicy } from '../../policies/loader';
+import { requireRole } from '../auth';
+import { AppError, conflict, notFound } from '../errors';
+import type { PolicyStore } from '../policy-store';
+import { signalRequest } from '../schemas';
+import { parse } from '../validate';
+
+export const validateRequest = z.strictObject({ content: z.string().min(1).max(200_000) });
+export const simulateRequest = z.strictObject({
+  drafts: z.array(z.string().min(1).max(200_000)).max(100).optional().describe('Policy files to simulate instead of the policies in force'),
+  sinceDays: z.number().gt(0).max(90).default(7).describe('Replay the signals recorded in the last N days'),
+  signals: z.array(signalRequest).max(10_000).optional().describe('Replay these signals instead of recorded ones'),
+});
+
+function invalidPolicy(err: PolicyError): AppError {
+  return new AppError(400, 'invalid_policy', err.message, { issues: err.issues });
+}
+
+function parseOrThrow(file: string, text: string): LoadedPolicy {
+  try {
+    return parsePolicy(file, text);
+  } catch (err) {
+    if (err instanceof PolicyError) throw invalidPolicy(err);
+    throw err;
+  }
+}
+
+export function createPoliciesRouter(deps: { db: Pool; store: PolicyStore; guards: () => GuardConfig }): Router {
+  const router = Router();
+  const yamlBody = express.text({ type: ['text/yaml', 'application/yaml', 'application/x-yaml', 'text/plain'], limit: '1mb' });
+  const describe = (p: LoadedPolicy) => ({ name: p.name, version: p.policy.version, file: p.file, priority: p.priority, signals: p.match.signals });
+
+  router.get('/v1/policies', requireRole('viewer'), (_req, res) => {
+    res.json({ policies: deps.store.list().map(describe) });
+  });
+
+  router.get('/v1/policies/:name', requireRole('viewer'), async (req, res) => {
+    const p = deps.store.get(req.params.name as string);
+    if (!p) throw notFound(`no policy "${req.params.name as string}"`, { field: 'name' });
+    res.json({ ...describe(p), content: p.source, versions: await deps.store.versions(p.name) });
+  });
+
+  router.put('/v1/policies/:name', requireRole('admin'), yamlBody, async (req, res) => {
+    const text = typeof req.body === 'string' ? req.body : parse(validateRequest, req.body, 'body').content;
+    try {
+      const applied = await deps.store.put(req.params.name as string, text, req.caller!.subject);
+      res.json(describe(applied));
+    } catch (err) {
+      if (err instanceof PolicyError) throw invalidPolicy(err);
+      throw err;
+    }
+  });
+
+  router.delete('/v1/policies/:name', requireRole('admin'), async (req, res) => {
+    if (!(await deps.store.remove(req.params.name as string, req.caller!.subject))) throw notFound(`no policy "${req.params.name as string}"`, { field: 'name' });
+    res.status(204).end();
+  });
+
+  router.post('/v1/policies/validate', requireRole('operator'), (req, res) => {
+    const { content } = parse(validateRequest, req.body, 'body');
+    const p = parseOrThrow('draft.yaml', content);
+    res.json({ valid: true, ...describe(p) });
+  });
+
+  router.post('/v1/policies/simulate', requireRole('operator'), async (req, res) => {
+    const body = parse(simulateRequest, req.body, 'body');
+    const policies = body.drafts ? inMatchOrder(body.drafts.map((text, i) => parseOrThrow(`drafts.${i}.yaml`, text))) : deps.store.list();
+    const signals: SimulatedSignal[] = body.signals
+      ? body.signals.map((s) => ({ signalId: null, name: s.name, host: s.resource.id, labels: s.labels, severity: s.severity, status: s.status }))
+      : (
+          await deps.db.query(
+            `SELECT id AS "signalId", name, coalesce(host, resource_id) AS host, labels, severity, status FROM signals
+              WHERE received_at > now() - make_interval(secs => $1::float8 * 86400) ORDER BY received_at LIMIT 50000`,
+            [body.sinceDays],
+          )
+        ).rows;
+    const results = simulatePolicies(policies, signals, await fleetNow(deps.db, deps.guards()), deps.guards());
+    const count = (o: string) => results.filter((r) => r.outcome === o).length;
+    res.json({
+      policies: policies.map(describe),
+      summary: {
+        signals: results.length, wouldStart: count('would-start'), wouldWait: count('would-wait'), wouldJoin: count('would-join'),
+        noPolicy: count('no-policy'), ignored: count('ignored'), approvalsAsked: results.filter((r) => r.approval).length,
+      },
+      results,
+    });
+  });
+
+  router.post('/v1/policies/draft-from/:remediationId', requireRole('operator'), async (req, res) => {
+    const id = req.params.remediationId as string;
+    const { rows } = await deps.db.query<{ view: { resolution?: { fixedBy: string | null; note: string; by: string } | null; policy?: { name: string } } }>(
+      'SELECT view FROM remediations WHERE id = $1', [id],
+    );
+    const row = rows[0];
+    if (!row) throw notFound(`no remediation "${id}"`, { field: 'remediationId' });
+    const resolution = row.view.resolution;
+    if (!resolution?.fixedBy) throw conflict(`remediation ${id} has no resolution with the action that fixed it; hand it back with "fixedBy"`);
+    const names = (await deps.db.query<{ name: string }>('SELECT DISTINCT name FROM signals WHERE remediation_id = $1 ORDER BY name', [id])).rows.map((r) => r.name);
+    const name = `fix-${names[0] ?? 'alert'}`.toLowerCase().replace(/[^a-z0-9-]+/g, '-').slice(0, 60);
+    const draft = {
+      name,
+      description: `Drafted from remediation ${id}: ${resolution.by} fixed it with ${resolution.fixedBy} ("${resolution.note}")`,
+      priority: 10,
+      match: { signals: names },
+      approval: { mode: 'never' },
+      steps: [{ action: resolution.fixedBy, fixWithinSeconds: 120 }],
+    };
+    const content = `# Drafted by Shipshape for review: simulate it, then apply it with PUT /v1/policies/${name}.\n# It outranks ${row.view.policy?.name ?? 'the policy that handed off'} (priority 10) for the same alerts.\n${stringify(draft)}`;
+    parseOrThrow(`${name}.yaml`, content); // a draft is always a valid policy
+    res.json({ name, content });
+  });
+
+  return router;
+}
+
+/** Fleet state for simulate: hosts, leases, recent take-outs, breakers, pause. Read only. */
+async function fleetNow(db: Pool, guards: GuardConfig): Promise<SimulatedFleet> {
+  const [hosts, leases, taken, starts, breakers, pause] = await Promise.all([
+    db.query(`SELECT h.id, h.zone, h.roles, h.pool_state <> 'in-service' AS out,
+                     EXISTS (SELECT 1 FROM remediations r WHERE r.host = h.id AND r.closed_at IS NULL) AS open FROM hosts h`),
+    db.query(`SELECT zone, count(*)::int AS n FROM guard_leases WHERE released_at IS NULL GROUP BY zone`),
+    db.query(`SELECT zone, count(*)::int AS n FROM guard_leases WHERE acquired_at > now() - make_interval(secs => $1::float8 * 60) GROUP BY zone`, [guards.breaker.windowMinutes]),
+    db.query(`SELECT count(*)::int AS n FROM guard_leases WHERE acquired_at > now() - make_interval(secs => $1::float8 * 60)`, [guards.rateLimit.windowMinutes]),
+    db.query(`SELECT zone, tripped_at AS at, reason FROM guard_breakers WHERE reset_at IS NULL`),
+    db.query(`SELECT paused_by AS by, reason FROM guard_pause`),
+  ]);
+  const byZone = (rows: { zone: string; n: number }[]) => Object.fromEntries(rows.map((r) => [r.zone, r.n]));
+  return {
+    hosts: Object.fromEntries(hosts.rows.map((h) => [h.id, { zone: h.zone, roles: h.roles, outOfService: h.out, hasOpenRemediation: h.open }])),
+    activeLeasesByZone: byZone(leases.rows),
+    takenInBreakerWindowByZone: byZone(taken.rows),
+    startsInRateWindow: starts.rows[0]?.n ?? 0,
+    trippedZones: Object.fromEntries(breakers.rows.map((b) => [b.zone, { at: String(b.at), reason: b.reason }])),
+    paused: pause.rows[0] ?? null,
+    now: new Date(),
+  };
+}
