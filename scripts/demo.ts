@@ -3,7 +3,7 @@
  * Shipshape on a local Temporal dev server, visible in the Temporal Web UI
  * within a minute. Starts fresh each time; Ctrl-C stops everything.
  */
-import { rmSync, mkdirSync } from 'node:fs';
+import { cpSync, rmSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createActivities } from '../activities';
@@ -47,6 +47,9 @@ async function main(): Promise<void> {
     startPostgres({ dataDir: join(dataDir, 'pg') }),
     startTemporalDevServer({ port: temporalPort, uiPort, dbFile: join(dataDir, 'temporal.db'), logFile: join(dataDir, 'temporal.log') }),
   ]);
+  // The demo's own policy folder: tuned to simulated hosts, and free to change through the API.
+  const policyDir = join(dataDir, 'policies');
+  cpSync(join(PROJECT_ROOT, 'demo', 'policies'), policyDir, { recursive: true });
   const databaseUrl = await pg.createDatabase('shipshape');
   migrate(databaseUrl);
 
@@ -57,6 +60,7 @@ async function main(): Promise<void> {
     SHIPSHAPE_API_PORT: String(apiPort),
     SHIPSHAPE_SEED_SIMULATED_FLEET: 'true',
     SHIPSHAPE_DEV_TOKEN: DEV_TOKEN,
+    SHIPSHAPE_POLICY_DIR: policyDir,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   });
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
