@@ -100,7 +100,7 @@ async function main(): Promise<void> {
     curl -s -X POST -H "Authorization: Bearer ${DEV_TOKEN}" -H 'content-type: application/json' \\
          -d '{"comment":"replaced the PSU"}' ${api.url}/v1/remediations/<id>/hand-back
 
-  Guards are on (policies/guards.yaml): one host per zone out at a time, so some remediations show
+  Guards are on (demo/policies/guards.yaml, the defaults): one host per zone out at a time, so some remediations show
   "waiting-for-capacity"; a zone's breaker trips after 4 take-outs within an hour:
     curl -s -H "Authorization: Bearer ${DEV_TOKEN}" ${api.url}/v1/guards | jq
     curl -s -X POST -H "Authorization: Bearer ${DEV_TOKEN}" ${api.url}/v1/guards/breakers/zone-a/reset

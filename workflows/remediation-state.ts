@@ -28,7 +28,7 @@ import {
   type TriggerSignal,
 } from '../domain/remediation';
 import { PHASE } from '../domain/search-attributes';
-import { records } from './activity-profiles';
+import { paging, records } from './activity-profiles';
 import {
   alertUpdate,
   approveUpdate,
@@ -238,4 +238,16 @@ export class RemediationState {
     const handOff = v.handOff ? `\n**Handed off:** ${v.handOff.reason}` : '';
     return `**Host:** ${v.host} (${v.zone})  \n**Phase:** ${v.phase}  \n**Pool state:** ${v.poolState}  \n**Policy:** ${v.policy.name}@${v.policy.version}${handOff}\n\n${steps}`;
   }
+}
+
+export async function notify(r: RemediationState, kind: 'hand-off' | 'approval-requested' | 'approval-escalated' | 'notice', reason: string): Promise<void> {
+  try {
+    await paging.notifyOperator({ kind, remediationId: r.input.remediationId, host: r.input.host, reason });
+  } catch (err) {
+    await r.record({ action: 'notification failed', reason: describeFailure(err) });
+  }
+}
+
+export function personActor(by: string | undefined) {
+  return { actorKind: 'person' as const, actor: by ?? 'unknown', policyVersion: null };
 }

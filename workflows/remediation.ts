@@ -17,9 +17,11 @@ import {
 } from '@temporalio/workflow';
 import { hostProblems, personOverride } from '../domain/health';
 import { approvalReason, confirmedProblems } from '../domain/policy';
-import { DISABLE_REASON_PREFIX, disableReason, type LadderStep, type RemediationInput, type RemediationView } from '../domain/remediation';
-import { hostActions, paging, records, stepActions, trackedActions } from './activity-profiles';
-import { describeFailure, RemediationCancelled, RemediationState, type ResumeState } from './remediation-state';
+import { DISABLE_REASON_PREFIX, type RemediationInput, type RemediationView } from '../domain/remediation';
+import { hostActions, records } from './activity-profiles';
+import { waitForCapacity } from './capacity';
+import { describeFailure, notify, personActor, RemediationCancelled, RemediationState, type ResumeState } from './remediation-state';
+import { drainAndClimbLadder, drainAndRepair, REPAIR_LADDER } from './repair';
 
 export interface RemediationWorkflowInput extends RemediationInput {
   /** Set only when a long hand-off continued as new. */
@@ -120,68 +122,6 @@ async function remediate(r: RemediationState): Promise<RemediationView> {
   return verifyAndReturn(r);
 }
 
-/** Patch: policies with an escalation ladder; earlier runs repair with a flat list. */
-const REPAIR_LADDER = 'repair-ladder';
-
-/**
- * Drain, then climb the policy's escalation ladder: each repair step gets its
- * own timeout and retries, and `fixWithinSeconds` to make the host healthy;
- * if it does not, the next step is tried. Returns why it failed, or null.
- */
-async function drainAndClimbLadder(r: RemediationState, ladder: LadderStep[]): Promise<string | null> {
-  const { host, policy } = r.input;
-  try {
-    await drain(r);
-    await r.enterPhase('repairing', { action: 'repair started', reason: `ladder: ${ladder.map((s) => s.action).join(' → ')}` });
-    const tried: string[] = [];
-    let problems: string[] = [];
-    for (const step of ladder) {
-      if (step.action === 'notify') {
-        await notify(r, 'notice', step.message ?? 'notice from the policy');
-        continue;
-      }
-      if (step.action === 'wait') {
-        await r.step(`wait ${step.seconds}s`, () => condition(() => r.cancel !== null, (step.seconds ?? 0) * 1000));
-        r.throwIfCancelled();
-        continue;
-      }
-      tried.push(step.action);
-      const acts = stepActions(step);
-      const timeoutSeconds = step.timeoutSeconds ?? 600;
-      try {
-        const after = await r.step(step.action, () =>
-          step.action === 'power-cycle' ? acts.powerCycle({ host, timeoutSeconds })
-            : step.action === 'reboot' ? acts.reboot({ host, timeoutSeconds })
-            : acts.restartComputeService(host),
-        );
-        await r.record({ action: step.action, reason: `ladder step ${tried.length} of policy ${policy.name}`, after });
-      } catch (err) {
-        if (err instanceof RemediationCancelled) throw err;
-        problems = [describeFailure(err)];
-        continue; // a step that fails outright: climb on
-      }
-      problems = await healthyWithin(r, step.fixWithinSeconds ?? policy.verify.attempts * policy.verify.intervalSeconds);
-      if (problems.length === 0) return null;
-    }
-    return `no step fixed the host (tried ${tried.join(', ')}): ${problems.join('; ')}`;
-  } catch (err) {
-    if (err instanceof RemediationCancelled) throw err;
-    return describeFailure(err);
-  }
-}
-
-/** Poll the host until it is healthy or `seconds` pass; returns what is still wrong. */
-async function healthyWithin(r: RemediationState, seconds: number): Promise<string[]> {
-  const deadline = Date.now() + seconds * 1000;
-  const every = Math.max(1, r.input.policy.verify.intervalSeconds) * 1000;
-  for (let check = 1; ; check++) {
-    const state = await r.step(`fixed? (check ${check})`, () => hostActions.auditHost(r.input.host), (s) => hostProblems(s).join('; ') || 'healthy');
-    const problems = hostProblems(state);
-    if (problems.length === 0 || Date.now() + every > deadline) return problems;
-    await sleep(every);
-  }
-}
-
 async function awaitApproval(r: RemediationState, why: string): Promise<'approved' | 'rejected' | 'timed-out'> {
   const timeoutMs = r.input.policy.approval.timeoutSeconds * 1000;
   const now = Date.now();
@@ -194,79 +134,6 @@ async function awaitApproval(r: RemediationState, why: string): Promise<'approve
   if (!decided || !r.approval) return 'timed-out';
   await r.record({ ...personActor(r.approval.by), action: r.approval.decision, reason: r.approval.comment || r.approval.decision });
   return r.approval.decision;
-}
-
-/**
- * Take a lease on the fleet's capacity, waiting (visibly) while a guard says
- * no. Returns null once acquired, or why it escalates after the wait timeout.
- */
-async function waitForCapacity(r: RemediationState): Promise<string | null> {
-  const { remediationId, host, zone, policy } = r.input;
-  let deadline: number | null = null;
-  let shown = '';
-  for (;;) {
-    const result = await records.acquireCapacity({ remediationId, host, zone, policyGuards: policy.guards });
-    if (result.acquired) {
-      r.view.waitingFor = null;
-      if (result.trippedBreaker) await r.record({ actorKind: 'system', actor: 'guards', action: 'circuit breaker tripped', reason: result.trippedBreaker });
-      return null;
-    }
-    const reasons = result.blockers.map((b) => b.reason).join('; ');
-    deadline ??= Date.now() + result.waitTimeoutMinutes * 60_000;
-    if (Date.now() >= deadline) return `waited ${result.waitTimeoutMinutes} min for capacity: ${reasons}`;
-    if (reasons !== shown) {
-      shown = reasons;
-      r.view.waitingFor = result.blockers;
-      await r.enterPhase('waiting-for-capacity', { action: 'waiting for capacity', reason: reasons });
-    }
-    await condition(() => r.cancel !== null, result.pollSeconds * 1000);
-    r.throwIfCancelled();
-  }
-}
-
-/** Drain the host, then run the policy's repair steps. Returns why it failed, or null. */
-async function drainAndRepair(r: RemediationState): Promise<string | null> {
-  const { host, policy } = r.input;
-  try {
-    await drain(r);
-
-    await r.enterPhase('repairing', { action: 'repair started', reason: `policy steps: ${policy.repair.join(', ')}` });
-    for (const action of policy.repair) {
-      const after = await r.step(action, () =>
-        action === 'power-cycle' ? trackedActions.powerCycle({ host, timeoutSeconds: 600 }) : hostActions.restartComputeService(host),
-      );
-      await r.record({ action, reason: `repair step of policy ${policy.name}`, after });
-    }
-    return null;
-  } catch (err) {
-    if (err instanceof RemediationCancelled) throw err;
-    return describeFailure(err);
-  }
-}
-
-/** Take the host out of scheduling and move every server away. */
-async function drain(r: RemediationState): Promise<void> {
-  const { host, remediationId, trigger } = r.input;
-  r.touched = true;
-  await r.enterPhase('draining', { action: 'drain started', reason: 'take the host out of scheduling and move its servers away' });
-  const toggle = await r.step('disable compute service', () => hostActions.disableCompute(host, disableReason(remediationId, trigger.name)));
-  await r.record({ action: 'compute service disabled', reason: disableReason(remediationId, trigger.name), before: toggle.before, after: toggle.after });
-  await moveEveryServer(r);
-}
-
-/** Move servers off until the host is empty; a server that cannot move fails the drain. */
-async function moveEveryServer(r: RemediationState): Promise<void> {
-  const { host, policy } = r.input;
-  const deadline = Date.now() + policy.drain.emptyTimeoutSeconds * 1000;
-  for (;;) {
-    const servers = await r.step('list servers on host', () => hostActions.listServersOnHost(host), (s) => `${s.length} servers`);
-    if (servers.length === 0) return;
-    if (Date.now() > deadline) throw new Error(`${host} still has ${servers.length} servers after ${policy.drain.emptyTimeoutSeconds}s`);
-    for (const server of servers) {
-      const moved = await r.step(`move ${server.id}`, () => trackedActions.moveServerOffHost({ host, serverId: server.id }), (m) => `${m.result} to ${m.to}`);
-      await r.record({ action: 'server moved', reason: `drain ${host}`, before: { server: server.id, host }, after: moved });
-    }
-  }
 }
 
 /** Bounded post-checks; return the host to the pool only if they pass. */
@@ -319,16 +186,4 @@ async function finishCancelled(r: RemediationState): Promise<RemediationView> {
     : 'host left in service, untouched';
   const cancel = r.cancel;
   return r.finish('cancelled', `${cancel?.comment || 'cancelled'}; ${where}`, { ...personActor(cancel?.by), after: state ?? undefined });
-}
-
-async function notify(r: RemediationState, kind: 'hand-off' | 'approval-requested' | 'approval-escalated' | 'notice', reason: string): Promise<void> {
-  try {
-    await paging.notifyOperator({ kind, remediationId: r.input.remediationId, host: r.input.host, reason });
-  } catch (err) {
-    await r.record({ action: 'notification failed', reason: describeFailure(err) });
-  }
-}
-
-function personActor(by: string | undefined) {
-  return { actorKind: 'person' as const, actor: by ?? 'unknown', policyVersion: null };
 }

@@ -88,3 +88,14 @@ describe('alert labels', () => {
     expect(fingerprintOf('am', 'HostDown', 'h2', { a: '1', b: '2' })).not.toBe(a);
   });
 });
+
+describe('the policies guide', () => {
+  const guide = readFileSync(join(__dirname, '..', '..', 'docs', 'policies.md'), 'utf8');
+  const examples = [...guide.matchAll(/### \d\. (.+)\n[\s\S]*?```yaml\n([\s\S]*?)```/g)].map((m) => [m[1]!, m[2]!] as const);
+  test('has three worked examples', () => {
+    expect(examples.map(([title]) => title)).toEqual(['A compute host is down', 'Inlet temperature warning', 'Correctable ECC errors rising']);
+  });
+  test.each(examples)('the example "%s" is a valid policy', (_title, yaml) => {
+    expect(() => parsePolicy('example.yaml', yaml)).not.toThrow();
+  });
+});

@@ -1,0 +1,117 @@
+/**
+ * Taking the host out and repairing it: the drain (compute disabled with a
+ * reason, every server moved away), then the policy's escalation ladder — or,
+ * for runs that started before ladders existed, the flat list of repairs.
+ */
+import { condition, sleep } from '@temporalio/workflow';
+import { hostProblems } from '../domain/health';
+import { disableReason, type LadderStep } from '../domain/remediation';
+import { hostActions, stepActions, trackedActions } from './activity-profiles';
+import { describeFailure, notify, RemediationCancelled, type RemediationState } from './remediation-state';
+
+/** Patch: policies with an escalation ladder; earlier runs repair with a flat list. */
+export const REPAIR_LADDER = 'repair-ladder';
+
+/**
+ * Drain, then climb the policy's escalation ladder: each repair step gets its
+ * own timeout and retries, and `fixWithinSeconds` to make the host healthy;
+ * if it does not, the next step is tried. Returns why it failed, or null.
+ */
+export async function drainAndClimbLadder(r: RemediationState, ladder: LadderStep[]): Promise<string | null> {
+  const { host, policy } = r.input;
+  try {
+    await drain(r);
+    await r.enterPhase('repairing', { action: 'repair started', reason: `ladder: ${ladder.map((s) => s.action).join(' → ')}` });
+    const tried: string[] = [];
+    let problems: string[] = [];
+    for (const step of ladder) {
+      if (step.action === 'notify') {
+        await notify(r, 'notice', step.message ?? 'notice from the policy');
+        continue;
+      }
+      if (step.action === 'wait') {
+        await r.step(`wait ${step.seconds}s`, () => condition(() => r.cancel !== null, (step.seconds ?? 0) * 1000));
+        r.throwIfCancelled();
+        continue;
+      }
+      tried.push(step.action);
+      const acts = stepActions(step);
+      const timeoutSeconds = step.timeoutSeconds ?? 600;
+      try {
+        const after = await r.step(step.action, () =>
+          step.action === 'power-cycle' ? acts.powerCycle({ host, timeoutSeconds })
+            : step.action === 'reboot' ? acts.reboot({ host, timeoutSeconds })
+            : acts.restartComputeService(host),
+        );
+        await r.record({ action: step.action, reason: `ladder step ${tried.length} of policy ${policy.name}`, after });
+      } catch (err) {
+        if (err instanceof RemediationCancelled) throw err;
+        problems = [describeFailure(err)];
+        continue; // a step that fails outright: climb on
+      }
+      problems = await healthyWithin(r, step.fixWithinSeconds ?? policy.verify.attempts * policy.verify.intervalSeconds);
+      if (problems.length === 0) return null;
+    }
+    return `no step fixed the host (tried ${tried.join(', ')}): ${problems.join('; ')}`;
+  } catch (err) {
+    if (err instanceof RemediationCancelled) throw err;
+    return describeFailure(err);
+  }
+}
+
+/** Poll the host until it is healthy or `seconds` pass; returns what is still wrong. */
+async function healthyWithin(r: RemediationState, seconds: number): Promise<string[]> {
+  const deadline = Date.now() + seconds * 1000;
+  const every = Math.max(1, r.input.policy.verify.intervalSeconds) * 1000;
+  for (let check = 1; ; check++) {
+    const state = await r.step(`fixed? (check ${check})`, () => hostActions.auditHost(r.input.host), (s) => hostProblems(s).join('; ') || 'healthy');
+    const problems = hostProblems(state);
+    if (problems.length === 0 || Date.now() + every > deadline) return problems;
+    await sleep(every);
+  }
+}
+
+/** Drain the host, then run the policy's repair steps. Returns why it failed, or null. */
+export async function drainAndRepair(r: RemediationState): Promise<string | null> {
+  const { host, policy } = r.input;
+  try {
+    await drain(r);
+
+    await r.enterPhase('repairing', { action: 'repair started', reason: `policy steps: ${policy.repair.join(', ')}` });
+    for (const action of policy.repair) {
+      const after = await r.step(action, () =>
+        action === 'power-cycle' ? trackedActions.powerCycle({ host, timeoutSeconds: 600 }) : hostActions.restartComputeService(host),
+      );
+      await r.record({ action, reason: `repair step of policy ${policy.name}`, after });
+    }
+    return null;
+  } catch (err) {
+    if (err instanceof RemediationCancelled) throw err;
+    return describeFailure(err);
+  }
+}
+
+/** Take the host out of scheduling and move every server away. */
+async function drain(r: RemediationState): Promise<void> {
+  const { host, remediationId, trigger } = r.input;
+  r.touched = true;
+  await r.enterPhase('draining', { action: 'drain started', reason: 'take the host out of scheduling and move its servers away' });
+  const toggle = await r.step('disable compute service', () => hostActions.disableCompute(host, disableReason(remediationId, trigger.name)));
+  await r.record({ action: 'compute service disabled', reason: disableReason(remediationId, trigger.name), before: toggle.before, after: toggle.after });
+  await moveEveryServer(r);
+}
+
+/** Move servers off until the host is empty; a server that cannot move fails the drain. */
+async function moveEveryServer(r: RemediationState): Promise<void> {
+  const { host, policy } = r.input;
+  const deadline = Date.now() + policy.drain.emptyTimeoutSeconds * 1000;
+  for (;;) {
+    const servers = await r.step('list servers on host', () => hostActions.listServersOnHost(host), (s) => `${s.length} servers`);
+    if (servers.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`${host} still has ${servers.length} servers after ${policy.drain.emptyTimeoutSeconds}s`);
+    for (const server of servers) {
+      const moved = await r.step(`move ${server.id}`, () => trackedActions.moveServerOffHost({ host, serverId: server.id }), (m) => `${m.result} to ${m.to}`);
+      await r.record({ action: 'server moved', reason: `drain ${host}`, before: { server: server.id, host }, after: moved });
+    }
+  }
+}
