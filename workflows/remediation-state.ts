@@ -28,6 +28,7 @@ import {
   type TriggerSignal,
 } from '../domain/remediation';
 import { PHASE } from '../domain/search-attributes';
+import type { HostState } from '../domain/types';
 import { paging, records } from './activity-profiles';
 import {
   alertUpdate,
@@ -63,6 +64,24 @@ export interface ResumeState {
 /** Thrown inside the process when an operator's cancel is seen at a step boundary. */
 export class RemediationCancelled extends Error {}
 
+/** Thrown inside the process when a person has taken the host back (re-enabled it) while Shipshape had it out. */
+export class PersonTookOver extends Error {}
+
+/** Interruptions that end the process on purpose: never turned into a hand-off. */
+export function isInterruption(err: unknown): boolean {
+  return err instanceof RemediationCancelled || err instanceof PersonTookOver;
+}
+
+/**
+ * Stand down if a person re-enabled the host's compute service while
+ * Shipshape had it out of the pool: their decision wins.
+ */
+export function standDownIfTakenOver(r: RemediationState, state: HostState): void {
+  if (r.holding && state.compute.enabled) {
+    throw new PersonTookOver(`compute service on ${state.host} was re-enabled outside Shipshape during the remediation; automation stands down`);
+  }
+}
+
 export function describeFailure(err: unknown): string {
   const cause = err instanceof ActivityFailure ? err.cause : err;
   if (cause instanceof ApplicationFailure && cause.type) return `${cause.type}: ${cause.message}`;
@@ -82,6 +101,8 @@ export class RemediationState {
   private seq: number;
   /** Whether Shipshape has taken the host out of scheduling. */
   touched: boolean;
+  /** From the drain until a hand-off Shipshape holds the host; a re-enable by anyone else then means a person took over. */
+  holding = false;
   approval: (PersonDecision & { decision: 'approved' | 'rejected' }) | null = null;
   /** Runs started before fleet guards existed replay without them. */
   readonly guarded: boolean = patched(FLEET_GUARDS);

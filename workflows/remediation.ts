@@ -20,7 +20,17 @@ import { approvalReason, confirmedProblems } from '../domain/policy';
 import { DISABLE_REASON_PREFIX, type RemediationInput, type RemediationView } from '../domain/remediation';
 import { hostActions, records } from './activity-profiles';
 import { waitForCapacity } from './capacity';
-import { describeFailure, notify, personActor, RemediationCancelled, RemediationState, type ResumeState } from './remediation-state';
+import {
+  describeFailure,
+  isInterruption,
+  notify,
+  personActor,
+  PersonTookOver,
+  RemediationCancelled,
+  RemediationState,
+  standDownIfTakenOver,
+  type ResumeState,
+} from './remediation-state';
 import { drainAndClimbLadder, drainAndRepair, REPAIR_LADDER } from './repair';
 
 export interface RemediationWorkflowInput extends RemediationInput {
@@ -37,6 +47,9 @@ export async function remediationWorkflow(input: RemediationWorkflowInput): Prom
   } catch (err) {
     if (err instanceof RemediationCancelled) {
       view = await finishCancelled(r);
+    } else if (err instanceof PersonTookOver) {
+      r.touched = false; // the person has the host now
+      view = await r.finish('stood-down', err.message);
     } else if (isCancellation(err)) {
       // Cancelled from the Temporal UI or CLI: record it like an operator's cancel.
       r.cancel ??= { by: 'temporal', comment: 'workflow cancelled in Temporal' };
@@ -60,7 +73,7 @@ async function handOffOnFailure(r: RemediationState, run: () => Promise<Remediat
     try {
       return await run();
     } catch (err) {
-      if (err instanceof RemediationCancelled || err instanceof ContinueAsNew || isCancellation(err)) throw err;
+      if (isInterruption(err) || err instanceof ContinueAsNew || isCancellation(err)) throw err;
       const reason = `unexpected failure: ${describeFailure(err)}`;
       run = () => handOffUntilReturned(r, reason, 'hand-off');
     }
@@ -143,6 +156,7 @@ async function verifyAndReturn(r: RemediationState): Promise<RemediationView> {
   let problems: string[] = [];
   for (let attempt = 1; attempt <= policy.verify.attempts; attempt++) {
     const state = await r.step(`verify (check ${attempt})`, () => hostActions.auditHost(host), (s) => hostProblems(s).join('; ') || 'healthy');
+    standDownIfTakenOver(r, state);
     problems = hostProblems(state);
     if (problems.length === 0) break;
     if (attempt < policy.verify.attempts) await sleep(policy.verify.intervalSeconds * 1000);
@@ -158,6 +172,7 @@ async function verifyAndReturn(r: RemediationState): Promise<RemediationView> {
 /** Hand the host to an operator; when they hand it back, verify and return it. */
 async function handOffUntilReturned(r: RemediationState, reason: string, kind: 'hand-off' | 'approval-escalated'): Promise<RemediationView> {
   r.view.handOff = { reason, since: new Date().toISOString() };
+  r.holding = false; // the operator has the host now
   await r.enterPhase('awaiting-operator', { action: 'handed off to an operator', reason });
   await notify(r, kind, reason);
   return resumeHandOff(r);

@@ -7,7 +7,7 @@ import { condition, sleep } from '@temporalio/workflow';
 import { hostProblems } from '../domain/health';
 import { disableReason, type LadderStep } from '../domain/remediation';
 import { hostActions, stepActions, trackedActions } from './activity-profiles';
-import { describeFailure, notify, RemediationCancelled, type RemediationState } from './remediation-state';
+import { describeFailure, isInterruption, notify, standDownIfTakenOver, type RemediationState } from './remediation-state';
 
 /** Patch: policies with an escalation ladder; earlier runs repair with a flat list. */
 export const REPAIR_LADDER = 'repair-ladder';
@@ -45,7 +45,7 @@ export async function drainAndClimbLadder(r: RemediationState, ladder: LadderSte
         );
         await r.record({ action: step.action, reason: `ladder step ${tried.length} of policy ${policy.name}`, after });
       } catch (err) {
-        if (err instanceof RemediationCancelled) throw err;
+        if (isInterruption(err)) throw err;
         problems = [describeFailure(err)];
         continue; // a step that fails outright: climb on
       }
@@ -54,7 +54,7 @@ export async function drainAndClimbLadder(r: RemediationState, ladder: LadderSte
     }
     return `no step fixed the host (tried ${tried.join(', ')}): ${problems.join('; ')}`;
   } catch (err) {
-    if (err instanceof RemediationCancelled) throw err;
+    if (isInterruption(err)) throw err;
     return describeFailure(err);
   }
 }
@@ -65,6 +65,7 @@ async function healthyWithin(r: RemediationState, seconds: number): Promise<stri
   const every = Math.max(1, r.input.policy.verify.intervalSeconds) * 1000;
   for (let check = 1; ; check++) {
     const state = await r.step(`fixed? (check ${check})`, () => hostActions.auditHost(r.input.host), (s) => hostProblems(s).join('; ') || 'healthy');
+    standDownIfTakenOver(r, state);
     const problems = hostProblems(state);
     if (problems.length === 0 || Date.now() + every > deadline) return problems;
     await sleep(every);
@@ -86,7 +87,7 @@ export async function drainAndRepair(r: RemediationState): Promise<string | null
     }
     return null;
   } catch (err) {
-    if (err instanceof RemediationCancelled) throw err;
+    if (isInterruption(err)) throw err;
     return describeFailure(err);
   }
 }
@@ -95,6 +96,7 @@ export async function drainAndRepair(r: RemediationState): Promise<string | null
 async function drain(r: RemediationState): Promise<void> {
   const { host, remediationId, trigger } = r.input;
   r.touched = true;
+  r.holding = true;
   await r.enterPhase('draining', { action: 'drain started', reason: 'take the host out of scheduling and move its servers away' });
   const toggle = await r.step('disable compute service', () => hostActions.disableCompute(host, disableReason(remediationId, trigger.name)));
   await r.record({ action: 'compute service disabled', reason: disableReason(remediationId, trigger.name), before: toggle.before, after: toggle.after });

@@ -5,7 +5,7 @@
 import { injectFault, simulatedHostName } from '../../activities/providers/simulated-admin';
 import type { GuardConfig } from '../../domain/guards';
 import { WEEKDAYS } from '../../domain/windows';
-import { createTestEnv, PERMISSIVE_GUARDS, type TestEnv } from '../support/env';
+import { createTestEnv, DEFAULT_TEST_POLICIES, PERMISSIVE_GUARDS, testPolicy, type TestEnv } from '../support/env';
 import { eventually, hostSignal, http } from '../support/http';
 
 let env: TestEnv;
@@ -14,7 +14,15 @@ let operator: string;
 let admin: string;
 
 beforeAll(async () => {
-  env = await createTestEnv({ fleet: { zones: ['zone-a', 'zone-b', 'zone-c'], hostsPerZone: 10, serversPerHost: 2 }, guards: () => guards });
+  env = await createTestEnv({
+    fleet: { zones: ['zone-a', 'zone-b', 'zone-c'], hostsPerZone: 10, serversPerHost: 2 },
+    guards: () => guards,
+    policies: [
+      ...DEFAULT_TEST_POLICIES,
+      // A ladder whose first step cannot fix a host that only a power cycle fixes, checked for 30 s.
+      testPolicy('slow-fix', ['SlowFix'], { ladder: [{ action: 'restart-compute-service', fixWithinSeconds: 30 }, { action: 'power-cycle' }] }),
+    ],
+  });
   operator = await env.token('ops-bot', 'operator');
   admin = await env.token('ada', 'admin');
   await env.startWorker();
@@ -131,6 +139,22 @@ test('when a person has taken the host out themselves, automation stands down an
   expect(done.outcome.reason).toBe(`compute service on ${host} was disabled outside Shipshape ("RMA ticket 4711"); automation stands down`);
   const sim = (await env.db.query('SELECT disabled_reason, power_cycles FROM sim_hosts WHERE id = $1', [host])).rows[0];
   expect(sim).toEqual({ disabled_reason: 'RMA ticket 4711', power_cycles: 0 });
+});
+
+test('when a person re-enables a host while Shipshape has it out, automation stands down instead of fighting them', async () => {
+  const host = simulatedHostName('zone-c', 7);
+  await injectFault(env.db, host, { unhealthy: 'kernel panic', fixedOnlyBy: 'power-cycle' });
+  const id = (await http('POST', `${env.apiUrl}/v1/signals`, operator, hostSignal(host, 'SlowFix'))).body.remediationId;
+  // The restart is on the record: Shipshape now checks for 30 s whether it fixed the host.
+  await eventually('the restart recorded', async () => {
+    const entries = (await http('GET', `${env.apiUrl}/v1/audit-log?remediationId=${id}`, operator)).body.entries;
+    return entries.some((e: { action: string }) => e.action === 'restart-compute-service') ? true : undefined;
+  });
+  await env.db.query(`UPDATE sim_hosts SET compute_enabled = true, disabled_reason = NULL WHERE id = $1`, [host]);
+  const done = await phaseOf(id, 'stood-down');
+  expect(done.outcome.reason).toBe(`compute service on ${host} was re-enabled outside Shipshape during the remediation; automation stands down`);
+  expect((await env.db.query('SELECT power_cycles FROM sim_hosts WHERE id = $1', [host])).rows[0].power_cycles).toBe(0);
+  expect((await env.db.query('SELECT count(*)::int AS n FROM guard_leases WHERE remediation_id = $1 AND released_at IS NULL', [id])).rows[0].n).toBe(0);
 });
 
 test('a global pause holds every new remediation at the gate until an admin resumes', async () => {

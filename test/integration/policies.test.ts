@@ -149,3 +149,40 @@ async function counts() {
   for await (const _ of env.client.workflow.list({ query: `WorkflowId STARTS_WITH '${env.workflowIdPrefix}'` })) workflows++;
   return { ...rows[0], workflows };
 }
+
+describe('approval rules', () => {
+  const policy = (name: string, signal: string, approval: string) =>
+    `name: ${name}\nmatch: { signals: [${signal}] }\napproval: ${approval}\nsteps: [{ action: power-cycle, fixWithinSeconds: 5 }]\nverify: { attempts: 2, intervalSeconds: 1 }\n`;
+
+  test('a policy that names its approver roles refuses anyone else, even an approver', async () => {
+    expect((await put('admins-only', policy('admins-only', 'AdminOnly', '{ mode: always, approverRoles: [admin] }'))).status).toBe(200);
+    const approver = await env.token('bob', 'approver');
+    await injectFault(env.db, 'cmp-a-03', { unhealthy: 'x' });
+    const id = (await http('POST', `${env.apiUrl}/v1/signals`, operator, hostSignal('cmp-a-03', 'AdminOnly'))).body.remediationId;
+    await phaseOf(id, 'awaiting-approval');
+    const refused = await http('POST', `${env.apiUrl}/v1/remediations/${id}/approve`, approver, {});
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.message).toBe('policy admins-only lets only admin approve; bob is approver');
+    expect((await http('POST', `${env.apiUrl}/v1/remediations/${id}/approve`, admin, {})).status).toBe(200);
+    await phaseOf(id, 'returned');
+  });
+
+  test('a timeout that rejects ends the remediation with the host untouched', async () => {
+    await put('reject-late', policy('reject-late', 'RejectLate', '{ mode: always, timeoutSeconds: 2, onTimeout: reject }'));
+    await injectFault(env.db, 'cmp-a-04', { unhealthy: 'x' });
+    const id = (await http('POST', `${env.apiUrl}/v1/signals`, operator, hostSignal('cmp-a-04', 'RejectLate'))).body.remediationId;
+    const done = await phaseOf(id, 'rejected');
+    expect(done.outcome.reason).toBe('no approver decided within 2s; the policy rejects on timeout');
+    expect((await env.db.query('SELECT compute_enabled, power_cycles FROM sim_hosts WHERE id = $1', ['cmp-a-04'])).rows[0]).toEqual({ compute_enabled: true, power_cycles: 0 });
+  });
+
+  test('a "when" rule asks only when its condition holds, and a timeout that proceeds goes on without a person', async () => {
+    await put('zone-a-asks', policy('zone-a-asks', 'ZoneAsks', '{ mode: when, when: { zones: [zone-a] }, timeoutSeconds: 2, onTimeout: proceed }'));
+    await injectFault(env.db, 'cmp-a-05', { unhealthy: 'x' });
+    const id = (await http('POST', `${env.apiUrl}/v1/signals`, operator, hostSignal('cmp-a-05', 'ZoneAsks'))).body.remediationId;
+    const done = await phaseOf(id, 'returned');
+    const actions = (await http('GET', `${env.apiUrl}/v1/audit-log?remediationId=${id}`, operator)).body.entries.map((e: { action: string; reason: string }) => `${e.action}: ${e.reason}`);
+    expect(actions).toEqual(expect.arrayContaining(['approval requested: zone zone-a asks for approval', 'approval timed out: no approver decided within 2s; the policy proceeds on timeout']));
+    expect(done.poolState).toBe('in-service');
+  });
+});
