@@ -102,7 +102,11 @@ export class PolicyStore {
   }
 
   private async recordVersion(db: Pick<Pool, 'query'>, p: LoadedPolicy, author: string): Promise<void> {
-    await db.query('INSERT INTO policy_versions (name, version, content, author) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [p.name, p.policy.version, p.source, author]);
+    const { rowCount } = await db.query('INSERT INTO policy_versions (name, version, content, author) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [p.name, p.policy.version, p.source, author]);
+    // Changes made through the API are audited by put(); a new version found in the folder is audited here.
+    if (rowCount && author === 'file') {
+      await db.query(`INSERT INTO audit_log (actor_kind, actor, policy_version, action, reason) VALUES ('system', 'policy folder', $1, 'policy loaded', $2)`, [p.policy.version, `${p.name}@${p.policy.version} from ${p.file}`]);
+    }
   }
 
   private folderSignature(): string {
