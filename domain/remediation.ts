@@ -28,7 +28,8 @@ export function isFinal(phase: Phase): phase is FinalPhase {
 
 /**
  * The pool state a host is in while its remediation is in `phase`.
- * `touched` says whether Shipshape already took the host out of scheduling:
+ * `touched` says whether the host is out of scheduling (by Shipshape, or by
+ * the person Shipshape stood down for):
  * a remediation that is cancelled or handed off after the drain started leaves
  * the host out of the pool, one that never touched it leaves it in service.
  */
@@ -52,8 +53,8 @@ export function poolStateFor(phase: Phase, touched: boolean): PoolState {
     case 'cancelled':
       return touched ? 'out-of-service' : 'in-service';
     case 'stood-down':
-      // A person took the host out of service themselves.
-      return 'out-of-service';
+      // Where the person left it: disabled (out of the pool) or re-enabled.
+      return touched ? 'out-of-service' : 'in-service';
   }
 }
 

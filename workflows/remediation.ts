@@ -18,6 +18,7 @@ import {
 import { hostProblems, personOverride } from '../domain/health';
 import { approvalReason, confirmedProblems } from '../domain/policy';
 import { DISABLE_REASON_PREFIX, type RemediationInput, type RemediationView } from '../domain/remediation';
+import type { HostState } from '../domain/types';
 import { hostActions, records } from './activity-profiles';
 import { waitForCapacity } from './capacity';
 import {
@@ -91,7 +92,7 @@ async function remediate(r: RemediationState): Promise<RemediationView> {
   if (problems.length === 0) return r.finish('false-alarm', `${host} is healthy: power ${state.power}, health ${state.health}`, { after: state });
   if (r.guarded) {
     const override = personOverride(state, DISABLE_REASON_PREFIX);
-    if (override) return r.finish('stood-down', override, { after: state });
+    if (override) return standDownFor(r, override, state);
   }
   await r.record({ action: 'problem confirmed', reason: problems.join('; '), after: state });
   if (r.guarded) {
@@ -121,7 +122,7 @@ async function remediate(r: RemediationState): Promise<RemediationView> {
     // Waiting may have taken a while: confirm again before taking the host out.
     const now = await r.step('re-check before drain', () => hostActions.auditHost(host), (s) => hostProblems(s).join('; ') || 'healthy');
     const override = personOverride(now, DISABLE_REASON_PREFIX);
-    if (override) return r.finish('stood-down', override, { after: now });
+    if (override) return standDownFor(r, override, now);
     if (hostProblems(now).length === 0) return r.finish('false-alarm', `${host} recovered while waiting: power ${now.power}, health ${now.health}`, { after: now });
   }
 
@@ -192,6 +193,12 @@ async function resumeHandOff(r: RemediationState): Promise<RemediationView> {
   r.view.resolution = { by, note: comment, fixedBy: fixedBy ?? null };
   await r.record({ ...personActor(by), action: 'handed back', reason: comment || 'operator handed the host back', after: fixedBy ? { fixedBy } : undefined });
   return verifyAndReturn(r);
+}
+
+/** A person disabled the host outside Shipshape: leave it as they set it, out of the pool. */
+function standDownFor(r: RemediationState, reason: string, state: HostState): Promise<RemediationView> {
+  r.touched = true;
+  return r.finish('stood-down', reason, { after: state });
 }
 
 async function finishCancelled(r: RemediationState): Promise<RemediationView> {

@@ -147,6 +147,7 @@ test('when a person has taken the host out themselves, automation stands down an
   expect(done.outcome.reason).toBe(`compute service on ${host} was disabled outside Shipshape ("RMA ticket 4711"); automation stands down`);
   const sim = (await env.db.query('SELECT disabled_reason, power_cycles FROM sim_hosts WHERE id = $1', [host])).rows[0];
   expect(sim).toEqual({ disabled_reason: 'RMA ticket 4711', power_cycles: 0 });
+  expect(done.poolState).toBe('out-of-service');
 });
 
 test('when a person re-enables a host while Shipshape has it out, automation stands down instead of fighting them', async () => {
@@ -162,6 +163,7 @@ test('when a person re-enables a host while Shipshape has it out, automation sta
   const done = await phaseOf(id, 'stood-down');
   expect(done.outcome.reason).toBe(`compute service on ${host} was re-enabled outside Shipshape during the remediation; automation stands down`);
   expect((await env.db.query('SELECT power_cycles FROM sim_hosts WHERE id = $1', [host])).rows[0].power_cycles).toBe(0);
+  expect(done.poolState).toBe('in-service');
   expect((await env.db.query('SELECT count(*)::int AS n FROM guard_leases WHERE remediation_id = $1 AND released_at IS NULL', [id])).rows[0].n).toBe(0);
 });
 

@@ -20,6 +20,8 @@ describe('poolStateFor', () => {
     ['rejected', false, 'in-service'],
     ['cancelled', true, 'out-of-service'],
     ['cancelled', false, 'in-service'],
+    ['stood-down', true, 'out-of-service'],
+    ['stood-down', false, 'in-service'],
   ];
   test.each(cases)('a host whose remediation is %s (touched: %s) is %s', (phase, touched, expected) => {
     expect(poolStateFor(phase, touched)).toBe(expected);
