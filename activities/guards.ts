@@ -14,6 +14,37 @@ export type CapacityResult =
   | { acquired: true; trippedBreaker: string | null }
   | { acquired: false; blockers: Blocker[]; pollSeconds: number; waitTimeoutMinutes: number };
 
+/** Leases, recent take-outs, tripped breakers and the pause: the guard state every zone shares. */
+export interface GuardState {
+  activeLeasesByZone: Record<string, number>;
+  /** Counted from the zone's last breaker reset when that is later than the window's start. */
+  takenInBreakerWindowByZone: Record<string, number>;
+  startsInRateWindow: number;
+  trippedZones: Record<string, { at: string; reason: string }>;
+  paused: { by: string; reason: string } | null;
+}
+
+/** Read the guard state in one statement; the lease activity and simulate both decide on it. */
+export async function readGuardState(db: Pick<Pool, 'query'>, config: GuardConfig): Promise<GuardState> {
+  const { rows } = await db.query(
+    `SELECT
+       (SELECT coalesce(json_object_agg(zone, n), '{}') FROM
+          (SELECT zone, count(*)::int AS n FROM guard_leases WHERE released_at IS NULL GROUP BY zone) a) AS leases,
+       (SELECT coalesce(json_object_agg(zone, n), '{}') FROM
+          (SELECT l.zone, count(*)::int AS n FROM guard_leases l
+            WHERE l.acquired_at > greatest(now() - make_interval(secs => $2::float8 * 60),
+                                           (SELECT max(reset_at) FROM guard_breakers b WHERE b.zone = l.zone))
+            GROUP BY l.zone) t) AS taken,
+       (SELECT count(*)::int FROM guard_leases WHERE acquired_at > now() - make_interval(secs => $1::float8 * 60)) AS starts,
+       (SELECT coalesce(json_object_agg(zone, json_build_object('at', tripped_at, 'reason', reason)), '{}')
+          FROM guard_breakers WHERE reset_at IS NULL) AS tripped,
+       (SELECT json_build_object('by', paused_by, 'reason', reason) FROM guard_pause) AS paused`,
+    [config.rateLimit.windowMinutes, config.breaker.windowMinutes],
+  );
+  const r = rows[0];
+  return { activeLeasesByZone: r.leases, takenInBreakerWindowByZone: r.taken, startsInRateWindow: r.starts, trippedZones: r.tripped, paused: r.paused };
+}
+
 export function createGuardActivities(deps: { db: Pool; guards: () => GuardConfig }) {
   const { db } = deps;
   return {
@@ -41,22 +72,19 @@ export function createGuardActivities(deps: { db: Pool; guards: () => GuardConfi
           `SELECT
              (SELECT count(*)::int FROM hosts WHERE zone = $1) AS zone_hosts,
              (SELECT count(*)::int FROM hosts) AS fleet_hosts,
-             (SELECT count(*)::int FROM hosts WHERE zone = $1 AND id <> $2 AND pool_state <> 'in-service') AS zone_out,
-             (SELECT count(*)::int FROM guard_leases WHERE zone = $1 AND released_at IS NULL) AS leases_zone,
-             (SELECT count(*)::int FROM guard_leases WHERE released_at IS NULL) AS leases_fleet,
-             (SELECT count(*)::int FROM guard_leases WHERE acquired_at > now() - make_interval(secs => $3::float8 * 60)) AS starts,
-             (SELECT count(*)::int FROM guard_leases WHERE zone = $1
-               AND acquired_at > greatest(now() - make_interval(secs => $4::float8 * 60),
-                                          (SELECT max(reset_at) FROM guard_breakers WHERE zone = $1))) AS taken,
-             (SELECT json_build_object('at', tripped_at, 'reason', reason) FROM guard_breakers WHERE zone = $1 AND reset_at IS NULL) AS breaker,
-             (SELECT json_build_object('by', paused_by, 'reason', reason) FROM guard_pause) AS paused`,
-          [input.zone, input.host, config.rateLimit.windowMinutes, config.breaker.windowMinutes],
+             (SELECT count(*)::int FROM hosts WHERE zone = $1 AND id <> $2 AND pool_state <> 'in-service') AS zone_out`,
+          [input.zone, input.host],
         );
-        const r = rows[0];
+        const hosts = rows[0];
+        const state = await readGuardState(tx, config);
         const verdict = evaluateGuards(config, {
-          now: new Date(), zone: input.zone, zoneHosts: r.zone_hosts, fleetHosts: r.fleet_hosts, zoneOutOfService: r.zone_out,
-          activeLeasesZone: r.leases_zone, activeLeasesFleet: r.leases_fleet, startsInRateWindow: r.starts,
-          takenInBreakerWindow: r.taken, breakerTripped: r.breaker, paused: r.paused,
+          now: new Date(), zone: input.zone, zoneHosts: hosts.zone_hosts, fleetHosts: hosts.fleet_hosts, zoneOutOfService: hosts.zone_out,
+          activeLeasesZone: state.activeLeasesByZone[input.zone] ?? 0,
+          activeLeasesFleet: Object.values(state.activeLeasesByZone).reduce((a, b) => a + b, 0),
+          startsInRateWindow: state.startsInRateWindow,
+          takenInBreakerWindow: state.takenInBreakerWindowByZone[input.zone] ?? 0,
+          breakerTripped: state.trippedZones[input.zone] ?? null,
+          paused: state.paused,
         });
         if (!verdict.allowed) return { acquired: false, blockers: verdict.blockers, pollSeconds: config.pollSeconds, waitTimeoutMinutes: config.waitTimeoutMinutes };
         await tx.query('INSERT INTO guard_leases (remediation_id, host, zone) VALUES ($1, $2, $3)', [input.remediationId, input.host, input.zone]);

@@ -53,6 +53,20 @@ export function createHostActivities(deps: { provider: FleetProvider; db: Pool; 
     }
   }
 
+  /**
+   * Issue a power action once per activity and wait until the host is on. A
+   * retry that finds its own earlier heartbeat ("issued") only waits: the
+   * host is not power-cycled twice because a worker died.
+   */
+  async function issueOnceThenAwaitPowerOn(input: { host: string; timeoutSeconds: number }, request: () => Promise<void>): Promise<HostState> {
+    const ctx = Context.current();
+    if ((ctx.info.heartbeatDetails as { issued?: boolean } | undefined)?.issued !== true) {
+      await viaProvider(request);
+      ctx.heartbeat({ issued: true });
+    }
+    return pollUntil(input.host, (st) => st.power === 'on', input.timeoutSeconds * 1000);
+  }
+
   return {
     /** Re-read the host's real state and remember it as the host's last known health. */
     async auditHost(host: string): Promise<HostState> {
@@ -117,28 +131,14 @@ export function createHostActivities(deps: { provider: FleetProvider; db: Pool; 
       }
     },
 
-    /**
-     * Power-cycle the host and wait until it is powered on again. The request is
-     * issued once per activity: a retry that finds its own earlier heartbeat only waits.
-     */
-    async powerCycle(input: { host: string; timeoutSeconds: number }): Promise<HostState> {
-      const ctx = Context.current();
-      const alreadyIssued = (ctx.info.heartbeatDetails as { issued?: boolean } | undefined)?.issued === true;
-      if (!alreadyIssued) {
-        await viaProvider(() => provider.requestPowerCycle(input.host));
-        ctx.heartbeat({ issued: true });
-      }
-      return pollUntil(input.host, (s) => s.power === 'on', input.timeoutSeconds * 1000);
+    /** Power-cycle the host and wait until it is powered on again. */
+    powerCycle(input: { host: string; timeoutSeconds: number }): Promise<HostState> {
+      return issueOnceThenAwaitPowerOn(input, () => provider.requestPowerCycle(input.host));
     },
 
-    /** Reboot the host and wait until it is powered on again; issued once per activity, like powerCycle. */
-    async reboot(input: { host: string; timeoutSeconds: number }): Promise<HostState> {
-      const ctx = Context.current();
-      if ((ctx.info.heartbeatDetails as { issued?: boolean } | undefined)?.issued !== true) {
-        await viaProvider(() => provider.requestReboot(input.host));
-        ctx.heartbeat({ issued: true });
-      }
-      return pollUntil(input.host, (s) => s.power === 'on', input.timeoutSeconds * 1000);
+    /** Reboot the host and wait until it is powered on again. */
+    reboot(input: { host: string; timeoutSeconds: number }): Promise<HostState> {
+      return issueOnceThenAwaitPowerOn(input, () => provider.requestReboot(input.host));
     },
 
     async restartComputeService(host: string): Promise<HostState> {

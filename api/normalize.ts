@@ -1,7 +1,6 @@
 /** Turning what arrives (a generic signal, an Alertmanager alert) into Shipshape's signal record. Pure. */
 import { createHash } from 'node:crypto';
 import type { Severity } from '../domain/types';
-import type { AlertmanagerWebhook } from './schemas';
 
 /** A stable identity for "the same alert": source, name, host and labels, like Alertmanager's own. */
 export function fingerprintOf(source: string, name: string, host: string, labels: Record<string, string>): string {
@@ -33,5 +32,3 @@ export function hostFromLabels(labels: Record<string, string>, hostLabel: string
   if (bracketed?.[1]) return bracketed[1];
   return instance.replace(/:\d+$/, '');
 }
-
-export type AlertmanagerAlert = AlertmanagerWebhook['alerts'][number];

@@ -8,9 +8,8 @@ import { z } from 'zod';
 import type { GuardConfig } from '../domain/guards';
 import { WEEKDAYS } from '../domain/windows';
 import { PolicyError } from './loader';
+import { attemptsSchema, limitSchema } from './schema';
 
-const limit = z.strictObject({ count: z.number().int().min(1).optional(), percent: z.number().gt(0).max(100).optional() })
-  .refine((l) => l.count !== undefined || l.percent !== undefined, 'needs count, percent or both');
 const time = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$/, 'must be HH:MM or HH:MM:SS');
 const timezone = z.string().refine((tz) => {
   try {
@@ -22,12 +21,12 @@ const timezone = z.string().refine((tz) => {
 }, 'must be an IANA time zone such as Europe/Berlin');
 
 export const guardFileSchema = z.strictObject({
-  maxConcurrentPerZone: limit.default({ count: 1 }),
-  maxConcurrentFleet: limit.default({ percent: 10 }),
+  maxConcurrentPerZone: limitSchema.default({ count: 1 }),
+  maxConcurrentFleet: limitSchema.default({ percent: 10 }),
   minInServicePercentPerZone: z.number().min(0).max(100).default(75),
   rateLimit: z.strictObject({ starts: z.number().int().min(1), windowMinutes: z.number().gt(0) }).default({ starts: 10, windowMinutes: 60 }),
   cooldownMinutes: z.number().min(0).default(60),
-  maxAttempts: z.strictObject({ count: z.number().int().min(1), windowMinutes: z.number().gt(0) }).default({ count: 3, windowMinutes: 1440 }),
+  maxAttempts: attemptsSchema.default({ count: 3, windowMinutes: 1440 }),
   breaker: z.strictObject({ percent: z.number().gt(0).max(100), windowMinutes: z.number().gt(0) }).default({ percent: 30, windowMinutes: 60 }),
   windows: z
     .array(z.strictObject({ name: z.string().min(1), effect: z.enum(['allow', 'forbid']), days: z.array(z.enum(WEEKDAYS)).min(1), start: time, end: time, timezone }))

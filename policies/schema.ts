@@ -7,6 +7,12 @@ import { CONFIRM_CHECKS, parseMatcher } from '../domain/policy';
 import { LADDER_ACTIONS } from '../domain/remediation';
 import { API_ROLES, ROLES, SEVERITIES } from '../domain/types';
 
+/** A cap as a host count and/or a percentage (the stricter applies). */
+export const limitSchema = z
+  .strictObject({ count: z.number().int().min(1).optional(), percent: z.number().gt(0).max(100).optional() })
+  .refine((l) => l.count !== undefined || l.percent !== undefined, 'needs count, percent or both');
+export const attemptsSchema = z.strictObject({ count: z.number().int().min(1), windowMinutes: z.number().gt(0) });
+
 const seconds = (max: number) => z.number().int().min(1).max(max);
 
 export const ladderStepSchema = z.strictObject({
@@ -58,9 +64,9 @@ export const policyFileSchema = z.strictObject({
     .default({ attempts: 6, intervalSeconds: 10 }),
   guards: z
     .strictObject({
-      maxConcurrentPerZone: z.strictObject({ count: z.number().int().min(1).optional(), percent: z.number().gt(0).max(100).optional() }).optional(),
+      maxConcurrentPerZone: limitSchema.optional(),
       cooldownMinutes: z.number().min(0).optional(),
-      maxAttempts: z.strictObject({ count: z.number().int().min(1), windowMinutes: z.number().gt(0) }).optional(),
+      maxAttempts: attemptsSchema.optional(),
     })
     .optional()
     .describe('Guards this policy tightens beyond the fleet-wide ones'),

@@ -4,7 +4,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { DEFAULT_BUNDLE_PATH } from './worker';
 
 export async function buildWorkflowBundle(outPath = DEFAULT_BUNDLE_PATH): Promise<string> {
-  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: undefined });
+  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows') });
   writeFileSync(outPath, code);
   return outPath;
 }

@@ -4,7 +4,7 @@
  * for runs that started before ladders existed, the flat list of repairs.
  */
 import { condition, sleep } from '@temporalio/workflow';
-import { hostProblems } from '../domain/health';
+import { confirmedProblems } from '../domain/policy';
 import { disableReason, type LadderStep } from '../domain/remediation';
 import { hostActions, stepActions, trackedActions } from './activity-profiles';
 import { describeFailure, isInterruption, notify, standDownIfTakenOver, type RemediationState } from './remediation-state';
@@ -64,9 +64,9 @@ async function healthyWithin(r: RemediationState, seconds: number): Promise<stri
   const deadline = Date.now() + seconds * 1000;
   const every = Math.max(1, r.input.policy.verify.intervalSeconds) * 1000;
   for (let check = 1; ; check++) {
-    const state = await r.step(`fixed? (check ${check})`, () => hostActions.auditHost(r.input.host), (s) => hostProblems(s).join('; ') || 'healthy');
+    const state = await r.step(`fixed? (check ${check})`, () => hostActions.auditHost(r.input.host), (s) => confirmedProblems(s).join('; ') || 'healthy');
     standDownIfTakenOver(r, state);
-    const problems = hostProblems(state);
+    const problems = confirmedProblems(state);
     if (problems.length === 0 || Date.now() + every > deadline) return problems;
     await sleep(every);
   }

@@ -8,6 +8,7 @@ import { stringify } from 'yaml';
 import { z } from 'zod';
 import type { GuardConfig } from '../../domain/guards';
 import { simulatePolicies, type SimulatedFleet, type SimulatedSignal } from '../../domain/simulate';
+import { readGuardState } from '../../activities/guards';
 import { inMatchOrder, parsePolicy, PolicyError, type LoadedPolicy } from '../../policies/loader';
 import { requireRole } from '../auth';
 import { AppError, conflict, notFound } from '../errors';
@@ -125,23 +126,14 @@ export function createPoliciesRouter(deps: { db: Pool; store: PolicyStore; guard
 
 /** Fleet state for simulate: hosts, leases, recent take-outs, breakers, pause. Read only. */
 async function fleetNow(db: Pool, guards: GuardConfig): Promise<SimulatedFleet> {
-  const [hosts, leases, taken, starts, breakers, pause] = await Promise.all([
+  const [hosts, state] = await Promise.all([
     db.query(`SELECT h.id, h.zone, h.roles, h.pool_state <> 'in-service' AS out,
                      EXISTS (SELECT 1 FROM remediations r WHERE r.host = h.id AND r.closed_at IS NULL) AS open FROM hosts h`),
-    db.query(`SELECT zone, count(*)::int AS n FROM guard_leases WHERE released_at IS NULL GROUP BY zone`),
-    db.query(`SELECT zone, count(*)::int AS n FROM guard_leases WHERE acquired_at > now() - make_interval(secs => $1::float8 * 60) GROUP BY zone`, [guards.breaker.windowMinutes]),
-    db.query(`SELECT count(*)::int AS n FROM guard_leases WHERE acquired_at > now() - make_interval(secs => $1::float8 * 60)`, [guards.rateLimit.windowMinutes]),
-    db.query(`SELECT zone, tripped_at AS at, reason FROM guard_breakers WHERE reset_at IS NULL`),
-    db.query(`SELECT paused_by AS by, reason FROM guard_pause`),
+    readGuardState(db, guards),
   ]);
-  const byZone = (rows: { zone: string; n: number }[]) => Object.fromEntries(rows.map((r) => [r.zone, r.n]));
   return {
+    ...state,
     hosts: Object.fromEntries(hosts.rows.map((h) => [h.id, { zone: h.zone, roles: h.roles, outOfService: h.out, hasOpenRemediation: h.open }])),
-    activeLeasesByZone: byZone(leases.rows),
-    takenInBreakerWindowByZone: byZone(taken.rows),
-    startsInRateWindow: starts.rows[0]?.n ?? 0,
-    trippedZones: Object.fromEntries(breakers.rows.map((b) => [b.zone, { at: String(b.at), reason: b.reason }])),
-    paused: pause.rows[0] ?? null,
     now: new Date(),
   };
 }

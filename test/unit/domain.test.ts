@@ -1,6 +1,5 @@
 /** Pure decision logic, table-driven, no services. */
-import { hostProblems } from '../../domain/health';
-import { approvalReason, labelMatches, parseMatcher, type ApprovalRule, type PolicyMatch } from '../../domain/policy';
+import { approvalReason, confirmedProblems, labelMatches, parseMatcher, type ApprovalRule, type PolicyMatch } from '../../domain/policy';
 import { matchPolicy } from '../../domain/policy-match';
 import { disableReason, poolStateFor, type Phase } from '../../domain/remediation';
 import type { HostState } from '../../domain/types';
@@ -28,7 +27,7 @@ describe('poolStateFor', () => {
   });
 });
 
-describe('hostProblems', () => {
+describe('confirmedProblems with every check', () => {
   const healthy: HostState = {
     host: 'h', power: 'on', health: 'ok', healthReasons: [], serverCount: 2,
     compute: { enabled: true, up: true, disabledReason: null },
@@ -44,7 +43,7 @@ describe('hostProblems', () => {
     ['compute service down only', { compute: { enabled: true, up: false, disabledReason: null } }, ['compute service down']],
   ];
   test.each(cases)('%s', (_name, change, expected) => {
-    expect(hostProblems({ ...healthy, ...change })).toEqual(expected);
+    expect(confirmedProblems({ ...healthy, ...change })).toEqual(expected);
   });
 });
 
