@@ -20,7 +20,7 @@ import { startApi } from '../api/server';
 import { loadConfig } from '../config';
 import { connectWorker } from '../workers/temporal';
 import { createRemediationWorker } from '../workers/worker';
-import { migrate, startPostgres, startTemporalDevServer } from '../scripts/services';
+import { migrate, startServices } from '../scripts/services';
 
 const HOSTS = 20;
 const DUPLICATES = Number(process.env.BENCH_SIGNALS ?? 5000);
@@ -82,10 +82,10 @@ async function loadProcess(): Promise<void> {
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'shipshape-bench-'));
   chmodSync(dir, 0o755);
-  const [pg, temporal] = await Promise.all([
-    startPostgres({ dataDir: join(dir, 'pg'), fast: process.env.BENCH_NO_FSYNC === '1' }),
-    startTemporalDevServer({ headless: true, logFile: join(dir, 'temporal.log') }),
-  ]);
+  const { pg, temporal } = await startServices(
+    { dataDir: join(dir, 'pg'), fast: process.env.BENCH_NO_FSYNC === '1' },
+    { headless: true, logFile: join(dir, 'temporal.log') },
+  );
   const url = await pg.createDatabase('shipshape');
   migrate(url);
   const config = loadConfig({ DATABASE_URL: url, TEMPORAL_ADDRESS: temporal.address, SHIPSHAPE_SEED_SIMULATED_FLEET: 'true', LOG_LEVEL: 'error' });

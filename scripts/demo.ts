@@ -14,7 +14,7 @@ import { startApi } from '../api/server';
 import { loadConfig } from '../config';
 import { connectWorker } from '../workers/temporal';
 import { createRemediationWorker } from '../workers/worker';
-import { PROJECT_ROOT, freePort, migrate, portIsFree, startPostgres, startTemporalDevServer } from './services';
+import { PROJECT_ROOT, freePort, migrate, portIsFree, reachableDataDir, startServices } from './services';
 
 const DEV_TOKEN = process.env.SHIPSHAPE_DEV_TOKEN ?? 'shipshape-demo-admin-token';
 
@@ -43,10 +43,12 @@ async function main(): Promise<void> {
   mkdirSync(dataDir, { recursive: true, mode: 0o755 });
   console.log('[demo] starting PostgreSQL and the Temporal dev server ...');
   const [temporalPort, uiPort, apiPort] = [await pickPort(7233), await pickPort(8233), await pickPort(8080)];
-  const [pg, temporal] = await Promise.all([
-    startPostgres({ dataDir: join(dataDir, 'pg') }),
-    startTemporalDevServer({ port: temporalPort, uiPort, dbFile: join(dataDir, 'temporal.db'), logFile: join(dataDir, 'temporal.log') }),
-  ]);
+  const pgDir = reachableDataDir(join(dataDir, 'pg'));
+  rmSync(pgDir, { recursive: true, force: true }); // fresh each time, wherever the cluster's data lives
+  const { pg, temporal } = await startServices(
+    { dataDir: pgDir },
+    { port: temporalPort, uiPort, dbFile: join(dataDir, 'temporal.db'), logFile: join(dataDir, 'temporal.log') },
+  );
   // The demo's own policy folder: tuned to simulated hosts, and free to change through the API.
   const policyDir = join(dataDir, 'policies');
   cpSync(join(PROJECT_ROOT, 'demo', 'policies'), policyDir, { recursive: true });

@@ -4,9 +4,10 @@
  * Temporal CLI dev server. Used by the demo and by the test run.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, openSync, readdirSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, chownSync, existsSync, mkdirSync, openSync, readdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { Client as PgClient } from 'pg';
 import { ALL_SEARCH_ATTRIBUTES } from '../domain/search-attributes';
@@ -77,9 +78,30 @@ function run(cmd: string, args: string[]): void {
   execFileSync(c, a, { stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
+/**
+ * Where the cluster's data can live. As root the cluster runs as `postgres`,
+ * which must be able to reach the folder; a project cloned under a private
+ * folder (a home directory, `mktemp -d`) is not reachable, so its data goes to
+ * a stable folder of its own under /var/tmp instead.
+ */
+export function reachableDataDir(preferred: string): string {
+  const wanted = resolve(preferred);
+  if (process.getuid?.() !== 0) return wanted;
+  mkdirSync(dirname(wanted), { recursive: true });
+  try {
+    execFileSync('runuser', ['-u', 'postgres', '--', 'test', '-x', dirname(wanted)]);
+    return wanted;
+  } catch {
+    const fallback = join('/var/tmp', `shipshape-${createHash('sha256').update(wanted).digest('hex').slice(0, 12)}`);
+    mkdirSync(fallback, { recursive: true, mode: 0o755 });
+    chmodSync(fallback, 0o755);
+    return join(fallback, basename(wanted));
+  }
+}
+
 export async function startPostgres(options: { dataDir: string; port?: number; fast?: boolean }): Promise<RunningPostgres> {
   const bin = postgresBinDir();
-  const dataDir = resolve(options.dataDir);
+  const dataDir = reachableDataDir(options.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   if (process.getuid?.() === 0) {
     const pg = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
@@ -181,4 +203,16 @@ export async function startTemporalDevServer(options: { dbFile?: string; port?: 
       clearTimeout(timer);
     },
   };
+}
+
+/** Start PostgreSQL and the Temporal dev server side by side; if either fails, stop the one that started. */
+export async function startServices(
+  pgOptions: Parameters<typeof startPostgres>[0],
+  temporalOptions: Parameters<typeof startTemporalDevServer>[0],
+): Promise<{ pg: RunningPostgres; temporal: RunningTemporal }> {
+  const [pg, temporal] = await Promise.allSettled([startPostgres(pgOptions), startTemporalDevServer(temporalOptions)]);
+  if (pg.status === 'fulfilled' && temporal.status === 'fulfilled') return { pg: pg.value, temporal: temporal.value };
+  if (pg.status === 'fulfilled') await pg.value.stop().catch(() => undefined);
+  if (temporal.status === 'fulfilled') await temporal.value.stop().catch(() => undefined);
+  throw pg.status === 'rejected' ? pg.reason : (temporal as PromiseRejectedResult).reason;
 }

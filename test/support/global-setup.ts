@@ -7,7 +7,7 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { migrate, startPostgres, startTemporalDevServer, type RunningPostgres, type RunningTemporal } from '../../scripts/services';
+import { migrate, startServices, type RunningPostgres, type RunningTemporal } from '../../scripts/services';
 
 declare global {
   var __shipshapeServices: { pg: RunningPostgres; temporal: RunningTemporal } | undefined;
@@ -16,10 +16,7 @@ declare global {
 export default async function globalSetup(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'shipshape-test-'));
   chmodSync(dir, 0o755); // the cluster may run as the postgres user
-  const [pg, temporal] = await Promise.all([
-    startPostgres({ dataDir: join(dir, 'pg'), fast: true }),
-    startTemporalDevServer({ headless: true, logFile: join(dir, 'temporal.log') }),
-  ]);
+  const { pg, temporal } = await startServices({ dataDir: join(dir, 'pg'), fast: true }, { headless: true, logFile: join(dir, 'temporal.log') });
   globalThis.__shipshapeServices = { pg, temporal };
   migrate(await pg.createDatabase('shipshape_template'));
   const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: { info() {}, warn() {}, error() {}, debug() {}, trace() {}, log() {} } as never });
