@@ -32,7 +32,7 @@ interface Scenario {
 const hosts = (zone: string, n: number) => simulatedHostName(zone, n);
 const SCENARIOS: Scenario[] = [
   { host: hosts('zone-a', 3), signal: 'HostDown', fault: { unhealthy: 'IPMI: CPU2 machine check exception' }, story: 'drained, power-cycled, verified, returned' },
-  { host: hosts('zone-b', 5), signal: 'NovaComputeDown', fault: { unhealthy: 'PSU 1 failed', repairIneffective: true }, story: 'power cycle does not help: handed off to an operator' },
+  { host: hosts('zone-b', 5), signal: 'NovaComputeDown', fault: { unhealthy: 'PSU 1 failed', repairIneffective: true }, story: 'neither power cycle nor service restart helps: handed off to an operator' },
   { host: hosts('zone-a', 7), signal: 'HardwareFault', fault: { unhealthy: 'DIMM B2 uncorrectable errors' }, story: 'waits for approval (approve it with the dev token)' },
   { host: hosts('zone-b', 9), signal: 'HostDown', fault: null, story: 'host is healthy: ends as a false alarm' },
 ];
