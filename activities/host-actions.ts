@@ -32,7 +32,13 @@ export interface ComputeToggle {
   after: HostState['compute'];
 }
 
-export function createHostActivities(deps: { provider: FleetProvider; db: Pool; notifier: Notifier }) {
+export function createHostActivities(deps: {
+  provider: FleetProvider;
+  db: Pool;
+  notifier: Notifier;
+  /** The BMC's view of the host and the combined health, for audits (none: the provider's view alone). */
+  auditView?: (host: string, state: HostState) => Promise<{ bmc: NonNullable<HostState['bmc']>; assessment: { health: HostState['health']; reasons: string[] } }>;
+}) {
   const { provider, db, notifier } = deps;
 
   async function pollUntil(host: string, done: (s: HostState) => boolean, timeoutMs: number): Promise<HostState> {
@@ -68,14 +74,19 @@ export function createHostActivities(deps: { provider: FleetProvider; db: Pool; 
   }
 
   return {
-    /** Re-read the host's real state and remember it as the host's last known health. */
+    /**
+     * Re-read the host's real state, from the provider and the BMC, and
+     * remember it as the host's last known health.
+     */
     async auditHost(host: string): Promise<HostState> {
       const state = await viaProvider(() => provider.readHostState(host));
+      const seen = deps.auditView ? await deps.auditView(host, state) : null;
+      const health = seen ? seen.assessment : { health: state.health, reasons: state.healthReasons };
       await db.query(
         'UPDATE hosts SET health = $2, health_reasons = $3, health_checked_at = now(), updated_at = now() WHERE id = $1',
-        [host, state.health, state.healthReasons],
+        [host, health.health, health.reasons],
       );
-      return state;
+      return seen ? { ...state, bmc: seen.bmc } : state;
     },
 
     async disableCompute(host: string, reason: string): Promise<ComputeToggle> {

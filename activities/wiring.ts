@@ -6,6 +6,9 @@ import { watchGuards } from '../policies/guards-schema';
 import type { Config } from '../config';
 import type { Logger } from '../config/logger';
 import type { FleetProvider } from '../domain/provider';
+import { DEFAULT_TELEMETRY, type TelemetrySettings } from './telemetry';
+import { createBmcConnector, type BmcConnector } from './bmc';
+import { BmcCredentials } from './bmc/credentials';
 import { createLogNotifier, createWebhookNotifier, type Notifier } from './notifier';
 import { SimulatedFleet } from './providers/simulated';
 
@@ -27,4 +30,24 @@ export function createGuards(config: Config, logger: Logger): () => GuardConfig 
 
 export function createNotifier(config: Config, logger: Logger): Notifier {
   return config.SHIPSHAPE_NOTIFY_WEBHOOK_URL ? createWebhookNotifier(config.SHIPSHAPE_NOTIFY_WEBHOOK_URL) : createLogNotifier(logger);
+}
+
+export function createTelemetrySettings(config: Config): TelemetrySettings {
+  return {
+    ...DEFAULT_TELEMETRY,
+    thresholds: {
+      inletWarningC: config.SHIPSHAPE_INLET_WARNING_C,
+      inletCriticalC: config.SHIPSHAPE_INLET_CRITICAL_C,
+      correctableErrorsRise: config.SHIPSHAPE_CORRECTABLE_ERRORS_RISE,
+      correctableErrorsWindowMinutes: config.SHIPSHAPE_CORRECTABLE_ERRORS_WINDOW_MINUTES,
+    },
+    retentionDays: config.SHIPSHAPE_TELEMETRY_RETENTION_DAYS,
+    concurrency: config.SHIPSHAPE_SWEEP_CONCURRENCY,
+    readDeadlineMs: config.SHIPSHAPE_BMC_READ_DEADLINE_SECONDS * 1000,
+  };
+}
+
+/** BMC access with the credentials file read once at start-up: a bad file stops the worker with the file, entry and field. */
+export function createBmc(config: Config, db: Pool, provider: FleetProvider): BmcConnector {
+  return createBmcConnector({ db, credentials: BmcCredentials.fromFile(config.SHIPSHAPE_BMC_CREDENTIALS_FILE), simulatedPower: provider });
 }

@@ -45,7 +45,7 @@ export function createApp(deps: AppDeps): { app: Express; dispatcher: SignalDisp
   app.use('/v1', authenticate(deps.db));
   app.use(createSignalsRouter({ db: deps.db, dispatcher, hostLabel: deps.hostLabel }));
   app.use(createRemediationsRouter({ db: deps.db, client: deps.client }));
-  app.use(createHostsRouter({ db: deps.db }));
+  app.use(createHostsRouter({ db: deps.db, client: deps.client, taskQueue: deps.taskQueue, workflowIdPrefix: deps.workflowIdPrefix }));
   app.use(createAuditRouter({ db: deps.db }));
   app.use(createGuardsRouter({ db: deps.db, guards: deps.guards }));
   if (deps.policyStore) app.use(createPoliciesRouter({ db: deps.db, store: deps.policyStore, guards: deps.guards }));

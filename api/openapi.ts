@@ -6,6 +6,8 @@ import {
   auditEntry,
   auditQuery,
   errorBody,
+  fleetSummary,
+  hostDetail,
   hostListQuery,
   hostView,
   operatorActionRequest,
@@ -13,6 +15,8 @@ import {
   remediationView,
   signalRequest,
   signalResult,
+  telemetryQuery,
+  telemetryView,
 } from './schemas';
 
 const json = (schema: z.ZodType, description: string) => ({ description, content: { 'application/json': { schema } } });
@@ -58,12 +62,25 @@ export function buildOpenApiDocument(): unknown {
     });
   }
   add({
-    method: 'get', path: '/v1/hosts', summary: 'Every host: pool state and last known health', request: { query: hostListQuery },
+    method: 'get', path: '/v1/hosts', summary: 'Every host: pool state, health, power, BMC reachability (role: viewer)', request: { query: hostListQuery },
     responses: { 200: json(z.object({ hosts: z.array(hostView) }), 'Hosts'), ...errors },
   });
   add({
-    method: 'get', path: '/v1/hosts/{id}', summary: 'One host', request: { params: id },
-    responses: { 200: json(hostView, 'The host'), ...errors, 404: json(errorBody, 'Unknown host') },
+    method: 'get', path: '/v1/hosts/{id}', summary: 'One host: power, temperatures, fans, power supplies, CPU and memory health, BMC firmware, utilisation, open remediations (role: viewer)',
+    request: { params: id }, responses: { 200: json(hostDetail, 'The host as last read'), ...errors, 404: json(errorBody, 'Unknown host') },
+  });
+  add({
+    method: 'get', path: '/v1/hosts/{id}/telemetry', summary: 'The host\'s time series, oldest first (role: viewer); default: the last 24 h of every metric',
+    request: { params: id, query: telemetryQuery }, responses: { 200: json(telemetryView, 'Samples by metric'), ...errors, 404: json(errorBody, 'Unknown host') },
+  });
+  add({
+    method: 'post', path: '/v1/hosts/{id}/refresh', summary: 'Read the host\'s BMC and provider state now, through the worker (role: operator)',
+    request: { params: id },
+    responses: { 200: json(hostDetail, 'The host as just read'), ...errors, 404: json(errorBody, 'Unknown host'), 503: json(errorBody, 'The read could not run (Temporal or the worker away)') },
+  });
+  add({
+    method: 'get', path: '/v1/fleet/summary', summary: 'Counts by health, pool state, zone and role; utilisation per zone; the last sweep (role: viewer)',
+    responses: { 200: json(fleetSummary, 'The fleet'), ...errors },
   });
   add({
     method: 'get', path: '/v1/audit-log', summary: 'Audit log, oldest first', request: { query: auditQuery },

@@ -5,7 +5,8 @@
 import { extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import { ACTIVE_PHASES, FINAL_PHASES, REPAIR_ACTIONS } from '../domain/remediation';
-import { HEALTH_STATES, POOL_STATES, SEVERITIES, SIGNAL_OUTCOMES, SIGNAL_STATUSES } from '../domain/types';
+import { METRICS } from '../domain/telemetry';
+import { HEALTH_STATES, POOL_STATES, ROLES, SEVERITIES, SIGNAL_OUTCOMES, SIGNAL_STATUSES } from '../domain/types';
 
 extendZodWithOpenApi(z);
 
@@ -121,14 +122,105 @@ export const hostView = z
     health: z.enum(HEALTH_STATES),
     healthReasons: z.array(z.string()),
     healthCheckedAt: z.string().nullable(),
+    power: z.enum(['on', 'off', 'unknown']),
+    bmcReachable: z.boolean().nullable().describe('null when the host has no BMC configured'),
+    lastSeenAt: z.string().nullable().describe('When the BMC or the provider last answered for this host'),
     openRemediationId: z.string().nullable(),
   })
   .openapi('Host');
 
+const used = z.object({ used: z.number(), total: z.number() });
+export const utilisationView = z
+  .object({
+    vcpus: used,
+    ramMiB: used,
+    diskGiB: used,
+    agents: z.array(z.object({ binary: z.string(), role: z.enum(ROLES), up: z.boolean(), enabled: z.boolean() })),
+  })
+  .openapi('HostUtilisation');
+
+const healthOrNull = z.enum(HEALTH_STATES).nullable();
+export const hostDetail = hostView
+  .extend({
+    bmc: z.object({
+      address: z.string().nullable().describe('Without any user information'),
+      credentialsRef: z.string().nullable().describe('The name of the credentials entry; never the secret'),
+      firmware: z.string().nullable(),
+      readAt: z.string().nullable(),
+      error: z.string().nullable(),
+      gaps: z.array(z.string()).describe('What this BMC does not report'),
+    }),
+    system: z.object({
+      health: healthOrNull,
+      biosVersion: z.string().nullable(),
+      processors: z.object({ count: z.number().nullable(), model: z.string().nullable(), health: healthOrNull }),
+      memory: z.object({ totalGiB: z.number().nullable(), health: healthOrNull, correctableErrors: z.number().nullable() }),
+    }).nullable(),
+    temperatures: z.array(z.object({ name: z.string(), celsius: z.number().nullable(), context: z.string().nullable(), upperWarning: z.number().nullable(), upperCritical: z.number().nullable(), health: healthOrNull })),
+    fans: z.array(z.object({ name: z.string(), reading: z.number().nullable(), units: z.enum(['RPM', 'Percent']).nullable(), health: healthOrNull })),
+    powerSupplies: z.array(z.object({ name: z.string(), health: healthOrNull, state: z.string().nullable(), capacityWatts: z.number().nullable(), outputWatts: z.number().nullable() })),
+    powerConsumedWatts: z.number().nullable(),
+    psuRedundancy: z.enum(['ok', 'lost', 'unknown']),
+    events: z.array(z.object({ id: z.string(), created: z.string().nullable(), severity: healthOrNull, message: z.string() })),
+    compute: z.object({ enabled: z.boolean(), up: z.boolean(), disabledReason: z.string().nullable() }).nullable(),
+    serverCount: z.number().nullable(),
+    utilisation: utilisationView.nullable(),
+    conditions: z.record(z.string(), z.object({ severity: z.enum(SEVERITIES), reason: z.string() })).describe('Thresholds crossed at the last reading; each raised a signal'),
+    providerError: z.string().nullable(),
+    openRemediations: z.array(z.object({ id: z.string(), phase: z.string(), policy: z.string(), startedAt: z.string() })),
+  })
+  .openapi('HostDetail');
+
 export const hostListQuery = z.strictObject({
   zone: z.string().min(1).optional(),
+  role: z.enum(ROLES).optional(),
+  health: z.enum(HEALTH_STATES).optional(),
   poolState: z.enum(POOL_STATES).optional(),
 });
+
+/** `since`/`until`: an ISO 8601 time, or a duration back from now such as 15m, 6h, 7d. */
+const timeOrAgo = z.string().transform((v, ctx) => {
+  const ago = /^(\d+)(s|m|h|d)$/.exec(v);
+  if (ago) return new Date(Date.now() - Number(ago[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[ago[2] as 's' | 'm' | 'h' | 'd'] * 1000);
+  const t = new Date(v);
+  if (Number.isNaN(t.getTime()) || !/^\d{4}-\d{2}-\d{2}/.test(v)) {
+    ctx.addIssue({ code: 'custom', message: 'must be an ISO 8601 time or a duration such as 15m, 6h, 7d' });
+    return z.NEVER;
+  }
+  return t;
+});
+
+export const telemetryQuery = z.strictObject({
+  metric: z.enum(METRICS).optional(),
+  since: timeOrAgo.optional(),
+  until: timeOrAgo.optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).default(1000),
+});
+
+export const telemetryView = z
+  .object({
+    host: z.string(),
+    since: z.string(),
+    until: z.string(),
+    series: z.record(z.enum(METRICS), z.array(z.object({ at: z.string(), value: z.number() }))),
+    truncated: z.boolean().describe('More samples than `limit`: the newest were kept'),
+  })
+  .openapi('Telemetry');
+
+const healthCounts = z.record(z.enum(HEALTH_STATES), z.number());
+const utilisationTotals = z.object({ vcpus: used, ramMiB: used, diskGiB: used, agentsDown: z.number() });
+export const fleetSummary = z
+  .object({
+    hosts: z.number(),
+    byHealth: healthCounts,
+    byPoolState: z.record(z.enum(POOL_STATES), z.number()),
+    byRole: z.record(z.enum(ROLES), z.number()),
+    byZone: z.record(z.string(), z.object({ hosts: z.number(), byHealth: healthCounts, outOfService: z.number(), utilisation: utilisationTotals })),
+    utilisation: utilisationTotals,
+    bmcUnreachable: z.number(),
+    lastSweep: z.object({ id: z.string(), startedAt: z.string(), finishedAt: z.string().nullable(), hosts: z.number(), readOk: z.number(), readFailed: z.number(), signals: z.number() }).nullable(),
+  })
+  .openapi('FleetSummary');
 
 export const auditQuery = z.strictObject({
   host: z.string().min(1).optional(),

@@ -38,7 +38,21 @@ export const configSchema = z
     SHIPSHAPE_SEED_SIMULATED_FLEET: bool.default(false),
     SHIPSHAPE_SIM_MIGRATION_SECONDS: z.coerce.number().min(0).default(3),
     SHIPSHAPE_SIM_POWER_ON_SECONDS: z.coerce.number().min(0).default(4),
+    /** The telemetry sweep's interval; 0 turns the schedule off. */
+    SHIPSHAPE_SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(300),
+    SHIPSHAPE_SWEEP_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
+    SHIPSHAPE_BMC_READ_DEADLINE_SECONDS: z.coerce.number().gt(0).max(300).default(30),
+    SHIPSHAPE_TELEMETRY_RETENTION_DAYS: z.coerce.number().gt(0).default(14),
+    SHIPSHAPE_BMC_CREDENTIALS_FILE: z.string().min(1).optional(),
+    SHIPSHAPE_INLET_WARNING_C: z.coerce.number().default(35),
+    SHIPSHAPE_INLET_CRITICAL_C: z.coerce.number().default(40),
+    SHIPSHAPE_CORRECTABLE_ERRORS_RISE: z.coerce.number().int().min(1).default(10),
+    SHIPSHAPE_CORRECTABLE_ERRORS_WINDOW_MINUTES: z.coerce.number().gt(0).default(60),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .refine((c) => c.SHIPSHAPE_INLET_WARNING_C < c.SHIPSHAPE_INLET_CRITICAL_C, {
+    message: 'must be below SHIPSHAPE_INLET_CRITICAL_C',
+    path: ['SHIPSHAPE_INLET_WARNING_C'],
   })
   .refine((c) => !c.TEMPORAL_TLS_CERT_PATH === !c.TEMPORAL_TLS_KEY_PATH, {
     message: 'TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH must be set together',

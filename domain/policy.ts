@@ -69,21 +69,30 @@ export function policyMatches(match: PolicyMatch, s: MatchInput): boolean {
   );
 }
 
-export const CONFIRM_CHECKS = ['host-health', 'power', 'compute-service'] as const;
+export const CONFIRM_CHECKS = ['host-health', 'power', 'compute-service', 'bmc-health', 'bmc-reachable'] as const;
 export type ConfirmCheck = (typeof CONFIRM_CHECKS)[number];
+/** What a policy confirms with when it names no checks: the provider's view of the host. */
+export const DEFAULT_CONFIRM_CHECKS: readonly ConfirmCheck[] = ['host-health', 'power', 'compute-service'];
 
 /**
  * The problems a host's real state shows, limited to the checks a policy
  * asks for. Triggers: health not ok (with the provider's reasons); power off
- * or unknown; compute service down. None of them: a false alarm.
+ * or unknown; compute service down; the BMC's own health (temperatures,
+ * power supplies, memory errors, health rollup) not ok; the BMC cannot be
+ * read. None of them: a false alarm.
  */
-export function confirmedProblems(state: HostState, checks: readonly ConfirmCheck[] = CONFIRM_CHECKS): string[] {
+export function confirmedProblems(state: HostState, checks: readonly ConfirmCheck[] = DEFAULT_CONFIRM_CHECKS): string[] {
   const problems: string[] = [];
   if (checks.includes('host-health') && state.health !== 'ok') {
     problems.push(`health ${state.health}${state.healthReasons.length ? `: ${state.healthReasons.join('; ')}` : ''}`);
   }
   if (checks.includes('power') && state.power !== 'on') problems.push(`power ${state.power}`);
   if (checks.includes('compute-service') && !state.compute.up) problems.push('compute service down');
+  const bmc = state.bmc;
+  if (checks.includes('bmc-health') && bmc?.status === 'read' && (bmc.health === 'warning' || bmc.health === 'critical')) {
+    problems.push(`BMC ${bmc.health}: ${bmc.reasons.join('; ')}`);
+  }
+  if (checks.includes('bmc-reachable') && bmc?.status === 'failed') problems.push(bmc.reasons.join('; ') || 'BMC cannot be read');
   return problems;
 }
 

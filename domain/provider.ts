@@ -3,6 +3,7 @@
  * simulated fleet ships first; OpenStack and Redfish providers implement the
  * same interface. Workflows never see it: activities call it.
  */
+import type { HostUtilisation } from './telemetry';
 import type { HostState, InventoryHost, ServerRef } from './types';
 
 export interface ServerLocation {
@@ -36,6 +37,8 @@ export interface FleetProvider {
   /** Request a graceful reboot; completion is observed through readHostState. */
   requestReboot(host: string): Promise<void>;
   restartComputeService(host: string): Promise<void>;
+  /** Capacity and what is allocated of it (vCPU, RAM, disk), and the status of the host's agents. */
+  readUtilisation(host: string): Promise<HostUtilisation>;
 }
 
 /** A provider error that retrying cannot fix (unknown host, no valid host, ...). */

@@ -26,6 +26,12 @@ export interface HostState {
     disabledReason: string | null;
   };
   serverCount: number;
+  /** The BMC's own view, when the host has one: what the `bmc-health` and `bmc-reachable` confirm checks read. */
+  bmc?: {
+    status: 'read' | 'failed' | 'not-configured';
+    health: Health;
+    reasons: string[];
+  };
 }
 
 export interface ServerRef {
@@ -34,10 +40,18 @@ export interface ServerRef {
   host: string;
 }
 
+/** Where a host's BMC answers. `credentialsRef` names an entry in the worker's credentials file, never a secret. */
+export interface BmcEndpoint {
+  address: string;
+  credentialsRef: string | null;
+  systemId: string | null;
+}
+
 export interface InventoryHost {
   id: string;
   zone: string;
   roles: HostRole[];
+  bmc: BmcEndpoint | null;
 }
 
 /** The outcome of moving one server off a host during a drain. */

@@ -3,7 +3,7 @@
  * schema produces policies/policy.schema.json for editors (npm run build).
  */
 import { z } from 'zod';
-import { CONFIRM_CHECKS, parseMatcher } from '../domain/policy';
+import { CONFIRM_CHECKS, DEFAULT_CONFIRM_CHECKS, parseMatcher } from '../domain/policy';
 import { LADDER_ACTIONS } from '../domain/remediation';
 import { API_ROLES, ROLES, SEVERITIES } from '../domain/types';
 
@@ -39,7 +39,7 @@ export const policyFileSchema = z.strictObject({
     roles: z.array(z.enum(ROLES)).min(1).optional(),
     zones: z.array(z.string().min(1)).min(1).optional(),
   }),
-  confirm: z.array(z.enum(CONFIRM_CHECKS)).min(1).default([...CONFIRM_CHECKS]).describe('Checks that must show the problem before anything is done'),
+  confirm: z.array(z.enum(CONFIRM_CHECKS)).min(1).default([...DEFAULT_CONFIRM_CHECKS]).describe('Checks that must show the problem before anything is done, and that verification must find clear; default host-health, power, compute-service'),
   approval: z
     .strictObject({
       mode: z.enum(['never', 'always', 'when']),

@@ -3,7 +3,7 @@
 # real Temporal dev server and a real PostgreSQL that the suite starts itself.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh || exit 1
+bash scripts/setup.sh --tests || exit 1
 echo "[test] type check"; npm run --silent typecheck || exit 1
 echo "[test] lint"; npm run --silent lint || exit 1
 mkdir -p .data

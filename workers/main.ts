@@ -7,8 +7,9 @@ import { ConfigError, loadConfig } from '../config';
 import { createLogger } from '../config/logger';
 import { createPool } from '../db/pool';
 import { createActivities } from '../activities';
-import { createGuards, createNotifier, createProvider } from '../activities/wiring';
-import { connectClient, connectWorker, ensureSearchAttributes } from './temporal';
+import { createBmc, createGuards, createNotifier, createProvider, createTelemetrySettings } from '../activities/wiring';
+import { ensureSweepSchedule } from './schedule';
+import { connectClient, connectWorker, createClient, ensureSearchAttributes } from './temporal';
 import { createRemediationWorker } from './worker';
 
 const SDK_LEVEL = { trace: 'TRACE', debug: 'DEBUG', info: 'INFO', warn: 'WARN', error: 'ERROR', fatal: 'ERROR', silent: 'ERROR' } as const;
@@ -18,15 +19,30 @@ async function main(): Promise<void> {
   const logger = createLogger(config.LOG_LEVEL, 'shipshape-worker');
   Runtime.install({ logger: new DefaultLogger(SDK_LEVEL[config.LOG_LEVEL]) });
   const db = createPool(config.DATABASE_URL);
-  const client = await connectClient(config);
-  await ensureSearchAttributes(client, config.TEMPORAL_NAMESPACE, logger);
-  await client.close();
+  const provider = createProvider(config, db);
+  const bmc = createBmc(config, db, provider);
+  const clientConnection = await connectClient(config);
+  await ensureSearchAttributes(clientConnection, config.TEMPORAL_NAMESPACE, logger);
+  await ensureSweepSchedule(createClient(clientConnection, config), {
+    prefix: config.SHIPSHAPE_WORKFLOW_ID_PREFIX,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    everySeconds: config.SHIPSHAPE_SWEEP_INTERVAL_SECONDS,
+    logger,
+  });
+  await clientConnection.close();
   const connection = await connectWorker(config);
   const worker = await createRemediationWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    activities: createActivities({ provider: createProvider(config, db), db, notifier: createNotifier(config, logger), guards: createGuards(config, logger) }),
+    activities: createActivities({
+      provider,
+      db,
+      notifier: createNotifier(config, logger),
+      guards: createGuards(config, logger),
+      bmc,
+      telemetry: createTelemetrySettings(config),
+    }),
   });
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE }, 'worker started');
   await worker.run();

@@ -1,1 +1,2 @@
 export { remediationWorkflow } from './remediation';
+export { refreshHostWorkflow, telemetrySweepWorkflow } from './telemetry';

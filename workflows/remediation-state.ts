@@ -29,6 +29,7 @@ import {
 } from '../domain/remediation';
 import { PHASE } from '../domain/search-attributes';
 import type { HostState } from '../domain/types';
+import type { ConfirmCheck } from '../domain/policy';
 import { paging, records } from './activity-profiles';
 import {
   alertUpdate,
@@ -53,6 +54,8 @@ export interface PersonDecision {
 const ANSWER_AFTER_ACTING = 'operator-updates-answer-after-acting';
 /** Patch: fleet-wide guards (leases, cooldown, overrides) were added after the first runs. */
 const FLEET_GUARDS = 'fleet-guards';
+/** The policy's confirm checks apply to re-checks and verification too, not only to the first audit. */
+const CHECKS_THROUGHOUT = 'policy-checks-throughout';
 
 /** What survives a continue-as-new while the remediation waits for an operator. */
 export interface ResumeState {
@@ -108,8 +111,11 @@ export class RemediationState {
   readonly guarded: boolean = patched(FLEET_GUARDS);
   handBack: PersonDecision | null = null;
   cancel: PersonDecision | null = null;
+  /** The checks every re-check and verification uses (undefined: the defaults, as runs before the patch did). */
+  readonly checks: ConfirmCheck[] | undefined;
 
   constructor(readonly input: RemediationInput, resume?: ResumeState) {
+    this.checks = patched(CHECKS_THROUGHOUT) ? input.policy.confirm : undefined;
     this.seq = resume?.seq ?? 0;
     this.touched = resume?.touched ?? false;
     this.view = resume?.view ?? {

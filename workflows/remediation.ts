@@ -120,10 +120,10 @@ async function remediate(r: RemediationState): Promise<RemediationView> {
     const waited = await waitForCapacity(r);
     if (waited !== null) return handOffUntilReturned(r, waited, 'hand-off');
     // Waiting may have taken a while: confirm again before taking the host out.
-    const now = await r.step('re-check before drain', () => hostActions.auditHost(host), (s) => confirmedProblems(s).join('; ') || 'healthy');
+    const now = await r.step('re-check before drain', () => hostActions.auditHost(host), (s) => confirmedProblems(s, r.checks).join('; ') || 'healthy');
     const override = personOverride(now, DISABLE_REASON_PREFIX);
     if (override) return standDownFor(r, override, now);
-    if (confirmedProblems(now).length === 0) return r.finish('false-alarm', `${host} recovered while waiting: power ${now.power}, health ${now.health}`, { after: now });
+    if (confirmedProblems(now, r.checks).length === 0) return r.finish('false-alarm', `${host} recovered while waiting: power ${now.power}, health ${now.health}`, { after: now });
   }
 
   if (policy.ladder && patched(REPAIR_LADDER)) {
@@ -156,9 +156,9 @@ async function verifyAndReturn(r: RemediationState): Promise<RemediationView> {
   await r.enterPhase('verifying', { action: 'verification started', reason: `${policy.verify.attempts} checks, ${policy.verify.intervalSeconds}s apart` });
   let problems: string[] = [];
   for (let attempt = 1; attempt <= policy.verify.attempts; attempt++) {
-    const state = await r.step(`verify (check ${attempt})`, () => hostActions.auditHost(host), (s) => confirmedProblems(s).join('; ') || 'healthy');
+    const state = await r.step(`verify (check ${attempt})`, () => hostActions.auditHost(host), (s) => confirmedProblems(s, r.checks).join('; ') || 'healthy');
     standDownIfTakenOver(r, state);
-    problems = confirmedProblems(state);
+    problems = confirmedProblems(state, r.checks);
     if (problems.length === 0) break;
     if (attempt < policy.verify.attempts) await sleep(policy.verify.intervalSeconds * 1000);
   }

@@ -64,9 +64,9 @@ async function healthyWithin(r: RemediationState, seconds: number): Promise<stri
   const deadline = Date.now() + seconds * 1000;
   const every = Math.max(1, r.input.policy.verify.intervalSeconds) * 1000;
   for (let check = 1; ; check++) {
-    const state = await r.step(`fixed? (check ${check})`, () => hostActions.auditHost(r.input.host), (s) => confirmedProblems(s).join('; ') || 'healthy');
+    const state = await r.step(`fixed? (check ${check})`, () => hostActions.auditHost(r.input.host), (s) => confirmedProblems(s, r.checks).join('; ') || 'healthy');
     standDownIfTakenOver(r, state);
-    const problems = confirmedProblems(state);
+    const problems = confirmedProblems(state, r.checks);
     if (problems.length === 0 || Date.now() + every > deadline) return problems;
     await sleep(every);
   }

@@ -57,11 +57,40 @@ export async function injectFault(db: Pool, host: string, fault: Fault): Promise
   if (rowCount !== 1) throw new Error(`no simulated host ${host}`);
 }
 
-/** What an operator does by hand when a hand-off reaches them: fix the hardware. */
+/** What the simulated BMC reports: set any of these to make a threshold cross (or clear). */
+export interface HardwareFault {
+  inletCelsius?: number;
+  psusFailed?: number;
+  correctableErrors?: number;
+  bmcUnreachable?: boolean;
+}
+
+export async function injectHardwareFault(db: Pool, host: string, fault: HardwareFault): Promise<void> {
+  const { rowCount } = await db.query(
+    `UPDATE sim_hosts SET inlet_celsius = coalesce($2, inlet_celsius), psus_failed = coalesce($3, psus_failed),
+            correctable_errors = coalesce($4, correctable_errors), bmc_unreachable = coalesce($5, bmc_unreachable)
+      WHERE id = $1`,
+    [host, fault.inletCelsius ?? null, fault.psusFailed ?? null, fault.correctableErrors ?? null, fault.bmcUnreachable ?? null],
+  );
+  if (rowCount !== 1) throw new Error(`no simulated host ${host}`);
+}
+
+/** Point a simulated host's BMC at a real Redfish service (the tests' emulator) instead of the simulated one. */
+export async function pointBmcAt(db: Pool, host: string, bmc: { address: string; systemId: string | null; credentialsRef: string | null }): Promise<void> {
+  await db.query('UPDATE sim_hosts SET bmc_address = $2, bmc_system_id = $3, bmc_credentials_ref = $4 WHERE id = $1', [
+    host,
+    bmc.address,
+    bmc.systemId,
+    bmc.credentialsRef,
+  ]);
+}
+
+/** What an operator does by hand when a hand-off reaches them: fix the hardware (the inlet back to a normal 23 °C). */
 export async function repairByHand(db: Pool, host: string): Promise<void> {
   await db.query(
     `UPDATE sim_hosts SET health = 'ok', health_reasons = '{}', power = 'on', power_on_due = NULL,
-            fault_repair_ineffective = false, fault_migration_fails = false, fault_fixed_only_by = NULL WHERE id = $1`,
+            fault_repair_ineffective = false, fault_migration_fails = false, fault_fixed_only_by = NULL,
+            inlet_celsius = 23, psus_failed = 0, bmc_unreachable = false WHERE id = $1`,
     [host],
   );
 }

@@ -8,7 +8,10 @@
 import type { Pool, PoolClient } from 'pg';
 import { FailureType } from '../../domain/errors';
 import { PermanentProviderError, type FleetProvider, type MoveStatus, type ServerLocation } from '../../domain/provider';
-import type { HostState, InventoryHost, ServerRef } from '../../domain/types';
+import type { AgentStatus, HostUtilisation } from '../../domain/telemetry';
+import type { HostRole, HostState, InventoryHost, ServerRef } from '../../domain/types';
+
+const AGENTS: Record<HostRole, string> = { compute: 'nova-compute', network: 'neutron-openvswitch-agent', storage: 'cinder-volume' };
 
 /** SQL: does the host's fault resist `action`? (ineffective repairs, or a fault only another action fixes) */
 const STUBBORN = (action: string) => `(fault_repair_ineffective OR coalesce(fault_fixed_only_by <> '${action}', false))`;
@@ -51,8 +54,16 @@ export class SimulatedFleet implements FleetProvider {
   }
 
   async listHosts(): Promise<InventoryHost[]> {
-    const { rows } = await this.db.query<{ id: string; zone: string }>('SELECT id, zone FROM sim_hosts ORDER BY id');
-    return rows.map((r) => ({ id: r.id, zone: r.zone, roles: ['compute'] }));
+    const { rows } = await this.db.query<{ id: string; zone: string; roles: HostRole[]; bmc_address: string | null; bmc_credentials_ref: string | null; bmc_system_id: string | null }>(
+      'SELECT id, zone, roles, bmc_address, bmc_credentials_ref, bmc_system_id FROM sim_hosts ORDER BY id',
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      zone: r.zone,
+      roles: r.roles,
+      // Every simulated host has a simulated BMC unless the tests point it at a Redfish emulator.
+      bmc: { address: r.bmc_address ?? `sim://${r.id}`, credentialsRef: r.bmc_credentials_ref, systemId: r.bmc_system_id },
+    }));
   }
 
   async readHostState(host: string): Promise<HostState> {
@@ -167,5 +178,29 @@ export class SimulatedFleet implements FleetProvider {
         WHERE id = $1 AND power = 'on' AND NOT ${STUBBORN('restart-compute-service')}`,
       [host],
     );
+  }
+
+  async readUtilisation(host: string): Promise<HostUtilisation> {
+    await this.settle();
+    const row = await this.hostRow(host);
+    const { rows } = await this.db.query<{ vcpus: number; ram: number; disk: number }>(
+      'SELECT coalesce(sum(vcpus), 0)::int AS vcpus, coalesce(sum(ram_mib), 0)::int AS ram, coalesce(sum(disk_gib), 0)::int AS disk FROM sim_servers WHERE host = $1',
+      [host],
+    );
+    const used = rows[0] ?? { vcpus: 0, ram: 0, disk: 0 };
+    const on = row.power === 'on';
+    const down = row.agents_down as string[];
+    const agents: AgentStatus[] = (row.roles as HostRole[]).map((role) => ({
+      binary: AGENTS[role],
+      role,
+      up: on && !down.includes(AGENTS[role]),
+      enabled: role === 'compute' ? (row.compute_enabled as boolean) : true,
+    }));
+    return {
+      vcpus: { used: used.vcpus, total: row.vcpus as number },
+      ramMiB: { used: used.ram, total: row.ram_mib as number },
+      diskGiB: { used: used.disk, total: row.disk_gib as number },
+      agents,
+    };
   }
 }

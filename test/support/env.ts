@@ -13,7 +13,11 @@ import { syncInventory } from '../../activities/inventory';
 import type { Notifier, OperatorNotification } from '../../activities/notifier';
 import { SimulatedFleet } from '../../activities/providers/simulated';
 import { seedSimulatedFleet, type FleetShape } from '../../activities/providers/simulated-admin';
+import { createBmcConnector } from '../../activities/bmc';
+import type { BmcCredentials } from '../../activities/bmc/credentials';
+import type { TelemetrySettings } from '../../activities/telemetry';
 import { createToken } from '../../api/auth';
+import { startRedispatcher } from '../../api/redispatch';
 import { createApp } from '../../api/app';
 import { PolicyStore } from '../../api/policy-store';
 import { createLogger } from '../../config/logger';
@@ -63,6 +67,7 @@ export const DEFAULT_TEST_POLICIES = [
 
 export interface TestEnv {
   db: Pool;
+  provider: SimulatedFleet;
   databaseUrl: string;
   temporalAddress: string;
   client: Client;
@@ -91,9 +96,20 @@ export const PERMISSIVE_GUARDS: GuardConfig = {
   pollSeconds: 1,
 };
 
-export async function createTestEnv(
-  options: { fleet?: FleetShape; policies?: LoadedPolicy[]; policyDir?: string; migrationSeconds?: number; guards?: () => GuardConfig } = {},
-): Promise<TestEnv> {
+export interface TestEnvOptions {
+  fleet?: FleetShape;
+  policies?: LoadedPolicy[];
+  policyDir?: string;
+  migrationSeconds?: number;
+  guards?: () => GuardConfig;
+  /** The worker's BMC credentials file, parsed (default: none; simulated BMCs need none). */
+  bmcCredentials?: BmcCredentials;
+  telemetry?: Partial<TelemetrySettings>;
+  /** Run the API's redispatcher at this interval: it delivers queued signals, telemetry's among them. */
+  redispatchEveryMs?: number;
+}
+
+export async function createTestEnv(options: TestEnvOptions = {}): Promise<TestEnv> {
   quietRuntime();
   const dbName = `t_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
   const admin = new PgClient({ connectionString: `postgres://shipshape@127.0.0.1:${process.env.SHIPSHAPE_TEST_PG_PORT}/postgres` });
@@ -120,9 +136,10 @@ export async function createTestEnv(
   }
   const fixed = options.policies ?? DEFAULT_TEST_POLICIES;
   const policies = policyStore ? () => policyStore.list() : () => fixed;
-  const { app } = createApp({
+  const { app, dispatcher } = createApp({
     db, client, connection, taskQueue, workflowIdPrefix, policies, policyStore, hostLabel: 'host', logger, guards: options.guards ?? (() => PERMISSIVE_GUARDS),
   });
+  const stopRedispatch = options.redispatchEveryMs ? startRedispatcher(db, dispatcher, logger, options.redispatchEveryMs) : async () => undefined;
   const server: Server = await new Promise((ok) => {
     const s = app.listen(0, () => ok(s));
   });
@@ -134,6 +151,7 @@ export async function createTestEnv(
 
   return {
     db,
+    provider,
     databaseUrl,
     temporalAddress,
     client,
@@ -149,7 +167,16 @@ export async function createTestEnv(
         connection: workerConnection,
         namespace: 'default',
         taskQueue,
-        activities: activities ?? createActivities({ provider, db, notifier, guards: options.guards ?? (() => PERMISSIVE_GUARDS) }),
+        activities:
+          activities ??
+          createActivities({
+            provider,
+            db,
+            notifier,
+            guards: options.guards ?? (() => PERMISSIVE_GUARDS),
+            bmc: options.bmcCredentials ? createBmcConnector({ db, credentials: options.bmcCredentials, simulatedPower: provider }) : undefined,
+            telemetry: options.telemetry,
+          }),
         workflowBundlePath: process.env.SHIPSHAPE_TEST_BUNDLE,
       });
       workers.push({ worker, done: worker.run(), connection: workerConnection });
@@ -162,6 +189,7 @@ export async function createTestEnv(
         await w.connection.close();
       }
       policyStore?.stop();
+      await stopRedispatch();
       await new Promise((ok) => server.close(ok));
       await connection.close();
       await db.end();
