@@ -3,6 +3,7 @@
  * demo and tests; api/main.ts is the process entry point).
  */
 import type { Server } from 'node:http';
+import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
 import { createLogger, type Logger } from '../config/logger';
 import { createPool, type Db } from '../db/pool';
@@ -18,6 +19,8 @@ import { startRedispatcher } from './redispatch';
 export interface RunningApi {
   url: string;
   db: Db;
+  /** The API's Temporal client (the demo creates the sweep schedule with it). */
+  client: Client;
   logger: Logger;
   stop(): Promise<void>;
 }
@@ -53,6 +56,7 @@ export async function startApi(config: Config, options: { port?: number } = {}):
   return {
     url: `http://localhost:${port}`,
     db,
+    client,
     logger,
     async stop() {
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -55,10 +55,12 @@ export const policyFileSchema = z.strictObject({
     .refine((a) => a.mode !== 'when' || a.when !== undefined, { message: 'mode "when" needs a when: condition', path: ['when'] })
     .default({ mode: 'never', approverRoles: ['approver', 'admin'], timeoutSeconds: 1800, onTimeout: 'escalate' }),
   drain: z.strictObject({ emptyTimeoutSeconds: seconds(86_400).default(900) }).default({ emptyTimeoutSeconds: 900 }),
-  steps: z.array(ladderStepSchema).min(1, 'must list at least one step').refine(
-    (steps) => steps.some((s) => s.action !== 'notify' && s.action !== 'wait'),
-    'must contain at least one repair action',
-  ).describe('The escalation ladder: tried in order until the host is healthy; when it runs out, the host goes to an operator'),
+  steps: z
+    .array(ladderStepSchema)
+    .min(1, 'must list at least one step')
+    .describe(
+      'The escalation ladder: tried in order until the host is healthy; when it runs out, the host goes to an operator. A ladder without a repair action (notify, wait) drains the host and hands it to a person',
+    ),
   verify: z
     .strictObject({ attempts: z.number().int().min(1).max(100).default(6), intervalSeconds: z.number().int().min(0).max(3600).default(10) })
     .default({ attempts: 6, intervalSeconds: 10 }),

@@ -7,11 +7,12 @@ import { cpSync, rmSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createActivities } from '../activities';
-import { injectFault, DEMO_FLEET, simulatedHostName, type Fault } from '../activities/providers/simulated-admin';
-import { createGuards, createNotifier, createProvider } from '../activities/wiring';
+import { injectFault, injectHardwareFault, DEMO_FLEET, simulatedHostName, type Fault } from '../activities/providers/simulated-admin';
+import { createBmc, createGuards, createNotifier, createProvider, createTelemetrySettings } from '../activities/wiring';
 import { createToken } from '../api/auth';
 import { startApi } from '../api/server';
 import { loadConfig } from '../config';
+import { ensureSweepSchedule } from '../workers/schedule';
 import { connectWorker } from '../workers/temporal';
 import { createRemediationWorker } from '../workers/worker';
 import { PROJECT_ROOT, freePort, migrate, portIsFree, reachableDataDir, startServices } from './services';
@@ -30,6 +31,9 @@ interface Scenario {
 }
 
 const hosts = (zone: string, n: number) => simulatedHostName(zone, n);
+/** Hardware trouble the telemetry sweep finds by itself: no alert is sent for these. */
+const HOT = hosts('zone-a', 10);
+const DEGRADED = hosts('zone-a', 12);
 const SCENARIOS: Scenario[] = [
   { host: hosts('zone-a', 3), signal: 'HostDown', fault: { unhealthy: 'IPMI: CPU2 machine check exception' }, story: 'drained, power-cycled, verified, returned' },
   { host: hosts('zone-b', 5), signal: 'NovaComputeDown', fault: { unhealthy: 'PSU 1 failed', repairIneffective: true }, story: 'neither power cycle nor service restart helps: handed off to an operator' },
@@ -63,19 +67,23 @@ async function main(): Promise<void> {
     SHIPSHAPE_SEED_SIMULATED_FLEET: 'true',
     SHIPSHAPE_DEV_TOKEN: DEV_TOKEN,
     SHIPSHAPE_POLICY_DIR: policyDir,
+    SHIPSHAPE_SWEEP_INTERVAL_SECONDS: process.env.SHIPSHAPE_SWEEP_INTERVAL_SECONDS ?? '15',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   });
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
   const api = await startApi(config);
   const monitoring = await createToken(api.db, 'monitoring', 'operator');
   const workerConnection = await connectWorker(config);
+  const provider = createProvider(config, api.db);
   const worker = await createRemediationWorker({
     connection: workerConnection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     activities: createActivities({
-      provider: createProvider(config, api.db),
+      provider,
       db: api.db,
+      bmc: createBmc(config, api.db, provider),
+      telemetry: createTelemetrySettings(config),
       guards: createGuards(config, api.logger),
       // The demo's operator is the terminal: notifications are printed, not posted.
       notifier: config.SHIPSHAPE_NOTIFY_WEBHOOK_URL
@@ -84,6 +92,13 @@ async function main(): Promise<void> {
     }),
   });
   const workerDone = worker.run();
+  // The telemetry sweep: every simulated BMC read every 15 s; crossed thresholds become signals.
+  await ensureSweepSchedule(api.client, {
+    prefix: config.SHIPSHAPE_WORKFLOW_ID_PREFIX,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    everySeconds: config.SHIPSHAPE_SWEEP_INTERVAL_SECONDS,
+    logger: api.logger,
+  });
 
   const post = (path: string, body: unknown) =>
     fetch(`${api.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${monitoring}`, 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json());
@@ -98,6 +113,9 @@ async function main(): Promise<void> {
   Try:
     curl -s -H "Authorization: Bearer ${DEV_TOKEN}" ${api.url}/v1/remediations | jq
     curl -s -H "Authorization: Bearer ${DEV_TOKEN}" ${api.url}/v1/hosts | jq '.hosts[] | {id, poolState, health}'
+    curl -s -H "Authorization: Bearer ${DEV_TOKEN}" ${api.url}/v1/fleet/summary | jq
+    curl -s -H "Authorization: Bearer ${DEV_TOKEN}" ${api.url}/v1/hosts/${HOT} | jq '{health, healthReasons, temperatures, powerSupplies}'
+    curl -s -H "Authorization: Bearer ${DEV_TOKEN}" "${api.url}/v1/hosts/${HOT}/telemetry?metric=inlet_c&since=10m" | jq
     curl -s -X POST -H "Authorization: Bearer ${DEV_TOKEN}" ${api.url}/v1/remediations/<id>/approve
     curl -s -X POST -H "Authorization: Bearer ${DEV_TOKEN}" -H 'content-type: application/json' \\
          -d '{"comment":"replaced the PSU"}' ${api.url}/v1/remediations/<id>/hand-back
@@ -106,6 +124,11 @@ async function main(): Promise<void> {
   "waiting-for-capacity"; a zone's breaker trips after 4 take-outs within an hour:
     curl -s -H "Authorization: Bearer ${DEV_TOKEN}" ${api.url}/v1/guards | jq
     curl -s -X POST -H "Authorization: Bearer ${DEV_TOKEN}" ${api.url}/v1/guards/breakers/zone-a/reset
+
+  The telemetry sweep reads every simulated BMC every ${config.SHIPSHAPE_SWEEP_INTERVAL_SECONDS} s (a Temporal Schedule: see Schedules in the UI).
+  ${HOT}'s inlet reads 41 °C: the sweep raises InletTemperatureHigh, the host is drained and facilities are told;
+  the room cools a minute later, so after the policy's wait the host is verified and returned. ${DEGRADED} loses a power supply: the sweep
+  raises PowerSupplyRedundancyLost, which waits for approval.
 
   Ctrl-C stops everything.
 `);
@@ -136,6 +159,26 @@ async function main(): Promise<void> {
     console.log(`[demo] injected ${s.signal} on ${s.host} (${s.story}) → ${(result as { results?: { outcome: string }[] }).results?.[0]?.outcome}`);
   };
   for (const s of SCENARIOS) await inject(s);
+  await injectHardwareFault(api.db, HOT, { inletCelsius: 41 });
+  await injectHardwareFault(api.db, DEGRADED, { psusFailed: 1 });
+  console.log(`[demo] ${HOT}: inlet at 41 °C; ${DEGRADED}: PSU 2 failed (the next sweep sees both)`);
+  const cooled = setTimeout(() => {
+    void injectHardwareFault(api.db, HOT, { inletCelsius: 24 }).then(() => console.log(`[demo] ${HOT}: the room is cool again (inlet 24 °C)`));
+  }, 60_000);
+  let lastSweep = '';
+  const sweeps = setInterval(() => {
+    api.db
+      .query<{ id: string; hosts: number; read_ok: number; read_failed: number; signals: number }>(
+        'SELECT id, hosts, read_ok, read_failed, signals FROM telemetry_sweeps WHERE finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT 1',
+      )
+      .then(({ rows }) => {
+        const s = rows[0];
+        if (!s || s.id === lastSweep) return;
+        lastSweep = s.id;
+        console.log(`[demo] telemetry sweep: ${s.hosts} hosts read, ${s.read_failed} failed, ${s.signals} signals raised`);
+      })
+      .catch(() => undefined);
+  }, 1000);
   let next = 0;
   const extra = setInterval(() => {
     next++;
@@ -151,6 +194,8 @@ async function main(): Promise<void> {
     console.log('\n[demo] stopping: worker, API, Temporal, PostgreSQL ...');
     clearInterval(watch);
     clearInterval(extra);
+    clearInterval(sweeps);
+    clearTimeout(cooled);
     worker.shutdown();
     await workerDone.catch(() => undefined);
     await workerConnection.close();

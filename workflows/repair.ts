@@ -3,7 +3,7 @@
  * reason, every server moved away), then the policy's escalation ladder — or,
  * for runs that started before ladders existed, the flat list of repairs.
  */
-import { condition, sleep } from '@temporalio/workflow';
+import { condition, patched, sleep } from '@temporalio/workflow';
 import { confirmedProblems } from '../domain/policy';
 import { disableReason, type LadderStep } from '../domain/remediation';
 import { hostActions, stepActions, trackedActions } from './activity-profiles';
@@ -11,6 +11,8 @@ import { describeFailure, isInterruption, notify, standDownIfTakenOver, type Rem
 
 /** Patch: policies with an escalation ladder; earlier runs repair with a flat list. */
 export const REPAIR_LADDER = 'repair-ladder';
+/** Patch: a wait step is followed by a health check, so a host that recovered while waiting goes on to verification. */
+const CHECK_AFTER_WAIT = 'ladder-check-after-wait';
 
 /**
  * Drain, then climb the policy's escalation ladder: each repair step gets its
@@ -32,6 +34,10 @@ export async function drainAndClimbLadder(r: RemediationState, ladder: LadderSte
       if (step.action === 'wait') {
         await r.step(`wait ${step.seconds}s`, () => condition(() => r.cancel !== null, (step.seconds ?? 0) * 1000));
         r.throwIfCancelled();
+        if (patched(CHECK_AFTER_WAIT)) {
+          problems = await healthyWithin(r, step.fixWithinSeconds ?? 0);
+          if (problems.length === 0) return null;
+        }
         continue;
       }
       tried.push(step.action);
@@ -52,7 +58,7 @@ export async function drainAndClimbLadder(r: RemediationState, ladder: LadderSte
       problems = await healthyWithin(r, step.fixWithinSeconds ?? policy.verify.attempts * policy.verify.intervalSeconds);
       if (problems.length === 0) return null;
     }
-    return `no step fixed the host (tried ${tried.join(', ')}): ${problems.join('; ')}`;
+    return `no step fixed the host (tried ${tried.join(', ') || ladder.map((s) => s.action).join(', ')}): ${problems.join('; ')}`;
   } catch (err) {
     if (isInterruption(err)) throw err;
     return describeFailure(err);

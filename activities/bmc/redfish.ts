@@ -203,23 +203,31 @@ export class RedfishClient {
       gaps,
     };
 
-    const chassisPath = system.Links?.Chassis?.[0]?.['@odata.id'] ?? (await this.firstMember('/redfish/v1/Chassis'));
-    const chassis = chassisPath ? await this.get(chassisPath, rf.chassis, true) : null;
-    if (!chassis) gaps.push('chassis');
-    else {
-      await this.readThermal(chassis, reading);
-      await this.readPower(chassis, reading);
-    }
+    // The parts are independent: read them at once (a BMC answers each request slowly, not many at a time badly).
+    const thermalGaps: string[] = [];
+    const powerGaps: string[] = [];
+    const selGaps: string[] = [];
+    const chassisPart = (async () => {
+      const chassisPath = system.Links?.Chassis?.[0]?.['@odata.id'] ?? (await this.firstMember('/redfish/v1/Chassis'));
+      const chassis = chassisPath ? await this.get(chassisPath, rf.chassis, true) : null;
+      if (!chassis) return false;
+      await Promise.all([this.readThermal(chassis, reading, thermalGaps), this.readPower(chassis, reading, powerGaps)]);
+      return true;
+    })();
+    const managerPart = (async () => {
+      const managerPath = system.Links?.ManagedBy?.[0]?.['@odata.id'] ?? (await this.firstMember('/redfish/v1/Managers'));
+      return managerPath ? this.get(managerPath, rf.manager, true) : null;
+    })();
+    const selPart = managerPart.then((manager) => this.readSel([system.LogServices?.['@odata.id'], manager?.LogServices?.['@odata.id']], selGaps));
+    const metricsPath = system.MemorySummary?.Metrics?.['@odata.id'];
+    const metricsPart = metricsPath ? this.get(metricsPath, rf.memoryMetrics, true) : Promise.resolve(null);
+    const [hasChassis, manager, events, metrics] = await Promise.all([chassisPart, managerPart, selPart, metricsPart]);
 
-    const managerPath = system.Links?.ManagedBy?.[0]?.['@odata.id'] ?? (await this.firstMember('/redfish/v1/Managers'));
-    const manager = managerPath ? await this.get(managerPath, rf.manager, true) : null;
+    gaps.push(...(hasChassis ? [...thermalGaps, ...powerGaps] : ['chassis']));
     if (!manager) gaps.push('manager');
     reading.bmcFirmware = manager?.FirmwareVersion ?? null;
-
-    reading.events = await this.readSel([system.LogServices?.['@odata.id'], manager?.LogServices?.['@odata.id']], gaps);
-
-    const metricsPath = system.MemorySummary?.Metrics?.['@odata.id'];
-    const metrics = metricsPath ? await this.get(metricsPath, rf.memoryMetrics, true) : null;
+    reading.events = events;
+    gaps.push(...selGaps);
     reading.memory.correctableErrors = metrics?.LifeTime?.CorrectableECCErrorCount ?? metrics?.CurrentPeriod?.CorrectableECCErrorCount ?? null;
     if (reading.memory.correctableErrors === null) gaps.push('memory error counts');
     return reading;
@@ -234,19 +242,17 @@ export class RedfishClient {
   private async members<S extends z.ZodType>(collectionPath: string, schema: S): Promise<z.infer<S>[]> {
     const list = await this.get(collectionPath, rf.collection, true);
     if (!list) return [];
-    const out: z.infer<S>[] = [];
-    for (const m of list.Members.slice(0, MAX_MEMBERS)) {
-      const inline = Object.keys(m).length > 1 ? schema.safeParse(m) : null;
-      if (inline?.success) out.push(inline.data as z.infer<S>);
-      else if (m['@odata.id']) {
-        const item = await this.get(m['@odata.id'], schema, true);
-        if (item) out.push(item);
-      }
-    }
-    return out;
+    const items: Array<z.infer<S> | null> = await Promise.all(
+      list.Members.slice(0, MAX_MEMBERS).map(async (m): Promise<z.infer<S> | null> => {
+        const inline = Object.keys(m).length > 1 ? schema.safeParse(m) : null;
+        if (inline?.success) return inline.data as z.infer<S>;
+        return m['@odata.id'] ? this.get(m['@odata.id'], schema, true) : null;
+      }),
+    );
+    return items.filter((i) => i !== null) as z.infer<S>[];
   }
 
-  private async readThermal(chassis: z.infer<typeof rf.chassis>, reading: BmcReading): Promise<void> {
+  private async readThermal(chassis: z.infer<typeof rf.chassis>, reading: BmcReading, gaps: string[]): Promise<void> {
     const sub = chassis.ThermalSubsystem?.['@odata.id'];
     const old = chassis.Thermal?.['@odata.id'];
     if (sub) {
@@ -255,8 +261,10 @@ export class RedfishClient {
         reading.sources.thermal = 'ThermalSubsystem';
         const metricsPath = ts.ThermalMetrics?.['@odata.id'];
         const metrics = metricsPath ? await this.get(metricsPath, rf.thermalMetrics, true) : null;
-        for (const t of metrics?.TemperatureReadingsCelsius ?? []) {
-          const sensor = t.DataSourceUri ? await this.get(t.DataSourceUri, rf.sensor, true) : null;
+        const readings = metrics?.TemperatureReadingsCelsius ?? [];
+        const sensors = await Promise.all(readings.map((t) => (t.DataSourceUri ? this.get(t.DataSourceUri, rf.sensor, true) : null)));
+        readings.forEach((t, i) => {
+          const sensor = sensors[i] ?? null;
           reading.temperatures.push({
             name: t.DeviceName ?? t.DataSourceUri?.split('/').pop() ?? 'temperature',
             celsius: t.Reading ?? sensor?.Reading ?? null,
@@ -265,7 +273,7 @@ export class RedfishClient {
             upperCritical: sensor?.Thresholds?.UpperCritical?.Reading ?? null,
             health: redfishHealth(sensor?.Status?.Health),
           });
-        }
+        });
         const fansPath = ts.Fans?.['@odata.id'];
         for (const f of fansPath ? await this.members(fansPath, rf.fan) : []) {
           const rpm = f.SpeedPercent?.SpeedRPM ?? null;
@@ -281,11 +289,11 @@ export class RedfishClient {
     }
     const th = old ? await this.get(old, rf.thermal, true) : null;
     if (!th) {
-      reading.gaps.push('thermal');
+      gaps.push('thermal');
       return;
     }
     reading.sources.thermal = 'Thermal';
-    reading.temperatures = parseEach(th.Temperatures, rf.thermalTemperature, 'Temperatures', reading.gaps).map(
+    reading.temperatures = parseEach(th.Temperatures, rf.thermalTemperature, 'Temperatures', gaps).map(
       (t): TemperatureReading => ({
         name: t.Name ?? t.MemberId ?? 'temperature',
         celsius: t.ReadingCelsius ?? null,
@@ -295,7 +303,7 @@ export class RedfishClient {
         health: redfishHealth(t.Status?.Health),
       }),
     );
-    reading.fans = parseEach(th.Fans, rf.thermalFan, 'Fans', reading.gaps).map(
+    reading.fans = parseEach(th.Fans, rf.thermalFan, 'Fans', gaps).map(
       (f): FanReading => ({
         name: f.Name ?? f.FanName ?? f.MemberId ?? 'fan',
         reading: f.Reading ?? null,
@@ -305,7 +313,7 @@ export class RedfishClient {
     );
   }
 
-  private async readPower(chassis: z.infer<typeof rf.chassis>, reading: BmcReading): Promise<void> {
+  private async readPower(chassis: z.infer<typeof rf.chassis>, reading: BmcReading, gaps: string[]): Promise<void> {
     const sub = chassis.PowerSubsystem?.['@odata.id'];
     const old = chassis.Power?.['@odata.id'];
     if (sub) {
@@ -331,12 +339,12 @@ export class RedfishClient {
     }
     const pw = old ? await this.get(old, rf.power, true) : null;
     if (!pw) {
-      reading.gaps.push('power');
+      gaps.push('power');
       return;
     }
     reading.sources.power = 'Power';
     reading.powerConsumedWatts = pw.PowerControl?.[0]?.PowerConsumedWatts ?? null;
-    reading.powerSupplies = parseEach(pw.PowerSupplies, rf.powerSupply, 'PowerSupplies', reading.gaps).map(
+    reading.powerSupplies = parseEach(pw.PowerSupplies, rf.powerSupply, 'PowerSupplies', gaps).map(
       (p): PowerSupplyReading => ({
         name: p.Name ?? p.MemberId ?? 'power supply',
         health: redfishHealth(p.Status?.Health),
@@ -345,7 +353,7 @@ export class RedfishClient {
         outputWatts: p.LastPowerOutputWatts ?? null,
       }),
     );
-    const groups = parseEach(pw.Redundancy, rf.redundancy, 'Redundancy', reading.gaps);
+    const groups = parseEach(pw.Redundancy, rf.redundancy, 'Redundancy', gaps);
     reading.psuRedundancy = redundancyOf(groups.map((g) => g.Status), reading.powerSupplies);
   }
 

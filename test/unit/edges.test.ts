@@ -49,7 +49,7 @@ describe('policy files', () => {
     ['no signals', good.replace('[HostDown]', '[]'), /^x\.yaml:3:12: match\.signals: must name at least one signal/],
     ['a malformed label matcher', good.replace('  signals: [HostDown]', '  signals: [HostDown]\n  labels: [env=prod]'), /^x\.yaml:4:12: match\.labels\.0: must be a matcher like/],
     ['a wait step without seconds', `${good}  - action: wait\n`, /^x\.yaml:6:5: steps\.1\.seconds: a wait step needs seconds/],
-    ['only notifications, no repair', good.replace('power-cycle', 'notify\n    message: hi'), /steps: must contain at least one repair action/],
+    ['a notify step without a message', good.replace('power-cycle', 'notify'), /steps\.0\.message: a notify step needs a message/],
     ['approval "when" without a condition', `${good}approval:\n  mode: when\n`, /^x\.yaml:7:3: approval\.when: mode "when" needs a when: condition/],
   ];
   test.each(bad)('%s is refused with the file, line, column and field', (_name, text, message) => {
@@ -57,7 +57,7 @@ describe('policy files', () => {
   });
   test('the shipped policies load', () => {
     const names = loadPolicies(join(__dirname, '..', '..', 'policies')).map((p) => p.name);
-    expect(names).toEqual(['hardware-fault', 'host-down']);
+    expect(names).toEqual(['hardware-degraded', 'hardware-fault', 'host-down', 'inlet-temperature']);
   });
   test('the published JSON Schema is the one the policy schema produces (npm run build writes it)', () => {
     expect(readFileSync(POLICY_SCHEMA_PATH, 'utf8')).toBe(renderPolicySchema());

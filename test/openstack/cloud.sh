@@ -1,0 +1,219 @@
+#!/usr/bin/env bash
+# Shipshape's own small OpenStack cloud for integration tests and CI, from
+# Debian 12's packages, every process started and stopped here (no system
+# services). See /work/notes/openstack.md for what runs and why.
+#
+#   cloud.sh install             apt packages, only the missing ones (root)
+#   cloud.sh start [STATE_DIR]   start, migrate, seed; prints a summary and writes
+#                                STATE_DIR/clouds.yaml, openrc and cloud.json
+#   cloud.sh stop [STATE_DIR]    stop every recorded process and wait for it
+#   cloud.sh status [STATE_DIR]  processes, memory and API answers
+#
+# STATE_DIR defaults to $SHIPSHAPE_CLOUD_STATE or /var/tmp/shipshape-openstack.
+# `start` on a running cloud changes nothing and prints its summary again;
+# `start` after `stop` (or a crash) begins a fresh cloud in the same folder.
+# Settings (environment): SHIPSHAPE_CLOUD_PORT_BASE (47100),
+# SHIPSHAPE_CLOUD_COMPUTES (3), SHIPSHAPE_CLOUD_SERVERS_PER_COMPUTE (2),
+# SHIPSHAPE_CLOUD_IRONIC_NODES (3), SHIPSHAPE_CLOUD_CACHE (snapshot folder),
+# SHIPSHAPE_CLOUD_DEBUG (false), SHIPSHAPE_CLOUD_KEEP_ON_FAILURE (leave the
+# processes of a failed start running, to look at them).
+set -euo pipefail
+
+LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib
+# shellcheck source=lib/common.sh
+source "$LIB/common.sh"
+# shellcheck source=lib/install.sh
+source "$LIB/install.sh"
+# shellcheck source=lib/database.sh
+source "$LIB/database.sh"
+# shellcheck source=lib/rabbitmq.sh
+source "$LIB/rabbitmq.sh"
+# shellcheck source=lib/services.sh
+source "$LIB/services.sh"
+
+INFRA=(rabbitmq epmd postgres) # stopped last, in this order
+
+use_state() {
+  STATE=$(realpath -m "${1:-${SHIPSHAPE_CLOUD_STATE:-/var/tmp/shipshape-openstack}}")
+  # A started cloud keeps the settings it was started with.
+  if [[ -f $STATE/cloud.env ]]; then
+    # shellcheck source=/dev/null
+    source "$STATE/cloud.env"
+  fi
+  set_ports
+}
+
+recorded_processes() {
+  local file
+  for file in "$STATE"/pids/*.pid; do
+    [[ -e $file ]] && basename "$file" .pid
+  done
+  return 0
+}
+
+cloud_running() {
+  [[ -f $STATE/ready ]] || return 1
+  local name
+  for name in $(recorded_processes); do is_running "$name" || return 1; done
+}
+
+cmd_start() {
+  use_state "${1:-}"
+  if cloud_running; then
+    log "already running in $STATE; nothing to do"
+    print_summary
+    return 0
+  fi
+  [[ -z $(recorded_processes) ]] || stop_all
+  [[ -n $(missing_packages) ]] && die "packages missing: $(missing_packages | tr '\n' ' ')(run: $0 install)"
+  local var
+  for var in "${ALL_PORT_VARS[@]}"; do
+    port_in_use "${!var}" && die "port ${!var} ($var) is in use; set SHIPSHAPE_CLOUD_PORT_BASE to another base"
+  done
+  fresh_state
+  trap on_start_exit EXIT
+  export_settings
+  write_configs
+  pick_pgdata
+  echo "PGDATA=$PGDATA" >>"$STATE/cloud.env"
+
+  prepare_database
+  start_rabbitmq
+  start_keystone
+  wait_http keystone "$KEYSTONE_URL"
+  seed identity
+  log "keystone: ready"
+  start_control_plane
+  wait_rabbitmq
+  log "rabbitmq: ready"
+  start_computes
+  wait_apis
+  log "APIs: all answer"
+  DISCOVER_HOSTS_CMD="'$PY' '$HERE/lib/run.py' nova-manage nova.cmd.manage:main --config-file '$STATE/etc/nova/nova.conf' cell_v2 discover_hosts" \
+    seed cloud
+  touch "$STATE/ready"
+  log "cloud ready"
+  print_summary
+}
+
+# Everything of a previous run goes, except the folder itself; a folder that
+# holds something else is refused rather than emptied.
+fresh_state() {
+  mkdir -p "$STATE"
+  if [[ -n $(ls -A "$STATE") && ! -f $STATE/cloud.env ]]; then
+    die "$STATE is not empty and holds no cloud; choose another state folder"
+  fi
+  find "$STATE" -mindepth 1 -maxdepth 1 -exec rm -rf {} +
+  mkdir -p "$STATE/pids" "$STATE/logs" "$STATE/etc"
+  [[ $(id -u) == 0 ]] && chmod 755 "$STATE"
+  cat >"$STATE/cloud.env" <<EOF
+SHIPSHAPE_CLOUD_PORT_BASE=${SHIPSHAPE_CLOUD_PORT_BASE:-47100}
+COMPUTE_COUNT=$COMPUTE_COUNT
+EOF
+}
+
+on_start_exit() {
+  local rc=$?
+  trap - EXIT
+  if ((rc != 0)) && [[ ! -f $STATE/ready ]]; then
+    if [[ ${SHIPSHAPE_CLOUD_KEEP_ON_FAILURE:-} == 1 ]]; then
+      log "start failed; processes left running (SHIPSHAPE_CLOUD_KEEP_ON_FAILURE=1)"
+    else
+      log "start failed; stopping what was started (logs stay in $STATE/logs)"
+      stop_all
+    fi
+  fi
+  exit "$rc"
+}
+
+seed() {
+  COMPUTE_HOSTS="$(compute_hosts | tr '\n' ' ')" SERVERS_PER_COMPUTE=$SERVERS_PER_COMPUTE \
+    IRONIC_NODE_COUNT=$IRONIC_NODE_COUNT ADMIN_USER=$ADMIN_USER ADMIN_PASSWORD=$ADMIN_PASSWORD \
+    ADMIN_PROJECT=$ADMIN_PROJECT CLOUD_NAME=$CLOUD_NAME \
+    "$PY" "$HERE/lib/seed.py" "$1" 2>>"$STATE/logs/seed.out" || die "seeding ($1) failed; see $STATE/logs/seed.out"
+}
+
+print_summary() {
+  "$PY" - "$STATE/cloud.json" <<'EOF'
+import json, sys
+c = json.load(open(sys.argv[1]))
+a = c['auth']
+print(f"cloud {c['cloudName']} in {c['stateDir']}")
+print(f"  auth    {a['authUrl']}  {a['username']} / {a['password']}  project {a['projectName']}  region {c['regionName']}")
+for kind, url in c['endpoints'].items():
+    print(f"  {kind:<9} {url}")
+print(f"  computes {' '.join(c['computeHosts'])}")
+for s in c['servers']:
+    print(f"  server  {s['name']:<16} {s['id']}  on {s['host']}")
+for n in c['ironicNodes']:
+    print(f"  node    {n['name']:<16} {n['uuid']}")
+print(f"  clouds.yaml {c['cloudsYaml']}   openrc {c['openrc']}")
+EOF
+}
+
+# Services first, side by side; then the broker, epmd and the database.
+stop_all() {
+  local name pids=()
+  for name in $(recorded_processes); do
+    [[ " ${INFRA[*]} " == *" $name "* ]] && continue
+    stop_process "$name" &
+    pids+=($!)
+  done
+  for name in "${pids[@]}"; do wait "$name" || true; done
+  stop_process rabbitmq
+  stop_process epmd
+  stop_process postgres INT
+  rm -f "$STATE/ready"
+}
+
+cmd_stop() {
+  use_state "${1:-}"
+  if [[ -z $(recorded_processes) ]]; then
+    log "nothing running in $STATE"
+    return 0
+  fi
+  stop_all
+  log "stopped"
+}
+
+cmd_status() {
+  use_state "${1:-}"
+  local name pid state rss total=0 down=0 count=0
+  printf '%-26s %8s %-8s %9s\n' PROCESS PID STATE RSS_MiB
+  for name in $(recorded_processes); do
+    pid=$(pid_of "$name")
+    count=$((count + 1))
+    if is_running "$name"; then
+      state=running
+      rss=$(ps -e -o pgid=,rss= | awk -v g="$pid" '$1 == g { s += $2 } END { print int(s / 1024) }')
+      total=$((total + rss))
+    else
+      state=DEAD rss=0 down=$((down + 1))
+    fi
+    printf '%-26s %8s %-8s %9s\n' "$name" "$pid" "$state" "$rss"
+  done
+  printf '%-26s %8s %-8s %9s\n' total "" "" "$total"
+  if ((count == 0)); then
+    echo "not running ($STATE)"
+    return 3
+  fi
+  local api
+  for api in "keystone $KEYSTONE_PORT /v3" "placement $PLACEMENT_PORT /" "nova $NOVA_PORT /" \
+    "glance $GLANCE_PORT /" "neutron $NEUTRON_PORT /" "ironic $IRONIC_PORT /"; do
+    set -- $api
+    printf '%-10s http://127.0.0.1:%s%s -> %s\n' "$1" "$2" "$3" \
+      "$(curl -s -o /dev/null -m 5 -w '%{http_code}' "http://127.0.0.1:$2$3" || true)"
+  done
+  ((down == 0)) && [[ -f $STATE/ready ]] || return 1
+}
+
+case ${1:-} in
+  install) cmd_install ;;
+  start) cmd_start "${2:-}" ;;
+  stop) cmd_stop "${2:-}" ;;
+  status) cmd_status "${2:-}" ;;
+  *)
+    sed -n '2,/^set /p' "$0" | sed -n 's/^# \{0,1\}//p'
+    exit 2
+    ;;
+esac
