@@ -41,6 +41,9 @@ const SCENARIOS: Scenario[] = [
   { host: hosts('zone-b', 9), signal: 'HostDown', fault: null, story: 'host is healthy: ends as a false alarm' },
 ];
 
+/** What the demo started, stopped in reverse order if it fails part-way (a bad policy file, a port race). */
+const started: Array<() => Promise<unknown>> = [];
+
 async function main(): Promise<void> {
   const dataDir = join(PROJECT_ROOT, '.data', 'demo');
   rmSync(dataDir, { recursive: true, force: true });
@@ -53,6 +56,7 @@ async function main(): Promise<void> {
     { dataDir: pgDir },
     { port: temporalPort, uiPort, dbFile: join(dataDir, 'temporal.db'), logFile: join(dataDir, 'temporal.log') },
   );
+  started.push(() => pg.stop(), () => temporal.stop());
   // The demo's own policy folder: tuned to simulated hosts, and free to change through the API.
   const policyDir = join(dataDir, 'policies');
   cpSync(join(PROJECT_ROOT, 'demo', 'policies'), policyDir, { recursive: true });
@@ -72,6 +76,7 @@ async function main(): Promise<void> {
   });
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
   const api = await startApi(config);
+  started.push(() => api.stop());
   const monitoring = await createToken(api.db, 'monitoring', 'operator');
   const workerConnection = await connectWorker(config);
   const provider = createProvider(config, api.db);
@@ -211,7 +216,8 @@ async function main(): Promise<void> {
   if (seconds > 0) setTimeout(() => void stop(), seconds * 1000);
 }
 
-main().catch((err: unknown) => {
+main().catch(async (err: unknown) => {
   console.error('[demo] failed:', err instanceof Error ? err.message : err);
+  for (const stop of started.reverse()) await stop().catch(() => undefined);
   process.exit(1);
 });

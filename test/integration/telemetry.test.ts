@@ -5,9 +5,13 @@
  * pipeline, per-host errors that do not stop the sweep, the schedule, and
  * reading a host on demand.
  */
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer, type Server } from 'node:http';
 import { createLogger } from '../../config/logger';
+import { temporalBinary } from '../../scripts/services';
 import { injectHardwareFault, pointBmcAt, repairByHand } from '../../activities/providers/simulated-admin';
 import { syncInventory } from '../../activities/inventory';
 import { ensureSweepSchedule, sweepScheduleId } from '../../workers/schedule';
@@ -40,6 +44,20 @@ beforeAll(async () => {
   env = await createTestEnv({
     fleet: { zones: ['zone-a', 'zone-b'], hostsPerZone: 3, serversPerHost: 2 },
     policies: [
+      // Zone b, as the shipped inlet-temperature policy does it: drain, tell facilities, wait, check. (The list is in priority order.)
+      {
+        ...testPolicy(
+          'inlet-wait',
+          ['InletTemperatureHigh'],
+          {
+            confirm: ['bmc-health'],
+            ladder: [{ action: 'notify', message: 'check the CRAC unit' }, { action: 'wait', seconds: 4 }],
+            verify: { attempts: 2, intervalSeconds: 1 },
+          },
+          { zones: ['zone-b'] },
+        ),
+        priority: 10,
+      },
       testPolicy('hot-inlet', ['InletTemperatureHigh'], { confirm: ['bmc-health'], verify: { attempts: 2, intervalSeconds: 1 } }),
     ],
     telemetry: { readDeadlineMs: 2000 },
@@ -135,6 +153,35 @@ test('an inlet temperature crossing its threshold raises a signal, the matching 
   const { rows } = await env.db.query(`SELECT status FROM signals WHERE host = $1 AND source = 'telemetry' ORDER BY received_at`, [id]);
   expect(rows.map((r) => r.status)).toEqual(['firing', 'resolved']);
   expect(await host(id)).toMatchObject({ health: 'ok', conditions: {} });
+});
+
+test('a host whose inlet cools while the policy waits is checked after the wait, verified and returned, never handed off', async () => {
+  const id = 'cmp-b-01';
+  await injectHardwareFault(env.db, id, { inletCelsius: 37 });
+  await sweep();
+  const signal = await eventually('the remediation to start', async () => {
+    const { rows } = await env.db.query(`SELECT remediation_id, policy_name, severity FROM signals WHERE host = $1 AND source = 'telemetry' AND outcome = 'started'`, [id]);
+    return rows[0];
+  });
+  expect(signal).toMatchObject({ policy_name: 'inlet-wait', severity: 'warning' });
+  await eventually('the notice to facilities', async () => (env.notifications.some((n) => n.host === id && n.reason === 'check the CRAC unit') ? true : undefined));
+  await injectHardwareFault(env.db, id, { inletCelsius: 25 });
+  const done = await eventually('returned', async () => {
+    const r = (await http('GET', `${env.apiUrl}/v1/remediations/${signal.remediation_id}`, bot)).body;
+    return r.outcome ? r : undefined;
+  });
+  expect(done.phase).toBe('returned');
+  const steps = done.steps.map((st: { name: string }) => st.name);
+  expect(steps).toEqual(expect.arrayContaining(['wait 4s', 'fixed? (check 1)', 'verify (check 1)']));
+  expect(steps).not.toContain('hand-off');
+
+  // RECORD_TELEMETRY_HISTORY=<name> stores this run's history for the replay test (test/fixtures/<name>-history.json).
+  if (process.env.RECORD_TELEMETRY_HISTORY) {
+    const json = execFileSync(temporalBinary(), [
+      'workflow', 'show', '--address', env.temporalAddress, '--workflow-id', `${env.workflowIdPrefix}remediation/${id}`, '--output', 'json',
+    ]);
+    writeFileSync(join(__dirname, '..', 'fixtures', `${process.env.RECORD_TELEMETRY_HISTORY}-history.json`), json);
+  }
 });
 
 test('a BMC that times out, answers 500 or returns garbage is that host\'s error; the sweep finishes for every other host', async () => {

@@ -127,14 +127,14 @@ render() {
   local out=$1 vars var
   shift
   local templates=("${@/#/$HERE/etc/}")
-  vars=$(cat "${templates[@]}" | grep -o '\${[A-Z_0-9]*}' | sort -u | tr '\n' ' ')
+  vars=$(cat "${templates[@]}" | { grep -o '\${[A-Z_0-9]*}' || true; } | sort -u | tr '\n' ' ')
   for var in $vars; do
     var=${var#\$\{}
     var=${var%\}}
     [[ -v $var ]] || die "templates $* need \$$var"
   done
   mkdir -p "$(dirname "$out")"
-  cat "${templates[@]}" | envsubst "$vars" >"$out"
+  if [[ -n $vars ]]; then cat "${templates[@]}" | envsubst "$vars" >"$out"; else cat "${templates[@]}" >"$out"; fi
 }
 
 # py_main NAME MODULE:FUNC ARGS...: a console entry point that the python3-*

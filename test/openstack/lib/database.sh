@@ -8,9 +8,11 @@
 PG_BIN=/usr/lib/postgresql/15/bin
 DATABASES=(keystone placement nova_api nova_cell0 nova glance neutron ironic)
 
-as_db_owner() {
-  if [[ $(id -u) == 0 ]]; then setpriv --reuid=postgres --regid=postgres --init-groups -- "$@"; else "$@"; fi
-}
+if [[ $(id -u) == 0 ]]; then
+  DB_OWNER=(setpriv --reuid=postgres --regid=postgres --init-groups --)
+else
+  DB_OWNER=()
+fi
 
 # The data folder has to be reachable by `postgres`: a state folder under a
 # private parent (mktemp -d) is not, so its cluster then lives under /var/tmp.
@@ -26,7 +28,7 @@ psql_cloud() { "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PGDATA" -p "$PG_PORT
 
 start_postgres() {
   # fsync off: the cluster is thrown away with the state folder.
-  start_process postgres as_db_owner "$PG_BIN/postgres" -D "$PGDATA" -p "$PG_PORT" -k "$PGDATA" \
+  start_process postgres "${DB_OWNER[@]}" "$PG_BIN/postgres" -D "$PGDATA" -p "$PG_PORT" -k "$PGDATA" \
     -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=64MB \
     -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
     -c logging_collector=off -c log_min_messages=warning
@@ -61,7 +63,7 @@ prepare_database() {
   log "database: no snapshot; creating the cluster and migrating every schema"
   mkdir -m 700 "$PGDATA"
   [[ $(id -u) == 0 ]] && chown postgres:postgres "$PGDATA"
-  as_db_owner "$PG_BIN/initdb" -D "$PGDATA" -U "$DB_USER" --auth=trust -E UTF8 --no-instructions >"$STATE/logs/initdb.out" 2>&1 ||
+  "${DB_OWNER[@]}" "$PG_BIN/initdb" -D "$PGDATA" -U "$DB_USER" --auth=trust -E UTF8 --no-instructions >"$STATE/logs/initdb.out" 2>&1 ||
     die "initdb failed; see $STATE/logs/initdb.out"
   start_postgres
   local db

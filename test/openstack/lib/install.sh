@@ -33,7 +33,9 @@ cmd_install() {
   fi
   [[ $(id -u) == 0 ]] || die "install needs root (apt-get)"
   log "installing: ${missing[*]}"
-  local own_policy=""
+  local own_policy="" units_before scripts_before
+  units_before=$(enabled_units)
+  scripts_before=$(init_scripts)
   if [[ ! -e /usr/sbin/policy-rc.d ]]; then
     printf '#!/bin/sh\n# written by shipshape test/openstack/cloud.sh install\nexit 101\n' >/usr/sbin/policy-rc.d
     chmod 755 /usr/sbin/policy-rc.d
@@ -46,18 +48,25 @@ cmd_install() {
   } || rc=$?
   [[ -n $own_policy ]] && rm -f /usr/sbin/policy-rc.d
   ((rc == 0)) || die "apt-get install failed ($rc)"
-  disable_package_services
+  disable_new_services "$units_before" "$scripts_before"
 }
 
-# The packages' systemd units and init scripts are switched off so that nothing
-# starts them at boot; cloud.sh starts each process itself.
-disable_package_services() {
-  local unit
-  for unit in rabbitmq-server.service epmd.socket epmd.service uwsgi.service; do
-    if [[ -e /lib/systemd/system/$unit || -e /etc/systemd/system/$unit ]]; then
-      systemctl disable "$unit" >/dev/null 2>&1 || true
-    fi
+# Package scripts enable what they install (policy-rc.d only stops them from
+# starting it): rabbitmq-server, epmd, open-iscsi, logrotate.timer and init
+# script links. Whatever an install added is switched off again, so nothing of
+# it starts at boot; cloud.sh starts each process itself.
+enabled_units() {
+  find /etc/systemd/system -mindepth 2 -maxdepth 2 -path '*.wants/*' -printf '%f\n' 2>/dev/null | sort -u
+}
+
+init_scripts() { ls /etc/init.d 2>/dev/null | sort; }
+
+disable_new_services() {
+  local units_before=$1 scripts_before=$2 unit script
+  for unit in $(comm -13 <(echo "$units_before") <(enabled_units)); do
+    systemctl disable "$unit" >/dev/null 2>&1 || log "could not disable $unit"
   done
-  [[ -e /etc/init.d/rabbitmq-server ]] && update-rc.d rabbitmq-server disable >/dev/null 2>&1 || true
-  [[ -e /etc/init.d/uwsgi ]] && update-rc.d uwsgi disable >/dev/null 2>&1 || true
+  for script in $(comm -13 <(echo "$scripts_before") <(init_scripts)); do
+    update-rc.d "$script" disable >/dev/null 2>&1 || true
+  done
 }
