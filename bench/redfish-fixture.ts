@@ -5,7 +5,8 @@
  * each with its own chassis and manager, behind one address. Used by the
  * Redfish resource tests and the sweep benchmark; not a product component.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 
 export type Resources = Record<string, unknown>;
 
@@ -99,7 +100,12 @@ export interface FixtureBmc {
  * string resource is sent as is (to serve garbage); `latencyMs` delays every
  * answer, as a real BMC's slow embedded web server does.
  */
-export async function startFixtureBmc(resources: Resources, auth: { user: string; password: string }, latencyMs = 0): Promise<FixtureBmc> {
+export async function startFixtureBmc(
+  resources: Resources,
+  auth: { user: string; password: string },
+  latencyMs = 0,
+  tls?: { cert: string; key: string },
+): Promise<FixtureBmc> {
   const tokens = new Set<string>();
   let logins = 0;
   let requests = 0;
@@ -110,7 +116,7 @@ export async function startFixtureBmc(resources: Resources, auth: { user: string
       req.on('data', (c) => (b += c));
       req.on('end', () => ok(b));
     });
-  const server: Server = createServer(async (req, res) => {
+  const handler: RequestListener = async (req, res) => {
     requests++;
     if (latencyMs > 0) await new Promise((ok) => setTimeout(ok, latencyMs));
     const path = (req.url ?? '').split('?')[0] as string;
@@ -126,10 +132,11 @@ export async function startFixtureBmc(resources: Resources, auth: { user: string
     const found = resources[path];
     if (found === undefined) return void res.writeHead(404).end();
     res.writeHead(200, { 'content-type': 'application/json' }).end(typeof found === 'string' ? found : JSON.stringify(found));
-  });
+  };
+  const server: Server = tls ? createTlsServer(tls, handler) : createServer(handler);
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   return {
-    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as { port: number }).port}`,
     logins: () => logins,
     requests: () => requests,
     expireTokens: () => tokens.clear(),

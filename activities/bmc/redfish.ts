@@ -410,6 +410,31 @@ export class RedfishClient {
     return 'ForceRestart';
   }
 
+  /**
+   * Reset and poll the power state until the reset's target (On for the
+   * restarts and the power cycle, Off for the shutdowns), or fail after
+   * `timeoutMs` naming the state last seen. A restart is first given up to a
+   * third of the time to be seen Off, so a host still On from before the
+   * reset is not taken for one that came back (some BMCs never show Off for
+   * a warm restart: then On after that third counts).
+   */
+  async resetAndWait(type: ResetType | 'power-cycle', timeoutMs: number, pollMs = 1000): Promise<{ used: ResetType; power: 'on' | 'off' }> {
+    const used = type === 'power-cycle' ? await this.powerCycle() : (await this.reset(type), type);
+    const target = resetTarget(used);
+    const start = Date.now();
+    const restart = target === 'on' && used !== 'On';
+    let wentOff = false;
+    let seen: 'on' | 'off' | 'unknown' = 'unknown';
+    while (Date.now() - start < timeoutMs) {
+      await new Promise((ok) => setTimeout(ok, pollMs));
+      seen = await this.readPowerState();
+      if (seen === 'off') wentOff = true;
+      const cameBack = !restart || wentOff || Date.now() - start > timeoutMs / 3;
+      if (seen === target && cameBack) return { used, power: target };
+    }
+    throw new BmcError('unsupported', `${this.base.host}: ${used} did not reach power ${target} within ${timeoutMs / 1000}s (last seen ${seen})`);
+  }
+
   async readPowerState(): Promise<'on' | 'off' | 'unknown'> {
     return powerOf((await this.readSystem()).system.PowerState);
   }

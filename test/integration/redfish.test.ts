@@ -13,7 +13,7 @@ import { syncInventory } from '../../activities/inventory';
 import { pointBmcAt } from '../../activities/providers/simulated-admin';
 import type { telemetrySweepWorkflow } from '../../workflows/telemetry';
 import { createTestEnv, type TestEnv } from '../support/env';
-import { eventually, http } from '../support/http';
+import { http } from '../support/http';
 import { startRedfishEmulator, type RunningRedfishEmulator } from '../support/redfish-emulator';
 
 const USER = 'shipshape';
@@ -66,16 +66,23 @@ test('credentials are required: none, or a wrong password, is an auth error nami
   expect(() => credentials.resolve('missing')).toThrow(/no BMC credentials named "missing"/);
 });
 
-test('a reset changes the observed power state: ForceOff, On, and a power cycle', async () => {
+test('a reset changes the observed power state, polled until the target: ForceOff, On, and a power cycle', async () => {
   const bmc = client('node-2');
-  const powerBecomes = (state: 'on' | 'off') => eventually(`node-2 ${state}`, async () => ((await bmc.readPowerState()) === state ? true : undefined), 20_000);
-  await bmc.reset('ForceOff');
-  await powerBecomes('off');
-  await bmc.reset('On');
-  await powerBecomes('on');
-  // The emulator lists PowerCycle but answers 501: the client falls back to ForceRestart.
-  expect(await bmc.powerCycle()).toBe('ForceRestart');
-  await powerBecomes('on');
+  expect(await bmc.resetAndWait('ForceOff', 20_000, 250)).toEqual({ used: 'ForceOff', power: 'off' });
+  expect(await bmc.readPowerState()).toBe('off');
+  expect(await bmc.resetAndWait('On', 20_000, 250)).toEqual({ used: 'On', power: 'on' });
+  // The emulator lists PowerCycle but answers 501: the client falls back to ForceRestart, seen Off then On.
+  const seen: string[] = [];
+  const watching = (async () => {
+    for (let i = 0; i < 40; i++) {
+      seen.push(await bmc.readPowerState());
+      await new Promise((ok) => setTimeout(ok, 100));
+    }
+  })();
+  expect(await bmc.resetAndWait('power-cycle', 20_000, 250)).toEqual({ used: 'ForceRestart', power: 'on' });
+  await watching;
+  expect(seen).toContain('off');
+  expect(seen.at(-1)).toBe('on');
   await expect(bmc.reset('Nmi' as never)).rejects.toThrow(/POST .*ResetType Nmi\) answered HTTP 501|not allowed/);
 });
 

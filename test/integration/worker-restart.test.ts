@@ -23,6 +23,8 @@ function startWorkerProcess(): ChildProcess {
       DATABASE_URL: env.databaseUrl,
       TEMPORAL_ADDRESS: env.temporalAddress,
       TEMPORAL_TASK_QUEUE: env.taskQueue,
+      SHIPSHAPE_WORKFLOW_ID_PREFIX: env.workflowIdPrefix,
+      SHIPSHAPE_SWEEP_INTERVAL_SECONDS: '0', // no telemetry schedule left behind on the shared dev server
       SHIPSHAPE_SIM_MIGRATION_SECONDS: '3',
       SHIPSHAPE_SIM_POWER_ON_SECONDS: '1',
       LOG_LEVEL: 'warn',

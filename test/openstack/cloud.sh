@@ -80,10 +80,13 @@ cmd_start() {
   prepare_database
   start_rabbitmq
   start_keystone
+  # The API services, conductor and scheduler reach Keystone only when first
+  # used, so they start while Keystone does; the computes report to Placement
+  # as the nova user right away, so they wait for the service users.
+  start_control_plane
   wait_http keystone "$KEYSTONE_URL"
   seed identity
-  log "keystone: ready"
-  start_control_plane
+  log "keystone: ready, service users and catalog in place"
   wait_rabbitmq
   log "rabbitmq: ready"
   start_computes

@@ -14,9 +14,9 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
+import { freePort, portIsFree } from '../../scripts/services';
 
 const here = resolve(__dirname, '../..');
 /** The repository root, whether this runs from source (test/support) or compiled (dist/test/support). */
@@ -81,9 +81,9 @@ export const REDFISH_EMULATOR_MISSING =
 export async function startRedfishEmulator(options: RedfishEmulatorOptions): Promise<RunningRedfishEmulator> {
   if (!isRedfishEmulatorInstalled()) throw new Error(REDFISH_EMULATOR_MISSING);
   checkOptions(options);
-  const port = options.port ?? (await freeLoopbackPort());
+  const port = options.port ?? (await freePort());
   // A server already on a given port would answer the readiness probe in the emulator's place.
-  if (options.port !== undefined && !(await loopbackPortIsFree(port))) throw new Error(`port ${port} is already in use`);
+  if (options.port !== undefined && !(await portIsFree(port))) throw new Error(`port ${port} is already in use`);
 
   const dir = mkdtempSync(join(scratchRoot(), 'shipshape-redfish-'));
   const configFile = join(dir, 'emulator.conf.py');
@@ -288,23 +288,4 @@ function stopper(child: ChildProcess, dir: string): () => Promise<void> {
     })();
     return stopping;
   };
-}
-
-function freeLoopbackPort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.once('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? ok(addr.port) : fail(new Error('no free port'))));
-    });
-  });
-}
-
-function loopbackPortIsFree(port: number): Promise<boolean> {
-  return new Promise((ok) => {
-    const srv = createServer();
-    srv.once('error', () => ok(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => ok(true)));
-  });
 }

@@ -6,6 +6,10 @@
  * that omits or garbles parts. (The emulator test covers Thermal, resets and
  * basic authentication against a real Redfish service.)
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { BmcCredentials } from '../../activities/bmc/credentials';
 import { RedfishClient } from '../../activities/bmc/redfish';
 import { newerBmcService, startFixtureBmc } from '../../bench/redfish-fixture';
@@ -135,4 +139,24 @@ test('credentials files: errors name the entry and field and never echo a secret
   expect(() => BmcCredentials.fromText('lab:\n  username: a\n  password: s3cret\n  extra: 1\n', 'c.yaml')).not.toThrow(/s3cret/);
   expect(() => BmcCredentials.fromText('lab:\n  username: a\n  passwordFile: /nonexistent/x\n', 'c.yaml')).toThrow(/lab\.passwordFile: cannot read \/nonexistent\/x \(ENOENT\)/);
   expect(() => BmcCredentials.fromText('{{', 'c.yaml')).toThrow(/^c\.yaml: not YAML/);
+});
+
+test('TLS: a self-signed BMC is refused without its CA, read with the CA bundle, and read with insecure', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'shipshape-tls-'));
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+    '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+  ], { stdio: 'ignore' });
+  const cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
+  const bmc = await fixtureBmc(newerBmc(), { user: 'root', password: 'calvin' }, 0, { cert, key: readFileSync(join(dir, 'key.pem'), 'utf8') });
+  const file = (tls: string) => `v:\n  username: root\n  password: calvin\n  tls: ${tls}\n`;
+  const withTls = (tls: string) => new RedfishClient({ address: bmc.url, systemId: null, ...BmcCredentials.fromText(file(tls), 'c').resolve('v') });
+  try {
+    await expect(withTls('{}').readPowerState()).rejects.toMatchObject({ kind: 'unreachable', message: expect.stringMatching(/TLS: .*set the CA bundle/) });
+    expect(await withTls(`{ caFile: ${join(dir, 'cert.pem')} }`).readPowerState()).toBe('on');
+    expect(await withTls('{ insecure: true }').readPowerState()).toBe('on');
+  } finally {
+    await bmc.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -65,17 +65,21 @@ start_process() {
 }
 
 pid_of() { cat "$STATE/pids/$1.pid" 2>/dev/null; }
-group_alive() { kill -0 -- "-$1" 2>/dev/null || kill -0 "$1" 2>/dev/null; }
+# A process group is alive while a member is not a zombie: zombies answer
+# kill -0, and whoever adopts the orphans may reap them only now and then.
+group_alive() { ps -e -o pgid=,stat= | awk -v g="$1" '$1 == g && $2 !~ /^Z/ { found = 1 } END { exit !found }'; }
 
 is_running() {
-  local pid
-  pid=$(pid_of "$1") && [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null
+  local pid stat
+  pid=$(pid_of "$1") && [[ -n $pid ]] && stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [[ ${stat:0:1} != Z ]]
 }
 
 # stop_process NAME [SIGNAL]: signals the process group, waits up to 20 s for
 # every member to exit, then kills what is left.
 stop_process() {
-  local name=$1 signal=${2:-TERM} pid i
+  local name=$1 signal=${2:-TERM} pid i t=${EPOCHREALTIME/./}
   pid=$(pid_of "$name") || return 0
   [[ -n $pid ]] || return 0
   if group_alive "$pid"; then
@@ -92,6 +96,7 @@ stop_process() {
         sleep 0.1
       done
     fi
+    [[ $DEBUG == true ]] && log "$name stopped in $(((${EPOCHREALTIME/./} - t) / 1000)) ms"
   fi
   rm -f "$STATE/pids/$name.pid"
 }

@@ -27,10 +27,12 @@ pick_pgdata() {
 psql_cloud() { "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PGDATA" -p "$PG_PORT" -U "$DB_USER" "$@"; }
 
 start_postgres() {
-  # fsync off: the cluster is thrown away with the state folder.
+  # No durability: the cluster is thrown away with the state folder. Small WAL
+  # segments keep the snapshot small (its copy is part of every warm start).
   start_process postgres "${DB_OWNER[@]}" "$PG_BIN/postgres" -D "$PGDATA" -p "$PG_PORT" -k "$PGDATA" \
     -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=64MB \
     -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+    -c wal_level=minimal -c max_wal_senders=0 -c min_wal_size=4MB -c max_wal_size=64MB \
     -c logging_collector=off -c log_min_messages=warning
   wait_until 60 postgres "$PG_BIN/pg_isready" -q -h "$PGDATA" -p "$PG_PORT" ||
     die "postgres did not start; see $STATE/logs/postgres.out"
@@ -63,7 +65,7 @@ prepare_database() {
   log "database: no snapshot; creating the cluster and migrating every schema"
   mkdir -m 700 "$PGDATA"
   [[ $(id -u) == 0 ]] && chown postgres:postgres "$PGDATA"
-  "${DB_OWNER[@]}" "$PG_BIN/initdb" -D "$PGDATA" -U "$DB_USER" --auth=trust -E UTF8 --no-instructions >"$STATE/logs/initdb.out" 2>&1 ||
+  "${DB_OWNER[@]}" "$PG_BIN/initdb" -D "$PGDATA" -U "$DB_USER" --auth=trust -E UTF8 --no-instructions --wal-segsize=1 >"$STATE/logs/initdb.out" 2>&1 ||
     die "initdb failed; see $STATE/logs/initdb.out"
   start_postgres
   local db

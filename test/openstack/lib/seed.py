@@ -41,8 +41,11 @@ CATALOG = [
 ]
 
 
+STARTED = time.time()
+
+
 def log(message):
-    print(f'[seed] {message}', file=sys.stderr, flush=True)
+    print(f'[seed {time.time() - STARTED:5.1f}s] {message}', file=sys.stderr, flush=True)
 
 
 class ApiError(Exception):
