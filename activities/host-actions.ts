@@ -14,13 +14,20 @@ import type { Notifier, OperatorNotification } from './notifier';
 
 const POLL_MS = 500;
 
-/** Turn a provider's permanent error into a non-retryable failure; let the rest retry. */
+/**
+ * Turn a provider's permanent error (or any provider error that says it is
+ * not retryable, such as a malformed OpenStack answer) into a non-retryable
+ * failure; let the rest retry.
+ */
 async function viaProvider<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
     if (err instanceof PermanentProviderError) {
       throw ApplicationFailure.create({ type: err.type, message: err.message, nonRetryable: true });
+    }
+    if (err instanceof Error && (err as { retryable?: unknown }).retryable === false) {
+      throw ApplicationFailure.create({ type: FailureType.ProviderRejected, message: err.message, nonRetryable: true });
     }
     throw err;
   }

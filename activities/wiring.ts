@@ -10,6 +10,8 @@ import { DEFAULT_TELEMETRY, type TelemetrySettings } from './telemetry';
 import { createBmcConnector, type BmcConnector } from './bmc';
 import { BmcCredentials } from './bmc/credentials';
 import { createLogNotifier, createWebhookNotifier, type Notifier } from './notifier';
+import { loadCloudConfig } from './openstack/cloud-config';
+import { OpenStackProvider } from './providers/openstack';
 import { SimulatedFleet } from './providers/simulated';
 
 export function createProvider(config: Config, db: Pool): FleetProvider {
@@ -19,6 +21,9 @@ export function createProvider(config: Config, db: Pool): FleetProvider {
         migrationSeconds: config.SHIPSHAPE_SIM_MIGRATION_SECONDS,
         powerOnSeconds: config.SHIPSHAPE_SIM_POWER_ON_SECONDS,
       });
+    case 'openstack':
+      // clouds.yaml (OS_CLOUD) or the OS_* variables; a bad entry stops the process naming the file and field.
+      return new OpenStackProvider(loadCloudConfig(process.env), { bmcCredentialsRef: config.SHIPSHAPE_OPENSTACK_BMC_CREDENTIALS_REF ?? null });
   }
 }
 

@@ -27,7 +27,9 @@ export const configSchema = z
     TEMPORAL_TLS_KEY_PATH: z.string().optional(),
     TEMPORAL_TLS_SERVER_NAME: z.string().optional(),
     TEMPORAL_API_KEY: z.string().min(1).optional(),
-    SHIPSHAPE_PROVIDER: z.enum(['simulated']).default('simulated'),
+    SHIPSHAPE_PROVIDER: z.enum(['simulated', 'openstack']).default('simulated'),
+    /** With the OpenStack provider: the BMC credentials reference given to Redfish BMCs found in Ironic's driver_info. */
+    SHIPSHAPE_OPENSTACK_BMC_CREDENTIALS_REF: z.string().min(1).optional(),
     SHIPSHAPE_API_PORT: port.default(8080),
     SHIPSHAPE_POLICY_DIR: z.string().min(1).default('policies'),
     /** Defaults to guards.yaml in the policy folder; conservative built-in defaults when absent. */

@@ -1,12 +1,8 @@
-/**
- * A small JSON-over-HTTP(S) client for BMCs: a deadline on every request, a
- * CA bundle or no verification (BMCs mostly carry self-signed certificates),
- * and failures sorted into what they mean for the host.
- */
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-
+/** BMC failures: what went wrong reading or acting on a BMC, by kind. */
 import type { BmcFailure } from '../../domain/telemetry';
+import { sendRequest as send, TransportError, type HttpResponse, type TlsOptions } from '../net/http';
+
+export type { HttpResponse, TlsOptions };
 
 /** Why a BMC could not be read or acted on. The message names the BMC and the resource; never a secret. */
 export class BmcError extends Error {
@@ -20,59 +16,12 @@ export class BmcError extends Error {
   }
 }
 
-export interface TlsOptions {
-  /** PEM text of the CA bundle that signed the BMC's certificate. */
-  ca?: string;
-  /** Accept any certificate. For labs only; say so in the inventory. */
-  insecure?: boolean;
-}
-
-export interface HttpResponse {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-const MAX_BODY = 8 * 1024 * 1024;
-
-export function sendRequest(
-  url: URL,
-  opts: { method: string; headers: Record<string, string>; body?: string; timeoutMs: number; tls: TlsOptions },
-): Promise<HttpResponse> {
-  return new Promise((resolve, reject) => {
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    const headers: Record<string, string> = { Accept: 'application/json', ...opts.headers };
-    if (opts.body !== undefined) {
-      headers['Content-Type'] = 'application/json';
-      headers['Content-Length'] = String(Buffer.byteLength(opts.body));
-    }
-    const req = send(
-      url,
-      {
-        method: opts.method,
-        headers,
-        ...(url.protocol === 'https:' ? { ca: opts.tls.ca, rejectUnauthorized: opts.tls.insecure !== true } : {}),
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          size += c.length;
-          if (size > MAX_BODY) req.destroy(new BmcError('garbage', `${url.pathname}: answer larger than ${MAX_BODY} bytes`));
-          else chunks.push(c);
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      },
-    );
-    req.setTimeout(opts.timeoutMs, () => req.destroy(new BmcError('unreachable', `${url.host}: no answer within ${opts.timeoutMs / 1000}s`)));
-    req.on('error', (err: NodeJS.ErrnoException) => {
-      if (err instanceof BmcError) reject(err);
-      else if (err.code?.startsWith('ERR_TLS') || /certificate|self.signed/i.test(err.message)) {
-        reject(new BmcError('unreachable', `${url.host}: TLS: ${err.message} (set the CA bundle, or insecure for a lab)`));
-      } else reject(new BmcError('unreachable', `${url.host}: ${err.code ?? err.message}`));
-    });
-    if (opts.body !== undefined) req.write(opts.body);
-    req.end();
-  });
+/** A request to a BMC; a transport failure is the BMC being unreachable. */
+export async function sendRequest(url: URL, opts: Parameters<typeof send>[1]): Promise<HttpResponse> {
+  try {
+    return await send(url, opts);
+  } catch (err) {
+    if (err instanceof TransportError) throw new BmcError('unreachable', err.message);
+    throw err;
+  }
 }
