@@ -24,6 +24,8 @@ export interface CloudConfig {
   ca: string | null;
   insecure: boolean;
   timeoutMs: number;
+  /** `<service type>_endpoint_override` entries: the URL to use instead of the catalog's (a proxy, a private endpoint). */
+  endpointOverrides: Record<string, string>;
 }
 
 const cloudEntry = z.looseObject({
@@ -84,7 +86,15 @@ function fromEntry(raw: unknown, where: string): CloudConfig {
     if (!existsSync(e.cacert)) throw new ConfigError(`${where}: cacert: ${e.cacert} does not exist`);
     ca = readFileSync(e.cacert, 'utf8');
   }
+  const endpointOverrides: Record<string, string> = {};
+  for (const [key, value] of Object.entries(e)) {
+    const m = /^(.+)_endpoint_override$/.exec(key);
+    if (!m) continue;
+    if (typeof value !== 'string' || !/^https?:\/\//.test(value)) throw new ConfigError(`${where}: ${key}: must be an http(s) URL`);
+    endpointOverrides[(m[1] as string).replace(/_/g, '-')] = value;
+  }
   return {
+    endpointOverrides,
     authUrl: v3(a.auth_url),
     auth,
     regionName: e.region_name ?? null,

@@ -132,6 +132,8 @@ export class OpenStackSession {
 
   /** The endpoint of a service type, from the catalog (interface and region as configured). */
   async endpoint(serviceType: string): Promise<string> {
+    const override = this.cloud.endpointOverrides[serviceType];
+    if (override) return override.replace(/\/+$/, '');
     await this.ensureToken();
     const service = this.token?.catalog.find((s) => s.type === serviceType);
     const ep = service?.endpoints.find(

@@ -23,6 +23,7 @@ import { PolicyStore } from '../../api/policy-store';
 import { createLogger } from '../../config/logger';
 import { createPool } from '../../db/pool';
 import type { GuardConfig } from '../../domain/guards';
+import type { FleetProvider } from '../../domain/provider';
 import type { PolicyMatch } from '../../domain/policy';
 import type { RemediationPolicy } from '../../domain/remediation';
 import type { ApiRole } from '../../domain/types';
@@ -67,7 +68,7 @@ export const DEFAULT_TEST_POLICIES = [
 
 export interface TestEnv {
   db: Pool;
-  provider: SimulatedFleet;
+  provider: FleetProvider;
   databaseUrl: string;
   temporalAddress: string;
   client: Client;
@@ -107,6 +108,8 @@ export interface TestEnvOptions {
   telemetry?: Partial<TelemetrySettings>;
   /** Run the API's redispatcher at this interval: it delivers queued signals, telemetry's among them. */
   redispatchEveryMs?: number;
+  /** Another provider than the simulated fleet (the test OpenStack cloud); no simulated fleet is seeded then. */
+  provider?: (db: Pool) => FleetProvider;
 }
 
 export async function createTestEnv(options: TestEnvOptions = {}): Promise<TestEnv> {
@@ -118,8 +121,8 @@ export async function createTestEnv(options: TestEnvOptions = {}): Promise<TestE
   await admin.end();
   const databaseUrl = `postgres://shipshape@127.0.0.1:${process.env.SHIPSHAPE_TEST_PG_PORT}/${dbName}`;
   const db = createPool(databaseUrl, 20);
-  const provider = new SimulatedFleet(db, { migrationSeconds: options.migrationSeconds ?? 1, powerOnSeconds: 1 });
-  await seedSimulatedFleet(db, options.fleet ?? { zones: ['zone-a', 'zone-b'], hostsPerZone: 3, serversPerHost: 2 });
+  const provider = options.provider?.(db) ?? new SimulatedFleet(db, { migrationSeconds: options.migrationSeconds ?? 1, powerOnSeconds: 1 });
+  if (!options.provider) await seedSimulatedFleet(db, options.fleet ?? { zones: ['zone-a', 'zone-b'], hostsPerZone: 3, serversPerHost: 2 });
   await syncInventory(db, provider);
 
   const temporalAddress = process.env.SHIPSHAPE_TEST_TEMPORAL!;
