@@ -10,7 +10,7 @@ import { createActivities } from '../activities';
 import { injectFault, injectHardwareFault, DEMO_FLEET, simulatedHostName, type Fault } from '../activities/providers/simulated-admin';
 import { createBmc, createGuards, createNotifier, createProvider, createTelemetrySettings } from '../activities/wiring';
 import { createToken } from '../api/auth';
-import { startApi } from '../api/server';
+import { startApi, type RunningApi } from '../api/server';
 import { loadConfig } from '../config';
 import { ensureSweepSchedule } from '../workers/schedule';
 import { connectWorker } from '../workers/temporal';
@@ -18,6 +18,8 @@ import { createRemediationWorker } from '../workers/worker';
 import { PROJECT_ROOT, freePort, migrate, portIsFree, reachableDataDir, startServices } from './services';
 
 const DEV_TOKEN = process.env.SHIPSHAPE_DEV_TOKEN ?? 'shipshape-demo-admin-token';
+/** OS_CLOUD names a cloud in clouds.yaml: the demo then works on it, and injects nothing. */
+const REAL_CLOUD = Boolean(process.env.OS_CLOUD);
 
 async function pickPort(preferred: number): Promise<number> {
   return (await portIsFree(preferred)) ? preferred : freePort();
@@ -68,7 +70,9 @@ async function main(): Promise<void> {
     DATABASE_URL: databaseUrl,
     TEMPORAL_ADDRESS: temporal.address,
     SHIPSHAPE_API_PORT: String(apiPort),
-    SHIPSHAPE_SEED_SIMULATED_FLEET: 'true',
+    // With OS_CLOUD set, the demo drives that cloud (clouds.yaml); otherwise the embedded simulated fleet.
+    SHIPSHAPE_PROVIDER: REAL_CLOUD ? 'openstack' : 'simulated',
+    SHIPSHAPE_SEED_SIMULATED_FLEET: REAL_CLOUD ? 'false' : 'true',
     SHIPSHAPE_DEV_TOKEN: DEV_TOKEN,
     SHIPSHAPE_POLICY_DIR: policyDir,
     SHIPSHAPE_SWEEP_INTERVAL_SECONDS: process.env.SHIPSHAPE_SWEEP_INTERVAL_SECONDS ?? '15',
@@ -107,6 +111,15 @@ async function main(): Promise<void> {
 
   const post = (path: string, body: unknown) =>
     fetch(`${api.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${monitoring}`, 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json());
+
+  if (REAL_CLOUD) return realCloud(api, temporal.uiUrl, config.SHIPSHAPE_SWEEP_INTERVAL_SECONDS, async () => {
+    worker.shutdown();
+    await workerDone.catch(() => undefined);
+    await workerConnection.close();
+    await api.stop();
+    await temporal.stop();
+    await pg.stop();
+  });
 
   console.log(`
   Shipshape demo — ${DEMO_FLEET.zones.length * DEMO_FLEET.hostsPerZone} simulated compute hosts in ${DEMO_FLEET.zones.join(', ')}
@@ -214,6 +227,33 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop());
   const seconds = Number(process.env.SHIPSHAPE_DEMO_SECONDS ?? 0);
   if (seconds > 0) setTimeout(() => void stop(), seconds * 1000);
+}
+
+/**
+ * The demo on a real cloud: the inventory, the sweep and the API, and
+ * nothing injected. Alerts come from the operator (curl, Alertmanager).
+ */
+async function realCloud(api: RunningApi, uiUrl: string | null, sweepSeconds: number, stopAll: () => Promise<void>): Promise<void> {
+  const { rows } = await api.db.query<{ id: string; zone: string }>('SELECT id, zone FROM hosts ORDER BY id');
+  console.log(`
+  Shipshape demo on the cloud "${process.env.OS_CLOUD}" — ${rows.length} hosts: ${rows.map((r) => `${r.id} (${r.zone})`).join(', ')}
+
+  Temporal Web UI   ${uiUrl}/namespaces/default/workflows
+  Shipshape API     ${api.url}   (OpenAPI: ${api.url}/openapi.json)
+  Dev token (admin) ${DEV_TOKEN}
+
+  Nothing is injected: Shipshape acts only on the alerts you send. The telemetry sweep reads every host every ${sweepSeconds} s.
+    curl -s -H "Authorization: Bearer ${DEV_TOKEN}" ${api.url}/v1/fleet/summary | jq
+    curl -s -X POST -H "Authorization: Bearer ${DEV_TOKEN}" -H 'content-type: application/json' ${api.url}/v1/signals -d \
+      '{"source":"curl","name":"HostDown","resource":{"kind":"host","id":"${rows[0]?.id ?? '<host>'}"},"severity":"critical","status":"firing","labels":{},"annotations":{},"startsAt":"${new Date().toISOString()}"}'
+
+  Ctrl-C stops Shipshape (the cloud is left as it is).
+`);
+  const stop = () => void stopAll().then(() => process.exit(0));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  const seconds = Number(process.env.SHIPSHAPE_DEMO_SECONDS ?? 0);
+  if (seconds > 0) setTimeout(stop, seconds * 1000);
 }
 
 main().catch(async (err: unknown) => {

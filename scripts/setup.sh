@@ -76,7 +76,13 @@ if $for_tests && { [ ! -x .tools/venv/bin/sushy-emulator ] || [ "$(cat .tools/ve
   echo "$SUSHY_VERSION" > .tools/venv/.sushy-version
 fi
 
-# 6. Build: TypeScript to dist/ and the prebuilt workflow bundle.
+# 6. Tests only: the project's test OpenStack cloud (keystone, placement, nova, glance, neutron,
+#    ironic, rabbitmq) from Debian's packages; nothing is started or left enabled.
+if $for_tests; then
+  bash test/openstack/cloud.sh installed || bash test/openstack/cloud.sh install
+fi
+
+# 7. Build: TypeScript to dist/ and the prebuilt workflow bundle.
 log "building"
 if ! out=$(npm run --silent build 2>&1); then echo "$out" >&2; exit 1; fi
 log "ready in $(( $(date +%s) - t0 ))s"

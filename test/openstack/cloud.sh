@@ -4,6 +4,7 @@
 # services). See /work/notes/openstack.md for what runs and why.
 #
 #   cloud.sh install             apt packages, only the missing ones (root)
+#   cloud.sh installed           exits 0 when every package is there
 #   cloud.sh start [STATE_DIR]   start, migrate, seed; prints a summary and writes
 #                                STATE_DIR/clouds.yaml, openrc and cloud.json
 #   cloud.sh stop [STATE_DIR]    stop every recorded process and wait for it
@@ -43,6 +44,15 @@ use_state() {
   set_ports
 }
 
+# One start or stop at a time per state folder: a second `start` waits, then
+# finds the cloud running. The lock file sits beside the folder, which `start`
+# empties; start_process keeps its descriptor (9) from the services.
+lock_state() {
+  mkdir -p "$(dirname "$STATE")"
+  exec 9>"$(dirname "$STATE")/.$(basename "$STATE").lock"
+  flock 9
+}
+
 recorded_processes() {
   local file
   for file in "$STATE"/pids/*.pid; do
@@ -59,12 +69,16 @@ cloud_running() {
 
 cmd_start() {
   use_state "${1:-}"
+  lock_state
   if cloud_running; then
     log "already running in $STATE; nothing to do"
     print_summary
     return 0
   fi
-  [[ -z $(recorded_processes) ]] || stop_all
+  if [[ -n $(recorded_processes) ]]; then
+    log "a cloud in $STATE is stopped or not whole; stopping what is left and starting afresh"
+    stop_all
+  fi
   [[ -n $(missing_packages) ]] && die "packages missing: $(missing_packages | tr '\n' ' ')(run: $0 install)"
   local var
   for var in "${ALL_PORT_VARS[@]}"; do
@@ -79,14 +93,13 @@ cmd_start() {
 
   prepare_database
   start_rabbitmq
+  # Keystone first and alone: nova-conductor exits when its Placement
+  # credentials do not work yet, and everything else competes for 2 cores.
   start_keystone
-  # The API services, conductor and scheduler reach Keystone only when first
-  # used, so they start while Keystone does; the computes report to Placement
-  # as the nova user right away, so they wait for the service users.
-  start_control_plane
   wait_http keystone "$KEYSTONE_URL"
   seed identity
   log "keystone: ready, service users and catalog in place"
+  start_control_plane
   wait_rabbitmq
   log "rabbitmq: ready"
   start_computes
@@ -171,6 +184,7 @@ stop_all() {
 
 cmd_stop() {
   use_state "${1:-}"
+  lock_state
   if [[ -z $(recorded_processes) ]]; then
     log "nothing running in $STATE"
     return 0
@@ -181,7 +195,7 @@ cmd_stop() {
 
 cmd_status() {
   use_state "${1:-}"
-  local name pid state rss total=0 down=0 count=0
+  local name pid state rss total=0 down=0 count=0 port path
   printf '%-26s %8s %-8s %9s\n' PROCESS PID STATE RSS_MiB
   for name in $(recorded_processes); do
     pid=$(pid_of "$name")
@@ -203,15 +217,16 @@ cmd_status() {
   local api
   for api in "keystone $KEYSTONE_PORT /v3" "placement $PLACEMENT_PORT /" "nova $NOVA_PORT /" \
     "glance $GLANCE_PORT /" "neutron $NEUTRON_PORT /" "ironic $IRONIC_PORT /"; do
-    set -- $api
-    printf '%-10s http://127.0.0.1:%s%s -> %s\n' "$1" "$2" "$3" \
-      "$(curl -s -o /dev/null -m 5 -w '%{http_code}' "http://127.0.0.1:$2$3" || true)"
+    read -r name port path <<<"$api"
+    printf '%-10s http://127.0.0.1:%s%s -> %s\n' "$name" "$port" "$path" \
+      "$(curl -s -o /dev/null -m 5 -w '%{http_code}' "http://127.0.0.1:$port$path" || true)"
   done
   ((down == 0)) && [[ -f $STATE/ready ]] || return 1
 }
 
 case ${1:-} in
   install) cmd_install ;;
+  installed) [[ -z $(missing_packages) ]] ;;
   start) cmd_start "${2:-}" ;;
   stop) cmd_stop "${2:-}" ;;
   status) cmd_status "${2:-}" ;;

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for cloud.sh: settings, logging, and the processes the cloud
 # owns. Every process is started in a session of its own (setsid), so its PID
 # is also its process group; stop signals the group, waits for it to empty and
@@ -60,8 +61,9 @@ port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 start_process() {
   local name=$1
   shift
-  setsid "$@" </dev/null >>"$STATE/logs/$name.out" 2>&1 &
+  setsid "$@" </dev/null >>"$STATE/logs/$name.out" 2>&1 9>&- &
   echo $! >"$STATE/pids/$name.pid"
+  disown # the shell neither waits for it nor reports its end
 }
 
 pid_of() { cat "$STATE/pids/$1.pid" 2>/dev/null; }

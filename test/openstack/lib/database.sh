@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # The cloud's own PostgreSQL 15 cluster, its schemas, and the snapshot that
 # makes warm starts fast (sourced by cloud.sh).
 #
@@ -32,7 +33,7 @@ start_postgres() {
   start_process postgres "${DB_OWNER[@]}" "$PG_BIN/postgres" -D "$PGDATA" -p "$PG_PORT" -k "$PGDATA" \
     -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=64MB \
     -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
-    -c wal_level=minimal -c max_wal_senders=0 -c min_wal_size=4MB -c max_wal_size=64MB \
+    -c wal_level=minimal -c max_wal_senders=0 -c min_wal_size=4MB -c max_wal_size=16MB \
     -c logging_collector=off -c log_min_messages=warning
   wait_until 60 postgres "$PG_BIN/pg_isready" -q -h "$PGDATA" -p "$PG_PORT" ||
     die "postgres did not start; see $STATE/logs/postgres.out"
@@ -59,6 +60,7 @@ prepare_database() {
   if [[ -f $snapshot/PG_VERSION ]]; then
     log "database: restoring snapshot $(basename "$snapshot")"
     cp -a "$snapshot" "$PGDATA"
+    touch "$snapshot" # in use: not pruned
     start_postgres
     return
   fi
@@ -72,12 +74,20 @@ prepare_database() {
   for db in "${DATABASES[@]}"; do psql_cloud -d postgres -c "CREATE DATABASE $db"; done
   migrate_schemas
   stop_postgres
+  # Another cloud may be saving the same snapshot at this moment: each copies
+  # to a folder of its own, and only the first rename wins.
   mkdir -p "$CACHE_DIR"
-  rm -rf "$snapshot.tmp"
-  cp -a "$PGDATA" "$snapshot.tmp"
-  rm -f "$snapshot.tmp/postmaster.pid"
-  mv "$snapshot.tmp" "$snapshot"
-  log "database: snapshot saved as $snapshot"
+  local partial="$snapshot.partial.$$"
+  cp -a "$PGDATA" "$partial"
+  rm -f "$partial/postmaster.pid"
+  if mv -T "$partial" "$snapshot" 2>/dev/null; then
+    touch "$snapshot"
+    log "database: snapshot saved as $snapshot"
+    # Snapshots of other package or script versions, unused for a week, go.
+    find "$CACHE_DIR" -mindepth 1 -maxdepth 1 -name 'pgdata-*' -mtime +7 -exec rm -rf {} +
+  else
+    rm -rf "$partial"
+  fi
   start_postgres
 }
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Installing the cloud's Debian packages (sourced by cloud.sh).
 #
 # Only the Python libraries of each service are installed, never the service

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # RabbitMQ, with an epmd of its own (sourced by cloud.sh).
 #
 # Erlang starts a shared epmd daemon that outlives the broker unless one is

@@ -130,9 +130,31 @@ GLANCE = url_of('GLANCE_PORT', '/v2')
 NEUTRON = url_of('NEUTRON_PORT', '/v2.0')
 
 
+def dead_processes():
+    """Names of the cloud's recorded processes that have exited."""
+    pid_dir = os.path.join(STATE, 'pids')
+    dead = []
+    for entry in sorted(os.listdir(pid_dir)):
+        with open(os.path.join(pid_dir, entry)) as handle:
+            pid = handle.read().strip()
+        try:
+            with open(f'/proc/{pid}/stat') as handle:
+                alive = handle.read().rsplit(')', 1)[1].split()[0] != 'Z'
+        except FileNotFoundError:
+            alive = False
+        if not alive:
+            dead.append(entry[:-len('.pid')])
+    return dead
+
+
 def wait_for(what, seconds, probe, interval=0.5):
+    """Polls probe until it returns something true; fails fast when one of
+    the cloud's processes has died, rather than at the deadline."""
     deadline = time.time() + seconds
     while True:
+        dead = dead_processes()
+        if dead:
+            raise ApiError(f'waiting for {what}: {", ".join(dead)} exited (see {STATE}/logs)')
         result = probe()
         if result:
             return result
@@ -182,16 +204,31 @@ def seed_ironic_nodes(token):
                 'properties': {'cpus': 8, 'memory_mb': 16384, 'local_gb': 100}}, headers=IRONIC_HEADERS)
             uuid = node['uuid']
         result.append({'uuid': uuid, 'name': name})
+    # enroll -> manageable -> available, as a node that joined the fleet.
+    for action, reached in (('manage', 'manageable'), ('provide', 'available')):
+        for node in result:
+            call('PUT', f"{IRONIC}/nodes/{node['uuid']}/states/provision", token,
+                 {'target': action}, headers=IRONIC_HEADERS)
+        for node in result:
+            wait_node(token, node, 'provision_state', reached)
     for node in result:
         # Fake nodes report power state None until one is set.
         call('PUT', f"{IRONIC}/nodes/{node['uuid']}/states/power", token,
              {'target': 'power on'}, headers=IRONIC_HEADERS)
     for node in result:
-        wait_for(f"{node['name']} powered on", 60, lambda n=node: call(
-            'GET', f"{IRONIC}/nodes/{n['uuid']}?fields=power_state,target_power_state", token,
-            headers=IRONIC_HEADERS)[1]['power_state'] == 'power on')
-    log(f'ironic: {len(result)} fake-hardware nodes, powered on')
+        wait_node(token, node, 'power_state', 'power on')
+    log(f'ironic: {len(result)} fake-hardware nodes, available and powered on')
     return result
+
+
+def wait_node(token, node, field, wanted):
+    def reached():
+        _, found, _ = call('GET', f"{IRONIC}/nodes/{node['uuid']}?fields={field},last_error", token,
+                           headers=IRONIC_HEADERS)
+        if found.get('last_error'):
+            raise ApiError(f"{node['name']}: {found['last_error']}")
+        return found[field] == wanted
+    wait_for(f"{node['name']} {field} {wanted}", 60, reached, interval=0.25)
 
 
 def computes_up(token):
@@ -213,12 +250,20 @@ def hypervisors_listed(token):
     return names >= set(COMPUTE_HOSTS)
 
 
-def discover_hosts(token):
-    """Maps the compute hosts to the cell; /os-hypervisors is empty before."""
+def start_host_discovery(token):
+    """Maps the compute hosts to the cell (`nova-manage cell_v2 discover_hosts`),
+    once they have reported to Placement; /os-hypervisors is empty before.
+    Runs in the background: the command spends seconds importing Nova."""
     wait_for('nova-compute services up', 180, lambda: computes_up(token))
     wait_for('compute resource providers in placement', 180, lambda: providers_reported(token))
-    subprocess.run(ENV['DISCOVER_HOSTS_CMD'], shell=True, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    return subprocess.Popen(ENV['DISCOVER_HOSTS_CMD'], shell=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def finish_host_discovery(token, discovery):
+    output, _ = discovery.communicate(timeout=120)
+    if discovery.returncode != 0:
+        raise ApiError(f'discover_hosts failed: {output.decode()[-500:]}')
     wait_for('hypervisors listed', 60, lambda: hypervisors_listed(token))
     log(f'nova: {len(COMPUTE_HOSTS)} computes up and mapped')
 
@@ -284,8 +329,9 @@ def seed_cloud():
     warm_up_neutron(token)
     flavor = seed_flavor(token)
     image = seed_image(token)
+    discovery = start_host_discovery(token)
     nodes = seed_ironic_nodes(token)
-    discover_hosts(token)
+    finish_host_discovery(token, discovery)
     servers = boot_servers(token, flavor, image)
     summary = {
         'cloudName': ENV['CLOUD_NAME'],

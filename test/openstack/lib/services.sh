@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # The OpenStack services: their configuration and their processes (sourced by
 # cloud.sh). Each runs from Debian's python3-* packages as a plain process of
 # ours; nothing is a system service.
