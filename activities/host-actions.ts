@@ -8,7 +8,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Pool } from 'pg';
 import { FailureType } from '../domain/errors';
-import { PermanentProviderError, type FleetProvider } from '../domain/provider';
+import { PermanentProviderError, type FleetProvider, type MoveKind } from '../domain/provider';
 import type { HostState, ServerMoveResult, ServerRef } from '../domain/types';
 import type { Notifier, OperatorNotification } from './notifier';
 
@@ -123,13 +123,13 @@ export function createHostActivities(deps: {
      * retry after a worker crash finds the move already in flight (or already
      * done) and tracks it instead of issuing a second one.
      */
-    async moveServerOffHost(input: { host: string; serverId: string }): Promise<ServerMoveResult> {
+    async moveServerOffHost(input: { host: string; serverId: string; kind?: MoveKind }): Promise<ServerMoveResult> {
       const ctx = Context.current();
       const where = await viaProvider(() => provider.locateServer(input.serverId));
       if (where.host !== input.host && !where.activeMoveId) {
         return { server: input.serverId, result: 'already-off-host', to: where.host };
       }
-      const moveId = where.activeMoveId ?? (await viaProvider(() => provider.startServerMove(input.serverId)));
+      const moveId = where.activeMoveId ?? (await viaProvider(() => provider.startServerMove(input.serverId, input.kind ?? 'live')));
       for (;;) {
         ctx.heartbeat({ moveId });
         const move = await viaProvider(() => provider.getServerMove(moveId));

@@ -13,6 +13,8 @@ export interface ServerLocation {
   activeMoveId: string | null;
 }
 
+export type MoveKind = 'live' | 'cold';
+
 export interface MoveStatus {
   id: string;
   status: 'running' | 'completed' | 'failed';
@@ -29,8 +31,11 @@ export interface FleetProvider {
   enableCompute(host: string): Promise<void>;
   listServersOnHost(host: string): Promise<ServerRef[]>;
   locateServer(serverId: string): Promise<ServerLocation>;
-  /** Ask the scheduler to move a server elsewhere (live migration); returns the move's id. */
-  startServerMove(serverId: string): Promise<string>;
+  /**
+   * Ask the scheduler to move a server elsewhere: a live migration, or a cold
+   * migration (the server is stopped, moved and confirmed); returns the move's id.
+   */
+  startServerMove(serverId: string, kind?: MoveKind): Promise<string>;
   getServerMove(moveId: string): Promise<MoveStatus>;
   /** Request a power cycle; completion is observed through readHostState. */
   requestPowerCycle(host: string): Promise<void>;

@@ -93,6 +93,8 @@ export interface RemediationPolicy {
   drain: {
     /** Seconds to wait for the host to be empty after every move has been issued. */
     emptyTimeoutSeconds: number;
+    /** A server that cannot be live-migrated (stopped, or the live migration failed) is cold-migrated instead. */
+    coldMigrationFallback?: boolean;
   };
   repair: RepairAction[];
   /** Guards this policy tightens beyond the fleet-wide ones. */

@@ -54,7 +54,15 @@ export const policyFileSchema = z.strictObject({
     })
     .refine((a) => a.mode !== 'when' || a.when !== undefined, { message: 'mode "when" needs a when: condition', path: ['when'] })
     .default({ mode: 'never', approverRoles: ['approver', 'admin'], timeoutSeconds: 1800, onTimeout: 'escalate' }),
-  drain: z.strictObject({ emptyTimeoutSeconds: seconds(86_400).default(900) }).default({ emptyTimeoutSeconds: 900 }),
+  drain: z
+    .strictObject({
+      emptyTimeoutSeconds: seconds(86_400).default(900),
+      coldMigrationFallback: z
+        .boolean()
+        .default(false)
+        .describe('A server that cannot be live-migrated (stopped, or its live migration failed) is cold-migrated instead: it is stopped, moved and confirmed'),
+    })
+    .default({ emptyTimeoutSeconds: 900, coldMigrationFallback: false }),
   steps: z
     .array(ladderStepSchema)
     .min(1, 'must list at least one step')

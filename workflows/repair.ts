@@ -6,6 +6,7 @@
 import { condition, patched, sleep } from '@temporalio/workflow';
 import { confirmedProblems } from '../domain/policy';
 import { disableReason, type LadderStep } from '../domain/remediation';
+import type { ServerMoveResult } from '../domain/types';
 import { hostActions, stepActions, trackedActions } from './activity-profiles';
 import { describeFailure, isInterruption, notify, standDownIfTakenOver, type RemediationState } from './remediation-state';
 
@@ -13,6 +14,8 @@ import { describeFailure, isInterruption, notify, standDownIfTakenOver, type Rem
 export const REPAIR_LADDER = 'repair-ladder';
 /** Patch: a wait step is followed by a health check, so a host that recovered while waiting goes on to verification. */
 const CHECK_AFTER_WAIT = 'ladder-check-after-wait';
+/** Patch: a server that cannot be live-migrated may be cold-migrated, when the policy allows it. */
+const COLD_MIGRATION_FALLBACK = 'cold-migration-fallback';
 
 /**
  * Drain, then climb the policy's escalation ladder: each repair step gets its
@@ -109,16 +112,27 @@ async function drain(r: RemediationState): Promise<void> {
   await moveEveryServer(r);
 }
 
-/** Move servers off until the host is empty; a server that cannot move fails the drain. */
+/**
+ * Move servers off until the host is empty; a server that cannot move fails
+ * the drain, unless the policy allows a cold migration instead.
+ */
 async function moveEveryServer(r: RemediationState): Promise<void> {
   const { host, policy } = r.input;
+  const coldFallback = policy.drain.coldMigrationFallback === true && patched(COLD_MIGRATION_FALLBACK);
   const deadline = Date.now() + policy.drain.emptyTimeoutSeconds * 1000;
   for (;;) {
     const servers = await r.step('list servers on host', () => hostActions.listServersOnHost(host), (s) => `${s.length} servers`);
     if (servers.length === 0) return;
     if (Date.now() > deadline) throw new Error(`${host} still has ${servers.length} servers after ${policy.drain.emptyTimeoutSeconds}s`);
     for (const server of servers) {
-      const moved = await r.step(`move ${server.id}`, () => trackedActions.moveServerOffHost({ host, serverId: server.id }), (m) => `${m.result} to ${m.to}`);
+      let moved: ServerMoveResult;
+      try {
+        moved = await r.step(`move ${server.id}`, () => trackedActions.moveServerOffHost({ host, serverId: server.id }), (m) => `${m.result} to ${m.to}`);
+      } catch (err) {
+        if (!coldFallback || isInterruption(err)) throw err;
+        await r.record({ action: 'live migration failed', reason: describeFailure(err), before: { server: server.id, host } });
+        moved = await r.step(`cold-migrate ${server.id}`, () => trackedActions.moveServerOffHost({ host, serverId: server.id, kind: 'cold' }), (m) => `${m.result} to ${m.to}`);
+      }
       await r.record({ action: 'server moved', reason: `drain ${host}`, before: { server: server.id, host }, after: moved });
     }
   }

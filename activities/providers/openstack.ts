@@ -15,7 +15,7 @@
  * - Zones: the nova-compute service's availability zone.
  */
 import { FailureType } from '../../domain/errors';
-import { PermanentProviderError, type FleetProvider, type MoveStatus, type ServerLocation } from '../../domain/provider';
+import { PermanentProviderError, type FleetProvider, type MoveKind, type MoveStatus, type ServerLocation } from '../../domain/provider';
 import type { AgentStatus, HostUtilisation } from '../../domain/telemetry';
 import type { BmcEndpoint, HostRole, HostState, InventoryHost, ServerRef } from '../../domain/types';
 import type { CloudConfig } from '../openstack/cloud-config';
@@ -271,42 +271,51 @@ export class OpenStackProvider implements FleetProvider {
     return parseAnswer(os.serverAnswer, res.body, `compute: GET /servers/${serverId}`).server;
   }
 
-  private async liveMigrations(serverId: string): Promise<z.infer<typeof os.migration>[]> {
-    const { migrations } = await this.nova('GET', `/os-migrations?instance_uuid=${serverId}&migration_type=live-migration`, os.migrations);
+  private async migrationsOf(serverId: string, kind: MoveKind): Promise<z.infer<typeof os.migration>[]> {
+    const type = kind === 'live' ? 'live-migration' : 'migration';
+    const { migrations } = await this.nova('GET', `/os-migrations?instance_uuid=${serverId}&migration_type=${type}`, os.migrations);
     return migrations.filter((m) => m.instance_uuid === serverId).sort((a, b) => b.id - a.id);
   }
 
-  /** Where the server is, and the live migration in flight for it: recorded by Nova, or requested and not yet recorded. */
+  /**
+   * Where the server is, and the move in flight for it: a live or cold
+   * migration recorded by Nova, or one requested and not yet recorded (found
+   * from the server's task state), so a retried activity never asks twice.
+   */
   async locateServer(serverId: string): Promise<ServerLocation> {
     const s = await this.server(serverId);
     const host = s['OS-EXT-SRV-ATTR:host'] ?? '';
-    const migrating = s.status === 'MIGRATING' || s['OS-EXT-STS:task_state'] === 'migrating';
-    if (!migrating) return { id: serverId, host, activeMoveId: null };
-    const running = (await this.liveMigrations(serverId)).find((m) => !isFinal(m.status));
-    return { id: serverId, host, activeMoveId: running ? `${serverId}/${running.id}` : `${serverId}/requested@${Date.now()}` };
+    const task = s['OS-EXT-STS:task_state'] ?? '';
+    const live = s.status === 'MIGRATING' || task === 'migrating';
+    const cold = ['RESIZE', 'VERIFY_RESIZE'].includes(s.status) || task.startsWith('resize_');
+    if (!live && !cold) return { id: serverId, host, activeMoveId: null };
+    const kind: MoveKind = live ? 'live' : 'cold';
+    const running = (await this.migrationsOf(serverId, kind)).find((m) => !isFinal(m.status));
+    return { id: serverId, host, activeMoveId: running ? `${serverId}/${kind}/${running.id}` : `${serverId}/${kind}/requested@${Date.now()}` };
   }
 
-  /** Ask the scheduler to live-migrate the server anywhere else; returns the move's id. */
-  async startServerMove(serverId: string): Promise<string> {
+  /** Ask the scheduler to move the server anywhere else (live: `block_migration: "auto"`; cold: migrate, then confirm); returns the move's id. */
+  async startServerMove(serverId: string, kind: MoveKind = 'live'): Promise<string> {
     const where = await this.locateServer(serverId);
     if (where.activeMoveId) return where.activeMoveId;
-    const before = (await this.liveMigrations(serverId))[0]?.id ?? 0;
+    const before = (await this.migrationsOf(serverId, kind))[0]?.id ?? 0;
     const res = await this.session.request('compute', 'POST', `/servers/${serverId}/action`, {
       headers: await this.novaHeaders(),
-      body: { 'os-migrateLive': { host: null, block_migration: 'auto' } },
+      body: kind === 'live' ? { 'os-migrateLive': { host: null, block_migration: 'auto' } } : { migrate: null },
       accept: [400, 409],
     });
     if (res.status === 400 || res.status === 409) {
       const message = JSON.stringify(res.body);
       if (/no valid host/i.test(message)) throw new PermanentProviderError(FailureType.NoValidHost, `no valid host to move server ${serverId} to: ${message}`);
-      throw new PermanentProviderError(FailureType.MigrationFailed, `live migration of ${serverId} refused (HTTP ${res.status}): ${message}`);
+      throw new PermanentProviderError(FailureType.MigrationFailed, `${kind} migration of ${serverId} refused (HTTP ${res.status}): ${message}`);
     }
-    return `${serverId}/after-${before}@${Date.now()}`;
+    return `${serverId}/${kind}/after-${before}@${Date.now()}`;
   }
 
   async getServerMove(moveId: string): Promise<MoveStatus> {
-    const [serverId, ref] = moveId.split('/') as [string, string];
-    const migrations = await this.liveMigrations(serverId);
+    const [serverId, kindText, ref] = moveId.split('/') as [string, string, string];
+    const kind: MoveKind = kindText === 'cold' ? 'cold' : 'live';
+    const migrations = await this.migrationsOf(serverId, kind);
     let migration: z.infer<typeof os.migration> | undefined;
     if (/^\d+$/.test(ref)) migration = migrations.find((m) => m.id === Number(ref));
     else {
@@ -315,28 +324,37 @@ export class OpenStackProvider implements FleetProvider {
       migration = [...migrations].reverse().find((m) => m.id > after);
       if (!migration) {
         const since = Number(ref.split('@')[1]);
-        const s = await this.server(serverId);
-        const busy = s.status === 'MIGRATING' || s['OS-EXT-STS:task_state'] === 'migrating';
-        if (!busy && Date.now() - since > 5_000) return { id: moveId, status: 'failed', destination: null, error: `live migration of ${serverId} did not start (server ${s.status}, no migration recorded)` };
-        if (Date.now() - since > UNRECORDED_MOVE_MS) return { id: moveId, status: 'failed', destination: null, error: `Nova recorded no live migration for ${serverId} within ${UNRECORDED_MOVE_MS / 1000}s` };
+        const where = await this.locateServer(serverId);
+        if (!where.activeMoveId && Date.now() - since > 5_000) {
+          return { id: moveId, status: 'failed', destination: null, error: `${kind} migration of ${serverId} did not start (no migration recorded)` };
+        }
+        if (Date.now() - since > UNRECORDED_MOVE_MS) return { id: moveId, status: 'failed', destination: null, error: `Nova recorded no ${kind} migration for ${serverId} within ${UNRECORDED_MOVE_MS / 1000}s` };
         return { id: moveId, status: 'running', destination: null, error: null };
       }
     }
     if (!migration) throw new PermanentProviderError(FailureType.ProviderRejected, `migration ${moveId} does not exist`);
-    const id = `${serverId}/${migration.id}`;
-    if (migration.status === 'completed') return { id, status: 'completed', destination: migration.dest_compute, error: null };
+    const id = `${serverId}/${kind}/${migration.id}`;
+    // A cold migration waits for confirmation once the server is up on the target.
+    if (kind === 'cold' && migration.status === 'finished') {
+      const s = await this.server(serverId);
+      if (s.status === 'VERIFY_RESIZE') {
+        await this.session.request('compute', 'POST', `/servers/${serverId}/action`, { headers: await this.novaHeaders(), body: { confirmResize: null }, accept: [409] });
+      }
+      return { id, status: 'running', destination: migration.dest_compute, error: null };
+    }
+    if (migration.status === 'completed' || migration.status === 'confirmed') return { id, status: 'completed', destination: migration.dest_compute, error: null };
     if (isFinal(migration.status)) {
-      return { id, status: 'failed', destination: null, error: `live migration ${migration.id} ended ${migration.status}${await this.faultOf(serverId)}` };
+      return { id, status: 'failed', destination: null, error: `${kind} migration ${migration.id} ended ${migration.status}${await this.faultOf(serverId, kind)}` };
     }
     return { id, status: 'running', destination: migration.dest_compute, error: null };
   }
 
   /** Why the last action on a server failed, from its instance actions (the scheduler's "No valid host", a migration error). */
-  private async faultOf(serverId: string): Promise<string> {
+  private async faultOf(serverId: string, kind: MoveKind): Promise<string> {
     try {
       const { body } = await this.session.request('compute', 'GET', `/servers/${serverId}/os-instance-actions`, { headers: await this.novaHeaders() });
       const actions = (body as { instanceActions?: Array<{ action: string; request_id: string; message?: string | null }> }).instanceActions ?? [];
-      const last = actions.find((a) => a.action === 'live-migration');
+      const last = actions.find((a) => a.action === (kind === 'live' ? 'live-migration' : 'migrate'));
       if (!last) return '';
       const { body: detail } = await this.session.request('compute', 'GET', `/servers/${serverId}/os-instance-actions/${last.request_id}`, { headers: await this.novaHeaders() });
       const events = (detail as { instanceAction?: { events?: Array<{ event: string; result: string | null; details?: string | null }> } }).instanceAction?.events ?? [];
@@ -425,6 +443,7 @@ export class OpenStackProvider implements FleetProvider {
   }
 }
 
+/** A migration that will not change any more ('finished' is not: a cold migration then waits for confirmation). */
 function isFinal(status: string): boolean {
-  return ['completed', 'error', 'failed', 'cancelled', 'aborted', 'done'].includes(status);
+  return ['completed', 'confirmed', 'error', 'failed', 'cancelled', 'aborted', 'done', 'reverted'].includes(status);
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Shipshape's own small OpenStack cloud for integration tests and CI, from
 # Debian 12's packages, every process started and stopped here (no system
-# services). See /work/notes/openstack.md for what runs and why.
+# services). README.md beside this file says what runs and why.
 #
 #   cloud.sh install             apt packages, only the missing ones (root)
 #   cloud.sh installed           exits 0 when every package is there
@@ -36,11 +36,18 @@ INFRA=(rabbitmq epmd postgres) # stopped last, in this order
 
 use_state() {
   STATE=$(realpath -m "${1:-${SHIPSHAPE_CLOUD_STATE:-/var/tmp/shipshape-openstack}}")
-  # A started cloud keeps the settings it was started with.
+  # A started cloud keeps the settings it was started with (ports, computes).
   if [[ -f $STATE/cloud.env ]]; then
     # shellcheck source=/dev/null
     source "$STATE/cloud.env"
   fi
+  set_ports
+}
+
+# A new cloud takes its settings from the environment again.
+use_settings_from_environment() {
+  PORT_BASE=$REQUESTED_PORT_BASE
+  COMPUTE_COUNT=$REQUESTED_COMPUTES
   set_ports
 }
 
@@ -79,6 +86,7 @@ cmd_start() {
     log "a cloud in $STATE is stopped or not whole; stopping what is left and starting afresh"
     stop_all
   fi
+  use_settings_from_environment
   [[ -n $(missing_packages) ]] && die "packages missing: $(missing_packages | tr '\n' ' ')(run: $0 install)"
   local var
   for var in "${ALL_PORT_VARS[@]}"; do
@@ -123,7 +131,7 @@ fresh_state() {
   mkdir -p "$STATE/pids" "$STATE/logs" "$STATE/etc"
   [[ $(id -u) == 0 ]] && chmod 755 "$STATE"
   cat >"$STATE/cloud.env" <<EOF
-SHIPSHAPE_CLOUD_PORT_BASE=${SHIPSHAPE_CLOUD_PORT_BASE:-47100}
+PORT_BASE=$PORT_BASE
 COMPUTE_COUNT=$COMPUTE_COUNT
 EOF
 }
@@ -180,10 +188,19 @@ stop_all() {
   stop_process epmd
   stop_process postgres INT
   rm -f "$STATE/ready"
+  # A cluster kept outside the state folder (see pick_pgdata) is not left
+  # behind: the next start begins from the snapshot anyway.
+  if [[ -n ${PGDATA:-} && $PGDATA == /var/tmp/shipshape-openstack-pg-*/pgdata ]]; then
+    rm -rf "$(dirname "$PGDATA")"
+  fi
 }
 
 cmd_stop() {
   use_state "${1:-}"
+  if [[ ! -d $STATE/pids ]]; then
+    log "no cloud in $STATE"
+    return 0
+  fi
   lock_state
   if [[ -z $(recorded_processes) ]]; then
     log "nothing running in $STATE"

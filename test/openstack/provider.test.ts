@@ -38,6 +38,11 @@ const POLICY = testPolicy('host-down', ['HostDown'], {
   ladder: [{ action: 'power-cycle', timeoutSeconds: 120, fixWithinSeconds: 30 }],
   verify: { attempts: 3, intervalSeconds: 1 },
 });
+const COLD_POLICY = testPolicy('host-down-cold', ['HostDownCold'], {
+  ...POLICY.policy,
+  name: 'host-down-cold',
+  drain: { emptyTimeoutSeconds: 180, coldMigrationFallback: true },
+});
 
 beforeAll(async () => {
   cloud = await startTestCloud(process.env.SHIPSHAPE_TEST_CLOUD_DIR ? { stateDir: process.env.SHIPSHAPE_TEST_CLOUD_DIR, portBase: Number(process.env.SHIPSHAPE_TEST_CLOUD_PORT_BASE ?? 47300) } : {});
@@ -50,7 +55,7 @@ beforeAll(async () => {
       body: [{ op: 'add', path: '/extra/shipshape_host', value: cloud.computeHosts[i] }],
     });
   }
-  env = await createTestEnv({ provider: () => new OpenStackProvider(config), policies: [POLICY] });
+  env = await createTestEnv({ provider: () => new OpenStackProvider(config), policies: [POLICY, COLD_POLICY] });
   await syncInventory(env.db, env.provider);
   operator = await env.token('monitoring', 'operator');
 }, 600_000);
@@ -190,6 +195,8 @@ test('a worker killed during a live migration is replaced: no second migration r
   const host = 'compute-3';
   const before = await serversOn(host);
   expect(before.length).toBeGreaterThan(0);
+  // Servers that came here in an earlier test already have a live migration on record.
+  const earlier = new Map(await Promise.all(before.map(async (s) => [s.id, (await liveMigrations(s.id)).length] as const)));
   await powerOff(host);
   // Three hosts in one zone: the shipped guards (75 % kept in service, the breaker) would hold this one back.
   const guardsFile = join(mkdtempSync(join(tmpdir(), 'shipshape-guards-')), 'guards.yaml');
@@ -233,8 +240,38 @@ test('a worker killed during a live migration is replaced: no second migration r
   const done = await inPhase(started.body.remediationId, ['returned', 'awaiting-operator']);
   expect(done.phase).toBe('returned');
   for (const s of before) {
-    expect((await liveMigrations(s.id)).map((m) => m.status)).toEqual(['completed']);
+    const all = await liveMigrations(s.id);
+    expect({ server: s.id, new: all.length - (earlier.get(s.id) ?? 0) }).toEqual({ server: s.id, new: 1 });
+    expect(all.every((m) => m.status === 'completed')).toBe(true);
     expect(await serverHost(s.id)).not.toBe(host);
+  }
+  for (const c of children) c.kill('SIGTERM');
+}, 300_000);
+
+test('a stopped server cannot be live-migrated: with the policy\'s cold-migration fallback it is migrated cold and confirmed', async () => {
+  const worker = await env.startWorker();
+  const host = 'compute-2';
+  const before = await serversOn(host);
+  expect(before.length).toBeGreaterThan(1);
+  const stoppedServer = before[0]!.id;
+  const liveBefore = (await liveMigrations(stoppedServer)).length;
+  await admin.request('compute', 'POST', `/servers/${stoppedServer}/action`, { headers: NOVA, body: { 'os-stop': null } });
+  await eventually('the server stopped', async () => ((await serversOn(host)).find((s) => s.id === stoppedServer)?.status === 'SHUTOFF' ? true : undefined), 60_000);
+  await powerOff(host);
+  try {
+    const started = await http('POST', `${env.apiUrl}/v1/signals`, operator, hostSignal(host, 'HostDownCold'));
+    expect(started.body).toMatchObject({ outcome: 'started' });
+    const done = await inPhase(started.body.remediationId, ['returned', 'awaiting-operator']);
+    expect(done.phase).toBe('returned');
+    expect(await serversOn(host)).toEqual([]);
+    expect(await serverHost(stoppedServer)).not.toBe(host);
+    const { body } = await admin.request('compute', 'GET', `/os-migrations?instance_uuid=${stoppedServer}&migration_type=migration`, { headers: NOVA });
+    expect((body as { migrations: Array<{ status: string }> }).migrations.map((m) => m.status)).toEqual(['confirmed']);
+    expect((await liveMigrations(stoppedServer)).length).toBe(liveBefore); // refused, so never recorded
+    const audit = (await http('GET', `${env.apiUrl}/v1/audit-log?remediationId=${started.body.remediationId}`, operator)).body.entries as Array<{ action: string; reason: string }>;
+    expect(audit.find((a) => a.action === 'live migration failed')?.reason).toMatch(/live migration of .* refused \(HTTP 409\)/);
+  } finally {
+    await stopped(worker);
   }
 }, 300_000);
 

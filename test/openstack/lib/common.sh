@@ -18,7 +18,11 @@ REGION=RegionOne
 CLOUD_NAME=shipshape-test
 DB_USER=cloud
 
-COMPUTE_COUNT=${SHIPSHAPE_CLOUD_COMPUTES:-3}
+# As asked for in the environment; a running cloud keeps its own (cloud.env).
+REQUESTED_PORT_BASE=${SHIPSHAPE_CLOUD_PORT_BASE:-47100}
+REQUESTED_COMPUTES=${SHIPSHAPE_CLOUD_COMPUTES:-3}
+PORT_BASE=$REQUESTED_PORT_BASE
+COMPUTE_COUNT=$REQUESTED_COMPUTES
 SERVERS_PER_COMPUTE=${SHIPSHAPE_CLOUD_SERVERS_PER_COMPUTE:-2}
 IRONIC_NODE_COUNT=${SHIPSHAPE_CLOUD_IRONIC_NODES:-3}
 CACHE_DIR=${SHIPSHAPE_CLOUD_CACHE:-/var/tmp/shipshape-openstack-cache}
@@ -26,7 +30,7 @@ DEBUG=${SHIPSHAPE_CLOUD_DEBUG:-false}
 
 # Fixed, unusual ports from one base; SHIPSHAPE_CLOUD_PORT_BASE moves them all.
 set_ports() {
-  local base=${SHIPSHAPE_CLOUD_PORT_BASE:-47100}
+  local base=$PORT_BASE
   PG_PORT=$((base + 0))
   RABBIT_PORT=$((base + 1))
   EPMD_PORT=$((base + 2))

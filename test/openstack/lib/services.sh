@@ -41,8 +41,8 @@ write_fernet_keys() {
 }
 
 # Keystone and Placement are WSGI applications without a server of their own;
-# uwsgi serves them. Keystone's answers carry `Connection: close`: clients
-# that keep the connection open otherwise wait on uwsgi's HTTP socket.
+# uwsgi serves them. Their answers carry `Connection: close`: uwsgi's HTTP
+# socket resets a connection that a client keeps alive for its next request.
 start_uwsgi() {
   local name=$1 port=$2 script=$3
   shift 3
@@ -99,11 +99,4 @@ wait_apis() {
   wait_http ironic-api "http://127.0.0.1:$IRONIC_PORT/"
   wait_until 120 ironic-conductor port_in_use "$IRONIC_RPC_PORT" ||
     die "ironic-conductor did not listen on $IRONIC_RPC_PORT; see $STATE/logs/ironic-conductor.log"
-}
-
-# Every process, in the order `stop` takes them down.
-PROCESS_ORDER_SERVICES() {
-  local host
-  for host in $(compute_hosts); do echo "nova-compute-$host"; done
-  echo nova-api nova-conductor nova-scheduler ironic-api ironic-conductor neutron-server glance-api placement keystone
 }
