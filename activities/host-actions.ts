@@ -159,6 +159,12 @@ export function createHostActivities(deps: {
       return issueOnceThenAwaitPowerOn(input, () => provider.requestReboot(input.host));
     },
 
+    /** Fence the host (or lift the fence) and return its state after. */
+    async fenceHost(input: { host: string; fenced: boolean }): Promise<HostState> {
+      await viaProvider(() => provider.setFenced(input.host, input.fenced));
+      return viaProvider(() => provider.readHostState(input.host));
+    },
+
     async restartComputeService(host: string): Promise<HostState> {
       await viaProvider(() => provider.restartComputeService(host));
       return viaProvider(() => provider.readHostState(host));

@@ -13,7 +13,8 @@ export interface ServerLocation {
   activeMoveId: string | null;
 }
 
-export type MoveKind = 'live' | 'cold';
+/** live migration; cold migration (stop, move, confirm); evacuation (rebuild elsewhere from a host that is down). */
+export type MoveKind = 'live' | 'cold' | 'evacuate';
 
 export interface MoveStatus {
   id: string;
@@ -42,6 +43,8 @@ export interface FleetProvider {
   /** Request a graceful reboot; completion is observed through readHostState. */
   requestReboot(host: string): Promise<void>;
   restartComputeService(host: string): Promise<void>;
+  /** Fence a host that is down (Nova: forced_down), so its servers can be evacuated; and lift it. */
+  setFenced(host: string, fenced: boolean): Promise<void>;
   /** Capacity and what is allocated of it (vCPU, RAM, disk), and the status of the host's agents. */
   readUtilisation(host: string): Promise<HostUtilisation>;
 }

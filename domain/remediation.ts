@@ -95,6 +95,10 @@ export interface RemediationPolicy {
     emptyTimeoutSeconds: number;
     /** A server that cannot be live-migrated (stopped, or the live migration failed) is cold-migrated instead. */
     coldMigrationFallback?: boolean;
+    /** `when-host-down`: a host that is down (compute service down or powered off) is fenced and its servers evacuated. */
+    evacuate?: 'never' | 'when-host-down';
+    /** Evacuation rebuilds servers elsewhere: a person approves it unless this is false. */
+    evacuationApproval?: boolean;
   };
   repair: RepairAction[];
   /** Guards this policy tightens beyond the fleet-wide ones. */
@@ -172,4 +176,9 @@ export function disableReason(remediationId: string, signalName: string): string
  */
 export function remediationWorkflowId(host: string, prefix = ''): string {
   return `${prefix}remediation/${host}`;
+}
+
+/** Down for evacuation's purpose: the compute service is down or the host is off. */
+export function hostIsDown(state: { power: string; compute: { up: boolean } }): boolean {
+  return !state.compute.up || state.power === 'off';
 }

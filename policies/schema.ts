@@ -61,8 +61,13 @@ export const policyFileSchema = z.strictObject({
         .boolean()
         .default(false)
         .describe('A server that cannot be live-migrated (stopped, or its live migration failed) is cold-migrated instead: it is stopped, moved and confirmed'),
+      evacuate: z
+        .enum(['never', 'when-host-down'])
+        .default('never')
+        .describe('when-host-down: a host whose compute service is down or that is powered off is fenced (forced down) and its servers are evacuated: rebuilt on other hosts'),
+      evacuationApproval: z.boolean().default(true).describe('A person approves an evacuation before it starts (default true)'),
     })
-    .default({ emptyTimeoutSeconds: 900, coldMigrationFallback: false }),
+    .default({ emptyTimeoutSeconds: 900, coldMigrationFallback: false, evacuate: 'never', evacuationApproval: true }),
   steps: z
     .array(ladderStepSchema)
     .min(1, 'must list at least one step')

@@ -62,6 +62,7 @@ export interface ResumeState {
   view: RemediationView;
   seq: number;
   touched: boolean;
+  fenced?: boolean;
 }
 
 /** Thrown inside the process when an operator's cancel is seen at a step boundary. */
@@ -113,11 +114,16 @@ export class RemediationState {
   cancel: PersonDecision | null = null;
   /** The checks every re-check and verification uses (undefined: the defaults, as runs before the patch did). */
   readonly checks: ConfirmCheck[] | undefined;
+  /** The host was down at the audit and the policy evacuates: the drain fences it and evacuates its servers. */
+  evacuate = false;
+  /** Shipshape fenced the host (forced down) and has not lifted it yet. */
+  fenced: boolean;
 
   constructor(readonly input: RemediationInput, resume?: ResumeState) {
     this.checks = patched(CHECKS_THROUGHOUT) ? input.policy.confirm : undefined;
     this.seq = resume?.seq ?? 0;
     this.touched = resume?.touched ?? false;
+    this.fenced = resume?.fenced ?? false;
     this.view = resume?.view ?? {
       remediationId: input.remediationId,
       host: input.host,
@@ -215,7 +221,7 @@ export class RemediationState {
   }
 
   resumeState(): ResumeState {
-    return { view: this.view, seq: this.seq, touched: this.touched };
+    return { view: this.view, seq: this.seq, touched: this.touched, ...(this.fenced ? { fenced: true } : {}) };
   }
 
   /** Persist the view (and pool state) with an optional audit entry, in order. */

@@ -17,7 +17,7 @@ import {
 } from '@temporalio/workflow';
 import { personOverride } from '../domain/health';
 import { approvalReason, confirmedProblems } from '../domain/policy';
-import { DISABLE_REASON_PREFIX, type RemediationInput, type RemediationView } from '../domain/remediation';
+import { DISABLE_REASON_PREFIX, hostIsDown, type RemediationInput, type RemediationView } from '../domain/remediation';
 import type { HostState } from '../domain/types';
 import { hostActions, records } from './activity-profiles';
 import { waitForCapacity } from './capacity';
@@ -32,7 +32,7 @@ import {
   standDownIfTakenOver,
   type ResumeState,
 } from './remediation-state';
-import { drainAndClimbLadder, drainAndRepair, REPAIR_LADDER } from './repair';
+import { drainAndClimbLadder, drainAndRepair, EVACUATION, liftFence, REPAIR_LADDER } from './repair';
 
 export interface RemediationWorkflowInput extends RemediationInput {
   /** Set only when a long hand-off continued as new. */
@@ -116,6 +116,14 @@ async function remediate(r: RemediationState): Promise<RemediationView> {
     }
   }
 
+  // A host that is down can only be emptied by evacuation: a person approves that first (unless the policy says not to).
+  r.evacuate = policy.drain.evacuate === 'when-host-down' && patched(EVACUATION) && hostIsDown(state);
+  if (r.evacuate && policy.drain.evacuationApproval !== false && r.approval?.decision !== 'approved') {
+    const approved = await awaitApproval(r, `${host} is down (power ${state.power}, compute service ${state.compute.up ? 'up' : 'down'}): its ${state.serverCount} servers would be evacuated, rebuilt on other hosts`);
+    if (approved === 'rejected') return r.finish('rejected', r.approval?.comment || 'evacuation rejected', personActor(r.approval?.by));
+    if (approved === 'timed-out') return handOffUntilReturned(r, `no approver decided on evacuating ${host} within ${policy.approval.timeoutSeconds}s`, 'approval-escalated');
+  }
+
   if (r.guarded) {
     const waited = await waitForCapacity(r);
     if (waited !== null) return handOffUntilReturned(r, waited, 'hand-off');
@@ -164,6 +172,10 @@ async function verifyAndReturn(r: RemediationState): Promise<RemediationView> {
   }
   if (problems.length > 0) return handOffUntilReturned(r, `verification failed: ${problems.join('; ')}`, 'hand-off');
 
+  // A fence Nova would not lift right after the evacuation: the host has rebooted since, so lift it now or hand off.
+  if (r.fenced && !(await liftFence(r, 'the host is healthy again', 180))) {
+    return handOffUntilReturned(r, `Nova keeps ${host} forced down: its nova-compute has not restarted since the evacuation`, 'hand-off');
+  }
   await r.enterPhase('returning', { action: 'verification passed', reason: 'host healthy' });
   const toggle = await r.step('enable compute service', () => hostActions.enableCompute(host));
   r.touched = false;

@@ -16,6 +16,8 @@ export const REPAIR_LADDER = 'repair-ladder';
 const CHECK_AFTER_WAIT = 'ladder-check-after-wait';
 /** Patch: a server that cannot be live-migrated may be cold-migrated, when the policy allows it. */
 const COLD_MIGRATION_FALLBACK = 'cold-migration-fallback';
+/** Patch: a host that is down is fenced and its servers evacuated, when the policy allows it. */
+export const EVACUATION = 'evacuation';
 
 /**
  * Drain, then climb the policy's escalation ladder: each repair step gets its
@@ -109,16 +111,60 @@ async function drain(r: RemediationState): Promise<void> {
   await r.enterPhase('draining', { action: 'drain started', reason: 'take the host out of scheduling and move its servers away' });
   const toggle = await r.step('disable compute service', () => hostActions.disableCompute(host, disableReason(remediationId, trigger.name)));
   await r.record({ action: 'compute service disabled', reason: disableReason(remediationId, trigger.name), before: toggle.before, after: toggle.after });
-  await moveEveryServer(r);
+  if (r.evacuate) await fenceAndEvacuate(r);
+  else await moveEveryServer(r);
+}
+
+/**
+ * Evacuation needs the source host known to be down: fence it (Nova's
+ * forced_down), rebuild every server elsewhere, then lift the fence — the
+ * host stays disabled, so nothing is scheduled on it.
+ */
+async function fenceAndEvacuate(r: RemediationState): Promise<void> {
+  const { host } = r.input;
+  const fenced = await r.step('fence host', () => hostActions.fenceHost({ host, fenced: true }));
+  r.fenced = true;
+  await r.record({ action: 'host fenced', reason: `${host} is down: forced down so its servers can be evacuated`, after: fenced.compute });
+  try {
+    await moveEveryServer(r, 'evacuate');
+  } finally {
+    await liftFence(r, 'evacuation over; the host stays disabled');
+  }
+}
+
+/**
+ * Lift the fence. Nova refuses while evacuation records wait for the host's
+ * nova-compute to restart (the host's reboot does that): the fence is then
+ * kept, and lifted again before the host returns. Returns whether it is lifted.
+ */
+export async function liftFence(r: RemediationState, why: string, withinSeconds = 0): Promise<boolean> {
+  const { host } = r.input;
+  const deadline = Date.now() + withinSeconds * 1000;
+  for (;;) {
+    try {
+      const lifted = await r.step('lift the fence', () => hostActions.fenceHost({ host, fenced: false }));
+      r.fenced = false;
+      await r.record({ action: 'fence lifted', reason: `${host}: ${why}`, after: lifted.compute });
+      return true;
+    } catch (err) {
+      if (isInterruption(err)) throw err;
+      if (Date.now() + 10_000 <= deadline) {
+        await sleep(10_000); // a rebooting host starts nova-compute late
+        continue;
+      }
+      await r.record({ action: 'fence kept', reason: describeFailure(err) });
+      return false;
+    }
+  }
 }
 
 /**
  * Move servers off until the host is empty; a server that cannot move fails
  * the drain, unless the policy allows a cold migration instead.
  */
-async function moveEveryServer(r: RemediationState): Promise<void> {
+async function moveEveryServer(r: RemediationState, kind: 'live' | 'evacuate' = 'live'): Promise<void> {
   const { host, policy } = r.input;
-  const coldFallback = policy.drain.coldMigrationFallback === true && patched(COLD_MIGRATION_FALLBACK);
+  const coldFallback = kind === 'live' && policy.drain.coldMigrationFallback === true && patched(COLD_MIGRATION_FALLBACK);
   const deadline = Date.now() + policy.drain.emptyTimeoutSeconds * 1000;
   for (;;) {
     const servers = await r.step('list servers on host', () => hostActions.listServersOnHost(host), (s) => `${s.length} servers`);
@@ -127,7 +173,11 @@ async function moveEveryServer(r: RemediationState): Promise<void> {
     for (const server of servers) {
       let moved: ServerMoveResult;
       try {
-        moved = await r.step(`move ${server.id}`, () => trackedActions.moveServerOffHost({ host, serverId: server.id }), (m) => `${m.result} to ${m.to}`);
+        moved = await r.step(
+          kind === 'evacuate' ? `evacuate ${server.id}` : `move ${server.id}`,
+          () => trackedActions.moveServerOffHost(kind === 'evacuate' ? { host, serverId: server.id, kind } : { host, serverId: server.id }),
+          (m) => `${m.result} to ${m.to}`,
+        );
       } catch (err) {
         if (!coldFallback || isInterruption(err)) throw err;
         await r.record({ action: 'live migration failed', reason: describeFailure(err), before: { server: server.id, host } });

@@ -247,7 +247,7 @@ export class OpenStackProvider implements FleetProvider {
   }
 
   /** Fence a dead host at once (Nova otherwise notices after its service timeout), so its servers can be evacuated. */
-  async setForcedDown(host: string, forcedDown: boolean): Promise<void> {
+  async setFenced(host: string, forcedDown: boolean): Promise<void> {
     const svc = await this.computeService(host);
     if (svc.forced_down !== forcedDown) await this.nova('PUT', `/os-services/${svc.id}`, os.computeServiceAnswer, { forced_down: forcedDown });
   }
@@ -272,7 +272,7 @@ export class OpenStackProvider implements FleetProvider {
   }
 
   private async migrationsOf(serverId: string, kind: MoveKind): Promise<z.infer<typeof os.migration>[]> {
-    const type = kind === 'live' ? 'live-migration' : 'migration';
+    const type = kind === 'live' ? 'live-migration' : kind === 'cold' ? 'migration' : 'evacuation';
     const { migrations } = await this.nova('GET', `/os-migrations?instance_uuid=${serverId}&migration_type=${type}`, os.migrations);
     return migrations.filter((m) => m.instance_uuid === serverId).sort((a, b) => b.id - a.id);
   }
@@ -288,20 +288,25 @@ export class OpenStackProvider implements FleetProvider {
     const task = s['OS-EXT-STS:task_state'] ?? '';
     const live = s.status === 'MIGRATING' || task === 'migrating';
     const cold = ['RESIZE', 'VERIFY_RESIZE'].includes(s.status) || task.startsWith('resize_');
-    if (!live && !cold) return { id: serverId, host, activeMoveId: null };
-    const kind: MoveKind = live ? 'live' : 'cold';
+    const evacuating = s.status === 'REBUILD' || task.startsWith('rebuild');
+    if (!live && !cold && !evacuating) return { id: serverId, host, activeMoveId: null };
+    const kind: MoveKind = live ? 'live' : cold ? 'cold' : 'evacuate';
     const running = (await this.migrationsOf(serverId, kind)).find((m) => !isFinal(m.status));
     return { id: serverId, host, activeMoveId: running ? `${serverId}/${kind}/${running.id}` : `${serverId}/${kind}/requested@${Date.now()}` };
   }
 
-  /** Ask the scheduler to move the server anywhere else (live: `block_migration: "auto"`; cold: migrate, then confirm); returns the move's id. */
+  /**
+   * Ask the scheduler to move the server anywhere else (live:
+   * `block_migration: "auto"`; cold: migrate, then confirm; evacuate: rebuild
+   * elsewhere, the host being down and fenced); returns the move's id.
+   */
   async startServerMove(serverId: string, kind: MoveKind = 'live'): Promise<string> {
     const where = await this.locateServer(serverId);
     if (where.activeMoveId) return where.activeMoveId;
     const before = (await this.migrationsOf(serverId, kind))[0]?.id ?? 0;
     const res = await this.session.request('compute', 'POST', `/servers/${serverId}/action`, {
       headers: await this.novaHeaders(),
-      body: kind === 'live' ? { 'os-migrateLive': { host: null, block_migration: 'auto' } } : { migrate: null },
+      body: kind === 'live' ? { 'os-migrateLive': { host: null, block_migration: 'auto' } } : kind === 'cold' ? { migrate: null } : { evacuate: {} },
       accept: [400, 409],
     });
     if (res.status === 400 || res.status === 409) {
@@ -314,7 +319,7 @@ export class OpenStackProvider implements FleetProvider {
 
   async getServerMove(moveId: string): Promise<MoveStatus> {
     const [serverId, kindText, ref] = moveId.split('/') as [string, string, string];
-    const kind: MoveKind = kindText === 'cold' ? 'cold' : 'live';
+    const kind: MoveKind = kindText === 'cold' || kindText === 'evacuate' ? kindText : 'live';
     const migrations = await this.migrationsOf(serverId, kind);
     let migration: z.infer<typeof os.migration> | undefined;
     if (/^\d+$/.test(ref)) migration = migrations.find((m) => m.id === Number(ref));
@@ -342,7 +347,7 @@ export class OpenStackProvider implements FleetProvider {
       }
       return { id, status: 'running', destination: migration.dest_compute, error: null };
     }
-    if (migration.status === 'completed' || migration.status === 'confirmed') return { id, status: 'completed', destination: migration.dest_compute, error: null };
+    if (['completed', 'confirmed', 'done'].includes(migration.status)) return { id, status: 'completed', destination: migration.dest_compute, error: null };
     if (isFinal(migration.status)) {
       return { id, status: 'failed', destination: null, error: `${kind} migration ${migration.id} ended ${migration.status}${await this.faultOf(serverId, kind)}` };
     }
@@ -354,7 +359,7 @@ export class OpenStackProvider implements FleetProvider {
     try {
       const { body } = await this.session.request('compute', 'GET', `/servers/${serverId}/os-instance-actions`, { headers: await this.novaHeaders() });
       const actions = (body as { instanceActions?: Array<{ action: string; request_id: string; message?: string | null }> }).instanceActions ?? [];
-      const last = actions.find((a) => a.action === (kind === 'live' ? 'live-migration' : 'migrate'));
+      const last = actions.find((a) => a.action === (kind === 'live' ? 'live-migration' : kind === 'cold' ? 'migrate' : 'evacuate'));
       if (!last) return '';
       const { body: detail } = await this.session.request('compute', 'GET', `/servers/${serverId}/os-instance-actions/${last.request_id}`, { headers: await this.novaHeaders() });
       const events = (detail as { instanceAction?: { events?: Array<{ event: string; result: string | null; details?: string | null }> } }).instanceAction?.events ?? [];

@@ -180,6 +180,11 @@ export class SimulatedFleet implements FleetProvider {
     );
   }
 
+  /** The simulated fleet has no service heartbeat to fence: nothing to do. */
+  async setFenced(host: string): Promise<void> {
+    await this.hostRow(host);
+  }
+
   async readUtilisation(host: string): Promise<HostUtilisation> {
     await this.settle();
     const row = await this.hostRow(host);

@@ -9,6 +9,9 @@
 #                                STATE_DIR/clouds.yaml, openrc and cloud.json
 #   cloud.sh stop [STATE_DIR]    stop every recorded process and wait for it
 #   cloud.sh status [STATE_DIR]  processes, memory and API answers
+#   cloud.sh restart-compute HOST [STATE_DIR]
+#                                stop and start one fake nova-compute, as a host's
+#                                reboot does (Nova then completes its evacuations)
 #
 # STATE_DIR defaults to $SHIPSHAPE_CLOUD_STATE or /var/tmp/shipshape-openstack.
 # `start` on a running cloud changes nothing and prints its summary again;
@@ -210,6 +213,17 @@ cmd_stop() {
   log "stopped"
 }
 
+cmd_restart_compute() {
+  local host=${1:?usage: cloud.sh restart-compute HOST [STATE_DIR]}
+  use_state "${2:-}"
+  lock_state
+  [[ -f $STATE/pids/nova-compute-$host.pid ]] || die "no nova-compute for $host in $STATE"
+  export_settings
+  stop_process "nova-compute-$host"
+  start_oslo "nova-compute-$host" nova.cmd.compute:main "$STATE/etc/nova/nova-compute-$host.conf"
+  log "nova-compute on $host restarted (pid $(pid_of "nova-compute-$host"))"
+}
+
 cmd_status() {
   use_state "${1:-}"
   local name pid state rss total=0 down=0 count=0 port path
@@ -247,6 +261,7 @@ case ${1:-} in
   start) cmd_start "${2:-}" ;;
   stop) cmd_stop "${2:-}" ;;
   status) cmd_status "${2:-}" ;;
+  restart-compute) cmd_restart_compute "${2:-}" "${3:-}" ;;
   *)
     sed -n '2,/^set /p' "$0" | sed -n 's/^# \{0,1\}//p'
     exit 2

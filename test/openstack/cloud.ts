@@ -57,6 +57,8 @@ export interface TestCloud {
   flavor: { id: string; name: string };
   image: { id: string; name: string };
   stateDir: string;
+  /** Restarts one fake host's nova-compute, as that host's reboot would. */
+  restartCompute(host: string): Promise<void>;
   /** Stops every process of the cloud and waits for them to exit. */
   stop(): Promise<void>;
 }
@@ -86,11 +88,12 @@ export async function startTestCloud(opts: TestCloudOptions = {}): Promise<TestC
   const summary = parseSummary(JSON.parse(await readFile(join(stateDir, 'cloud.json'), 'utf8')));
   return {
     ...summary,
+    restartCompute: (host) => runCloudSh(['restart-compute', host, stateDir], {}, 120_000).then(() => undefined),
     stop: () => runCloudSh(['stop', stateDir], {}, 120_000).then(() => undefined),
   };
 }
 
-type Summary = Omit<TestCloud, 'stop'>;
+type Summary = Omit<TestCloud, 'stop' | 'restartCompute'>;
 
 function runCloudSh(args: string[], env: Record<string, string>, timeout: number): Promise<string> {
   return new Promise((ok, fail) => {

@@ -38,6 +38,11 @@ const POLICY = testPolicy('host-down', ['HostDown'], {
   ladder: [{ action: 'power-cycle', timeoutSeconds: 120, fixWithinSeconds: 30 }],
   verify: { attempts: 3, intervalSeconds: 1 },
 });
+const EVACUATION_POLICY = testPolicy('host-down-evacuate', ['HostDownEvacuate'], {
+  ...POLICY.policy,
+  name: 'host-down-evacuate',
+  drain: { emptyTimeoutSeconds: 180, evacuate: 'when-host-down' },
+});
 const COLD_POLICY = testPolicy('host-down-cold', ['HostDownCold'], {
   ...POLICY.policy,
   name: 'host-down-cold',
@@ -55,7 +60,7 @@ beforeAll(async () => {
       body: [{ op: 'add', path: '/extra/shipshape_host', value: cloud.computeHosts[i] }],
     });
   }
-  env = await createTestEnv({ provider: () => new OpenStackProvider(config), policies: [POLICY, COLD_POLICY] });
+  env = await createTestEnv({ provider: () => new OpenStackProvider(config), policies: [POLICY, COLD_POLICY, EVACUATION_POLICY] });
   await syncInventory(env.db, env.provider);
   operator = await env.token('monitoring', 'operator');
 }, 600_000);
@@ -141,7 +146,7 @@ test('an alert for a compute host: disabled with the reason, every server live-m
   const done = await inPhase(started.body.remediationId, ['returned', 'awaiting-operator']);
   power.stop();
   service.stop();
-  expect(done.phase).toBe('returned');
+  expect({ phase: done.phase, handOff: done.handOff }).toEqual({ phase: 'returned', handOff: null });
 
   for (const s of before) {
     expect(await serverHost(s.id)).not.toBe(host);
@@ -270,6 +275,45 @@ test('a stopped server cannot be live-migrated: with the policy\'s cold-migratio
     expect((await liveMigrations(stoppedServer)).length).toBe(liveBefore); // refused, so never recorded
     const audit = (await http('GET', `${env.apiUrl}/v1/audit-log?remediationId=${started.body.remediationId}`, operator)).body.entries as Array<{ action: string; reason: string }>;
     expect(audit.find((a) => a.action === 'live migration failed')?.reason).toMatch(/live migration of .* refused \(HTTP 409\)/);
+  } finally {
+    await stopped(worker);
+  }
+}, 300_000);
+
+test('a host that is down is evacuated once a person approves: fenced, servers rebuilt elsewhere, power cycled, fence lifted once nova-compute restarts, returned', async () => {
+  const worker = await env.startWorker();
+  const counts = await Promise.all(cloud.computeHosts.map(async (h) => [h, (await serversOn(h)).length] as const));
+  const host = [...counts].sort((a, b) => b[1] - a[1])[0]![0];
+  const before = await serversOn(host);
+  expect(before.length).toBeGreaterThan(0);
+  await powerOff(host);
+  const approver = await env.token('alice', 'approver');
+  try {
+    const started = await http('POST', `${env.apiUrl}/v1/signals`, operator, hostSignal(host, 'HostDownEvacuate'));
+    expect(started.body).toMatchObject({ outcome: 'started' });
+    const asking = await inPhase(started.body.remediationId, ['awaiting-approval'], 60_000);
+    expect(asking.poolState).toBe('in-service');
+    expect(await serversOn(host)).toHaveLength(before.length); // nothing touched before the approval
+    expect((await http('POST', `${env.apiUrl}/v1/remediations/${started.body.remediationId}/approve`, approver, { comment: 'rack PDU dead; evacuate' })).status).toBe(200);
+    // The physical world: when Ironic powers the host on, it boots and its nova-compute starts again.
+    await eventually('the evacuation to be over', async () => ((await serversOn(host)).length === 0 ? true : undefined), 180_000);
+    await eventually(`${host} powered on`, async () => ((await nodePower(host)) === 'power on' ? true : undefined), 180_000);
+    await cloud.restartCompute(host);
+    const done = await inPhase(started.body.remediationId, ['returned', 'awaiting-operator']);
+    expect({ phase: done.phase, handOff: done.handOff }).toEqual({ phase: 'returned', handOff: null });
+    for (const s of before) {
+      expect(await serverHost(s.id)).not.toBe(host);
+      const { body } = await admin.request('compute', 'GET', `/os-migrations?instance_uuid=${s.id}&migration_type=evacuation`, { headers: NOVA });
+      // 'done' once rebuilt elsewhere; 'completed' once the host's nova-compute has restarted and cleaned up.
+      expect((body as { migrations: Array<{ status: string }> }).migrations.map((m) => m.status)).toEqual(['completed']);
+    }
+    const { body } = await admin.request('compute', 'GET', `/os-services?binary=nova-compute&host=${host}`, { headers: NOVA });
+    expect((body as { services: Array<{ forced_down: boolean; status: string }> }).services[0]).toMatchObject({ forced_down: false, status: 'enabled' });
+    const actions = ((await http('GET', `${env.apiUrl}/v1/audit-log?remediationId=${started.body.remediationId}`, operator)).body.entries as Array<{ action: string }>).map((a) => a.action);
+    // Nova refuses to lift the fence until the host's nova-compute has restarted; Shipshape lifts it before returning the host.
+    expect(actions).toEqual(expect.arrayContaining(['approved', 'host fenced', 'fence kept', 'power-cycle', 'fence lifted', 'remediation returned']));
+    expect(actions.indexOf('host fenced')).toBeLessThan(actions.indexOf('fence kept'));
+    expect(actions.indexOf('power-cycle')).toBeLessThan(actions.indexOf('fence lifted'));
   } finally {
     await stopped(worker);
   }
