@@ -361,6 +361,20 @@ test('a token the cloud no longer accepts mid-run is replaced: re-authentication
   expect(session.logins).toBe(2);
 });
 
+test('an application credential logs in as well as a password', async () => {
+  const { body: users } = await admin.request('identity', 'GET', `/users?name=${cloud.username}`);
+  const userId = (users as { users: Array<{ id: string }> }).users[0]!.id;
+  const { body } = await admin.request('identity', 'POST', `/users/${userId}/application_credentials`, {
+    body: { application_credential: { name: `shipshape-test-${Date.now()}`, description: 'Shipshape provider test' } },
+  });
+  const credential = (body as { application_credential: { id: string; secret: string } }).application_credential;
+  const session = new OpenStackSession({ ...config, auth: { type: 'application-credential', id: credential.id, secret: credential.secret } });
+  const hosts = await new OpenStackProvider(session).listHosts();
+  expect(hosts.map((h) => h.id)).toEqual(cloud.computeHosts);
+  expect(session.logins).toBe(1);
+  await admin.request('identity', 'DELETE', `/users/${userId}/application_credentials/${credential.id}`);
+});
+
 test('Nova answering 503 is retried (Retry-After honoured), then fails clearly when it keeps answering 503', async () => {
   const flaky = await novaProxy((path, n) => (path.includes('os-services') && n <= 2 ? { status: 503, body: '{"message":"busy"}', headers: { 'Retry-After': '1' } } : null));
   try {
