@@ -112,14 +112,15 @@ async function main(): Promise<void> {
   const post = (path: string, body: unknown) =>
     fetch(`${api.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${monitoring}`, 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json());
 
-  if (REAL_CLOUD) return realCloud(api, temporal.uiUrl, config.SHIPSHAPE_SWEEP_INTERVAL_SECONDS, async () => {
+  const stopEverything = async () => {
     worker.shutdown();
     await workerDone.catch(() => undefined);
     await workerConnection.close();
     await api.stop();
     await temporal.stop();
     await pg.stop();
-  });
+  };
+  if (REAL_CLOUD) return realCloud(api, temporal.uiUrl, config.SHIPSHAPE_SWEEP_INTERVAL_SECONDS, stopEverything);
 
   console.log(`
   Shipshape demo — ${DEMO_FLEET.zones.length * DEMO_FLEET.hostsPerZone} simulated compute hosts in ${DEMO_FLEET.zones.join(', ')}
@@ -214,12 +215,7 @@ async function main(): Promise<void> {
     clearInterval(extra);
     clearInterval(sweeps);
     clearTimeout(cooled);
-    worker.shutdown();
-    await workerDone.catch(() => undefined);
-    await workerConnection.close();
-    await api.stop();
-    await temporal.stop();
-    await pg.stop();
+    await stopEverything();
     console.log('[demo] stopped');
     process.exit(0);
   };

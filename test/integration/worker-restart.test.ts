@@ -3,34 +3,21 @@
  * while it tracks a live migration, a new one starts, and the remediation
  * completes with every server moved exactly once.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { injectFault } from '../../activities/providers/simulated-admin';
 import { createTestEnv, type TestEnv } from '../support/env';
 import { eventually, hostSignal, http } from '../support/http';
+import { spawnWorkerProcess, WORKER_MAIN } from '../support/worker-process';
 
-const WORKER = join(__dirname, '..', '..', 'dist', 'workers', 'main.js');
+const WORKER = WORKER_MAIN;
 
 let env: TestEnv;
 let operator: string;
 const children: ChildProcess[] = [];
 
 function startWorkerProcess(): ChildProcess {
-  const child = spawn(process.execPath, [WORKER], {
-    env: {
-      ...process.env,
-      DATABASE_URL: env.databaseUrl,
-      TEMPORAL_ADDRESS: env.temporalAddress,
-      TEMPORAL_TASK_QUEUE: env.taskQueue,
-      SHIPSHAPE_WORKFLOW_ID_PREFIX: env.workflowIdPrefix,
-      SHIPSHAPE_SWEEP_INTERVAL_SECONDS: '0', // no telemetry schedule left behind on the shared dev server
-      SHIPSHAPE_SIM_MIGRATION_SECONDS: '3',
-      SHIPSHAPE_SIM_POWER_ON_SECONDS: '1',
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const child = spawnWorkerProcess(env, { SHIPSHAPE_SIM_MIGRATION_SECONDS: '3', SHIPSHAPE_SIM_POWER_ON_SECONDS: '1' });
   children.push(child);
   return child;
 }

@@ -6,7 +6,7 @@
  * warm) and runs in the suite's second phase, after the rest, so its load
  * does not slow the other tests.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import type { Worker } from '@temporalio/worker';
@@ -18,11 +18,11 @@ import { OpenStackProvider } from '../../activities/providers/openstack';
 import { syncInventory } from '../../activities/inventory';
 import { createTestEnv, testPolicy, type TestEnv } from '../support/env';
 import { eventually, hostSignal, http } from '../support/http';
+import { spawnWorkerProcess } from '../support/worker-process';
 import { startTestCloud, type TestCloud } from './cloud';
 
 const IRONIC = { 'X-OpenStack-Ironic-API-Version': '1.46' };
 const NOVA = { 'X-OpenStack-Nova-API-Version': '2.90' };
-const WORKER = join(__dirname, '..', '..', 'dist', 'workers', 'main.js');
 
 let cloud: TestCloud;
 let config: CloudConfig;
@@ -212,21 +212,11 @@ test('a worker killed during a live migration is replaced: no second migration r
       'breaker: { percent: 100, windowMinutes: 0.001 }\npollSeconds: 1\n',
   );
   const startWorkerProcess = () => {
-    const child = spawn(process.execPath, [WORKER], {
-      env: {
-        ...process.env,
-        DATABASE_URL: env.databaseUrl,
-        TEMPORAL_ADDRESS: env.temporalAddress,
-        TEMPORAL_TASK_QUEUE: env.taskQueue,
-        SHIPSHAPE_WORKFLOW_ID_PREFIX: env.workflowIdPrefix,
-        SHIPSHAPE_SWEEP_INTERVAL_SECONDS: '0',
-        SHIPSHAPE_PROVIDER: 'openstack',
-        SHIPSHAPE_GUARDS_FILE: guardsFile,
-        OS_CLOUD: cloud.cloudName,
-        OS_CLIENT_CONFIG_FILE: cloud.cloudsYaml,
-        LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
+    const child = spawnWorkerProcess(env, {
+      SHIPSHAPE_PROVIDER: 'openstack',
+      SHIPSHAPE_GUARDS_FILE: guardsFile,
+      OS_CLOUD: cloud.cloudName,
+      OS_CLIENT_CONFIG_FILE: cloud.cloudsYaml,
     });
     children.push(child);
     return child;
