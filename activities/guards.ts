@@ -72,10 +72,20 @@ export function createGuardActivities(deps: { db: Pool; guards: () => GuardConfi
           `SELECT
              (SELECT count(*)::int FROM hosts WHERE zone = $1) AS zone_hosts,
              (SELECT count(*)::int FROM hosts) AS fleet_hosts,
-             (SELECT count(*)::int FROM hosts WHERE zone = $1 AND id <> $2 AND pool_state <> 'in-service') AS zone_out`,
+             (SELECT count(*)::int FROM hosts WHERE zone = $1 AND id <> $2 AND pool_state <> 'in-service') AS zone_out,
+             (SELECT (s.utilisation->'vcpus'->>'used')::float8 FROM host_snapshots s WHERE s.host = $2) AS candidate_vcpus,
+             (SELECT sum((s.utilisation->'vcpus'->>'total')::float8) FROM hosts h JOIN host_snapshots s ON s.host = h.id
+               WHERE h.zone = $1 AND h.id <> $2 AND h.pool_state = 'in-service' AND s.utilisation IS NOT NULL) AS others_total,
+             (SELECT sum((s.utilisation->'vcpus'->>'used')::float8) FROM hosts h JOIN host_snapshots s ON s.host = h.id
+               WHERE h.zone = $1 AND h.id <> $2 AND h.pool_state = 'in-service' AND s.utilisation IS NOT NULL) AS others_used`,
           [input.zone, input.host],
         );
         const hosts = rows[0];
+        // vCPU headroom needs the sweep's utilisation of the candidate and of the zone's other hosts.
+        const zoneVcpus =
+          hosts.candidate_vcpus !== null && hosts.others_total !== null
+            ? { candidateUsed: Number(hosts.candidate_vcpus), othersTotal: Number(hosts.others_total), othersUsed: Number(hosts.others_used ?? 0) }
+            : undefined;
         const state = await readGuardState(tx, config);
         const verdict = evaluateGuards(config, {
           now: new Date(), zone: input.zone, zoneHosts: hosts.zone_hosts, fleetHosts: hosts.fleet_hosts, zoneOutOfService: hosts.zone_out,
@@ -85,6 +95,7 @@ export function createGuardActivities(deps: { db: Pool; guards: () => GuardConfi
           takenInBreakerWindow: state.takenInBreakerWindowByZone[input.zone] ?? 0,
           breakerTripped: state.trippedZones[input.zone] ?? null,
           paused: state.paused,
+          zoneVcpus,
         });
         if (!verdict.allowed) return { acquired: false, blockers: verdict.blockers, pollSeconds: config.pollSeconds, waitTimeoutMinutes: config.waitTimeoutMinutes };
         await tx.query('INSERT INTO guard_leases (remediation_id, host, zone) VALUES ($1, $2, $3)', [input.remediationId, input.host, input.zone]);

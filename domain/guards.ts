@@ -9,6 +9,8 @@
  * - maintenance window closed                      → wait
  * - max concurrent in the zone / in the fleet      → wait
  * - minimum in-service capacity of the zone        → wait
+ * - vCPU headroom: the zone's other in-service hosts could not take this
+ *   host's servers and keep the free share the config asks for → wait
  * - rate limit (starts per window, fleet-wide)     → wait
  * - per-host cooldown / max attempts per window    → hand off (checked at start: a fix that does not stick needs a person)
  * Taking the host out may itself trip the breaker: `tripsBreaker` says so.
@@ -25,6 +27,12 @@ export interface GuardConfig {
   maxConcurrentFleet: Limit;
   /** Percentage of a zone's hosts that must stay in service. */
   minInServicePercentPerZone: number;
+  /**
+   * Share of the vCPU capacity of the zone's other in-service hosts that must
+   * still be free once this host's allocated vCPUs have moved onto them.
+   * Applied when the telemetry sweep has read the zone's utilisation.
+   */
+  minFreeVcpuPercentPerZone?: number;
   rateLimit: { starts: number; windowMinutes: number };
   cooldownMinutes: number;
   maxAttempts: { count: number; windowMinutes: number };
@@ -51,9 +59,19 @@ export interface FleetSnapshot {
   takenInBreakerWindow: number;
   breakerTripped: { at: string; reason: string } | null;
   paused: { by: string; reason: string } | null;
+  /** vCPUs from the last sweep: the candidate's allocated, and the zone's other in-service hosts'. Absent: not known. */
+  zoneVcpus?: { candidateUsed: number; othersTotal: number; othersUsed: number };
 }
 
-export type GuardName = 'pause' | 'breaker' | 'maintenance-window' | 'zone-concurrency' | 'fleet-concurrency' | 'capacity-floor' | 'rate-limit';
+export type GuardName =
+  | 'pause'
+  | 'breaker'
+  | 'maintenance-window'
+  | 'zone-concurrency'
+  | 'fleet-concurrency'
+  | 'capacity-floor'
+  | 'vcpu-headroom'
+  | 'rate-limit';
 
 export interface Blocker {
   guard: GuardName;
@@ -90,6 +108,8 @@ export function evaluateGuards(config: GuardConfig, s: FleetSnapshot): GuardVerd
   if (inServiceAfter < floor) {
     blockers.push({ guard: 'capacity-floor', reason: `${s.zone} would keep ${inServiceAfter} of ${s.zoneHosts} hosts in service; the floor is ${floor} (${config.minInServicePercentPerZone} %)` });
   }
+  const headroom = vcpuHeadroom(config.minFreeVcpuPercentPerZone ?? 0, s);
+  if (headroom) blockers.push({ guard: 'vcpu-headroom', reason: headroom });
   if (s.startsInRateWindow >= config.rateLimit.starts) {
     blockers.push({ guard: 'rate-limit', reason: `${s.startsInRateWindow} hosts taken out in the last ${config.rateLimit.windowMinutes} min; the limit is ${config.rateLimit.starts}` });
   }
@@ -102,6 +122,21 @@ export function evaluateGuards(config: GuardConfig, s: FleetSnapshot): GuardVerd
       ? `${takenAfter} of ${s.zoneHosts} hosts of ${s.zone} taken out within ${config.breaker.windowMinutes} min (breaker at ${config.breaker.percent} %)`
       : null;
   return { allowed: true, tripsBreaker };
+}
+
+/** Why the zone's other hosts could not take this host's vCPUs with the free share asked for; null when they can, or when it is not known. */
+export function vcpuHeadroom(minFreePercent: number, s: Pick<FleetSnapshot, 'zone' | 'zoneVcpus'>): string | null {
+  const v = s.zoneVcpus;
+  if (!v || v.othersTotal <= 0) return null;
+  const usedAfter = v.othersUsed + v.candidateUsed;
+  const freePercent = ((v.othersTotal - usedAfter) / v.othersTotal) * 100;
+  if (usedAfter > v.othersTotal) {
+    return `the other in-service hosts of ${s.zone} have ${v.othersTotal - v.othersUsed} vCPUs free; this host's servers need ${v.candidateUsed}`;
+  }
+  if (freePercent < minFreePercent) {
+    return `${s.zone} would have ${freePercent.toFixed(1)} % of its vCPUs free after taking this host's ${v.candidateUsed}; the floor is ${minFreePercent} %`;
+  }
+  return null;
 }
 
 export interface HostHistory {

@@ -24,6 +24,7 @@ export const guardFileSchema = z.strictObject({
   maxConcurrentPerZone: limitSchema.default({ count: 1 }),
   maxConcurrentFleet: limitSchema.default({ percent: 10 }),
   minInServicePercentPerZone: z.number().min(0).max(100).default(75),
+  minFreeVcpuPercentPerZone: z.number().min(0).max(100).default(10),
   rateLimit: z.strictObject({ starts: z.number().int().min(1), windowMinutes: z.number().gt(0) }).default({ starts: 10, windowMinutes: 60 }),
   cooldownMinutes: z.number().min(0).default(60),
   maxAttempts: attemptsSchema.default({ count: 3, windowMinutes: 1440 }),

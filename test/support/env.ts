@@ -88,6 +88,7 @@ export const PERMISSIVE_GUARDS: GuardConfig = {
   maxConcurrentPerZone: { percent: 100 },
   maxConcurrentFleet: { percent: 100 },
   minInServicePercentPerZone: 0,
+  minFreeVcpuPercentPerZone: 0,
   rateLimit: { starts: 10_000, windowMinutes: 1 },
   cooldownMinutes: 0,
   maxAttempts: { count: 10_000, windowMinutes: 1 },
