@@ -12,7 +12,8 @@
  *   issues a second one.
  * - Power: through Ironic when the host is an Ironic node (by node name, or
  *   `extra.shipshape_host`): a power cycle is power off, seen off, power on.
- * - Zones: the nova-compute service's availability zone.
+ * - Zones: a host aggregate's `shipshape_zone` metadata, else the
+ *   nova-compute service's availability zone.
  */
 import { FailureType } from '../../domain/errors';
 import { PermanentProviderError, type FleetProvider, type MoveKind, type MoveStatus, type ServerLocation } from '../../domain/provider';
@@ -154,13 +155,24 @@ export class OpenStackProvider implements FleetProvider {
 
   // ---- inventory and state ---------------------------------------------
 
+  /** Host → zone from host aggregates tagged with the metadata `shipshape_zone`; they win over availability zones. */
+  private async aggregateZones(): Promise<Map<string, string>> {
+    const { aggregates } = await this.nova('GET', '/os-aggregates', os.aggregates);
+    const zones = new Map<string, string>();
+    for (const a of aggregates) {
+      const zone = a.metadata?.shipshape_zone;
+      if (typeof zone === 'string' && zone) for (const h of a.hosts) zones.set(h, zone);
+    }
+    return zones;
+  }
+
   async listHosts(): Promise<InventoryHost[]> {
     const { services } = await this.nova('GET', '/os-services?binary=nova-compute', os.computeServices);
-    const nodes = await this.ironicNodes();
+    const [nodes, tagged] = await Promise.all([this.ironicNodes(), this.aggregateZones()]);
     const hosts = new Map<string, InventoryHost>();
     for (const s of services) {
       const node = nodes.find((n) => n.name === s.host || n.extra?.shipshape_host === s.host) ?? null;
-      hosts.set(s.host, { id: s.host, zone: s.zone ?? 'nova', roles: ['compute'], bmc: node ? this.bmcOf(node) : null });
+      hosts.set(s.host, { id: s.host, zone: tagged.get(s.host) ?? s.zone ?? 'nova', roles: ['compute'], bmc: node ? this.bmcOf(node) : null });
     }
     const { agents } = await this.optional('network', () => this.session.call('network', 'GET', '/v2.0/agents', os.neutronAgents), { agents: [] });
     for (const a of agents) this.addRole(hosts, a.host, 'network', nodes);

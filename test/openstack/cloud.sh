@@ -16,7 +16,8 @@
 # STATE_DIR defaults to $SHIPSHAPE_CLOUD_STATE or /var/tmp/shipshape-openstack.
 # `start` on a running cloud changes nothing and prints its summary again;
 # `start` after `stop` (or a crash) begins a fresh cloud in the same folder.
-# Settings (environment): SHIPSHAPE_CLOUD_PORT_BASE (47100),
+# Settings (environment): SHIPSHAPE_CLOUD_PORT_BASE (23100: below the
+# kernel's ephemeral range, so no outgoing connection can take a port first),
 # SHIPSHAPE_CLOUD_COMPUTES (3), SHIPSHAPE_CLOUD_SERVERS_PER_COMPUTE (2),
 # SHIPSHAPE_CLOUD_IRONIC_NODES (3), SHIPSHAPE_CLOUD_CACHE (snapshot folder),
 # SHIPSHAPE_CLOUD_DEBUG (false), SHIPSHAPE_CLOUD_KEEP_ON_FAILURE (leave the

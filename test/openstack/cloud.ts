@@ -20,7 +20,7 @@ const CLOUD_SH = join(__dirname, 'cloud.sh');
 export interface TestCloudOptions {
   /** Where configs, logs, pids and clouds.yaml go; /var/tmp/shipshape-openstack by default. */
   stateDir?: string;
-  /** First of the fixed ports (47100 by default); the cloud uses base..base+16. */
+  /** First of the fixed ports (23100 by default, below the ephemeral range); the cloud uses base..base+16. */
   portBase?: number;
   /** Number of fake nova-compute hosts (compute-1..N); 3 by default. */
   computes?: number;

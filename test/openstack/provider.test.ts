@@ -50,7 +50,7 @@ const COLD_POLICY = testPolicy('host-down-cold', ['HostDownCold'], {
 });
 
 beforeAll(async () => {
-  cloud = await startTestCloud(process.env.SHIPSHAPE_TEST_CLOUD_DIR ? { stateDir: process.env.SHIPSHAPE_TEST_CLOUD_DIR, portBase: Number(process.env.SHIPSHAPE_TEST_CLOUD_PORT_BASE ?? 47300) } : {});
+  cloud = await startTestCloud(process.env.SHIPSHAPE_TEST_CLOUD_DIR ? { stateDir: process.env.SHIPSHAPE_TEST_CLOUD_DIR, portBase: Number(process.env.SHIPSHAPE_TEST_CLOUD_PORT_BASE ?? 23300) } : {});
   config = loadCloudConfig({ OS_CLOUD: cloud.cloudName, OS_CLIENT_CONFIG_FILE: cloud.cloudsYaml });
   admin = new OpenStackSession(config);
   // Each fake compute is also an Ironic node: that is where its power is.
@@ -409,6 +409,17 @@ test('inventory, state and utilisation: hosts with zones from Nova, servers acro
   const servers = (await Promise.all(cloud.computeHosts.map((h) => provider.listServersOnHost(h)))).flat();
   expect(servers).toHaveLength(cloud.servers.length);
   await expect(provider.readHostState('no-such-host')).rejects.toThrow(/no nova-compute service on host no-such-host/);
+  // A host aggregate tagged shipshape_zone maps its hosts to that zone, over the availability zone.
+  const { body: created } = await admin.request('compute', 'POST', '/os-aggregates', { headers: NOVA, body: { aggregate: { name: `rack-${Date.now()}` } } });
+  const aggregateId = (created as { aggregate: { id: number } }).aggregate.id;
+  await admin.request('compute', 'POST', `/os-aggregates/${aggregateId}/action`, { headers: NOVA, body: { add_host: { host: 'compute-2' } } });
+  await admin.request('compute', 'POST', `/os-aggregates/${aggregateId}/action`, { headers: NOVA, body: { set_metadata: { metadata: { shipshape_zone: 'rack-7' } } } });
+  try {
+    expect((await provider.listHosts()).map((h) => [h.id, h.zone])).toEqual([['compute-1', 'nova'], ['compute-2', 'rack-7'], ['compute-3', 'nova']]);
+  } finally {
+    await admin.request('compute', 'POST', `/os-aggregates/${aggregateId}/action`, { headers: NOVA, body: { remove_host: { host: 'compute-2' } } });
+    await admin.request('compute', 'DELETE', `/os-aggregates/${aggregateId}`, { headers: NOVA });
+  }
   // Disabling twice with the same reason sends nothing the second time.
   await provider.disableCompute('compute-1', 'shipshape: test');
   const once = await computeService('compute-1');
