@@ -23,12 +23,15 @@ async function main(): Promise<void> {
   const bmc = createBmc(config, db, provider);
   const clientConnection = await connectClient(config);
   await ensureSearchAttributes(clientConnection, config.TEMPORAL_NAMESPACE, logger);
+  // A schedule that cannot be created (no permission on Temporal Cloud, say) must not stop remediation: say so and go on.
   await ensureSweepSchedule(createClient(clientConnection, config), {
     prefix: config.SHIPSHAPE_WORKFLOW_ID_PREFIX,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     everySeconds: config.SHIPSHAPE_SWEEP_INTERVAL_SECONDS,
     logger,
-  });
+  }).catch((err: unknown) =>
+    logger.error({ err: (err as Error).message }, 'telemetry sweep schedule not created: no sweeps run until it is (the worker goes on)'),
+  );
   await clientConnection.close();
   const connection = await connectWorker(config);
   const worker = await createRemediationWorker({
