@@ -130,8 +130,8 @@ export class OpenStackSession {
     this.token = null;
   }
 
-  /** The endpoint of a service type, from the catalog (interface and region as configured). */
-  async endpoint(serviceType: string): Promise<string> {
+  /** The endpoint of a service type, from an override or the catalog (interface and region as configured); null when the cloud has none. */
+  private async findEndpoint(serviceType: string): Promise<string | null> {
     const override = this.cloud.endpointOverrides[serviceType];
     if (override) return override.replace(/\/+$/, '');
     await this.ensureToken();
@@ -139,15 +139,24 @@ export class OpenStackSession {
     const ep = service?.endpoints.find(
       (e) => e.interface === this.cloud.interface && (!this.cloud.regionName || e.region === this.cloud.regionName || e.region_id === this.cloud.regionName),
     );
-    if (!ep) {
-      throw new OpenStackError(
-        `the service catalog has no ${serviceType} endpoint for interface ${this.cloud.interface}${this.cloud.regionName ? ` in region ${this.cloud.regionName}` : ''}`,
-        null,
-        false,
-        null,
-      );
-    }
-    return ep.url.replace(/\/+$/, '');
+    return ep ? ep.url.replace(/\/+$/, '') : null;
+  }
+
+  /** Whether the cloud runs this service (a service without an endpoint is simply absent). */
+  async hasEndpoint(serviceType: string): Promise<boolean> {
+    return (await this.findEndpoint(serviceType)) !== null;
+  }
+
+  /** The endpoint of a service type; a cloud without one is a non-retryable error naming it. */
+  async endpoint(serviceType: string): Promise<string> {
+    const url = await this.findEndpoint(serviceType);
+    if (url) return url;
+    throw new OpenStackError(
+      `the service catalog has no ${serviceType} endpoint for interface ${this.cloud.interface}${this.cloud.regionName ? ` in region ${this.cloud.regionName}` : ''}`,
+      null,
+      false,
+      null,
+    );
   }
 
   /**

@@ -29,6 +29,8 @@ const NOVA_MIN = [2, 53] as const;
 const NOVA_MAX = [2, 90] as const;
 const IRONIC = { 'X-OpenStack-Ironic-API-Version': '1.46' };
 const PLACEMENT = { 'OpenStack-API-Version': 'placement 1.10' };
+/** A host missing from the last listing of Ironic nodes is looked for again once the listing is this old. */
+const NODE_LISTING_MAX_AGE_MS = 60_000;
 /** How long a requested live migration may go unrecorded by Nova before it counts as not started. */
 const UNRECORDED_MOVE_MS = 60_000;
 
@@ -49,6 +51,9 @@ export class OpenStackProvider implements FleetProvider {
   readonly name = 'openstack';
   readonly session: OpenStackSession;
   private novaVersion: string | null = null;
+  /** Host → Ironic node UUID, from the last listing of every node. */
+  private readonly nodeOfHost = new Map<string, string>();
+  private nodesListedAt = 0;
 
   constructor(
     cloud: CloudConfig | OpenStackSession,
@@ -81,13 +86,7 @@ export class OpenStackProvider implements FleetProvider {
 
   /** A service the cloud does not run (no endpoint in the catalog) is simply absent. */
   private async optional<T>(serviceType: string, read: () => Promise<T>, absent: T): Promise<T> {
-    try {
-      await this.session.endpoint(serviceType);
-    } catch (err) {
-      if (err instanceof OpenStackError && /has no .* endpoint/.test(err.message)) return absent;
-      throw err;
-    }
-    return read();
+    return (await this.session.hasEndpoint(serviceType)) ? read() : absent;
   }
 
   /** The host's nova-compute service; an unknown host is a permanent error. */
@@ -120,9 +119,36 @@ export class OpenStackProvider implements FleetProvider {
     );
   }
 
+  /**
+   * The host's Ironic node, read by its UUID. Which node belongs to which
+   * host comes from listing every node, done again only when a host is not
+   * in the last listing and that listing is a minute old: state is read
+   * often (every poll of a power action), the whole node list is not.
+   */
   private async nodeFor(host: string): Promise<Node | null> {
-    const nodes = await this.ironicNodes();
-    return nodes.find((n) => n.name === host || n.extra?.shipshape_host === host) ?? null;
+    let uuid = this.nodeOfHost.get(host);
+    if (uuid === undefined && Date.now() - this.nodesListedAt > NODE_LISTING_MAX_AGE_MS) {
+      this.rememberNodes(await this.ironicNodes());
+      uuid = this.nodeOfHost.get(host);
+    }
+    if (!uuid) return null;
+    const res = await this.session.request('baremetal', 'GET', `/v1/nodes/${uuid}`, { headers: IRONIC, accept: [404] });
+    if (res.status === 404) {
+      this.nodeOfHost.delete(host); // the node was deleted or re-enrolled: look again next time
+      this.nodesListedAt = 0;
+      return null;
+    }
+    return parseAnswer(os.ironicNode, res.body, `baremetal: GET /v1/nodes/${uuid}`);
+  }
+
+  private rememberNodes(nodes: Node[]): void {
+    this.nodeOfHost.clear();
+    for (const n of nodes) {
+      const host = typeof n.extra?.shipshape_host === 'string' ? n.extra.shipshape_host : n.name;
+      if (host) this.nodeOfHost.set(host, n.uuid);
+      if (n.name && n.name !== host && !this.nodeOfHost.has(n.name)) this.nodeOfHost.set(n.name, n.uuid);
+    }
+    this.nodesListedAt = Date.now();
   }
 
   private async requireNode(host: string): Promise<Node> {
@@ -148,7 +174,7 @@ export class OpenStackProvider implements FleetProvider {
 
   private async blockStorageType(): Promise<string | null> {
     for (const t of ['block-storage', 'volumev3']) {
-      if (await this.optional(t, async () => true, false)) return t;
+      if (await this.session.hasEndpoint(t)) return t;
     }
     return null;
   }
@@ -169,6 +195,7 @@ export class OpenStackProvider implements FleetProvider {
   async listHosts(): Promise<InventoryHost[]> {
     const { services } = await this.nova('GET', '/os-services?binary=nova-compute', os.computeServices);
     const [nodes, tagged] = await Promise.all([this.ironicNodes(), this.aggregateZones()]);
+    this.rememberNodes(nodes);
     const hosts = new Map<string, InventoryHost>();
     for (const s of services) {
       const node = nodes.find((n) => n.name === s.host || n.extra?.shipshape_host === s.host) ?? null;
@@ -391,9 +418,8 @@ export class OpenStackProvider implements FleetProvider {
   private async waitForPower(node: Node, state: 'power on' | 'power off', timeoutMs = 120_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const { nodes } = await this.session.call('baremetal', 'GET', `/v1/nodes?detail=true&limit=200`, os.ironicNodes, { headers: IRONIC });
-      const now = nodes.find((n) => n.uuid === node.uuid);
-      if (now?.power_state === state && !now.target_power_state) return;
+      const now = await this.session.call('baremetal', 'GET', `/v1/nodes/${node.uuid}`, os.ironicNode, { headers: IRONIC });
+      if (now.power_state === state && !now.target_power_state) return;
       if (Date.now() > deadline) throw new OpenStackError(`baremetal: node ${node.name ?? node.uuid} did not reach ${state} within ${timeoutMs / 1000}s`, null, true, null);
       await new Promise((ok) => setTimeout(ok, 1000));
     }
