@@ -1,6 +1,9 @@
 /**
  * The fleet-wide guards file (policies/guards.yaml). Defaults are
- * conservative: one host per zone and 10 % of the fleet out at once.
+ * conservative and usable at every zone size: one remediation per zone and
+ * 10 % of the fleet at once, at most 3 hosts and 25 % of a zone out of
+ * service (never below one host), and a breaker at 5 take-outs or 30 % of a
+ * zone within an hour (never below two).
  */
 import { readFileSync, existsSync } from 'node:fs';
 import { parse } from 'yaml';
@@ -20,21 +23,46 @@ const timezone = z.string().refine((tz) => {
   }
 }, 'must be an IANA time zone such as Europe/Berlin');
 
-export const guardFileSchema = z.strictObject({
-  maxConcurrentPerZone: limitSchema.default({ count: 1 }),
-  maxConcurrentFleet: limitSchema.default({ percent: 10 }),
-  minInServicePercentPerZone: z.number().min(0).max(100).default(75),
-  minFreeVcpuPercentPerZone: z.number().min(0).max(100).default(10),
-  rateLimit: z.strictObject({ starts: z.number().int().min(1), windowMinutes: z.number().gt(0) }).default({ starts: 10, windowMinutes: 60 }),
-  cooldownMinutes: z.number().min(0).default(60),
-  maxAttempts: attemptsSchema.default({ count: 3, windowMinutes: 1440 }),
-  breaker: z.strictObject({ percent: z.number().gt(0).max(100), windowMinutes: z.number().gt(0) }).default({ percent: 30, windowMinutes: 60 }),
-  windows: z
-    .array(z.strictObject({ name: z.string().min(1), effect: z.enum(['allow', 'forbid']), days: z.array(z.enum(WEEKDAYS)).min(1), start: time, end: time, timezone }))
-    .default([]),
-  waitTimeoutMinutes: z.number().gt(0).default(60),
-  pollSeconds: z.number().gt(0).max(600).default(10),
-});
+const floorSchema = z
+  .strictObject({ count: z.number().int().min(0).optional(), percent: z.number().min(0).max(100).optional() })
+  .refine((f) => f.count !== undefined || f.percent !== undefined, 'needs count, percent or both');
+
+const breakerSchema = z
+  .strictObject({
+    // One host going bad is what remediation is for: a breaker that trips on it would stop every zone on its first fix.
+    count: z.number().int().min(2, 'must be at least 2: to have a person approve every take-out, give the policy an approval rule').optional(),
+    percent: z.number().gt(0).max(100).optional(),
+    windowMinutes: z.number().gt(0),
+  })
+  .refine((b) => b.count !== undefined || b.percent !== undefined, 'needs count, percent or both');
+
+export const guardFileSchema = z
+  .strictObject({
+    maxConcurrentPerZone: limitSchema.default({ count: 1 }),
+    maxConcurrentFleet: limitSchema.default({ percent: 10 }),
+    maxOutOfServicePerZone: limitSchema.default({ count: 3, percent: 25 }),
+    minInServicePerZone: floorSchema.optional(),
+    /** Before minInServicePerZone: still read, as minInServicePerZone.percent. */
+    minInServicePercentPerZone: z.number().min(0).max(100).optional(),
+    minFreeVcpuPercentPerZone: z.number().min(0).max(100).default(10),
+    rateLimit: z.strictObject({ starts: z.number().int().min(1), windowMinutes: z.number().gt(0) }).default({ starts: 10, windowMinutes: 60 }),
+    cooldownMinutes: z.number().min(0).default(60),
+    maxAttempts: attemptsSchema.default({ count: 3, windowMinutes: 1440 }),
+    breaker: breakerSchema.default({ count: 5, percent: 30, windowMinutes: 60 }),
+    windows: z
+      .array(z.strictObject({ name: z.string().min(1), effect: z.enum(['allow', 'forbid']), days: z.array(z.enum(WEEKDAYS)).min(1), start: time, end: time, timezone }))
+      .default([]),
+    waitTimeoutMinutes: z.number().gt(0).default(60),
+    pollSeconds: z.number().gt(0).max(600).default(10),
+  })
+  .refine((g) => g.minInServicePercentPerZone === undefined || g.minInServicePerZone?.percent === undefined, {
+    path: ['minInServicePercentPerZone'],
+    message: 'replaced by minInServicePerZone.percent; give only one of them',
+  })
+  .transform(({ minInServicePercentPerZone, minInServicePerZone, ...rest }): GuardConfig => {
+    const floor = minInServicePercentPerZone === undefined ? minInServicePerZone : { ...minInServicePerZone, percent: minInServicePercentPerZone };
+    return floor ? { ...rest, minInServicePerZone: floor } : rest;
+  });
 
 export const DEFAULT_GUARDS: GuardConfig = guardFileSchema.parse({});
 

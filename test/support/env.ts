@@ -87,7 +87,7 @@ export interface TestEnv {
 export const PERMISSIVE_GUARDS: GuardConfig = {
   maxConcurrentPerZone: { percent: 100 },
   maxConcurrentFleet: { percent: 100 },
-  minInServicePercentPerZone: 0,
+  maxOutOfServicePerZone: { percent: 100 },
   minFreeVcpuPercentPerZone: 0,
   rateLimit: { starts: 10_000, windowMinutes: 1 },
   cooldownMinutes: 0,
