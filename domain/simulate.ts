@@ -60,7 +60,10 @@ export function simulatePolicies(
   const taken = { ...fleet.takenInBreakerWindowByZone };
   let starts = fleet.startsInRateWindow;
   const started = new Set<string>();
-  const zoneHosts = (zone: string) => Object.values(fleet.hosts).filter((h) => h.zone === zone);
+  const takenOut = new Set<string>();
+  const zoneHosts = (zone: string) => Object.entries(fleet.hosts).filter(([, h]) => h.zone === zone);
+  // A host out of service already holds its lease: only this replay's take-outs are out on top of the pool states.
+  const isOut = (id: string, h: SimulatedHost) => h.outOfService || takenOut.has(id);
 
   return signals.map((s): SimulatedResult => {
     const base = { signalId: s.signalId, name: s.name, host: s.host, blockedBy: [], approval: null, policy: null };
@@ -81,7 +84,7 @@ export function simulatePolicies(
       zone: host.zone,
       zoneHosts: inZone.length,
       fleetHosts: Object.keys(fleet.hosts).length,
-      zoneOutOfService: inZone.filter((h) => h.outOfService).length + (leases[host.zone] ?? 0),
+      zoneOutOfService: inZone.filter(([id, h]) => id !== s.host && isOut(id, h)).length,
       activeLeasesZone: leases[host.zone] ?? 0,
       activeLeasesFleet: Object.values(leases).reduce((a, b) => a + b, 0),
       startsInRateWindow: starts,
@@ -90,6 +93,7 @@ export function simulatePolicies(
       paused: fleet.paused,
     });
     if (!verdict.allowed) return { ...base, policy, approval, outcome: 'would-wait', blockedBy: verdict.blockers };
+    takenOut.add(s.host);
     leases[host.zone] = (leases[host.zone] ?? 0) + 1;
     taken[host.zone] = (taken[host.zone] ?? 0) + 1;
     starts++;

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { breakerAt, evaluateGuards, floorFor, limitFor, repeatOffence, zoneBudget, type FleetSnapshot, type GuardConfig } from '../../domain/guards';
+import { simulatePolicies } from '../../domain/simulate';
 import { isInside, windowVerdict, type MaintenanceWindow } from '../../domain/windows';
 import { DEFAULT_GUARDS, parseGuards } from '../../policies/guards-schema';
 
@@ -242,5 +243,27 @@ describe('maintenance windows', () => {
   });
   test('no windows at all means always open', () => {
     expect(windowVerdict([], new Date())).toEqual({ open: true });
+  });
+});
+
+describe('simulate judges a zone as the lease would', () => {
+  const policy = { name: 'host-down', version: '1', approval: { required: false, timeoutSeconds: 60 }, drain: { emptyTimeoutSeconds: 60 }, repair: ['power-cycle' as const], verify: { attempts: 3, intervalSeconds: 1 } };
+  const policies = [{ name: 'host-down', match: { signals: ['HostDown'], labels: [], severities: null, roles: null, zones: null }, policy }];
+  const hosts = (n: number, out: number[]) =>
+    Object.fromEntries(Array.from({ length: n }, (_, i) => [`h${i + 1}`, { zone: 'zone-a', roles: ['compute'], outOfService: out.includes(i + 1), hasOpenRemediation: out.includes(i + 1) }]));
+  const signal = (host: string) => ({ signalId: null, name: 'HostDown', host, labels: {}, severity: 'critical' as const, status: 'firing' as const });
+  const guards: GuardConfig = { ...DEFAULT_GUARDS, maxConcurrentPerZone: { count: 5 }, maxConcurrentFleet: { percent: 100 } };
+  const fleet = (out: number[]) => ({ hosts: hosts(20, out), activeLeasesByZone: { 'zone-a': out.length }, takenInBreakerWindowByZone: {}, startsInRateWindow: 0, trippedZones: {}, paused: null, now: calm.now });
+
+  const cases: [string, number[], string[], string[]][] = [
+    ['two hosts under remediation (out and leased) count once each: one more may start', [1, 2], ['h3'], ['would-start']],
+    ['a third out leaves no room: 3 of 20 at most', [1, 2, 3], ['h4'], ['would-wait']],
+    ['a start within the replay counts as out for the signals after it', [1], ['h2', 'h3', 'h4'], ['would-start', 'would-start', 'would-wait']],
+    ['a host that would wait is not out: the one after it is judged the same', [1, 2, 3], ['h4', 'h5'], ['would-wait', 'would-wait']],
+    ['a second signal for a host that would wait joins it', [1, 2, 3], ['h4', 'h4'], ['would-wait', 'would-join']],
+  ];
+  test.each(cases)('%s', (_name, out, alerting, expected) => {
+    const results = simulatePolicies(policies, alerting.map(signal), fleet(out), guards);
+    expect(results.map((r) => r.outcome)).toEqual(expected);
   });
 });
