@@ -4,6 +4,7 @@
  * workers can never both take the last slot of a zone.
  */
 import type { Pool } from 'pg';
+import { HOST_IS_OUT, readGuardState } from '../db/guards';
 import { inTransaction } from '../db/pool';
 import { evaluateGuards, repeatOffence, stricter, type Blocker, type GuardConfig, type PolicyGuards } from '../domain/guards';
 
@@ -14,36 +15,8 @@ export type CapacityResult =
   | { acquired: true; trippedBreaker: string | null }
   | { acquired: false; blockers: Blocker[]; pollSeconds: number; waitTimeoutMinutes: number };
 
-/** Leases, recent take-outs, tripped breakers and the pause: the guard state every zone shares. */
-export interface GuardState {
-  activeLeasesByZone: Record<string, number>;
-  /** Counted from the zone's last breaker reset when that is later than the window's start. */
-  takenInBreakerWindowByZone: Record<string, number>;
-  startsInRateWindow: number;
-  trippedZones: Record<string, { at: string; reason: string }>;
-  paused: { by: string; reason: string } | null;
-}
-
-/** Read the guard state in one statement; the lease activity and simulate both decide on it. */
-export async function readGuardState(db: Pick<Pool, 'query'>, config: GuardConfig): Promise<GuardState> {
-  const { rows } = await db.query(
-    `SELECT
-       (SELECT coalesce(json_object_agg(zone, n), '{}') FROM
-          (SELECT zone, count(*)::int AS n FROM guard_leases WHERE released_at IS NULL GROUP BY zone) a) AS leases,
-       (SELECT coalesce(json_object_agg(zone, n), '{}') FROM
-          (SELECT l.zone, count(*)::int AS n FROM guard_leases l
-            WHERE l.acquired_at > greatest(now() - make_interval(secs => $2::float8 * 60),
-                                           (SELECT max(reset_at) FROM guard_breakers b WHERE b.zone = l.zone))
-            GROUP BY l.zone) t) AS taken,
-       (SELECT count(*)::int FROM guard_leases WHERE acquired_at > now() - make_interval(secs => $1::float8 * 60)) AS starts,
-       (SELECT coalesce(json_object_agg(zone, json_build_object('at', tripped_at, 'reason', reason)), '{}')
-          FROM guard_breakers WHERE reset_at IS NULL) AS tripped,
-       (SELECT json_build_object('by', paused_by, 'reason', reason) FROM guard_pause) AS paused`,
-    [config.rateLimit.windowMinutes, config.breaker.windowMinutes],
-  );
-  const r = rows[0];
-  return { activeLeasesByZone: r.leases, takenInBreakerWindowByZone: r.taken, startsInRateWindow: r.starts, trippedZones: r.tripped, paused: r.paused };
-}
+// Simulate reads the guard state through here; it lives with the other guard queries in db/.
+export { readGuardState, type GuardState } from '../db/guards';
 
 export function createGuardActivities(deps: { db: Pool; guards: () => GuardConfig }) {
   const { db } = deps;
@@ -72,7 +45,7 @@ export function createGuardActivities(deps: { db: Pool; guards: () => GuardConfi
           `SELECT
              (SELECT count(*)::int FROM hosts WHERE zone = $1) AS zone_hosts,
              (SELECT count(*)::int FROM hosts) AS fleet_hosts,
-             (SELECT count(*)::int FROM hosts WHERE zone = $1 AND id <> $2 AND pool_state <> 'in-service') AS zone_out,
+             (SELECT count(*)::int FROM hosts h WHERE h.zone = $1 AND h.id <> $2 AND ${HOST_IS_OUT}) AS zone_out,
              (SELECT (s.utilisation->'vcpus'->>'used')::float8 FROM host_snapshots s WHERE s.host = $2) AS candidate_vcpus,
              (SELECT sum((s.utilisation->'vcpus'->>'total')::float8) FROM hosts h JOIN host_snapshots s ON s.host = h.id
                WHERE h.zone = $1 AND h.id <> $2 AND h.pool_state = 'in-service' AND s.utilisation IS NOT NULL) AS others_total,

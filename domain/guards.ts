@@ -114,16 +114,18 @@ export function breakerAt(breaker: GuardConfig['breaker'], zoneHosts: number): n
   return Math.max(2, Math.min(breaker.count ?? Infinity, byPercent));
 }
 
-/** How a limit became its host count, in the operator's words. */
+const hosts = (n: number) => `${n} host${n === 1 ? '' : 's'}`;
+
+/** How a limit became its host count, in the operator's words, in brackets; nothing for a plain count. */
 function describeLimit(limit: Limit, total: number): string {
-  const byPercent = limit.percent === undefined ? undefined : Math.floor((limit.percent / 100) * total);
-  const percent = limit.percent === undefined ? '' : byPercent === 0 ? `${limit.percent} % of ${total}, never below one host` : `${limit.percent} % of ${total} = ${byPercent}`;
-  if (limit.count === undefined) return percent;
-  return limit.percent === undefined ? `${limit.count} hosts` : `the stricter of ${limit.count} hosts and ${percent}`;
+  if (limit.percent === undefined) return '';
+  const byPercent = Math.floor((limit.percent / 100) * total);
+  const percent = byPercent === 0 ? `${limit.percent} % of ${total}, never below one host` : `${limit.percent} % of ${total} = ${byPercent}`;
+  return limit.count === undefined ? ` (${percent})` : ` (the stricter of ${hosts(limit.count)} and ${percent})`;
 }
 
 function describeFloor(floor: Limit, total: number): string {
-  const parts = [floor.count === undefined ? null : `${floor.count} hosts`, floor.percent === undefined ? null : `${floor.percent} % of ${total}, rounded up`];
+  const parts = [floor.count === undefined ? null : hosts(floor.count), floor.percent === undefined ? null : `${floor.percent} % of ${total}, rounded up`];
   return parts.filter((p) => p !== null).join(' and ');
 }
 
@@ -161,14 +163,14 @@ export function zoneLimits(config: GuardConfig, s: FleetSnapshot): ZoneLimit[] {
   if (!window.open) limits.push({ guard: 'maintenance-window', room: 0, reason: window.reason });
 
   const zoneCap = limitFor(config.maxConcurrentPerZone, s.zoneHosts);
-  limits.push({ guard: 'zone-concurrency', room: zoneCap - s.activeLeasesZone, reason: `${s.activeLeasesZone} hosts of ${s.zone} out for remediation; at most ${zoneCap} at once (${describeLimit(config.maxConcurrentPerZone, s.zoneHosts)})` });
+  limits.push({ guard: 'zone-concurrency', room: zoneCap - s.activeLeasesZone, reason: `${s.activeLeasesZone} hosts of ${s.zone} out for remediation; at most ${zoneCap} at once${describeLimit(config.maxConcurrentPerZone, s.zoneHosts)}` });
   const fleetCap = limitFor(config.maxConcurrentFleet, s.fleetHosts);
-  limits.push({ guard: 'fleet-concurrency', room: fleetCap - s.activeLeasesFleet, reason: `${s.activeLeasesFleet} hosts of the fleet out for remediation; at most ${fleetCap} at once (${describeLimit(config.maxConcurrentFleet, s.fleetHosts)})` });
+  limits.push({ guard: 'fleet-concurrency', room: fleetCap - s.activeLeasesFleet, reason: `${s.activeLeasesFleet} hosts of the fleet out for remediation; at most ${fleetCap} at once${describeLimit(config.maxConcurrentFleet, s.fleetHosts)}` });
   const maxOut = limitFor(config.maxOutOfServicePerZone, s.zoneHosts);
   limits.push({
     guard: 'zone-out-of-service',
     room: maxOut - s.zoneOutOfService,
-    reason: `${s.zoneOutOfService} of ${s.zoneHosts} hosts of ${s.zone} out of service; at most ${maxOut} may be (${describeLimit(config.maxOutOfServicePerZone, s.zoneHosts)})`,
+    reason: `${s.zoneOutOfService} of ${s.zoneHosts} hosts of ${s.zone} out of service; at most ${maxOut} may be${describeLimit(config.maxOutOfServicePerZone, s.zoneHosts)}`,
   });
   if (config.minInServicePerZone) {
     const inService = s.zoneHosts - s.zoneOutOfService;
@@ -238,7 +240,7 @@ export function zoneBudget(config: GuardConfig, s: FleetSnapshot): ZoneBudget {
 
 /** A zone's budget as one log line. */
 export function describeBudget(b: ZoneBudget): string {
-  return `${b.zone}: ${b.hosts} hosts, ${b.inService} in service, ${b.out} out, ${b.leases} leases; may take out ${b.mayTakeOutNow} now: ${b.why}`;
+  return `${b.zone}: ${hosts(b.hosts)}, ${b.inService} in service, ${b.out} out, ${b.leases} leases; may take out ${b.mayTakeOutNow} now: ${b.why}`;
 }
 
 /** Why the zone's other hosts could not take this host's vCPUs with the free share asked for; null when they can, or when it is not known. */

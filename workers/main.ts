@@ -3,10 +3,15 @@
  * SIGTERM drain the worker gracefully (the SDK's default shutdown signals).
  */
 import { DefaultLogger, Runtime } from '@temporalio/worker';
+import type { Pool } from 'pg';
 import { ConfigError, loadConfig } from '../config';
-import { createLogger } from '../config/logger';
+import { createLogger, type Logger } from '../config/logger';
+import { readZoneBudgets } from '../db/guards';
 import { createPool } from '../db/pool';
+import { describeBudget, type GuardConfig } from '../domain/guards';
+import type { FleetProvider } from '../domain/provider';
 import { createActivities } from '../activities';
+import { syncInventory } from '../activities/inventory';
 import { createBmc, createGuards, createNotifier, createProvider, createTelemetrySettings } from '../activities/wiring';
 import { ensureSweepSchedule } from './schedule';
 import { connectClient, connectWorker, createClient, ensureSearchAttributes } from './temporal';
@@ -34,6 +39,7 @@ async function main(): Promise<void> {
   );
   await clientConnection.close();
   const connection = await connectWorker(config);
+  const guards = createGuards(config, logger);
   const worker = await createRemediationWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -42,16 +48,33 @@ async function main(): Promise<void> {
       provider,
       db,
       notifier: createNotifier(config, logger),
-      guards: createGuards(config, logger),
+      guards,
       bmc,
       telemetry: createTelemetrySettings(config),
     }),
   });
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE }, 'worker started');
+  // Beside the worker, not before it: a slow provider must not hold up remediation.
+  logGuardBudgets(db, provider, guards, logger).catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'guard budgets not logged'));
   await worker.run();
   await connection.close();
   await db.end();
   logger.info('worker stopped');
+}
+
+/**
+ * One line per zone: how many of its hosts the guards let go out now, and
+ * why. The inventory is synced first, so a first start knows its zones.
+ */
+async function logGuardBudgets(db: Pool, provider: FleetProvider, guards: () => GuardConfig, logger: Logger): Promise<void> {
+  await syncInventory(db, provider).catch((err: unknown) =>
+    logger.warn({ err: (err as Error).message }, 'inventory not synced at start-up: guard budgets are for the hosts known so far'),
+  );
+  const budgets = await readZoneBudgets(db, guards());
+  if (budgets.length === 0) logger.info('guards: no hosts known yet');
+  for (const b of budgets) {
+    logger.info({ zone: b.zone, hosts: b.hosts, inService: b.inService, out: b.out, leases: b.leases, mayTakeOutNow: b.mayTakeOutNow, boundBy: b.boundBy }, `guards: ${describeBudget(b)}`);
+  }
 }
 
 main().catch((err: unknown) => {

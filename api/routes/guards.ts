@@ -1,6 +1,7 @@
-/** The fleet-wide guards: what they are, what they hold back, and the switches a person controls (pause, breaker reset). */
+/** The fleet-wide guards: what they are, what they hold back, each zone's budget, and the switches a person controls (pause, breaker reset). */
 import { Router } from 'express';
 import type { Pool } from 'pg';
+import { readZoneBudgets } from '../../db/guards';
 import { inTransaction } from '../../db/pool';
 import type { GuardConfig } from '../../domain/guards';
 import { requireRole } from '../auth';
@@ -14,12 +15,14 @@ export function createGuardsRouter(deps: { db: Pool; guards: () => GuardConfig }
     tx.query(`INSERT INTO audit_log (actor_kind, actor, action, reason) VALUES ('person', $1, $2, $3)`, [actor, action, reason]);
 
   router.get('/v1/guards', requireRole('viewer'), async (_req, res) => {
-    const [pause, breakers, leases] = await Promise.all([
+    const config = deps.guards();
+    const [pause, breakers, leases, zones] = await Promise.all([
       deps.db.query('SELECT paused_by AS "by", reason, paused_at AS "at" FROM guard_pause'),
       deps.db.query('SELECT zone, tripped_at AS "trippedAt", reason FROM guard_breakers WHERE reset_at IS NULL ORDER BY zone'),
       deps.db.query('SELECT zone, host, remediation_id AS "remediationId", acquired_at AS "acquiredAt" FROM guard_leases WHERE released_at IS NULL ORDER BY zone, acquired_at'),
+      readZoneBudgets(deps.db, config),
     ]);
-    res.json({ config: deps.guards(), paused: pause.rows[0] ?? null, breakers: breakers.rows, leases: leases.rows });
+    res.json({ config, paused: pause.rows[0] ?? null, breakers: breakers.rows, leases: leases.rows, zones });
   });
 
   router.post('/v1/guards/pause', requireRole('admin'), async (req, res) => {

@@ -91,7 +91,7 @@ describe('floorFor', () => {
 describe('zoneBudget: how many more hosts a zone may lose now, and why', () => {
   const budgetConfig: GuardConfig = { ...config, maxConcurrentPerZone: { count: 1 }, maxConcurrentFleet: { percent: 100 }, maxOutOfServicePerZone: { count: 3, percent: 25 }, minInServicePerZone: undefined, rateLimit: { starts: 10, windowMinutes: 60 }, breaker: { count: 5, percent: 30, windowMinutes: 60 } };
   const cases: [string, Partial<FleetSnapshot>, Partial<GuardConfig>, number, string[], RegExp][] = [
-    ['a calm zone of 20 may lose one now: one remediation at a time', {}, {}, 1, ['zone-concurrency'], /^0 hosts of zone-a out for remediation; at most 1 at once \(1 hosts\)$/],
+    ['a calm zone of 20 may lose one now: one remediation at a time', {}, {}, 1, ['zone-concurrency'], /^0 hosts of zone-a out for remediation; at most 1 at once$/],
     ['with more at once allowed, the zone limit binds: 3 of 20', {}, { maxConcurrentPerZone: { count: 9 } }, 3, ['zone-out-of-service'], /^0 of 20 hosts of zone-a out of service; at most 3 may be \(the stricter of 3 hosts and 25 % of 20 = 5\)$/],
     ['two hosts a person took out leave room for one', { zoneOutOfService: 2 }, { maxConcurrentPerZone: { count: 9 } }, 1, ['zone-out-of-service'], /^2 of 20 hosts/],
     ['a zone of 3: a percentage never allows fewer than one host', { zoneHosts: 3 }, { maxConcurrentPerZone: { count: 9 } }, 1, ['zone-out-of-service'], /at most 1 may be \(the stricter of 3 hosts and 25 % of 3, never below one host\)/],
