@@ -130,8 +130,8 @@ function describeFloor(floor: Limit, total: number): string {
 }
 
 function describeBreaker(breaker: GuardConfig['breaker'], zoneHosts: number): string {
-  const parts = [breaker.count === undefined ? null : `${breaker.count}`, breaker.percent === undefined ? null : `${breaker.percent} % of ${zoneHosts}`];
-  return `${parts.filter((p) => p !== null).join(' or ')}, whichever comes first, never below 2`;
+  const parts = [breaker.count === undefined ? null : `${breaker.count}`, breaker.percent === undefined ? null : `${breaker.percent} % of ${zoneHosts}`].filter((p) => p !== null);
+  return `${parts.join(' or ')}${parts.length > 1 ? ', whichever comes first' : ''}, never below 2`;
 }
 
 /** One guard's view of a zone: how many more hosts it lets go out now (0 or less: it blocks), and why. */

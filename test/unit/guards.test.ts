@@ -100,6 +100,7 @@ describe('zoneBudget: how many more hosts a zone may lose now, and why', () => {
     ['a tripped breaker stops the zone and says who must act', { breakerTripped: { at: '12:00', reason: '5 of 20' } }, {}, 0, ['breaker'], /a person must reset it/],
     ['a pause stops every zone', { paused: { by: 'ada', reason: 'incident 42' } }, {}, 0, ['pause'], /^automation paused by ada: incident 42$/],
     ['the fleet-wide rate limit binds when spent', { startsInRateWindow: 10 }, {}, 0, ['rate-limit'], /^10 hosts taken out in the last 60 min; the limit is 10$/],
+    ['a breaker in percent only says so', { zoneHosts: 3 }, { maxConcurrentPerZone: { count: 9 }, maxOutOfServicePerZone: { count: 9 }, breaker: { percent: 30, windowMinutes: 60 } }, 2, ['breaker'], /the breaker trips at take-out 2 \(30 % of 3, never below 2\)$/],
     ['the take-out that reaches the breaker is still allowed', { takenInBreakerWindow: 4 }, { maxConcurrentPerZone: { count: 9 } }, 1, ['breaker'], /^4 hosts of zone-a taken out within 60 min; the breaker trips at take-out 5 \(5 or 30 % of 20, whichever comes first, never below 2\)$/],
   ];
   test.each(cases)('%s', (_name, snapshot, overrides, may, boundBy, why) => {
