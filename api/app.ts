@@ -17,6 +17,7 @@ import { createHealthRouter } from './routes/health';
 import { createHostsRouter } from './routes/hosts';
 import { createRemediationsRouter } from './routes/remediations';
 import { createSignalsRouter } from './routes/signals';
+import { refuseUnstorablePath } from './validate';
 
 export interface AppDeps {
   db: Pool;
@@ -38,6 +39,7 @@ export function createApp(deps: AppDeps): { app: Express; dispatcher: SignalDisp
   const app = express();
   app.disable('x-powered-by');
   app.use(express.json({ limit: '1mb' }));
+  app.use(refuseUnstorablePath);
   app.use(createHealthRouter({ db: deps.db, temporal: deps.connection }));
   app.get('/openapi.json', (_req, res) => {
     res.json(openapi);

@@ -5,6 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import type { Pool } from 'pg';
+import { storableText } from '../domain/text';
 import { roleAtLeast, type ApiRole } from '../domain/types';
 import { AppError } from './errors';
 
@@ -27,8 +28,12 @@ export function generateToken(): string {
   return `shp_${randomBytes(24).toString('base64url')}`;
 }
 
+const tokenSubject = storableText().min(1, 'must not be empty');
+
 /** Store a token for `subject` with `role`; returns the secret (the only time it exists in clear). */
 export async function createToken(db: Pool, subject: string, role: ApiRole, token = generateToken()): Promise<string> {
+  const checked = tokenSubject.safeParse(subject);
+  if (!checked.success) throw new Error(`subject: ${checked.error.issues.map((i) => i.message).join('; ')}`);
   await db.query(
     `INSERT INTO api_tokens (subject, role, token_hash) VALUES ($1, $2, $3)
      ON CONFLICT (token_hash) DO UPDATE SET subject = EXCLUDED.subject, role = EXCLUDED.role, revoked_at = NULL`,

@@ -3,7 +3,8 @@
  * API as `{ error: { code, message, details } }`; nothing unexpected leaks.
  */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import type { ZodError } from 'zod';
+import type { z, ZodError } from 'zod';
+import { escapeUnstorable } from '../domain/text';
 import type { Logger } from '../config/logger';
 
 export class AppError extends Error {
@@ -23,11 +24,18 @@ export const conflict = (message: string, details?: Record<string, unknown>) => 
 export const forbidden = (message: string) => new AppError(403, 'forbidden', message);
 export const unprocessable = (code: string, message: string, details?: Record<string, unknown>) => new AppError(422, code, message, details);
 
+function reasonOf(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') return `unknown field(s): ${issue.keys.join(', ')}`;
+  // A bad key of a record (a label name): say what is wrong with the key, not only that it is bad.
+  if (issue.code === 'invalid_key') return `key ${issue.issues.map((i) => i.message).join('; ')}`;
+  return issue.message;
+}
+
 /** A 400 naming every field that failed and why. */
 export function validationError(where: 'body' | 'query' | 'params', error: ZodError): AppError {
   const fields = error.issues.map((i) => ({
-    field: [where, ...i.path.map(String)].join('.'),
-    reason: i.code === 'unrecognized_keys' ? `unknown field(s): ${(i as { keys: string[] }).keys.join(', ')}` : i.message,
+    field: escapeUnstorable([where, ...i.path.map(String)].join('.')),
+    reason: reasonOf(i),
   }));
   const first = fields[0];
   return new AppError(400, 'validation_failed', first ? `${first.field}: ${first.reason}` : `invalid ${where}`, { fields });

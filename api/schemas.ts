@@ -6,26 +6,29 @@ import { extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import { ACTIVE_PHASES, FINAL_PHASES, REPAIR_ACTIONS } from '../domain/remediation';
 import { METRICS } from '../domain/telemetry';
+import { storableText } from '../domain/text';
 import { HEALTH_STATES, POOL_STATES, ROLES, SEVERITIES, SIGNAL_OUTCOMES, SIGNAL_STATUSES } from '../domain/types';
 
 extendZodWithOpenApi(z);
 
-const label = z.record(z.string(), z.string());
+const label = z.record(storableText(), storableText());
+/** Summaries of the alerts (group labels, common labels): never kept, so never refused for their text. */
+const groupSummary = z.record(z.string(), z.string());
 
 export const signalRequest = z
   .strictObject({
-    source: z.string().min(1).max(200).openapi({ example: 'prometheus' }),
-    name: z.string().min(1).max(200).openapi({ example: 'HostDown' }),
+    source: storableText().min(1).max(200).openapi({ example: 'prometheus' }),
+    name: storableText().min(1).max(200).openapi({ example: 'HostDown' }),
     resource: z.strictObject({
       kind: z.enum(['host']),
-      id: z.string().min(1).max(255).openapi({ example: 'cmp-a-01' }),
+      id: storableText().min(1).max(255).openapi({ example: 'cmp-a-01' }),
     }),
     severity: z.enum(SEVERITIES),
     status: z.enum(SIGNAL_STATUSES),
     labels: label.default({}),
     annotations: label.default({}),
     startsAt: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' }),
-    fingerprint: z.string().min(1).max(200).optional(),
+    fingerprint: storableText().min(1).max(200).optional(),
   })
   .openapi('Signal');
 export type SignalRequest = z.infer<typeof signalRequest>;
@@ -47,10 +50,10 @@ export const alertmanagerWebhook = z
     groupKey: z.string(),
     truncatedAlerts: z.number().int().min(0).optional(),
     status: z.enum(SIGNAL_STATUSES),
-    receiver: z.string(),
-    groupLabels: label,
-    commonLabels: label,
-    commonAnnotations: label,
+    receiver: storableText(),
+    groupLabels: groupSummary,
+    commonLabels: groupSummary,
+    commonAnnotations: groupSummary,
     externalURL: z.string(),
     alerts: z.array(
       z.object({
@@ -60,7 +63,7 @@ export const alertmanagerWebhook = z
         startsAt: z.iso.datetime({ offset: true, message: 'must be an RFC 3339 date-time' }),
         endsAt: z.string().optional(),
         generatorURL: z.string().optional(),
-        fingerprint: z.string().optional(),
+        fingerprint: storableText().optional(),
       }),
     ),
   })
@@ -69,13 +72,13 @@ export type AlertmanagerWebhook = z.infer<typeof alertmanagerWebhook>;
 
 export const handBackRequest = z
   .strictObject({
-    comment: z.string().max(2000).optional().openapi({ example: 'nova-compute was hung; restarted it' }),
+    comment: storableText().max(2000).optional().openapi({ example: 'nova-compute was hung; restarted it' }),
     fixedBy: z.enum(REPAIR_ACTIONS).optional().describe('The catalog action that fixed the host (drafts a policy from it)'),
   })
   .openapi('HandBack');
 
 export const operatorActionRequest = z
-  .strictObject({ comment: z.string().max(2000).optional().openapi({ example: 'replaced the PSU; host is fine' }) })
+  .strictObject({ comment: storableText().max(2000).optional().openapi({ example: 'replaced the PSU; host is fine' }) })
   .openapi('OperatorAction');
 
 const phase = z.enum([...ACTIVE_PHASES, ...FINAL_PHASES]);
@@ -108,7 +111,7 @@ export const remediationView = z
   .openapi('Remediation');
 
 export const remediationListQuery = z.strictObject({
-  host: z.string().min(1).optional(),
+  host: storableText().min(1).optional(),
   state: z.enum(['open', 'closed', ...ACTIVE_PHASES, ...FINAL_PHASES]).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
@@ -172,7 +175,7 @@ export const hostDetail = hostView
   .openapi('HostDetail');
 
 export const hostListQuery = z.strictObject({
-  zone: z.string().min(1).optional(),
+  zone: storableText().min(1).optional(),
   role: z.enum(ROLES).optional(),
   health: z.enum(HEALTH_STATES).optional(),
   poolState: z.enum(POOL_STATES).optional(),
@@ -223,8 +226,8 @@ export const fleetSummary = z
   .openapi('FleetSummary');
 
 export const auditQuery = z.strictObject({
-  host: z.string().min(1).optional(),
-  remediationId: z.string().min(1).optional(),
+  host: storableText().min(1).optional(),
+  remediationId: storableText().min(1).optional(),
   since: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' }).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(200),
 });

@@ -7,6 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LineCounter, parseDocument, isNode } from 'yaml';
 import { parseMatcher, type PolicyMatch } from '../domain/policy';
+import { findUnstorable } from '../domain/text';
 import { REPAIR_ACTIONS, type RemediationPolicy, type RepairAction } from '../domain/remediation';
 import { policyFileSchema } from './schema';
 
@@ -47,6 +48,7 @@ function fail(file: string, issues: PolicyIssue[]): never {
 }
 
 export function parsePolicy(file: string, text: string): LoadedPolicy {
+  refuseUnstorable(file, text);
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   if (doc.errors.length > 0) {
@@ -94,6 +96,15 @@ export function parsePolicy(file: string, text: string): LoadedPolicy {
       verify: p.verify,
     },
   };
+}
+
+/** The file's text is stored with its version: a character PostgreSQL cannot keep is refused where it stands. */
+function refuseUnstorable(file: string, text: string): void {
+  const found = findUnstorable(text);
+  if (!found) return;
+  const linesBefore = text.slice(0, found.index).split('\n');
+  const issue = { file, line: linesBefore.length, column: linesBefore[linesBefore.length - 1]!.length + 1, field: '(file)', message: `contains ${found.what}; ${found.why}` };
+  fail(file, [issue]);
 }
 
 /** Every policy file of a folder (guards.yaml is the guards file, not a policy). */

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { CONFIRM_CHECKS, DEFAULT_CONFIRM_CHECKS, parseMatcher } from '../domain/policy';
 import { LADDER_ACTIONS } from '../domain/remediation';
+import { storableText } from '../domain/text';
 import { API_ROLES, ROLES, SEVERITIES } from '../domain/types';
 
 /** A cap as a host count and/or a percentage (the stricter applies). */
@@ -20,24 +21,24 @@ export const ladderStepSchema = z.strictObject({
   timeoutSeconds: seconds(86_400).optional().describe('How long the action itself may take'),
   retries: z.number().int().min(0).max(10).optional().describe('Retries of the action when it fails'),
   fixWithinSeconds: seconds(86_400).optional().describe('If the host is not healthy this long after the action, try the next step'),
-  message: z.string().min(1).optional().describe('For notify: what to tell the operator'),
+  message: storableText().min(1).optional().describe('For notify: what to tell the operator'),
   seconds: seconds(86_400).optional().describe('For wait: how long'),
 }).refine((s) => s.action !== 'wait' || s.seconds !== undefined, { message: 'a wait step needs seconds', path: ['seconds'] })
   .refine((s) => s.action !== 'notify' || s.message !== undefined, { message: 'a notify step needs a message', path: ['message'] });
 
 export const policyFileSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lower-case letters, digits and dashes'),
-  description: z.string().optional(),
+  description: storableText().optional(),
   priority: z.number().int().min(-1000).max(1000).default(0).describe('Higher goes first when several policies match; ties go by file name'),
   match: z.strictObject({
-    signals: z.array(z.string().min(1)).min(1, 'must name at least one signal'),
+    signals: z.array(storableText().min(1)).min(1, 'must name at least one signal'),
     labels: z
-      .array(z.string().refine((m) => parseMatcher(m) !== null, 'must be a matcher like env="prod", env!="dev", instance=~"cmp-.*" or job!~"test.*" (with a valid regular expression)'))
+      .array(storableText().refine((m) => parseMatcher(m) !== null, 'must be a matcher like env="prod", env!="dev", instance=~"cmp-.*" or job!~"test.*" (with a valid regular expression)'))
       .default([])
       .describe('Alertmanager-style label matchers; all must hold'),
     severity: z.array(z.enum(SEVERITIES)).min(1).optional(),
     roles: z.array(z.enum(ROLES)).min(1).optional(),
-    zones: z.array(z.string().min(1)).min(1).optional(),
+    zones: z.array(storableText().min(1)).min(1).optional(),
   }),
   confirm: z.array(z.enum(CONFIRM_CHECKS)).min(1).default([...DEFAULT_CONFIRM_CHECKS]).describe('Checks that must show the problem before anything is done, and that verification must find clear; default host-health, power, compute-service'),
   approval: z
@@ -45,7 +46,7 @@ export const policyFileSchema = z.strictObject({
       mode: z.enum(['never', 'always', 'when']),
       when: z.strictObject({
         serversMoreThan: z.number().int().min(0).optional(),
-        zones: z.array(z.string().min(1)).optional(),
+        zones: z.array(storableText().min(1)).optional(),
         severities: z.array(z.enum(SEVERITIES)).optional(),
       }).optional(),
       approverRoles: z.array(z.enum(API_ROLES)).min(1).default(['approver', 'admin']),
