@@ -8,11 +8,15 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Pool } from 'pg';
 import { FailureType } from '../domain/errors';
+import { personOverride } from '../domain/health';
+import { DISABLE_REASON_PREFIX } from '../domain/remediation';
 import { PermanentProviderError, type FleetProvider, type MoveKind } from '../domain/provider';
 import type { HostState, ServerMoveResult, ServerRef } from '../domain/types';
 import type { Notifier, OperatorNotification } from './notifier';
 
 const POLL_MS = 500;
+/** While a long action runs, how often the host is re-read for a person's override. */
+const OVERRIDE_CHECK_MS = 2_000;
 
 /**
  * Turn a provider's permanent error (or any provider error that says it is
@@ -33,6 +37,33 @@ async function viaProvider<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Stop before (or while) acting on a host a person has taken over: a non-retryable PersonOverride failure. */
+function refuseIfTakenOver(state: HostState, holding: boolean, doing: string): void {
+  const override = personOverride(state, DISABLE_REASON_PREFIX, holding);
+  if (override) {
+    throw ApplicationFailure.create({
+      type: FailureType.PersonOverride,
+      message: `${override} (${doing})`,
+      nonRetryable: true,
+      details: [{ computeEnabled: state.compute.enabled }],
+    });
+  }
+}
+
+/**
+ * A request that failed before the provider took it: say that the action never
+ * happened, keeping whether retrying may help.
+ */
+async function notIssuedOnFailure<T>(what: string, request: () => Promise<T>): Promise<T> {
+  try {
+    return await request();
+  } catch (err) {
+    const failure = err instanceof ApplicationFailure ? err : null;
+    const message = `no ${what} was issued: ${err instanceof Error ? err.message : String(err)}`;
+    throw ApplicationFailure.create({ type: failure?.type ?? FailureType.ProviderUnavailable, message, nonRetryable: failure?.nonRetryable ?? false });
+  }
+}
+
 export interface ComputeToggle {
   changed: boolean;
   before: HostState['compute'];
@@ -48,12 +79,25 @@ export function createHostActivities(deps: {
 }) {
   const { provider, db, notifier } = deps;
 
-  async function pollUntil(host: string, done: (s: HostState) => boolean, timeoutMs: number): Promise<HostState> {
+  /**
+   * Watcher's pre_condition for every disruptive action: re-read the host right
+   * before acting and refuse if a person has taken it over since Shipshape took
+   * it out (Shipshape holds it: compute disabled with its own reason, no one
+   * else's maintenance).
+   */
+  async function stillHeld(host: string, doing: string): Promise<HostState> {
+    const state = await viaProvider(() => provider.readHostState(host));
+    refuseIfTakenOver(state, true, `nothing was done: ${doing}`);
+    return state;
+  }
+
+  async function pollUntil(host: string, done: (s: HostState) => boolean, timeoutMs: number, doing: string): Promise<HostState> {
     const ctx = Context.current();
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const state = await viaProvider(() => provider.readHostState(host));
-      ctx.heartbeat({ power: state.power });
+      ctx.heartbeat({ issued: true, power: state.power });
+      refuseIfTakenOver(state, true, `seen while ${doing}; Shipshape stopped waiting for it`);
       if (done(state)) return state;
       if (Date.now() > deadline) {
         throw ApplicationFailure.create({
@@ -71,13 +115,14 @@ export function createHostActivities(deps: {
    * retry that finds its own earlier heartbeat ("issued") only waits: the
    * host is not power-cycled twice because a worker died.
    */
-  async function issueOnceThenAwaitPowerOn(input: { host: string; timeoutSeconds: number }, request: () => Promise<void>): Promise<HostState> {
+  async function issueOnceThenAwaitPowerOn(input: { host: string; timeoutSeconds: number }, what: string, request: () => Promise<void>): Promise<HostState> {
     const ctx = Context.current();
     if ((ctx.info.heartbeatDetails as { issued?: boolean } | undefined)?.issued !== true) {
-      await viaProvider(request);
+      await stillHeld(input.host, `no ${what} was issued`);
+      await notIssuedOnFailure(what, () => viaProvider(request));
       ctx.heartbeat({ issued: true });
     }
-    return pollUntil(input.host, (st) => st.power === 'on', input.timeoutSeconds * 1000);
+    return pollUntil(input.host, (st) => st.power === 'on', input.timeoutSeconds * 1000, `the ${what} was under way`);
   }
 
   return {
@@ -105,8 +150,11 @@ export function createHostActivities(deps: {
       return { changed: true, before, after };
     },
 
+    /** Return the host to the pool; refused when a person disabled it with their own reason or put it in maintenance. */
     async enableCompute(host: string): Promise<ComputeToggle> {
-      const before = (await viaProvider(() => provider.readHostState(host))).compute;
+      const state = await viaProvider(() => provider.readHostState(host));
+      refuseIfTakenOver(state, false, 'the host was not returned to the pool');
+      const before = state.compute;
       if (before.enabled) return { changed: false, before, after: before };
       await viaProvider(() => provider.enableCompute(host));
       const after = (await viaProvider(() => provider.readHostState(host))).compute;
@@ -129,9 +177,16 @@ export function createHostActivities(deps: {
       if (where.host !== input.host && !where.activeMoveId) {
         return { server: input.serverId, result: 'already-off-host', to: where.host };
       }
+      if (!where.activeMoveId) await stillHeld(input.host, `server ${input.serverId} was not moved`);
       const moveId = where.activeMoveId ?? (await viaProvider(() => provider.startServerMove(input.serverId, input.kind ?? 'live')));
+      let checkedAt = Date.now();
       for (;;) {
         ctx.heartbeat({ moveId });
+        if (Date.now() - checkedAt >= OVERRIDE_CHECK_MS) {
+          checkedAt = Date.now();
+          const state = await viaProvider(() => provider.readHostState(input.host));
+          refuseIfTakenOver(state, true, `seen while server ${input.serverId} was moving (move ${moveId} left to the cloud); no further server is moved`);
+        }
         const move = await viaProvider(() => provider.getServerMove(moveId));
         if (move.status === 'failed') {
           throw ApplicationFailure.create({
@@ -151,22 +206,24 @@ export function createHostActivities(deps: {
 
     /** Power-cycle the host and wait until it is powered on again. */
     powerCycle(input: { host: string; timeoutSeconds: number }): Promise<HostState> {
-      return issueOnceThenAwaitPowerOn(input, () => provider.requestPowerCycle(input.host));
+      return issueOnceThenAwaitPowerOn(input, 'power cycle', () => provider.requestPowerCycle(input.host));
     },
 
     /** Reboot the host and wait until it is powered on again. */
     reboot(input: { host: string; timeoutSeconds: number }): Promise<HostState> {
-      return issueOnceThenAwaitPowerOn(input, () => provider.requestReboot(input.host));
+      return issueOnceThenAwaitPowerOn(input, 'reboot', () => provider.requestReboot(input.host));
     },
 
-    /** Fence the host (or lift the fence) and return its state after. */
+    /** Fence the host (or lift the fence) and return its state after. Fencing is refused on a host a person has taken over. */
     async fenceHost(input: { host: string; fenced: boolean }): Promise<HostState> {
+      if (input.fenced) await stillHeld(input.host, 'the host was not fenced');
       await viaProvider(() => provider.setFenced(input.host, input.fenced));
       return viaProvider(() => provider.readHostState(input.host));
     },
 
     async restartComputeService(host: string): Promise<HostState> {
-      await viaProvider(() => provider.restartComputeService(host));
+      await stillHeld(host, 'nova-compute was not restarted');
+      await notIssuedOnFailure('service restart', () => viaProvider(() => provider.restartComputeService(host)));
       return viaProvider(() => provider.readHostState(host));
     },
 

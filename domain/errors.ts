@@ -6,6 +6,8 @@
 export const FailureType = {
   /** The provider said no in a way retrying will not change. */
   ProviderRejected: 'ProviderRejected',
+  /** The provider could not be reached or answered with a transient error (retried until the step's time is up). */
+  ProviderUnavailable: 'ProviderUnavailable',
   /** A server could not be moved off the host. */
   MigrationFailed: 'MigrationFailed',
   /** No other host can take the server. */
@@ -14,6 +16,11 @@ export const FailureType = {
   UnknownHost: 'UnknownHost',
   /** A power action did not reach its target state in time. */
   PowerActionTimedOut: 'PowerActionTimedOut',
+  /**
+   * A person took the host over while Shipshape held it (re-enabled it, disabled
+   * it with their own reason, put it in maintenance): the action was not taken.
+   */
+  PersonOverride: 'PersonOverride',
   /** An Update arrived in a phase that does not accept it. */
   WrongPhase: 'WrongPhase',
   /** The caller may not do this (e.g. approve their own request). */

@@ -26,6 +26,12 @@ export interface HostState {
     disabledReason: string | null;
   };
   serverCount: number;
+  /**
+   * The provider's maintenance flag (Ironic), when the host has one. `fault` is
+   * set when the provider put it there itself (Ironic after failed power syncs);
+   * otherwise a person or a tool did, with `reason`.
+   */
+  maintenance?: { reason: string | null; fault: string | null } | null;
   /** The BMC's own view, when the host has one: what the `bmc-health` and `bmc-reachable` confirm checks read. */
   bmc?: {
     status: 'read' | 'failed' | 'not-configured';

@@ -34,11 +34,20 @@ export const paging = proxyActivities<RemediationActivities>({
   retry: { initialInterval: '2 seconds', maximumAttempts: 3 },
 });
 
-/** A ladder step's own timeout and retries; heartbeats as tracked actions do. */
-export function stepActions(step: { timeoutSeconds?: number; retries?: number }) {
+/**
+ * A ladder step's activity: the step's whole time (`timeoutSeconds`) is its
+ * budget. A transient failure (a conductor answering 503, a BMC not
+ * answering) is retried with back-off until that time is up, not after a
+ * fixed count; a permanent one fails the step at once. It heartbeats as
+ * tracked actions do, and a power action is issued once however often it is
+ * retried. (`retries` in older policy files no longer caps this.)
+ */
+export function stepActions(step: { timeoutSeconds?: number }) {
+  const budget = (step.timeoutSeconds ?? 600) * 1000; // ms
   return proxyActivities<RemediationActivities>({
-    startToCloseTimeout: `${step.timeoutSeconds ?? 600} seconds`,
+    scheduleToCloseTimeout: budget,
+    startToCloseTimeout: budget,
     heartbeatTimeout: '10 seconds',
-    retry: { initialInterval: '1 second', maximumInterval: '20 seconds', maximumAttempts: (step.retries ?? 2) + 1 },
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
   });
 }

@@ -15,7 +15,9 @@ import {
 } from '@temporalio/workflow';
 import type { AuditEntry } from '../domain/audit';
 import { FailureType } from '../domain/errors';
+import { personOverride } from '../domain/health';
 import {
+  DISABLE_REASON_PREFIX,
   isFinal,
   poolStateFor,
   type AlertDelivery,
@@ -68,8 +70,28 @@ export interface ResumeState {
 /** Thrown inside the process when an operator's cancel is seen at a step boundary. */
 export class RemediationCancelled extends Error {}
 
-/** Thrown inside the process when a person has taken the host back (re-enabled it) while Shipshape had it out. */
-export class PersonTookOver extends Error {}
+/**
+ * Thrown inside the process when a person has taken the host over while
+ * Shipshape held it (re-enabled it, disabled it with their own reason, put it
+ * in maintenance), seen by a check or by an activity's pre-condition.
+ */
+export class PersonTookOver extends Error {
+  constructor(
+    message: string,
+    /** Whether the host's compute service was enabled when the override was seen (null: not known). */
+    readonly computeEnabled: boolean | null,
+  ) {
+    super(message);
+  }
+}
+
+/** An activity that refused to act because a person took the host over, as the workflow's interruption. */
+function asPersonTookOver(err: unknown): PersonTookOver | null {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (!(cause instanceof ApplicationFailure) || cause.type !== FailureType.PersonOverride) return null;
+  const details = cause.details?.[0] as { computeEnabled?: boolean } | undefined;
+  return new PersonTookOver(cause.message, typeof details?.computeEnabled === 'boolean' ? details.computeEnabled : null);
+}
 
 /** Interruptions that end the process on purpose: never turned into a hand-off. */
 export function isInterruption(err: unknown): boolean {
@@ -77,13 +99,13 @@ export function isInterruption(err: unknown): boolean {
 }
 
 /**
- * Stand down if a person re-enabled the host's compute service while
- * Shipshape had it out of the pool: their decision wins.
+ * Stand down if a person took the host over while Shipshape had it out of the
+ * pool (see personOverride for what counts): their decision wins.
  */
 export function standDownIfTakenOver(r: RemediationState, state: HostState): void {
-  if (r.holding && state.compute.enabled) {
-    throw new PersonTookOver(`compute service on ${state.host} was re-enabled outside Shipshape during the remediation; automation stands down`);
-  }
+  if (!r.holding) return;
+  const override = personOverride(state, DISABLE_REASON_PREFIX, true);
+  if (override) throw new PersonTookOver(override, state.compute.enabled);
 }
 
 export function describeFailure(err: unknown): string {
@@ -261,7 +283,7 @@ export class RemediationState {
       return result;
     } catch (err) {
       Object.assign(step, { status: 'failed', endedAt: new Date().toISOString(), detail: describeFailure(err) });
-      throw err;
+      throw asPersonTookOver(err) ?? err;
     }
   }
 

@@ -19,6 +19,7 @@ import { personOverride } from '../domain/health';
 import { approvalReason, confirmedProblems } from '../domain/policy';
 import { DISABLE_REASON_PREFIX, hostIsDown, type RemediationInput, type RemediationView } from '../domain/remediation';
 import type { HostState } from '../domain/types';
+import type { ComputeToggle } from '../activities/host-actions';
 import { hostActions, records } from './activity-profiles';
 import { waitForCapacity } from './capacity';
 import {
@@ -29,10 +30,9 @@ import {
   PersonTookOver,
   RemediationCancelled,
   RemediationState,
-  standDownIfTakenOver,
   type ResumeState,
 } from './remediation-state';
-import { drainAndClimbLadder, drainAndRepair, EVACUATION, liftFence, REPAIR_LADDER } from './repair';
+import { checkHeldHost, drainAndClimbLadder, drainAndRepair, EVACUATION, fenceStaysOn, LIFT_FENCE_BEFORE_CHECKS, liftFence, REPAIR_LADDER, tryLiftFence } from './repair';
 
 export interface RemediationWorkflowInput extends RemediationInput {
   /** Set only when a long hand-off continued as new. */
@@ -49,8 +49,7 @@ export async function remediationWorkflow(input: RemediationWorkflowInput): Prom
     if (err instanceof RemediationCancelled) {
       view = await finishCancelled(r);
     } else if (err instanceof PersonTookOver) {
-      r.touched = false; // the person has the host now
-      view = await r.finish('stood-down', err.message);
+      view = await standDownTakenOver(r, err);
     } else if (isCancellation(err)) {
       // Cancelled from the Temporal UI or CLI: record it like an operator's cancel.
       r.cancel ??= { by: 'temporal', comment: 'workflow cancelled in Temporal' };
@@ -164,8 +163,7 @@ async function verifyAndReturn(r: RemediationState): Promise<RemediationView> {
   await r.enterPhase('verifying', { action: 'verification started', reason: `${policy.verify.attempts} checks, ${policy.verify.intervalSeconds}s apart` });
   let problems: string[] = [];
   for (let attempt = 1; attempt <= policy.verify.attempts; attempt++) {
-    const state = await r.step(`verify (check ${attempt})`, () => hostActions.auditHost(host), (s) => confirmedProblems(s, r.checks).join('; ') || 'healthy');
-    standDownIfTakenOver(r, state);
+    const state = await checkHeldHost(r, `verify (check ${attempt})`);
     problems = confirmedProblems(state, r.checks);
     if (problems.length === 0) break;
     if (attempt < policy.verify.attempts) await sleep(policy.verify.intervalSeconds * 1000);
@@ -177,13 +175,26 @@ async function verifyAndReturn(r: RemediationState): Promise<RemediationView> {
     return handOffUntilReturned(r, `Nova keeps ${host} forced down: its nova-compute has not restarted since the evacuation`, 'hand-off');
   }
   await r.enterPhase('returning', { action: 'verification passed', reason: 'host healthy' });
-  const toggle = await r.step('enable compute service', () => hostActions.enableCompute(host));
+  let toggle: ComputeToggle;
+  try {
+    toggle = await r.step('enable compute service', () => hostActions.enableCompute(host));
+  } catch (err) {
+    // Handed back, but a person's disable or maintenance is still on it: theirs to lift, then hand back again.
+    if (err instanceof PersonTookOver && !r.holding) return handOffUntilReturned(r, `not returned to the pool: ${err.message}`, 'hand-off');
+    throw err;
+  }
   r.touched = false;
   return r.finish('returned', 'verified healthy and returned to the pool', { before: toggle.before, after: toggle.after });
 }
 
-/** Hand the host to an operator; when they hand it back, verify and return it. */
-async function handOffUntilReturned(r: RemediationState, reason: string, kind: 'hand-off' | 'approval-escalated'): Promise<RemediationView> {
+/**
+ * Hand the host to an operator; when they hand it back, verify and return it.
+ * Shipshape's own fence is lifted first when Nova allows it, and a fence that
+ * stays on is named in the reason the operator is sent.
+ */
+async function handOffUntilReturned(r: RemediationState, why: string, kind: 'hand-off' | 'approval-escalated'): Promise<RemediationView> {
+  let reason = why;
+  if (r.fenced && patched(LIFT_FENCE_BEFORE_CHECKS) && !(await tryLiftFence(r, 'handing the host to an operator'))) reason += `; ${fenceStaysOn(r.input.host)}`;
   r.view.handOff = { reason, since: new Date().toISOString() };
   r.holding = false; // the operator has the host now
   await r.enterPhase('awaiting-operator', { action: 'handed off to an operator', reason });
@@ -205,6 +216,18 @@ async function resumeHandOff(r: RemediationState): Promise<RemediationView> {
   r.view.resolution = { by, note: comment, fixedBy: fixedBy ?? null };
   await r.record({ ...personActor(by), action: 'handed back', reason: comment || 'operator handed the host back', after: fixedBy ? { fixedBy } : undefined });
   return verifyAndReturn(r);
+}
+
+/**
+ * A person took the host over while Shipshape held it: leave it as they set
+ * it, lifting only Shipshape's own fence (or saying that it stays).
+ */
+async function standDownTakenOver(r: RemediationState, err: PersonTookOver): Promise<RemediationView> {
+  if (err.computeEnabled !== null) r.touched = !err.computeEnabled;
+  let reason = err.message;
+  if (r.fenced && patched(LIFT_FENCE_BEFORE_CHECKS) && !(await tryLiftFence(r, 'a person took the host over'))) reason += `; ${fenceStaysOn(r.input.host)}`;
+  if (r.touched && !err.computeEnabled) reason += '; the host stays out of the pool: its compute service stays disabled until a person enables it';
+  return r.finish('stood-down', reason);
 }
 
 /** A person disabled the host outside Shipshape: leave it as they set it, out of the pool. */

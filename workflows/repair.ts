@@ -6,7 +6,7 @@
 import { condition, patched, sleep } from '@temporalio/workflow';
 import { confirmedProblems } from '../domain/policy';
 import { disableReason, type LadderStep } from '../domain/remediation';
-import type { ServerMoveResult } from '../domain/types';
+import type { HostState, ServerMoveResult } from '../domain/types';
 import { hostActions, stepActions, trackedActions } from './activity-profiles';
 import { describeFailure, isInterruption, notify, standDownIfTakenOver, type RemediationState } from './remediation-state';
 
@@ -18,6 +18,12 @@ const CHECK_AFTER_WAIT = 'ladder-check-after-wait';
 const COLD_MIGRATION_FALLBACK = 'cold-migration-fallback';
 /** Patch: a host that is down is fenced and its servers evacuated, when the policy allows it. */
 export const EVACUATION = 'evacuation';
+/**
+ * Patch: while Shipshape's fence is on, every health check first tries to lift
+ * it (forced_down hides whether nova-compute came back), and a hand-off or a
+ * stand-down tries too, or says the fence stays.
+ */
+export const LIFT_FENCE_BEFORE_CHECKS = 'lift-fence-before-checks';
 
 /**
  * Drain, then climb the policy's escalation ladder: each repair step gets its
@@ -29,7 +35,7 @@ export async function drainAndClimbLadder(r: RemediationState, ladder: LadderSte
   try {
     await drain(r);
     await r.enterPhase('repairing', { action: 'repair started', reason: `ladder: ${ladder.map((s) => s.action).join(' → ')}` });
-    const tried: string[] = [];
+    const outcomes: string[] = [];
     let problems: string[] = [];
     for (const step of ladder) {
       if (step.action === 'notify') {
@@ -42,10 +48,10 @@ export async function drainAndClimbLadder(r: RemediationState, ladder: LadderSte
         if (patched(CHECK_AFTER_WAIT)) {
           problems = await healthyWithin(r, step.fixWithinSeconds ?? 0);
           if (problems.length === 0) return null;
+          outcomes.push(`wait ${step.seconds}s: still ${problems.join('; ')}`);
         }
         continue;
       }
-      tried.push(step.action);
       const acts = stepActions(step);
       const timeoutSeconds = step.timeoutSeconds ?? 600;
       try {
@@ -54,16 +60,19 @@ export async function drainAndClimbLadder(r: RemediationState, ladder: LadderSte
             : step.action === 'reboot' ? acts.reboot({ host, timeoutSeconds })
             : acts.restartComputeService(host),
         );
-        await r.record({ action: step.action, reason: `ladder step ${tried.length} of policy ${policy.name}`, after });
+        await r.record({ action: step.action, reason: `ladder step ${outcomes.length + 1} of policy ${policy.name}`, after });
       } catch (err) {
         if (isInterruption(err)) throw err;
         problems = [describeFailure(err)];
+        outcomes.push(`${step.action} failed: ${problems[0]}`);
         continue; // a step that fails outright: climb on
       }
-      problems = await healthyWithin(r, step.fixWithinSeconds ?? policy.verify.attempts * policy.verify.intervalSeconds);
+      const within = step.fixWithinSeconds ?? policy.verify.attempts * policy.verify.intervalSeconds;
+      problems = await healthyWithin(r, within);
       if (problems.length === 0) return null;
+      outcomes.push(`${step.action} done, still ${problems.join('; ')} after ${within}s`);
     }
-    return `no step fixed the host (tried ${tried.join(', ') || ladder.map((s) => s.action).join(', ')}): ${problems.join('; ')}`;
+    return `no step fixed the host: ${outcomes.join(' | ') || problems.join('; ')}`;
   } catch (err) {
     if (isInterruption(err)) throw err;
     return describeFailure(err);
@@ -75,12 +84,24 @@ async function healthyWithin(r: RemediationState, seconds: number): Promise<stri
   const deadline = Date.now() + seconds * 1000;
   const every = Math.max(1, r.input.policy.verify.intervalSeconds) * 1000;
   for (let check = 1; ; check++) {
-    const state = await r.step(`fixed? (check ${check})`, () => hostActions.auditHost(r.input.host), (s) => confirmedProblems(s, r.checks).join('; ') || 'healthy');
-    standDownIfTakenOver(r, state);
+    const state = await checkHeldHost(r, `fixed? (check ${check})`);
     const problems = confirmedProblems(state, r.checks);
     if (problems.length === 0 || Date.now() + every > deadline) return problems;
     await sleep(every);
   }
+}
+
+/**
+ * Read the host Shipshape holds, as its health checks and verification do:
+ * a fence of Shipshape's own is lifted first when Nova allows it, because a
+ * forced-down service reads "down" whether or not nova-compute came back;
+ * a person's override stands Shipshape down.
+ */
+export async function checkHeldHost(r: RemediationState, name: string): Promise<HostState> {
+  if (r.fenced && patched(LIFT_FENCE_BEFORE_CHECKS)) await tryLiftFence(r, 'a repair step is done: read nova-compute as it is');
+  const state = await r.step(name, () => hostActions.auditHost(r.input.host), (s) => confirmedProblems(s, r.checks).join('; ') || 'healthy');
+  standDownIfTakenOver(r, state);
+  return state;
 }
 
 /** Drain the host, then run the policy's repair steps. Returns why it failed, or null. */
@@ -138,13 +159,10 @@ async function fenceAndEvacuate(r: RemediationState): Promise<void> {
  * kept, and lifted again before the host returns. Returns whether it is lifted.
  */
 export async function liftFence(r: RemediationState, why: string, withinSeconds = 0): Promise<boolean> {
-  const { host } = r.input;
   const deadline = Date.now() + withinSeconds * 1000;
   for (;;) {
     try {
-      const lifted = await r.step('lift the fence', () => hostActions.fenceHost({ host, fenced: false }));
-      r.fenced = false;
-      await r.record({ action: 'fence lifted', reason: `${host}: ${why}`, after: lifted.compute });
+      await lift(r, why);
       return true;
     } catch (err) {
       if (isInterruption(err)) throw err;
@@ -156,6 +174,33 @@ export async function liftFence(r: RemediationState, why: string, withinSeconds 
       return false;
     }
   }
+}
+
+/** One quiet try at lifting Shipshape's fence: recorded when it is lifted, not each time Nova still says no. */
+export async function tryLiftFence(r: RemediationState, why: string): Promise<boolean> {
+  r.throwIfCancelled();
+  let lifted: HostState;
+  try {
+    lifted = await hostActions.fenceHost({ host: r.input.host, fenced: false });
+  } catch {
+    return false;
+  }
+  r.fenced = false;
+  await r.record({ action: 'fence lifted', reason: `${r.input.host}: ${why}`, after: lifted.compute });
+  return true;
+}
+
+async function lift(r: RemediationState, why: string): Promise<void> {
+  const { host } = r.input;
+  const lifted = await r.step('lift the fence', () => hostActions.fenceHost({ host, fenced: false }));
+  r.fenced = false;
+  await r.record({ action: 'fence lifted', reason: `${host}: ${why}`, after: lifted.compute });
+}
+
+/** What an operator must know, and do, when Shipshape's fence stays on a host it hands over. */
+export function fenceStaysOn(host: string): string {
+  return `Shipshape's fence is still on: nova-compute on ${host} is forced down (Nova lifts it only after nova-compute has restarted on the host); ` +
+    `once it has, hand the host back and Shipshape lifts the fence, or run \`openstack compute service set --up ${host} nova-compute\``;
 }
 
 /**

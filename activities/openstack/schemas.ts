@@ -88,6 +88,8 @@ export const ironicNode = z.looseObject({
   provision_state: z.string().nullable(),
   maintenance: z.boolean(),
   maintenance_reason: z.string().nullable().optional(),
+  /** Set when Ironic put the node in maintenance itself (API 1.42+), e.g. "power failure". */
+  fault: z.string().nullable().optional(),
   driver_info: z.record(z.string(), z.unknown()).optional(),
   extra: z.record(z.string(), z.unknown()).optional(),
 });

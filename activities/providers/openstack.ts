@@ -250,6 +250,7 @@ export class OpenStackProvider implements FleetProvider {
       health: !up || hyp?.state === 'down' ? 'critical' : node?.maintenance ? 'warning' : 'ok',
       healthReasons: reasons,
       compute: { enabled: svc.status === 'enabled', up, disabledReason: svc.disabled_reason },
+      maintenance: node?.maintenance ? { reason: node.maintenance_reason ?? null, fault: node.fault ?? null } : null,
       serverCount: hyp?.servers?.length ?? (await this.listServersOnHost(host)).length,
     };
   }

@@ -88,7 +88,7 @@ test('the third scenario: a fix done by hand becomes a policy, and the next such
   const started = await http('POST', `${env.apiUrl}/v1/signals`, operator, hostSignal(first, 'ComputeServiceStuck'));
   const id = started.body.remediationId;
   const handedOff = await phaseOf(id, 'awaiting-operator');
-  expect(handedOff.handOff.reason).toMatch(/no step fixed the host \(tried power-cycle\)/);
+  expect(handedOff.handOff.reason).toMatch(/no step fixed the host: power-cycle done, still .*nova-compute hung/);
 
   // 2. The operator fixes it by restarting the service, and says so when handing back.
   await repairByHand(env.db, first);
