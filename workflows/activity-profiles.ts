@@ -18,6 +18,16 @@ export const hostActions = proxyActivities<RemediationActivities>({
 });
 
 /**
+ * Taking a host out of scheduling and back (nova-compute disabled, enabled,
+ * forced down): Nova answers these slowly for a host that has just died, so
+ * they get the time such an answer takes, not a quick read's.
+ */
+export const serviceToggles = proxyActivities<RemediationActivities>({
+  startToCloseTimeout: '5 minutes',
+  retry: { initialInterval: '1 second', maximumInterval: '20 seconds', maximumAttempts: 5 },
+});
+
+/**
  * Long actions that are tracked until done (live migrations, power cycles).
  * They heartbeat, so a killed worker is noticed within the heartbeat timeout
  * and the retry resumes tracking the action in flight.

@@ -20,7 +20,7 @@ import { approvalReason, confirmedProblems } from '../domain/policy';
 import { DISABLE_REASON_PREFIX, hostIsDown, type RemediationInput, type RemediationView } from '../domain/remediation';
 import type { HostState } from '../domain/types';
 import type { ComputeToggle } from '../activities/host-actions';
-import { hostActions, records } from './activity-profiles';
+import { hostActions, records, serviceToggles } from './activity-profiles';
 import { waitForCapacity } from './capacity';
 import {
   describeFailure,
@@ -177,7 +177,7 @@ async function verifyAndReturn(r: RemediationState): Promise<RemediationView> {
   await r.enterPhase('returning', { action: 'verification passed', reason: 'host healthy' });
   let toggle: ComputeToggle;
   try {
-    toggle = await r.step('enable compute service', () => hostActions.enableCompute(host));
+    toggle = await r.step('enable compute service', () => serviceToggles.enableCompute(host));
   } catch (err) {
     // Handed back, but a person's disable or maintenance is still on it: theirs to lift, then hand back again.
     if (err instanceof PersonTookOver && !r.holding) return handOffUntilReturned(r, `not returned to the pool: ${err.message}`, 'hand-off');

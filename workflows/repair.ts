@@ -7,7 +7,7 @@ import { condition, patched, sleep } from '@temporalio/workflow';
 import { confirmedProblems } from '../domain/policy';
 import { disableReason, type LadderStep } from '../domain/remediation';
 import type { HostState, ServerMoveResult } from '../domain/types';
-import { hostActions, stepActions, trackedActions } from './activity-profiles';
+import { hostActions, serviceToggles, stepActions, trackedActions } from './activity-profiles';
 import { describeFailure, isInterruption, notify, standDownIfTakenOver, type RemediationState } from './remediation-state';
 
 /** Patch: policies with an escalation ladder; earlier runs repair with a flat list. */
@@ -130,7 +130,7 @@ async function drain(r: RemediationState): Promise<void> {
   r.touched = true;
   r.holding = true;
   await r.enterPhase('draining', { action: 'drain started', reason: 'take the host out of scheduling and move its servers away' });
-  const toggle = await r.step('disable compute service', () => hostActions.disableCompute(host, disableReason(remediationId, trigger.name)));
+  const toggle = await r.step('disable compute service', () => serviceToggles.disableCompute(host, disableReason(remediationId, trigger.name)));
   await r.record({ action: 'compute service disabled', reason: disableReason(remediationId, trigger.name), before: toggle.before, after: toggle.after });
   if (r.evacuate) await fenceAndEvacuate(r);
   else await moveEveryServer(r);
@@ -143,7 +143,7 @@ async function drain(r: RemediationState): Promise<void> {
  */
 async function fenceAndEvacuate(r: RemediationState): Promise<void> {
   const { host } = r.input;
-  const fenced = await r.step('fence host', () => hostActions.fenceHost({ host, fenced: true }));
+  const fenced = await r.step('fence host', () => serviceToggles.fenceHost({ host, fenced: true }));
   r.fenced = true;
   await r.record({ action: 'host fenced', reason: `${host} is down: forced down so its servers can be evacuated`, after: fenced.compute });
   try {
@@ -181,7 +181,7 @@ export async function tryLiftFence(r: RemediationState, why: string): Promise<bo
   r.throwIfCancelled();
   let lifted: HostState;
   try {
-    lifted = await hostActions.fenceHost({ host: r.input.host, fenced: false });
+    lifted = await serviceToggles.fenceHost({ host: r.input.host, fenced: false });
   } catch {
     return false;
   }
@@ -192,7 +192,7 @@ export async function tryLiftFence(r: RemediationState, why: string): Promise<bo
 
 async function lift(r: RemediationState, why: string): Promise<void> {
   const { host } = r.input;
-  const lifted = await r.step('lift the fence', () => hostActions.fenceHost({ host, fenced: false }));
+  const lifted = await r.step('lift the fence', () => serviceToggles.fenceHost({ host, fenced: false }));
   r.fenced = false;
   await r.record({ action: 'fence lifted', reason: `${host}: ${why}`, after: lifted.compute });
 }

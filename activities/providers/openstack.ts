@@ -31,6 +31,12 @@ const IRONIC = { 'X-OpenStack-Ironic-API-Version': '1.46' };
 const PLACEMENT = { 'OpenStack-API-Version': 'placement 1.10' };
 /** A host missing from the last listing of Ironic nodes is looked for again once the listing is this old. */
 const NODE_LISTING_MAX_AGE_MS = 60_000;
+/**
+ * Updates of a nova-compute service (disable, enable, force down) get this
+ * long whatever api_timeout says: on a host that has just died Nova answers
+ * them only after its RPC to the host times out (38–40 s measured).
+ */
+const SERVICE_UPDATE_TIMEOUT_MS = 120_000;
 /** How long a requested live migration may go unrecorded by Nova before it counts as not started. */
 const UNRECORDED_MOVE_MS = 60_000;
 
@@ -82,6 +88,15 @@ export class OpenStackProvider implements FleetProvider {
 
   private async nova<S extends z.ZodType>(method: string, path: string, schema: S, body?: unknown): Promise<z.infer<S>> {
     return this.session.call('compute', method, path, schema, { headers: await this.novaHeaders(), body });
+  }
+
+  /** Update the host's nova-compute service (status, reason, forced_down), with the deadline such updates need. */
+  private async updateComputeService(serviceId: string | number, change: Record<string, unknown>): Promise<void> {
+    await this.session.call('compute', 'PUT', `/os-services/${serviceId}`, os.computeServiceAnswer, {
+      headers: await this.novaHeaders(),
+      body: change,
+      minTimeoutMs: SERVICE_UPDATE_TIMEOUT_MS,
+    });
   }
 
   /** A service the cloud does not run (no endpoint in the catalog) is simply absent. */
@@ -261,7 +276,7 @@ export class OpenStackProvider implements FleetProvider {
   async disableCompute(host: string, reason: string): Promise<void> {
     const svc = await this.computeService(host);
     if (svc.status !== 'disabled' || svc.disabled_reason !== reason) {
-      await this.nova('PUT', `/os-services/${svc.id}`, os.computeServiceAnswer, { status: 'disabled', disabled_reason: reason });
+      await this.updateComputeService(svc.id, { status: 'disabled', disabled_reason: reason });
     }
     for (const agent of await this.neutronAgents(host)) {
       if (agent.admin_state_up) await this.session.request('network', 'PUT', `/v2.0/agents/${agent.id}`, { body: { agent: { admin_state_up: false } } });
@@ -276,7 +291,7 @@ export class OpenStackProvider implements FleetProvider {
 
   async enableCompute(host: string): Promise<void> {
     const svc = await this.computeService(host);
-    if (svc.status !== 'enabled') await this.nova('PUT', `/os-services/${svc.id}`, os.computeServiceAnswer, { status: 'enabled' });
+    if (svc.status !== 'enabled') await this.updateComputeService(svc.id, { status: 'enabled' });
     for (const agent of await this.neutronAgents(host)) {
       if (!agent.admin_state_up) await this.session.request('network', 'PUT', `/v2.0/agents/${agent.id}`, { body: { agent: { admin_state_up: true } } });
     }
@@ -289,7 +304,7 @@ export class OpenStackProvider implements FleetProvider {
   /** Fence a dead host at once (Nova otherwise notices after its service timeout), so its servers can be evacuated. */
   async setFenced(host: string, forcedDown: boolean): Promise<void> {
     const svc = await this.computeService(host);
-    if (svc.forced_down !== forcedDown) await this.nova('PUT', `/os-services/${svc.id}`, os.computeServiceAnswer, { forced_down: forcedDown });
+    if (svc.forced_down !== forcedDown) await this.updateComputeService(svc.id, { forced_down: forcedDown });
   }
 
   // ---- moving servers ----------------------------------------------------
