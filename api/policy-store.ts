@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Pool } from 'pg';
 import type { Logger } from '../config/logger';
 import { inTransaction } from '../db/pool';
-import { assertUniqueNames, inMatchOrder, loadPolicies, parsePolicy, PolicyError, type LoadedPolicy } from '../policies/loader';
+import { assertUniqueNames, inMatchOrder, loadPolicies, parsePolicy, PolicyError, type LoadedPolicy, type LoadOptions } from '../policies/loader';
 
 export class PolicyStore {
   private current: LoadedPolicy[] = [];
@@ -20,7 +20,14 @@ export class PolicyStore {
     private readonly db: Pool,
     readonly dir: string,
     private readonly logger: Logger,
+    /** The fleet provider in use: policies with steps it cannot take are refused. */
+    private readonly options: LoadOptions = {},
   ) {}
+
+  /** Validate one policy file as this store would load it (for the provider in use); throws PolicyError. */
+  parse(file: string, text: string): LoadedPolicy {
+    return parsePolicy(file, text, this.options);
+  }
 
   list(): readonly LoadedPolicy[] {
     return this.current;
@@ -32,7 +39,7 @@ export class PolicyStore {
 
   /** Load the folder; throws on a bad file (fail fast at start-up). */
   async load(author = 'file'): Promise<void> {
-    const loaded = loadPolicies(this.dir);
+    const loaded = loadPolicies(this.dir, this.options);
     this.signature = this.folderSignature();
     this.current = loaded;
     for (const p of loaded) await this.recordVersion(this.db, p, author);
@@ -60,7 +67,7 @@ export class PolicyStore {
   /** Validate and apply one policy file; nothing changes when it is invalid. */
   async put(name: string, text: string, author: string): Promise<LoadedPolicy> {
     const file = `${name}.yaml`;
-    const parsed = parsePolicy(file, text);
+    const parsed = this.parse(file, text);
     if (parsed.name !== name) {
       throw new PolicyError(`${file}:1:1: name: is "${parsed.name}" but the URL names "${name}"`, [{ file, line: 1, column: 1, field: 'name', message: `must be "${name}" (the name in the URL)` }]);
     }

@@ -28,7 +28,7 @@ export interface RunningApi {
 export async function startApi(config: Config, options: { port?: number } = {}): Promise<RunningApi> {
   const logger = createLogger(config.LOG_LEVEL, 'shipshape-api');
   const db = createPool(config.DATABASE_URL, 20);
-  const policyStore = new PolicyStore(db, config.SHIPSHAPE_POLICY_DIR, logger);
+  const policyStore = new PolicyStore(db, config.SHIPSHAPE_POLICY_DIR, logger, { provider: config.SHIPSHAPE_PROVIDER });
   await policyStore.load();
   policyStore.watch();
   const provider = createProvider(config, db);
@@ -62,6 +62,7 @@ export async function startApi(config: Config, options: { port?: number } = {}):
       await new Promise<void>((resolve) => server.close(() => resolve()));
       policyStore.stop();
       await stopRedispatch();
+      await dispatcher.stop();
       await connection.close();
       await db.end();
     },

@@ -3,6 +3,7 @@
  * simulated fleet ships first; OpenStack and Redfish providers implement the
  * same interface. Workflows never see it: activities call it.
  */
+import type { LadderAction, RepairAction } from './remediation';
 import type { HostUtilisation } from './telemetry';
 import type { HostState, InventoryHost, ServerRef } from './types';
 
@@ -58,4 +59,21 @@ export class PermanentProviderError extends Error {
     super(message);
     this.name = 'PermanentProviderError';
   }
+}
+
+/**
+ * The repair actions a provider cannot take, and why. A policy that lists one
+ * is refused when it is loaded, not discovered at 3 a.m. when its ladder
+ * reaches the step. Providers not listed can take every action.
+ */
+const CANNOT: Readonly<Record<string, Partial<Record<RepairAction, string>>>> = {
+  openstack: {
+    'restart-compute-service': "restarting nova-compute needs a shell on the host, which OpenStack's APIs do not give; drop the step (power-cycle and reboot work through Ironic)",
+  },
+};
+
+/** Why `provider` cannot take a ladder step's action; null when it can. */
+export function stepRefusal(provider: string, action: LadderAction): string | null {
+  const why = (CANNOT[provider] as Partial<Record<string, string>> | undefined)?.[action];
+  return why ? `the ${provider} provider cannot take this step: ${why}` : null;
 }

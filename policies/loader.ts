@@ -5,9 +5,10 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LineCounter, parseDocument, isNode } from 'yaml';
+import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { parseMatcher, type PolicyMatch } from '../domain/policy';
 import { findUnstorable } from '../domain/text';
+import { stepRefusal } from '../domain/provider';
 import { REPAIR_ACTIONS, type RemediationPolicy, type RepairAction } from '../domain/remediation';
 import { policyFileSchema } from './schema';
 
@@ -47,7 +48,12 @@ function fail(file: string, issues: PolicyIssue[]): never {
   throw new PolicyError(issues.map((i) => `${file}:${i.line}:${i.column}: ${i.field}: ${i.message}`).join('\n'), issues);
 }
 
-export function parsePolicy(file: string, text: string): LoadedPolicy {
+export interface LoadOptions {
+  /** The fleet provider in use (`SHIPSHAPE_PROVIDER`): a step it cannot take is refused. */
+  provider?: string;
+}
+
+export function parsePolicy(file: string, text: string, options: LoadOptions = {}): LoadedPolicy {
   refuseUnstorable(file, text);
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
@@ -59,17 +65,14 @@ export function parsePolicy(file: string, text: string): LoadedPolicy {
   }
   const result = policyFileSchema.safeParse(doc.toJS());
   if (!result.success) {
-    fail(file, result.error.issues.map((issue) => {
-      // The nearest node that exists: for a missing field, the object that should hold it.
-      let path = issue.path.map(String);
-      let node: unknown = undefined;
-      while (path.length > 0 && !isNode((node = doc.getIn(path, true)))) path = path.slice(0, -1);
-      const offset = isNode(node) && node.range ? node.range[0] : (doc.contents?.range?.[0] ?? 0);
-      const pos = lines.linePos(offset);
-      return { file, line: pos.line, column: pos.col, field: issue.path.join('.') || '(file)', message: issue.message };
-    }));
+    fail(file, result.error.issues.map((issue) => ({ file, ...positionOf(doc, lines, issue.path), field: issue.path.join('.') || '(file)', message: issue.message })));
   }
   const p = result.data;
+  const refused = p.steps.flatMap((step, i) => {
+    const why = options.provider ? stepRefusal(options.provider, step.action) : null;
+    return why ? [{ file, ...positionOf(doc, lines, ['steps', i, 'action']), field: `steps.${i}.action`, message: why }] : [];
+  });
+  if (refused.length > 0) fail(file, refused);
   const version = createHash('sha256').update(text).digest('hex').slice(0, 12);
   const repairs = p.steps.map((s) => s.action).filter((a): a is RepairAction => (REPAIR_ACTIONS as readonly string[]).includes(a));
   return {
@@ -98,6 +101,16 @@ export function parsePolicy(file: string, text: string): LoadedPolicy {
   };
 }
 
+/** Where a field stands in the file: the nearest node that exists (for a missing field, the object that should hold it). */
+function positionOf(doc: Document.Parsed, lines: LineCounter, fieldPath: readonly PropertyKey[]): { line: number; column: number } {
+  let path = fieldPath.map(String);
+  let node: unknown = undefined;
+  while (path.length > 0 && !isNode((node = doc.getIn(path, true)))) path = path.slice(0, -1);
+  const offset = isNode(node) && node.range ? node.range[0] : (doc.contents?.range?.[0] ?? 0);
+  const pos = lines.linePos(offset);
+  return { line: pos.line, column: pos.col };
+}
+
 /** The file's text is stored with its version: a character PostgreSQL cannot keep is refused where it stands. */
 function refuseUnstorable(file: string, text: string): void {
   const found = findUnstorable(text);
@@ -108,9 +121,9 @@ function refuseUnstorable(file: string, text: string): void {
 }
 
 /** Every policy file of a folder (guards.yaml is the guards file, not a policy). */
-export function loadPolicies(dir: string): LoadedPolicy[] {
+export function loadPolicies(dir: string, options: LoadOptions = {}): LoadedPolicy[] {
   const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f) && !/^guards\.ya?ml$/.test(f)).sort();
-  const policies = files.map((f) => parsePolicy(f, readFileSync(join(dir, f), 'utf8')));
+  const policies = files.map((f) => parsePolicy(f, readFileSync(join(dir, f), 'utf8'), options));
   assertUniqueNames(policies);
   return inMatchOrder(policies);
 }

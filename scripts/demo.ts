@@ -61,7 +61,8 @@ async function main(): Promise<void> {
   started.push(() => pg.stop(), () => temporal.stop());
   // The demo's own policy folder: tuned to simulated hosts, and free to change through the API.
   const policyDir = join(dataDir, 'policies');
-  cpSync(join(PROJECT_ROOT, 'demo', 'policies'), policyDir, { recursive: true });
+  // On a real cloud, the shipped policies; the demo's copies are tuned to simulated hosts that boot in seconds.
+  cpSync(REAL_CLOUD ? join(PROJECT_ROOT, 'policies') : join(PROJECT_ROOT, 'demo', 'policies'), policyDir, { recursive: true });
   const databaseUrl = await pg.createDatabase('shipshape');
   migrate(databaseUrl);
 

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import type { GuardConfig } from '../../domain/guards';
 import { simulatePolicies, type SimulatedFleet, type SimulatedSignal } from '../../domain/simulate';
 import { readGuardState } from '../../activities/guards';
-import { inMatchOrder, parsePolicy, PolicyError, type LoadedPolicy } from '../../policies/loader';
+import { inMatchOrder, PolicyError, type LoadedPolicy } from '../../policies/loader';
 import { requireRole } from '../auth';
 import { AppError, conflict, notFound } from '../errors';
 import type { PolicyStore } from '../policy-store';
@@ -27,9 +27,9 @@ function invalidPolicy(err: PolicyError): AppError {
   return new AppError(400, 'invalid_policy', err.message, { issues: err.issues });
 }
 
-function parseOrThrow(file: string, text: string): LoadedPolicy {
+function parseOrThrow(store: PolicyStore, file: string, text: string): LoadedPolicy {
   try {
-    return parsePolicy(file, text);
+    return store.parse(file, text);
   } catch (err) {
     if (err instanceof PolicyError) throw invalidPolicy(err);
     throw err;
@@ -69,13 +69,13 @@ export function createPoliciesRouter(deps: { db: Pool; store: PolicyStore; guard
 
   router.post('/v1/policies/validate', requireRole('operator'), (req, res) => {
     const { content } = parse(validateRequest, req.body, 'body');
-    const p = parseOrThrow('draft.yaml', content);
+    const p = parseOrThrow(deps.store, 'draft.yaml', content);
     res.json({ valid: true, ...describe(p) });
   });
 
   router.post('/v1/policies/simulate', requireRole('operator'), async (req, res) => {
     const body = parse(simulateRequest, req.body, 'body');
-    const policies = body.drafts ? inMatchOrder(body.drafts.map((text, i) => parseOrThrow(`drafts.${i}.yaml`, text))) : deps.store.list();
+    const policies = body.drafts ? inMatchOrder(body.drafts.map((text, i) => parseOrThrow(deps.store, `drafts.${i}.yaml`, text))) : deps.store.list();
     const signals: SimulatedSignal[] = body.signals
       ? body.signals.map((s) => ({ signalId: null, name: s.name, host: s.resource.id, labels: s.labels, severity: s.severity, status: s.status }))
       : (
@@ -117,7 +117,7 @@ export function createPoliciesRouter(deps: { db: Pool; store: PolicyStore; guard
       steps: [{ action: resolution.fixedBy, fixWithinSeconds: 120 }],
     };
     const content = `# Drafted by Shipshape for review: simulate it, then apply it with PUT /v1/policies/${name}.\n# It outranks ${row.view.policy?.name ?? 'the policy that handed off'} (priority 10) for the same alerts.\n${stringify(draft)}`;
-    parseOrThrow(`${name}.yaml`, content); // a draft is always a valid policy
+    parseOrThrow(deps.store, `${name}.yaml`, content); // a draft is always a valid policy
     res.json({ name, content });
   });
 

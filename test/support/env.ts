@@ -134,7 +134,7 @@ export async function createTestEnv(options: TestEnvOptions = {}): Promise<TestE
   const workflowIdPrefix = `${dbName}/`;
   let policyStore: PolicyStore | undefined;
   if (options.policyDir) {
-    policyStore = new PolicyStore(db, options.policyDir, logger);
+    policyStore = new PolicyStore(db, options.policyDir, logger, { provider: provider.name });
     await policyStore.load();
     policyStore.watch(200);
   }
