@@ -87,8 +87,25 @@ export function buildOpenApiDocument(): unknown {
     responses: { 200: json(z.object({ entries: z.array(auditEntry) }), 'Entries'), ...errors },
   });
   add({
-    method: 'get', path: '/v1/guards', summary: 'Fleet-wide guards: configuration, pause, tripped breakers, leases held (role: viewer)',
-    responses: { 200: json(z.object({ config: z.record(z.string(), z.unknown()), paused: z.unknown(), breakers: z.array(z.unknown()), leases: z.array(z.unknown()) }), 'Guards'), ...errors },
+    method: 'get', path: '/v1/guards', summary: "Fleet-wide guards: configuration, pause, tripped breakers, leases held, each zone's budget (role: viewer)",
+    responses: {
+      200: json(
+        z.object({
+          config: z.record(z.string(), z.unknown()),
+          paused: z.unknown(),
+          breakers: z.array(z.unknown()),
+          leases: z.array(z.unknown()),
+          zones: z.array(z.object({
+            zone: z.string(), hosts: z.number(), inService: z.number(), out: z.number(), leases: z.number(),
+            mayTakeOutNow: z.number().describe('How many more hosts of the zone may be taken out now'),
+            boundBy: z.array(z.string()).describe('The guards that set mayTakeOutNow'),
+            why: z.string(),
+          })),
+        }),
+        'Guards',
+      ),
+      ...errors,
+    },
   });
   for (const [path, summary] of [
     ['/v1/guards/pause', 'Pause automation fleet-wide: new remediations wait at the capacity gate (role: admin)'],
