@@ -216,7 +216,7 @@ test('a worker killed during a live migration is replaced: no second migration r
   const guardsFile = join(mkdtempSync(join(tmpdir(), 'shipshape-guards-')), 'guards.yaml');
   writeFileSync(
     guardsFile,
-    'maxConcurrentPerZone: { percent: 100 }\nmaxConcurrentFleet: { percent: 100 }\nminInServicePercentPerZone: 0\n' +
+    'maxConcurrentPerZone: { percent: 100 }\nmaxConcurrentFleet: { percent: 100 }\nmaxOutOfServicePerZone: { percent: 100 }\n' +
       'rateLimit: { starts: 1000, windowMinutes: 1 }\ncooldownMinutes: 0\nmaxAttempts: { count: 1000, windowMinutes: 1 }\n' +
       'breaker: { percent: 100, windowMinutes: 0.001 }\npollSeconds: 1\n',
   );
@@ -353,8 +353,10 @@ async function novaProxy(misbehave: (path: string, n: number, method: string) =>
   let n = 0;
   const server: Server = createServer(async (req, res) => {
     const act = misbehave(req.url ?? '', ++n, req.method ?? 'GET');
-    if (act && typeof act === 'object' && 'delayMs' in act) await new Promise((ok) => setTimeout(ok, act.delayMs));
-    else if (act && act !== 'rewrite') {
+    if (act && typeof act === 'object' && 'delayMs' in act) {
+      await new Promise((ok) => setTimeout(ok, act.delayMs));
+      if (res.destroyed) return; // the client gave up waiting
+    } else if (act && act !== 'rewrite') {
       res.writeHead(act.status, { 'content-type': 'application/json', ...act.headers }).end(act.body);
       return;
     }
@@ -368,6 +370,7 @@ async function novaProxy(misbehave: (path: string, n: number, method: string) =>
         res.writeHead(r.statusCode ?? 502, headers).end(out);
       });
     });
+    up.on('error', () => res.destroy());
     req.pipe(up);
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
