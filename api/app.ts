@@ -16,7 +16,7 @@ import type { PolicyStore } from './policy-store';
 import { createHealthRouter } from './routes/health';
 import { createHostsRouter } from './routes/hosts';
 import { createRemediationsRouter } from './routes/remediations';
-import { createSignalsRouter } from './routes/signals';
+import { ALERTMANAGER_WEBHOOK_PATH, createSignalsRouter } from './routes/signals';
 import { refuseUnstorablePath } from './validate';
 
 export interface AppDeps {
@@ -38,14 +38,16 @@ export function createApp(deps: AppDeps): { app: Express; dispatcher: SignalDisp
   const openapi = buildOpenApiDocument();
   const app = express();
   app.disable('x-powered-by');
-  app.use(express.json({ limit: '1mb' }));
+  // Alertmanager's webhook reads its own, larger body once the caller is authenticated.
+  const json = express.json({ limit: '1mb' });
+  app.use((req, res, next) => (req.path === ALERTMANAGER_WEBHOOK_PATH ? next() : json(req, res, next)));
   app.use(refuseUnstorablePath);
   app.use(createHealthRouter({ db: deps.db, temporal: deps.connection }));
   app.get('/openapi.json', (_req, res) => {
     res.json(openapi);
   });
   app.use('/v1', authenticate(deps.db));
-  app.use(createSignalsRouter({ db: deps.db, dispatcher, hostLabel: deps.hostLabel }));
+  app.use(createSignalsRouter({ db: deps.db, dispatcher, hostLabel: deps.hostLabel, logger: deps.logger }));
   app.use(createRemediationsRouter({ db: deps.db, client: deps.client }));
   app.use(createHostsRouter({ db: deps.db, client: deps.client, taskQueue: deps.taskQueue, workflowIdPrefix: deps.workflowIdPrefix }));
   app.use(createAuditRouter({ db: deps.db }));

@@ -12,12 +12,19 @@
  *     remediation or joins the running one, and the workflow says which;
  *  3. if Temporal cannot be reached the signal stays `queued` and the
  *     redispatcher delivers it later.
+ *
+ * A whole group (an Alertmanager notification of thousands of alerts) is
+ * recorded in a few multi-row statements, all or none, before the answer;
+ * its deliveries to Temporal go on after the answer when they take longer
+ * than a sender such as Alertmanager should wait.
  */
 import { randomUUID } from 'node:crypto';
 import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 
 import type { Logger } from '../config/logger';
+import { claimUndelivered, recordSignals, type IncomingSignal } from '../db/signals';
+import { inTransaction } from '../db/pool';
 import { FailureType } from '../domain/errors';
 import { matchPolicy } from '../domain/policy-match';
 import { remediationWorkflowId, type RemediationInput, type TriggerSignal } from '../domain/remediation';
@@ -45,6 +52,11 @@ export interface HostPlace {
   roles: string[];
 }
 
+/** A signal of a group (an Alertmanager notification), with where its host stands when Shipshape knows it. */
+export type GroupSignal = IncomingSignal & { place: HostPlace | null };
+
+const noPolicyFor = (name: string) => `no policy matches ${name}`;
+
 interface Decision {
   outcome: SignalOutcome;
   remediationId: string | null;
@@ -52,9 +64,23 @@ interface Decision {
   policyName: string | null;
 }
 
+/** Alertmanager gives a notification at least 10 s (its group_interval when longer), retries included. */
+const ANSWER_GROUP_WITHIN_MS = 2000;
+const DELIVERY_CLAIMERS = 4;
+const DELIVERY_BATCH = 25;
+const DELIVERING = { outcome: 'queued', remediationId: null, reason: 'recorded; delivered to Temporal after this answer' } as const;
+
 export class SignalDispatcher {
   private readonly inFlight = new Map<string, Promise<unknown>>();
+  private readonly background = new Set<Promise<void>>();
+  /**
+   * A claim holds a pool connection while its deliveries make queries on others:
+   * with many groups at once, uncapped claims could hold every connection and wait
+   * for one forever. Slots are taken in turn, so a small group is not stuck behind a big one.
+   */
+  private readonly claimSlots = new Slots(DELIVERY_CLAIMERS);
   private temporalAwayUntil = 0;
+  private stopping = false;
 
   constructor(private readonly deps: DispatcherDeps) {}
 
@@ -64,51 +90,76 @@ export class SignalDispatcher {
    * one statement: the fast-path check and the durable insert together.
    */
   async accept(signal: SignalRecord, annotations: Record<string, string>, host: HostPlace): Promise<SignalResult> {
-    const { rows } = await this.deps.db.query<{ outcome: SignalOutcome | null; outcome_reason: string | null; remediation_id: string | null }>(
-      `WITH open AS (
-         SELECT r.id, r.phase, r.policy_name FROM remediations r
-          WHERE $6 = 'firing' AND r.host = $4 AND r.closed_at IS NULL
-            AND EXISTS (SELECT 1 FROM signals s WHERE s.remediation_id = r.id AND s.fingerprint = $7
-                        AND s.outcome IN ('started','joined','suppressed')))
-       INSERT INTO signals (id, source, name, resource_kind, resource_id, host, severity, status, fingerprint, labels, annotations,
-                            starts_at, received_by, outcome, outcome_reason, remediation_id, policy_name, dispatched_at)
-       SELECT $1,$2,$3,'host',$4,$4,$5,$6,$7,$8,$9,$10,$11,
-              CASE WHEN open.id IS NULL THEN NULL WHEN open.phase = 'awaiting-operator' THEN 'suppressed' ELSE 'joined' END,
-              CASE WHEN open.id IS NULL THEN NULL
-                   WHEN open.phase = 'awaiting-operator' THEN 'recorded; ' || $4 || ' is with an operator, automation does not act'
-                   ELSE 'repeat of an alert the running remediation has' END,
-              open.id, open.policy_name, CASE WHEN open.id IS NULL THEN NULL ELSE now() END
-         FROM (SELECT 1) AS one LEFT JOIN open ON true
-       RETURNING outcome, outcome_reason, remediation_id`,
-      [
-        signal.id, signal.source, signal.name, signal.host, signal.severity, signal.status, signal.fingerprint,
-        JSON.stringify(signal.labels), JSON.stringify(annotations), signal.startsAt, signal.receivedBy,
-      ],
-    );
-    const fast = rows[0];
-    if (fast?.outcome) {
-      return { signalId: signal.id, outcome: fast.outcome, remediationId: fast.remediation_id, reason: fast.outcome_reason ?? '' };
+    const [recorded] = await recordSignals(this.deps.db, [{ ...signal, resourceId: signal.host, annotations, decided: null }]);
+    if (recorded?.outcome) {
+      return { signalId: signal.id, outcome: recorded.outcome, remediationId: recorded.remediationId, reason: recorded.reason ?? '' };
     }
     const decision = await this.decideAndRecord(signal, host);
     return { signalId: signal.id, outcome: decision.outcome, remediationId: decision.remediationId, reason: decision.reason };
   }
 
-  /** Record a signal that cannot concern any host Shipshape knows; it is kept for the record. */
-  async recordIgnored(
-    signal: Omit<SignalRecord, 'host'> & { resourceId: string },
-    annotations: Record<string, string>,
-    reason: string,
-  ): Promise<SignalResult> {
-    await this.deps.db.query(
-      `INSERT INTO signals (id, source, name, resource_kind, resource_id, host, severity, status, fingerprint, labels, annotations,
-                            starts_at, received_by, outcome, outcome_reason, dispatched_at)
-       VALUES ($1,$2,$3,'host',$4,NULL,$5,$6,$7,$8,$9,$10,$11,'ignored',$12, now())`,
-      [
-        signal.id, signal.source, signal.name, signal.resourceId, signal.severity, signal.status, signal.fingerprint,
-        JSON.stringify(signal.labels), JSON.stringify(annotations), signal.startsAt, signal.receivedBy, reason,
-      ],
-    );
-    return { signalId: signal.id, outcome: 'ignored', remediationId: null, reason };
+  /**
+   * Accept a whole group (an Alertmanager notification of any size): every signal
+   * is recorded durably in a few statements, then delivered. The answer comes once
+   * all are decided or after `answerWithinMs`, whichever is first, so that a group
+   * of thousands is answered well inside Alertmanager's notification deadline;
+   * delivery of the rest goes on after the answer.
+   */
+  async acceptGroup(signals: readonly GroupSignal[], answerWithinMs = ANSWER_GROUP_WITHIN_MS): Promise<SignalResult[]> {
+    const recorded = await recordSignals(this.deps.db, signals.map((s) => this.withoutTemporal(s)));
+    const undecided = recorded.filter((r) => !r.outcome).map((r) => r.id);
+    const decided = new Map<string, Decision>();
+    if (undecided.length > 0) {
+      const delivery = this.inBackground(this.deliverRecorded(undecided, decided));
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([delivery, new Promise((r) => (timer = setTimeout(r, answerWithinMs)))]);
+      clearTimeout(timer);
+    }
+    return recorded.map((r) => {
+      const decision = r.outcome ? { outcome: r.outcome, remediationId: r.remediationId, reason: r.reason ?? '' } : (decided.get(r.id) ?? DELIVERING);
+      return { signalId: r.id, outcome: decision.outcome, remediationId: decision.remediationId, reason: decision.reason };
+    });
+  }
+
+  /** A signal no policy covers is decided as it is recorded: only the others wait for delivery to Temporal. */
+  private withoutTemporal({ place, ...signal }: GroupSignal): IncomingSignal {
+    if (signal.decided || !place || !signal.host) return signal;
+    const policy = matchPolicy(this.deps.policies(), { name: signal.name, labels: signal.labels, severity: signal.severity, host: place });
+    return policy ? signal : { ...signal, decided: { outcome: 'no-policy', reason: noPolicyFor(signal.name) } };
+  }
+
+  /**
+   * Deliver recorded, undecided signals. Several claimers take batches with SKIP
+   * LOCKED, so the redispatcher (or another replica) never delivers one of them
+   * twice; per host, deliveries still go one at a time.
+   */
+  private async deliverRecorded(ids: readonly string[], decided: Map<string, Decision>): Promise<void> {
+    const claimer = async () => {
+      for (let claimed = -1; claimed !== 0 && !this.stopping; ) {
+        claimed = await this.claimSlots.run(() =>
+          inTransaction(this.deps.db, async (tx) => {
+            const batch = await claimUndelivered(tx, { ids }, DELIVERY_BATCH);
+            await Promise.all(batch.map(async ({ signal, zone, roles }) => decided.set(signal.id, await this.decideAndRecord(signal, { zone, roles }, tx))));
+            return batch.length;
+          }),
+        );
+      }
+    };
+    await Promise.all(Array.from({ length: DELIVERY_CLAIMERS }, claimer));
+  }
+
+  /** Work that outlives the request: a failure is logged (the redispatcher takes what is left), and stop() waits for it. */
+  private inBackground(work: Promise<void>): Promise<void> {
+    const tracked = work.catch((err: unknown) => this.deps.logger.warn({ err: (err as Error).message }, 'delivering a recorded group failed; the redispatcher will deliver the rest'));
+    this.background.add(tracked);
+    void tracked.finally(() => this.background.delete(tracked));
+    return tracked;
+  }
+
+  /** Stop claiming signals and wait for deliveries under way (on shutdown). */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.all([...this.background]);
   }
 
   /** Decide for a recorded signal and store the outcome (used by accept and the redispatcher). */
@@ -143,7 +194,7 @@ export class SignalDispatcher {
 
   private async decide(signal: SignalRecord, host: HostPlace): Promise<Decision> {
     const policy = matchPolicy(this.deps.policies(), { name: signal.name, labels: signal.labels, severity: signal.severity, host });
-    if (!policy) return { outcome: 'no-policy', remediationId: null, reason: `no policy matches ${signal.name}`, policyName: null };
+    if (!policy) return { outcome: 'no-policy', remediationId: null, reason: noPolicyFor(signal.name), policyName: null };
     if (signal.status === 'resolved') {
       const { rows } = await this.deps.db.query<{ id: string }>('SELECT id FROM remediations WHERE host = $1 AND closed_at IS NULL', [signal.host]);
       const open = rows[0];
@@ -239,6 +290,28 @@ export class SignalDispatcher {
        VALUES ($1, $2, $3, '', $4, $5, 'auditing', $6) ON CONFLICT DO NOTHING`,
       [input.remediationId, input.host, remediationWorkflowId(input.host, this.deps.workflowIdPrefix), input.policy.name, input.policy.version, input.requestedBy],
     );
+  }
+}
+
+/** At most `size` runs at once; the others wait in arrival order. */
+class Slots {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(size: number) {
+    this.free = size;
+  }
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((take) => this.waiting.push(take));
+    try {
+      return await fn();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free++;
+    }
   }
 }
 

@@ -51,13 +51,14 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       res.status(err.status).json({ error: { code: err.code, message: err.message, details: err.details } });
       return;
     }
-    const e = err as { type?: string; status?: number; message?: string };
+    const e = err as { type?: string; status?: number; message?: string; limit?: number };
     if (e.type === 'entity.parse.failed') {
       res.status(400).json({ error: { code: 'invalid_json', message: `body: not valid JSON (${e.message ?? 'parse error'})`, details: { field: 'body' } } });
       return;
     }
     if (e.type === 'entity.too.large') {
-      res.status(413).json({ error: { code: 'too_large', message: 'body: larger than the 1 MiB limit', details: { field: 'body' } } });
+      const limit = `${Math.round((e.limit ?? 0) / 1024 / 1024)} MiB`;
+      res.status(413).json({ error: { code: 'too_large', message: `body: larger than the ${limit} limit`, details: { field: 'body', limitBytes: e.limit } } });
       return;
     }
     if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {

@@ -40,7 +40,18 @@ export function buildOpenApiDocument(): unknown {
   add({
     method: 'post', path: '/v1/integrations/alertmanager', summary: 'Alertmanager webhook receiver, payload version 4 (role: operator)',
     request: { body: { content: { 'application/json': { schema: alertmanagerWebhook } } } },
-    responses: { 200: json(z.object({ groupKey: z.string(), results: z.array(signalResult) }), 'One result per alert'), ...errors },
+    responses: {
+      200: json(
+        z.object({
+          groupKey: z.string(),
+          truncatedAlerts: z.number().describe('Alerts Alertmanager left out of this notification (its max_alerts); they never reached Shipshape'),
+          results: z.array(signalResult.extend({ alertname: z.string(), host: z.string().nullable() })),
+        }),
+        'Every alert recorded before the answer, one result per alert in order; `queued` with reason "recorded; delivered to Temporal after this answer" for those still being delivered',
+      ),
+      ...errors,
+      413: json(errorBody, 'Larger than 64 MiB'),
+    },
   });
   add({
     method: 'get', path: '/v1/remediations', summary: 'List remediations (role: viewer)', request: { query: remediationListQuery },

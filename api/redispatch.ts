@@ -5,8 +5,8 @@
  */
 import type { Pool } from 'pg';
 import type { Logger } from '../config/logger';
-import type { SignalRecord } from '../domain/types';
 import { inTransaction } from '../db/pool';
+import { claimUndelivered } from '../db/signals';
 import type { SignalDispatcher } from './dispatch';
 
 export function startRedispatcher(db: Pool, dispatcher: SignalDispatcher, logger: Logger, everyMs = 5000): () => Promise<void> {
@@ -15,20 +15,10 @@ export function startRedispatcher(db: Pool, dispatcher: SignalDispatcher, logger
   const sweep = async () => {
     for (let i = 0; i < 100 && !stopped; i++) {
       const done = await inTransaction(db, async (tx) => {
-        const { rows } = await tx.query(
-          `SELECT s.id, s.source, s.name, s.host, s.severity, s.status, s.fingerprint, s.labels, s.starts_at, s.received_by, h.zone, h.roles
-             FROM signals s JOIN hosts h ON h.id = s.host
-            WHERE (s.outcome = 'queued' OR (s.outcome IS NULL AND s.received_at < now() - interval '30 seconds'))
-            ORDER BY s.received_at LIMIT 1 FOR UPDATE OF s SKIP LOCKED`,
-        );
-        const row = rows[0];
-        if (!row) return true;
-        const signal: SignalRecord = {
-          id: row.id, source: row.source, name: row.name, host: row.host, severity: row.severity, status: row.status,
-          fingerprint: row.fingerprint, labels: row.labels, startsAt: row.starts_at?.toISOString?.() ?? '', receivedBy: row.received_by,
-        };
-        const decision = await dispatcher.decideAndRecord(signal, { zone: row.zone, roles: row.roles }, tx);
-        logger.info({ signal: signal.id, outcome: decision.outcome }, 'redispatched signal');
+        const [claimed] = await claimUndelivered(tx, 'left-behind', 1);
+        if (!claimed) return true;
+        const decision = await dispatcher.decideAndRecord(claimed.signal, { zone: claimed.zone, roles: claimed.roles }, tx);
+        logger.info({ signal: claimed.signal.id, outcome: decision.outcome }, 'redispatched signal');
         return decision.outcome === 'queued'; // Temporal still away: try again next sweep
       });
       if (done) return;

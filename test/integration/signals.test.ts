@@ -99,6 +99,34 @@ describe('the Alertmanager webhook', () => {
     expect(noHost.body.results[0].reason).toMatch(/no "host" or "instance" label/);
   });
 
+  test('40 groups arriving at once for one host are all recorded and decided, and join one remediation', async () => {
+    const host = 'cmp-a-05';
+    await injectFault(env.db, host, { unhealthy: 'DIMM errors' });
+    const group = (g: number) => ({
+      ...payload('firing', {}),
+      groupKey: `{}:{component="c${g}"}`,
+      alerts: Array.from({ length: 5 }, (_, i) => ({
+        ...payload('firing', {}).alerts[0]!,
+        labels: { alertname: 'HardwareFault', host, component: `c${g}`, dimm: `${i}` },
+        fingerprint: `group${g}alert${i}`,
+      })),
+    });
+    const answers = await Promise.all(Array.from({ length: 40 }, (_, g) => http('POST', `${env.apiUrl}/v1/integrations/alertmanager`, operator, group(g))));
+    expect(answers.map((a) => a.status)).toEqual(Array(40).fill(200));
+    const rows = await eventually('all 200 decided', async () => {
+      const { rows } = await env.db.query('SELECT outcome, remediation_id FROM signals WHERE host = $1', [host]);
+      return rows.length === 200 && rows.every((r) => r.outcome) ? rows : undefined;
+    }, 60_000);
+    expect(rows.filter((r) => r.outcome === 'started')).toHaveLength(1);
+    expect(new Set(rows.map((r) => r.remediation_id)).size).toBe(1);
+  });
+
+  test('a group Alertmanager cut short (max_alerts) is recorded, and the answer says how many alerts never arrived', async () => {
+    const res = await http('POST', `${env.apiUrl}/v1/integrations/alertmanager`, operator, { ...payload('firing', { alertname: 'Watchdog', host: 'cmp-a-06' }), truncatedAlerts: 3 });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ truncatedAlerts: 3, results: [expect.objectContaining({ outcome: 'no-policy', host: 'cmp-a-06' })] });
+  });
+
   test('an alert no policy covers is recorded as no-policy', async () => {
     const res = await http('POST', `${env.apiUrl}/v1/signals`, operator, hostSignal('cmp-a-03', 'DiskAlmostFull'));
     expect(res.body).toMatchObject({ outcome: 'no-policy', remediationId: null, reason: 'no policy matches DiskAlmostFull' });
@@ -115,6 +143,7 @@ describe('bad input and bad tokens', () => {
     ['an unknown field', () => http('POST', `${env.apiUrl}/v1/signals`, operator, hostSignal('cmp-a-04', 'HostDown', { colour: 'red' })), 400, /unknown field\(s\): colour/],
     ['a missing field', () => http('POST', `${env.apiUrl}/v1/signals`, operator, { ...hostSignal('cmp-a-04'), name: undefined }), 400, /^body\.name: /],
     ['a bad date', () => http('POST', `${env.apiUrl}/v1/signals`, operator, hostSignal('cmp-a-04', 'HostDown', { startsAt: 'yesterday' })), 400, /^body\.startsAt: must be an ISO 8601 date-time/],
+    ['a body over 1 MiB anywhere but the Alertmanager webhook', () => http('POST', `${env.apiUrl}/v1/signals`, operator, hostSignal('cmp-a-04', 'HostDown', { annotations: { summary: 'x'.repeat(1024 * 1024) } })), 413, /^body: larger than the 1 MiB limit/],
     ['an unknown host', () => http('POST', `${env.apiUrl}/v1/signals`, operator, hostSignal('cmp-z-99')), 422, /^resource\.id: no host "cmp-z-99"/],
     ['a wrong Alertmanager version', () => http('POST', `${env.apiUrl}/v1/integrations/alertmanager`, operator, { version: '3', alerts: [] }), 400, /body\.version: must be "4"/],
     ['an Alertmanager alert with a bad startsAt', () => http('POST', `${env.apiUrl}/v1/integrations/alertmanager`, operator, {
