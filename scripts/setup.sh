@@ -82,7 +82,45 @@ if $for_tests; then
   bash test/openstack/cloud.sh installed || bash test/openstack/cloud.sh install
 fi
 
-# 7. Build: TypeScript to dist/ and the prebuilt workflow bundle.
+# 7. Tests only: Temporal's time-skipping test server for the fast workflow tests (test/fast/).
+#    It is the Java one, io.temporal:temporal-test-server from Maven Central (the SDK would
+#    otherwise download a binary from a web site), run by a wrapper the SDK starts with a port.
+TEST_SERVER_VERSION=1.38.0
+test_server=.tools/temporal-test-server
+test_server_stamp="io.temporal:temporal-test-server:$TEST_SERVER_VERSION org.slf4j:slf4j-nop:1.7.36"
+if $for_tests && [ "$(cat "$test_server/.installed" 2>/dev/null)" != "$test_server_stamp" ]; then
+  if ! command -v java >/dev/null 2>&1 || ! command -v mvn >/dev/null 2>&1; then
+    log "installing Java and Maven from Debian's packages"
+    apt_install default-jre-headless maven
+  fi
+  log "installing the Temporal test server $TEST_SERVER_VERSION from Maven Central into $test_server"
+  rm -rf "$test_server" && mkdir -p "$test_server/bin"
+  # slf4j-nop: the server logs through SLF4J, and without a binding it warns on every start.
+  cat > "$test_server/pom.xml" <<EOF
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>local.shipshape</groupId><artifactId>temporal-test-server</artifactId><version>1</version><packaging>pom</packaging>
+  <dependencies>
+    <dependency><groupId>io.temporal</groupId><artifactId>temporal-test-server</artifactId><version>$TEST_SERVER_VERSION</version></dependency>
+    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-nop</artifactId><version>1.7.36</version></dependency>
+  </dependencies>
+</project>
+EOF
+  if ! out=$(mvn -B -q -f "$test_server/pom.xml" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$PWD/$test_server/lib" 2>&1); then
+    echo "$out" >&2; exit 1
+  fi
+  # exec: the SDK stops the server by killing the process it started, so that must be the JVM itself.
+  cat > "$test_server/bin/temporal-test-server" <<'EOF'
+#!/bin/sh
+# Temporal's time-skipping test server; the SDK runs it as `temporal-test-server <port>`.
+lib="$(cd "$(dirname "$0")/../lib" && pwd)"
+exec java -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto -cp "$lib/*" io.temporal.testserver.TestServer "$@"
+EOF
+  chmod +x "$test_server/bin/temporal-test-server"
+  echo "$test_server_stamp" > "$test_server/.installed"
+fi
+
+# 8. Build: TypeScript to dist/ and the prebuilt workflow bundle.
 log "building"
 if ! out=$(npm run --silent build 2>&1); then echo "$out" >&2; exit 1; fi
 log "ready in $(( $(date +%s) - t0 ))s"

@@ -1,0 +1,172 @@
+/**
+ * One time-skipping test server and one worker per test file, the real
+ * remediation workflow (the prebuilt bundle) and stub activities. Each test
+ * gets a fresh StubCloud and host; the worker's activities are the current
+ * test's. Tests in a file run one after another: time is global to a server.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import type { RemediationActivities } from '../../../activities';
+import { remediationWorkflowId, type Phase, type RemediationPolicy, type RemediationView } from '../../../domain/remediation';
+import type { Severity } from '../../../domain/types';
+import { parsePolicy } from '../../../policies/loader';
+import { alertUpdate, approveUpdate, cancelUpdate, handBackUpdate, rejectUpdate, viewQuery, type OperatorAction } from '../../../workflows/messages';
+import type { remediationWorkflow } from '../../../workflows/remediation';
+import { StubCloud, type ActivityName } from './stub-cloud';
+import { createTimeSkippingEnv } from './time-skipping';
+
+/** A policy as an operator writes it (YAML, validated by the real loader). */
+export function policy(yaml: string): RemediationPolicy {
+  return parsePolicy('test.yaml', yaml).policy;
+}
+
+/** A policy file Shipshape ships (policies/<name>.yaml), with its real waits. */
+export function shippedPolicy(name: string): RemediationPolicy {
+  const file = join(__dirname, '../../../policies', `${name}.yaml`);
+  return parsePolicy(`${name}.yaml`, readFileSync(file, 'utf8')).policy;
+}
+
+export interface Remediation {
+  cloud: StubCloud;
+  remediationId: string;
+  workflowId: string;
+  /** The handle of the latest run (it follows continue-as-new). */
+  handle: WorkflowHandle<typeof remediationWorkflow>;
+  view(): Promise<RemediationView>;
+  /** Poll the view, in real time (the server's clock does not move), until the workflow is in `phase`. */
+  untilPhase(phase: Phase): Promise<RemediationView>;
+  /** The final view, skipping the server's clock over every wait. */
+  result(): Promise<RemediationView>;
+  approve(by?: string): Promise<RemediationView>;
+  reject(by: string, comment: string): Promise<RemediationView>;
+  handBack(by: string, comment: string): Promise<RemediationView>;
+  cancel(by: string, comment: string): Promise<RemediationView>;
+  alert(signalId: string, name?: string): Promise<unknown>;
+}
+
+export interface StartOptions {
+  severity?: Severity;
+  requestedBy?: string;
+  signal?: string;
+}
+
+export interface Harness {
+  env: TestWorkflowEnvironment;
+  /** Start a remediation of a new host under `policy`; `prepare` sets up its cloud before the workflow runs. */
+  start(policy: RemediationPolicy, prepare?: (cloud: StubCloud) => void, options?: StartOptions): Promise<Remediation>;
+  /** Server time now, in ms. */
+  now(): Promise<number>;
+}
+
+const bundlePath = process.env.SHIPSHAPE_TEST_BUNDLE;
+
+/** Registers the file's beforeAll/afterEach/afterAll; the returned object is usable inside tests. */
+export function useHarness(): Harness {
+  let env: TestWorkflowEnvironment;
+  let worker: Worker;
+  let running: Promise<void>;
+  let current: StubCloud | null = null;
+  let hosts = 0;
+  const open: string[] = [];
+  const taskQueue = 'fast-remediation';
+
+  beforeAll(async () => {
+    env = await createTimeSkippingEnv();
+    // The worker's activities are the current test's stubs.
+    const template = new StubCloud({ host: 'template', clock: async () => 0 });
+    const activities = Object.fromEntries(
+      (Object.keys(template.activities) as ActivityName[]).map((name) => [
+        name,
+        (...args: unknown[]) => {
+          if (!current) throw new Error(`${name} called between tests`);
+          return (current.activities[name] as (...a: unknown[]) => Promise<unknown>)(...args);
+        },
+      ]),
+    ) as unknown as RemediationActivities;
+    worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      activities,
+      ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: require.resolve('../../../workflows') }),
+    });
+    running = worker.run();
+  });
+
+  afterEach(async () => {
+    // A test that left its remediation waiting (for an operator, say) ends it, so it cannot call the next test's stubs.
+    for (const id of open.splice(0)) {
+      await env.client.workflow.getHandle(id).terminate('test over').catch(() => undefined);
+    }
+    current = null;
+  });
+
+  afterAll(async () => {
+    worker?.shutdown();
+    await running;
+    await env?.teardown();
+  });
+
+  const now = () => env.currentTimeMs();
+
+  async function start(policy: RemediationPolicy, prepare?: (cloud: StubCloud) => void, options: StartOptions = {}): Promise<Remediation> {
+    const host = `cmp-${++hosts}`;
+    const cloud = new StubCloud({ host, clock: now });
+    prepare?.(cloud);
+    current = cloud;
+    const remediationId = `rem-${host}`;
+    const workflowId = remediationWorkflowId(host);
+    const requestedBy = options.requestedBy ?? 'alertmanager';
+    await env.client.workflow.start('remediationWorkflow', {
+      taskQueue,
+      workflowId,
+      args: [
+        {
+          remediationId,
+          host,
+          zone: 'zone-a',
+          policy,
+          trigger: { signalId: `sig-${host}`, name: options.signal ?? 'HostDown', fingerprint: `fp-${host}`, severity: options.severity ?? 'critical', status: 'firing' },
+          requestedBy,
+        },
+      ],
+    });
+    open.push(workflowId);
+    const handle = env.client.workflow.getHandle<typeof remediationWorkflow>(workflowId);
+    const act = (by: string, comment = ''): OperatorAction => ({ remediationId, by, comment });
+    const view = () => handle.query(viewQuery);
+    return {
+      cloud,
+      remediationId,
+      workflowId,
+      handle,
+      view,
+      async untilPhase(phase) {
+        const deadline = Date.now() + 10_000;
+        for (;;) {
+          const v = await view();
+          if (v.phase === phase) return v;
+          if (Date.now() > deadline) throw new Error(`${workflowId} is ${v.phase}, not ${phase}; steps: ${v.steps.map((s) => s.name).join(', ')}`);
+          await new Promise((ok) => setTimeout(ok, 20));
+        }
+      },
+      result: () => handle.result(),
+      approve: (by = 'approver-1') => handle.executeUpdate(approveUpdate, { args: [{ ...act(by, 'go ahead'), role: 'approver' }] }),
+      reject: (by, comment) => handle.executeUpdate(rejectUpdate, { args: [{ ...act(by, comment), role: 'approver' }] }),
+      handBack: (by, comment) => handle.executeUpdate(handBackUpdate, { args: [act(by, comment)] }),
+      cancel: (by, comment) => handle.executeUpdate(cancelUpdate, { args: [act(by, comment)] }),
+      alert: (signalId, name = 'HostDown') =>
+        handle.executeUpdate(alertUpdate, { args: [{ signalId, name, fingerprint: `fp-${host}`, severity: 'critical', status: 'firing' }] }),
+    };
+  }
+
+  return {
+    get env() {
+      return env;
+    },
+    start,
+    now,
+  };
+}
