@@ -5,6 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import type { Pool } from 'pg';
+import { holderOfToken, storeTokenHash } from '../db/tokens';
 import { storableText } from '../domain/text';
 import { roleAtLeast, type ApiRole } from '../domain/types';
 import { AppError } from './errors';
@@ -34,11 +35,7 @@ const tokenSubject = storableText().min(1, 'must not be empty');
 export async function createToken(db: Pool, subject: string, role: ApiRole, token = generateToken()): Promise<string> {
   const checked = tokenSubject.safeParse(subject);
   if (!checked.success) throw new Error(`subject: ${checked.error.issues.map((i) => i.message).join('; ')}`);
-  await db.query(
-    `INSERT INTO api_tokens (subject, role, token_hash) VALUES ($1, $2, $3)
-     ON CONFLICT (token_hash) DO UPDATE SET subject = EXCLUDED.subject, role = EXCLUDED.role, revoked_at = NULL`,
-    [subject, role, hashToken(token)],
-  );
+  await storeTokenHash(db, { subject, role }, hashToken(token));
   return token;
 }
 
@@ -55,8 +52,7 @@ export function authenticate(db: Pool): RequestHandler {
     const hash = hashToken(match[1]);
     let entry = cache.get(hash);
     if (!entry || entry.until < Date.now()) {
-      const { rows } = await db.query<Caller>('SELECT subject, role FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL', [hash]);
-      entry = { caller: rows[0] ?? null, until: Date.now() + CACHE_MS };
+      entry = { caller: await holderOfToken(db, hash), until: Date.now() + CACHE_MS };
       if (cache.size > 10_000) cache.clear();
       cache.set(hash, entry);
     }

@@ -1,6 +1,17 @@
+/**
+ * The connection pool and the two things every module of db/ shares: a
+ * transaction helper and the `Queryable` type (a pool, or a client inside a
+ * transaction). Callers outside db/ hold these handles but never query them.
+ */
 import { Pool, type PoolClient } from 'pg';
 
 export type Db = Pool;
+
+/** A pool, or one client of it inside a transaction: what a db/ function that may join a caller's transaction takes. */
+export type Queryable = Pick<Pool, 'query'>;
+
+/** A client inside a transaction (from inTransaction). */
+export type Transaction = PoolClient;
 
 export function createPool(databaseUrl: string, max = 10): Pool {
   return new Pool({ connectionString: databaseUrl, max, application_name: 'shipshape' });
@@ -20,4 +31,9 @@ export async function inTransaction<T>(db: Pool, fn: (client: PoolClient) => Pro
   } finally {
     client.release();
   }
+}
+
+/** Readiness: does PostgreSQL answer a trivial statement? */
+export async function pingDatabase(db: Queryable): Promise<void> {
+  await db.query('SELECT 1');
 }

@@ -6,6 +6,7 @@
 import { createToken } from '../api/auth';
 import { loadConfig } from '../config';
 import { createPool } from '../db/pool';
+import { revokeTokensOf } from '../db/tokens';
 import { API_ROLES, type ApiRole } from '../domain/types';
 
 async function main(): Promise<void> {
@@ -18,8 +19,7 @@ async function main(): Promise<void> {
       if (!API_ROLES.includes(role as ApiRole)) throw new Error(`role: must be one of ${API_ROLES.join(', ')}\n${usage}`);
       console.log(await createToken(db, subject, role as ApiRole));
     } else {
-      const { rowCount } = await db.query('UPDATE api_tokens SET revoked_at = now() WHERE subject = $1 AND revoked_at IS NULL', [subject]);
-      console.log(`revoked ${rowCount} token(s) of ${subject}`);
+      console.log(`revoked ${await revokeTokensOf(db, subject)} token(s) of ${subject}`);
     }
   } finally {
     await db.end();
