@@ -33,6 +33,8 @@ export interface Remediation {
   cloud: StubCloud;
   remediationId: string;
   workflowId: string;
+  /** Server time when the remediation started, in ms. */
+  startedAt: number;
   /** The handle of the latest run (it follows continue-as-new). */
   handle: WorkflowHandle<typeof remediationWorkflow>;
   view(): Promise<RemediationView>;
@@ -55,8 +57,8 @@ export interface StartOptions {
 
 export interface Harness {
   env: TestWorkflowEnvironment;
-  /** Start a remediation of a new host under `policy`; `prepare` sets up its cloud before the workflow runs. */
-  start(policy: RemediationPolicy, prepare?: (cloud: StubCloud) => void, options?: StartOptions): Promise<Remediation>;
+  /** Start a remediation of a new host under `policy`; `prepare` sets up its cloud before the workflow runs (`startedAt`: server time). */
+  start(policy: RemediationPolicy, prepare?: (cloud: StubCloud, startedAt: number) => void, options?: StartOptions): Promise<Remediation>;
   /** Server time now, in ms. */
   now(): Promise<number>;
 }
@@ -76,7 +78,7 @@ export function useHarness(): Harness {
   beforeAll(async () => {
     env = await createTimeSkippingEnv();
     // The worker's activities are the current test's stubs.
-    const template = new StubCloud({ host: 'template', clock: async () => 0 });
+    const template = new StubCloud('template');
     const activities = Object.fromEntries(
       (Object.keys(template.activities) as ActivityName[]).map((name) => [
         name,
@@ -111,10 +113,11 @@ export function useHarness(): Harness {
 
   const now = () => env.currentTimeMs();
 
-  async function start(policy: RemediationPolicy, prepare?: (cloud: StubCloud) => void, options: StartOptions = {}): Promise<Remediation> {
+  async function start(policy: RemediationPolicy, prepare?: (cloud: StubCloud, startedAt: number) => void, options: StartOptions = {}): Promise<Remediation> {
     const host = `cmp-${++hosts}`;
-    const cloud = new StubCloud({ host, clock: now });
-    prepare?.(cloud);
+    const cloud = new StubCloud(host);
+    const startedAt = await now();
+    prepare?.(cloud, startedAt);
     current = cloud;
     const remediationId = `rem-${host}`;
     const workflowId = remediationWorkflowId(host);
@@ -141,6 +144,7 @@ export function useHarness(): Harness {
       cloud,
       remediationId,
       workflowId,
+      startedAt,
       handle,
       view,
       async untilPhase(phase) {

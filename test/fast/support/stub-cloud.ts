@@ -7,6 +7,7 @@
  * each repair does, which live migrations fail, what the guards answer, and
  * may hold one call until it has acted (`hold`), to reach a phase exactly.
  */
+import { activityInfo } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { RemediationActivities } from '../../../activities';
 import type { AuditEntry } from '../../../domain/audit';
@@ -38,11 +39,17 @@ export interface StubHost {
   servers: string[];
   /** Nova keeps evacuation records until the host's nova-compute restarts, and refuses to lift the fence before. */
   evacuatedSinceRestart: boolean;
+  /** The BMC's own health rollup and why (what the `bmc-health` check reads). */
+  bmc: { health: 'ok' | 'warning' | 'critical'; reasons: string[] };
 }
 
 export interface Call {
   name: ActivityName;
   args: unknown[];
+  /** Server time of the call, in ms. */
+  at: number;
+  /** Set when the stub has answered: whether it returned or threw. */
+  outcome?: 'ok' | 'failed';
 }
 
 interface Hold {
@@ -59,11 +66,12 @@ export interface Gate {
   release(): void;
 }
 
-export interface StubCloudOptions {
-  host: string;
-  /** Server time now (the test server's clock), for repairs that take a while to boot. */
-  clock: () => Promise<number>;
-}
+/**
+ * Server time (the test server's skipped clock) of the activity being run: when
+ * it was scheduled. Time does not move on while an activity runs, and this is
+ * local, where asking the server for its time would cost a round trip a call.
+ */
+const serverNow = (): number => activityInfo().currentAttemptScheduledTimestampMs;
 
 export class StubCloud {
   readonly calls: Call[] = [];
@@ -73,7 +81,7 @@ export class StubCloud {
   readonly host: StubHost;
   /** What each repair action does; a repair not listed leaves the host as it is. */
   repairs: Partial<Record<Repair, RepairEffect>> = {};
-  /** Seconds of server time a fixing power cycle or reboot takes before the host reads healthy. */
+  /** Seconds of server time a fixing power cycle or reboot takes before the host reads healthy (a service restart: none). */
   bootSeconds = 0;
   /** Servers whose live migration fails (a cold migration of them works). */
   readonly liveMigrationFails = new Set<string>();
@@ -82,20 +90,22 @@ export class StubCloud {
   /** The cooldown or attempts guard's verdict. */
   repeatOffence: string | null = null;
   readonly activities: RemediationActivities;
-  private healthyFrom: number | null = null;
+  /** Changes to the host that happen by themselves at a server time (a boot finishing, a room cooling down). */
+  private scheduled: { at: number; change: (host: StubHost) => void }[] = [];
   private holds: Hold[] = [];
 
-  constructor(private readonly options: StubCloudOptions) {
+  constructor(name: string) {
     this.host = {
-      name: options.host,
+      name,
       power: 'on',
       serviceRunning: true,
       fault: null,
       enabled: true,
       disabledReason: null,
       fenced: false,
-      servers: [`${options.host}-vm1`, `${options.host}-vm2`],
+      servers: [`${name}-vm1`, `${name}-vm2`],
       evacuatedSinceRestart: false,
+      bmc: { health: 'ok', reasons: [] },
     };
     this.activities = this.recorded(this.stubs());
   }
@@ -103,6 +113,11 @@ export class StubCloud {
   /** Calls of one activity, their arguments in order. */
   callsOf<K extends ActivityName>(name: K): Args<K>[] {
     return this.calls.filter((c) => c.name === name).map((c) => c.args as Args<K>);
+  }
+
+  /** The first call of an activity, with its server time and outcome. */
+  firstCall(name: ActivityName): Call | undefined {
+    return this.calls.find((c) => c.name === name);
   }
 
   /** The audit trail's actions, in order. */
@@ -119,7 +134,10 @@ export class StubCloud {
     return this.records.at(-1)?.view.phase;
   }
 
-  /** The repairs and server moves the host went through: what a test asserts was (not) done to it. */
+  /**
+   * The fence, server moves and repairs the host went through, in order (a
+   * lift Nova refused is marked so): what a test asserts was (not) done to it.
+   */
   get disruptiveActions(): string[] {
     return this.calls.flatMap((c) => {
       switch (c.name) {
@@ -134,11 +152,16 @@ export class StubCloud {
           return [`${kind ?? 'live'} ${serverId}`];
         }
         case 'fenceHost':
-          return [(c.args[0] as Args<'fenceHost'>[0]).fenced ? 'fence' : 'lift fence'];
+          return [(c.args[0] as Args<'fenceHost'>[0]).fenced ? 'fence' : c.outcome === 'failed' ? 'lift fence (refused)' : 'lift fence'];
         default:
           return [];
       }
     });
+  }
+
+  /** Change the host at server time `at` (ms), as seen by the next read after it. */
+  changeAt(at: number, change: (host: StubHost) => void): void {
+    this.scheduled.push({ at, change });
   }
 
   /** Hold the next call of `name` (for which `when` holds) until the test releases it. */
@@ -152,11 +175,13 @@ export class StubCloud {
   }
 
   /** The host as Shipshape's provider would read it. */
-  async read(): Promise<HostState> {
+  read(): HostState {
     const h = this.host;
-    if (this.healthyFrom !== null && (await this.options.clock()) >= this.healthyFrom) {
-      Object.assign(h, { power: 'on', serviceRunning: true, fault: null });
-      this.healthyFrom = null;
+    if (this.scheduled.length > 0) {
+      const now = serverNow();
+      const due = this.scheduled.filter((s) => s.at <= now).sort((a, b) => a.at - b.at);
+      this.scheduled = this.scheduled.filter((s) => s.at > now);
+      for (const s of due) s.change(h);
     }
     const up = h.power === 'on' && h.serviceRunning && !h.fenced;
     const reasons = [
@@ -171,6 +196,7 @@ export class StubCloud {
       compute: { enabled: h.enabled, up, disabledReason: h.disabledReason },
       serverCount: h.servers.length,
       maintenance: null,
+      bmc: { status: 'read', health: h.bmc.health, reasons: h.bmc.reasons },
     };
   }
 
@@ -180,9 +206,9 @@ export class StubCloud {
       throw ApplicationFailure.create({ type: FailureType.ProviderRejected, message: `${action} of ${this.host.name} refused by the BMC`, nonRetryable: true });
     }
     if (effect === 'fixes') {
-      // The host boots: nova-compute starts again, so Nova may lift an evacuation's fence.
-      this.host.evacuatedSinceRestart = false;
-      this.healthyFrom = (await this.options.clock()) + this.bootSeconds * 1000;
+      // Once booted (a service restart is no boot), nova-compute has started again: Nova may lift an evacuation's fence.
+      const booted = serverNow() + (action === 'restart-compute-service' ? 0 : this.bootSeconds * 1000);
+      this.changeAt(booted, (host) => Object.assign(host, { power: 'on', serviceRunning: true, fault: null, evacuatedSinceRestart: false }));
     }
     return this.read();
   }
@@ -201,14 +227,14 @@ export class StubCloud {
       releaseCapacity: async () => undefined,
       auditHost: async () => this.read(),
       disableCompute: async (_host, reason) => {
-        const before = (await this.read()).compute;
+        const before = this.read().compute;
         Object.assign(h, { enabled: false, disabledReason: reason });
-        return { changed: true, before, after: (await this.read()).compute };
+        return { changed: true, before, after: this.read().compute };
       },
       enableCompute: async () => {
-        const before = (await this.read()).compute;
+        const before = this.read().compute;
         Object.assign(h, { enabled: true, disabledReason: null });
-        return { changed: true, before, after: (await this.read()).compute };
+        return { changed: true, before, after: this.read().compute };
       },
       listServersOnHost: async (): Promise<ServerRef[]> => h.servers.map((id) => ({ id, name: id, host: h.name })),
       moveServerOffHost: async ({ serverId, kind }) => {
@@ -224,6 +250,7 @@ export class StubCloud {
         return { server: serverId, result: 'moved', to: 'spare-1', migrationId: `${kind ?? 'live'}-${serverId}` };
       },
       fenceHost: async ({ fenced }) => {
+        this.read(); // a boot that has finished by now restarted nova-compute
         if (!fenced && h.evacuatedSinceRestart) {
           throw ApplicationFailure.create({
             type: FailureType.ProviderRejected,
@@ -253,14 +280,22 @@ export class StubCloud {
     for (const name of Object.keys(stubs) as ActivityName[]) {
       const stub = stubs[name] as (...args: unknown[]) => Promise<unknown>;
       wrapped[name] = async (...args: unknown[]) => {
-        this.calls.push({ name, args: structuredClone(args) });
+        const call: Call = { name, args: structuredClone(args), at: serverNow() };
+        this.calls.push(call);
         const hold = this.holds.find((x) => x.name === name && x.when(args));
         if (hold) {
           this.holds = this.holds.filter((x) => x !== hold);
           hold.reached();
           await hold.released;
         }
-        return stub(...args);
+        try {
+          const result = await stub(...args);
+          call.outcome = 'ok';
+          return result;
+        } catch (err) {
+          call.outcome = 'failed';
+          throw err;
+        }
       };
     }
     return wrapped as unknown as RemediationActivities;

@@ -13,9 +13,10 @@ import { ALL_SEARCH_ATTRIBUTES } from '../../../domain/search-attributes';
 
 export const TEST_SERVER = join(__dirname, '../../../.tools/temporal-test-server/bin/temporal-test-server');
 
+/** Errors only: the scenarios fail activities on purpose (a refused fence, a failed migration), each logged at WARN. */
 function quietRuntime(): void {
   try {
-    Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+    Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
   } catch {
     // already installed in this jest worker
   }
