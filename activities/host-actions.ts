@@ -12,7 +12,7 @@ import { personOverride } from '../domain/health';
 import { DISABLE_REASON_PREFIX } from '../domain/remediation';
 import { PermanentProviderError, type FleetProvider, type MoveKind } from '../domain/provider';
 import type { HostState, ServerMoveResult, ServerRef } from '../domain/types';
-import type { Notifier, OperatorNotification } from './notifier';
+import type { Notifier, OperatorNotification } from '../providers/notifiers';
 
 const POLL_MS = 500;
 /** While a long action runs, how often the host is re-read for a person's override. */

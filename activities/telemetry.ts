@@ -26,7 +26,7 @@ import {
   type Thresholds,
 } from '../domain/telemetry';
 import type { BmcEndpoint, HostState } from '../domain/types';
-import { readBmc, type BmcConnector } from './bmc';
+import { readBmc, type BmcConnector } from '../providers/bmc';
 import { syncInventory } from './inventory';
 
 export interface TelemetrySettings {

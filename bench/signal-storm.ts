@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createActivities } from '../activities';
-import { injectFault, simulatedHostName } from '../activities/providers/simulated-admin';
-import { createProvider } from '../activities/wiring';
+import { injectFault, simulatedHostName } from '../providers/simulated/admin';
+import { createBmc, createProvider } from '../workers/composition';
 import { DEFAULT_GUARDS } from '../policies/guards-schema';
 import { createToken } from '../api/auth';
 import { startApi } from '../api/server';
@@ -93,9 +93,10 @@ async function main(): Promise<void> {
   const api = await startApi(config, { port: 0 });
   const token = await createToken(api.db, 'bench', 'operator');
   const connection = await connectWorker(config);
+  const provider = createProvider(config, api.db);
   const worker = await createRemediationWorker({
     connection, namespace: 'default', taskQueue: config.TEMPORAL_TASK_QUEUE,
-    activities: createActivities({ provider: createProvider(config, api.db), db: api.db, notifier: { notify: async () => undefined }, guards: () => DEFAULT_GUARDS }),
+    activities: createActivities({ provider, db: api.db, bmc: createBmc(config, api.db, provider), notifier: { notify: async () => undefined }, guards: () => DEFAULT_GUARDS }),
   });
   const running = worker.run();
 

@@ -6,8 +6,11 @@
  * zone within an hour (never below two).
  */
 import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import type { Config } from '../config';
+import type { Logger } from '../config/logger';
 import type { GuardConfig } from '../domain/guards';
 import { WEEKDAYS } from '../domain/windows';
 import { PolicyError } from './loader';
@@ -100,4 +103,14 @@ export function watchGuards(path: string, onError: (message: string) => void = (
     }
     return current;
   };
+}
+
+/**
+ * The fleet-wide guards of the configured file (SHIPSHAPE_GUARDS_FILE, else
+ * guards.yaml in the policy folder), re-read when it changes. A bad file at
+ * start-up stops the process; a bad edit later is logged and the last good guards kept.
+ */
+export function watchGuardsFile(config: Pick<Config, 'SHIPSHAPE_GUARDS_FILE' | 'SHIPSHAPE_POLICY_DIR'>, logger: Logger): () => GuardConfig {
+  const file = config.SHIPSHAPE_GUARDS_FILE ?? join(config.SHIPSHAPE_POLICY_DIR, 'guards.yaml');
+  return watchGuards(file, (message) => logger.error({ file }, `guards file rejected, keeping the last good guards: ${message}`));
 }

@@ -12,7 +12,7 @@ import { describeBudget, type GuardConfig } from '../domain/guards';
 import type { FleetProvider } from '../domain/provider';
 import { createActivities } from '../activities';
 import { syncInventory } from '../activities/inventory';
-import { createBmc, createGuards, createNotifier, createProvider, createTelemetrySettings } from '../activities/wiring';
+import { createBmc, createGuards, createNotifier, createProvider, createTelemetrySettings } from '../workers/composition';
 import { ensureSweepSchedule } from './schedule';
 import { connectClient, connectWorker, createClient, ensureSearchAttributes } from './temporal';
 import { createRemediationWorker } from './worker';

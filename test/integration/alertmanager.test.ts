@@ -4,7 +4,7 @@
  * and sends it (its fingerprint, bearer token from a file), remediates the
  * host, and the resolved notification Alertmanager sends later is recorded.
  */
-import { injectFault } from '../../activities/providers/simulated-admin';
+import { injectFault } from '../../providers/simulated/admin';
 import { startAlertmanager, type PostableAlert, type RunningAlertmanager } from '../support/alertmanager';
 import { createTestEnv, type TestEnv } from '../support/env';
 import { eventually, http } from '../support/http';

@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createGuardActivities } from '../../activities/guards';
-import { injectFault, simulatedHostName } from '../../activities/providers/simulated-admin';
+import { injectFault, simulatedHostName } from '../../providers/simulated/admin';
 import type { GuardConfig } from '../../domain/guards';
 import { parseGuards } from '../../policies/guards-schema';
 import { createTestEnv, PERMISSIVE_GUARDS, type TestEnv } from '../support/env';

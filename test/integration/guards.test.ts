@@ -2,7 +2,7 @@
  * Fleet-wide guards against the real dev server and PostgreSQL: however many
  * alerts arrive, Shipshape never takes out more than the guards allow.
  */
-import { injectFault, simulatedHostName } from '../../activities/providers/simulated-admin';
+import { injectFault, simulatedHostName } from '../../providers/simulated/admin';
 import type { GuardConfig } from '../../domain/guards';
 import { WEEKDAYS } from '../../domain/windows';
 import { createTestEnv, DEFAULT_TEST_POLICIES, PERMISSIVE_GUARDS, testPolicy, type TestEnv } from '../support/env';

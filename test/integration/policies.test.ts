@@ -7,7 +7,7 @@
 import { mkdtempSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { injectFault, repairByHand } from '../../activities/providers/simulated-admin';
+import { injectFault, repairByHand } from '../../providers/simulated/admin';
 import { createTestEnv, type TestEnv } from '../support/env';
 import { eventually, hostSignal, http } from '../support/http';
 

@@ -6,11 +6,11 @@
  * the whole pipeline into the API.
  */
 import { randomUUID } from 'node:crypto';
-import { BmcCredentials } from '../../activities/bmc/credentials';
-import { BmcError } from '../../activities/bmc/http';
-import { RedfishClient } from '../../activities/bmc/redfish';
+import { BmcCredentials } from '../../providers/redfish/credentials';
+import { BmcError } from '../../providers/bmc';
+import { RedfishClient } from '../../providers/redfish/client';
 import { syncInventory } from '../../activities/inventory';
-import { pointBmcAt } from '../../activities/providers/simulated-admin';
+import { pointBmcAt } from '../../providers/simulated/admin';
 import type { telemetrySweepWorkflow } from '../../workflows/telemetry';
 import { createTestEnv, type TestEnv } from '../support/env';
 import { http } from '../support/http';

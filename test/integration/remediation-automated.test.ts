@@ -3,7 +3,7 @@
  * a real PostgreSQL: an alert for an unhealthy host is confirmed, the host is
  * drained, repaired, verified and returned, and the audit log tells it all.
  */
-import { injectFault } from '../../activities/providers/simulated-admin';
+import { injectFault } from '../../providers/simulated/admin';
 import { createTestEnv, type TestEnv } from '../support/env';
 import { eventually, hostSignal, http } from '../support/http';
 

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { temporalBinary } from '../../scripts/services';
-import { injectFault, repairByHand } from '../../activities/providers/simulated-admin';
+import { injectFault, repairByHand } from '../../providers/simulated/admin';
 import { createTestEnv, DEFAULT_TEST_POLICIES, testPolicy, type TestEnv } from '../support/env';
 import { eventually, hostSignal, http } from '../support/http';
 

@@ -3,7 +3,7 @@
  * webhook is understood as Alertmanager sends it, and bad input or bad tokens
  * get the documented 4xx with nothing recorded.
  */
-import { injectFault } from '../../activities/providers/simulated-admin';
+import { injectFault } from '../../providers/simulated/admin';
 import { createTestEnv, type TestEnv } from '../support/env';
 import { eventually, hostSignal, http } from '../support/http';
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { createServer, type Server } from 'node:http';
 import { createLogger } from '../../config/logger';
 import { temporalBinary } from '../../scripts/services';
-import { injectHardwareFault, pointBmcAt, repairByHand } from '../../activities/providers/simulated-admin';
+import { injectHardwareFault, pointBmcAt, repairByHand } from '../../providers/simulated/admin';
 import { syncInventory } from '../../activities/inventory';
 import { ensureSweepSchedule, sweepScheduleId } from '../../workers/schedule';
 import type { telemetrySweepWorkflow } from '../../workflows/telemetry';

@@ -4,7 +4,7 @@
  */
 import type { Server } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
-import { injectFault } from '../../activities/providers/simulated-admin';
+import { injectFault } from '../../providers/simulated/admin';
 import { createApp } from '../../api/app';
 import { startRedispatcher } from '../../api/redispatch';
 import { SignalDispatcher } from '../../api/dispatch';

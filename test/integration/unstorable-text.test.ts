@@ -6,7 +6,7 @@
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { injectFault } from '../../activities/providers/simulated-admin';
+import { injectFault } from '../../providers/simulated/admin';
 import { createToken } from '../../api/auth';
 import { createTestEnv, type TestEnv } from '../support/env';
 import { eventually, hostSignal, http } from '../support/http';

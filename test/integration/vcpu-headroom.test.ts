@@ -5,7 +5,7 @@
  * it proceeds and is returned.
  */
 import { randomUUID } from 'node:crypto';
-import { injectFault } from '../../activities/providers/simulated-admin';
+import { injectFault } from '../../providers/simulated/admin';
 import type { telemetrySweepWorkflow } from '../../workflows/telemetry';
 import { createTestEnv, PERMISSIVE_GUARDS, type TestEnv } from '../support/env';
 import { eventually, hostSignal, http } from '../support/http';

@@ -5,7 +5,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { injectFault } from '../../activities/providers/simulated-admin';
+import { injectFault } from '../../providers/simulated/admin';
 import { createTestEnv, type TestEnv } from '../support/env';
 import { eventually, hostSignal, http } from '../support/http';
 import { spawnWorkerProcess, WORKER_MAIN } from '../support/worker-process';

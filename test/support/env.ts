@@ -10,11 +10,11 @@ import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporal
 import { Client as PgClient, type Pool } from 'pg';
 import { createActivities, type RemediationActivities } from '../../activities';
 import { syncInventory } from '../../activities/inventory';
-import type { Notifier, OperatorNotification } from '../../activities/notifier';
-import { SimulatedFleet } from '../../activities/providers/simulated';
-import { seedSimulatedFleet, type FleetShape } from '../../activities/providers/simulated-admin';
-import { createBmcConnector } from '../../activities/bmc';
-import type { BmcCredentials } from '../../activities/bmc/credentials';
+import type { Notifier, OperatorNotification } from '../../providers/notifiers';
+import { SimulatedFleet } from '../../providers/simulated/provider';
+import { seedSimulatedFleet, type FleetShape } from '../../providers/simulated/admin';
+import type { BmcConnector } from '../../providers/bmc';
+import { BmcCredentials } from '../../providers/redfish/credentials';
 import type { TelemetrySettings } from '../../activities/telemetry';
 import { createToken } from '../../api/auth';
 import { startRedispatcher } from '../../api/redispatch';
@@ -28,6 +28,7 @@ import type { PolicyMatch } from '../../domain/policy';
 import type { RemediationPolicy } from '../../domain/remediation';
 import type { ApiRole } from '../../domain/types';
 import type { LoadedPolicy } from '../../policies/loader';
+import { createBmcConnector } from '../../workers/composition';
 import { createRemediationWorker } from '../../workers/worker';
 
 let runtimeInstalled = false;
@@ -69,6 +70,8 @@ export const DEFAULT_TEST_POLICIES = [
 export interface TestEnv {
   db: Pool;
   provider: FleetProvider;
+  /** The worker's BMC access: simulated BMCs, and Redfish with the credentials given (none by default). */
+  bmc: BmcConnector;
   databaseUrl: string;
   temporalAddress: string;
   client: Client;
@@ -125,6 +128,7 @@ export async function createTestEnv(options: TestEnvOptions = {}): Promise<TestE
   const provider = options.provider?.(db) ?? new SimulatedFleet(db, { migrationSeconds: options.migrationSeconds ?? 1, powerOnSeconds: 1 });
   if (!options.provider) await seedSimulatedFleet(db, options.fleet ?? { zones: ['zone-a', 'zone-b'], hostsPerZone: 3, serversPerHost: 2 });
   await syncInventory(db, provider);
+  const bmc = createBmcConnector({ db, credentials: options.bmcCredentials ?? BmcCredentials.empty(), simulatedPower: provider });
 
   const temporalAddress = process.env.SHIPSHAPE_TEST_TEMPORAL!;
   const connection = await Connection.connect({ address: temporalAddress });
@@ -156,6 +160,7 @@ export async function createTestEnv(options: TestEnvOptions = {}): Promise<TestE
   return {
     db,
     provider,
+    bmc,
     databaseUrl,
     temporalAddress,
     client,
@@ -178,7 +183,7 @@ export async function createTestEnv(options: TestEnvOptions = {}): Promise<TestE
             db,
             notifier,
             guards: options.guards ?? (() => PERMISSIVE_GUARDS),
-            bmc: options.bmcCredentials ? createBmcConnector({ db, credentials: options.bmcCredentials, simulatedPower: provider }) : undefined,
+            bmc,
             telemetry: options.telemetry,
           }),
         workflowBundlePath: process.env.SHIPSHAPE_TEST_BUNDLE,

@@ -1,6 +1,6 @@
 /** The webhook notifier against a real HTTP server on loopback. */
 import { createServer, type Server } from 'node:http';
-import { createWebhookNotifier } from '../../activities/notifier';
+import { createWebhookNotifier } from '../../providers/notifiers';
 
 let server: Server;
 let url: string;

@@ -10,8 +10,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BmcCredentials } from '../../activities/bmc/credentials';
-import { RedfishClient } from '../../activities/bmc/redfish';
+import { BmcCredentials } from '../../providers/redfish/credentials';
+import { RedfishClient } from '../../providers/redfish/client';
 import { newerBmcService, startFixtureBmc } from '../../bench/redfish-fixture';
 
 const SYS = '/redfish/v1/Systems/1';

@@ -6,8 +6,8 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { createActivities } from '../../activities';
-import { SimulatedFleet } from '../../activities/providers/simulated';
-import { injectFault } from '../../activities/providers/simulated-admin';
+import { SimulatedFleet } from '../../providers/simulated/provider';
+import { injectFault } from '../../providers/simulated/admin';
 import { FailureType } from '../../domain/errors';
 import { createTestEnv, PERMISSIVE_GUARDS, type TestEnv } from '../support/env';
 import { eventually, hostSignal, http } from '../support/http';
@@ -23,6 +23,7 @@ beforeAll(async () => {
     db: env.db,
     notifier: { notify: async () => undefined },
     guards: () => PERMISSIVE_GUARDS,
+    bmc: env.bmc,
   });
   await env.startWorker({
     ...real,

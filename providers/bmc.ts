@@ -1,15 +1,24 @@
 /**
- * One way to reach any host's BMC: `sim://<host>` is the simulated fleet's,
- * `http(s)://` is Redfish. Credentials are resolved here, in the worker,
- * from the reference the inventory carries.
+ * What Shipshape asks of any host's BMC, whoever made it: a reading, the
+ * power state, a reset. Redfish BMCs (`http(s)://`, providers/redfish/) and
+ * the simulated fleet's (`sim://<host>`, providers/simulated/) implement it;
+ * the composition root picks one by the endpoint's address.
  */
-import type { Pool } from 'pg';
-import type { BmcEndpoint } from '../../domain/types';
-import type { BmcOutcome, BmcReading } from '../../domain/telemetry';
-import type { BmcCredentials } from './credentials';
-import { BmcError } from './http';
-import { RedfishClient, type ResetType } from './redfish';
-import { SimulatedBmc } from './simulated';
+import type { BmcEndpoint } from '../domain/types';
+import type { BmcFailure, BmcOutcome, BmcReading } from '../domain/telemetry';
+import type { ResetType } from './redfish/client';
+
+/** Why a BMC could not be read or acted on. The message names the BMC and the resource; never a secret. */
+export class BmcError extends Error {
+  constructor(
+    readonly kind: BmcFailure,
+    message: string,
+    readonly status: number | null = null,
+  ) {
+    super(message);
+    this.name = 'BmcError';
+  }
+}
 
 export interface BmcClient {
   read(): Promise<BmcReading>;
@@ -20,19 +29,6 @@ export interface BmcClient {
 }
 
 export type BmcConnector = (host: string, endpoint: BmcEndpoint) => BmcClient;
-
-export function createBmcConnector(deps: {
-  db: Pool;
-  credentials: BmcCredentials;
-  simulatedPower: { requestPowerCycle(host: string): Promise<void>; requestReboot(host: string): Promise<void> };
-}): BmcConnector {
-  return (host, endpoint) => {
-    if (endpoint.address.startsWith('sim://')) return new SimulatedBmc(deps.db, endpoint.address.slice('sim://'.length), deps.simulatedPower);
-    if (!/^https?:\/\//.test(endpoint.address)) throw new BmcError('garbage', `${host}: BMC address "${endpoint.address}" is neither http(s):// nor sim://`);
-    const access = deps.credentials.resolve(endpoint.credentialsRef);
-    return new RedfishClient({ address: endpoint.address, systemId: endpoint.systemId, ...access });
-  };
-}
 
 /**
  * Read a BMC within a total deadline; every failure becomes a state of the

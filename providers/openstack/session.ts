@@ -7,7 +7,7 @@
  * with OpenStack's request id.
  */
 import type { z } from 'zod';
-import { sendRequest, TransportError, type HttpResponse } from '../net/http';
+import { sendRequest, TransportError, type HttpResponse } from '../http';
 import type { CloudConfig } from './cloud-config';
 import { catalogSchema } from './schemas';
 

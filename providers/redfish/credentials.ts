@@ -15,8 +15,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../../config';
-import { BmcError, type TlsOptions } from './http';
-import type { RedfishCredentials } from './redfish';
+import { BmcError } from '../bmc';
+import type { TlsOptions } from '../http';
+import type { RedfishCredentials } from './client';
 
 const entrySchema = z
   .strictObject({

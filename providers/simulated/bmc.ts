@@ -6,9 +6,8 @@
  */
 import type { Pool } from 'pg';
 import type { BmcReading, TemperatureReading } from '../../domain/telemetry';
-import { BmcError } from './http';
-import type { BmcClient } from './index';
-import type { ResetType } from './redfish';
+import { BmcError, type BmcClient } from '../bmc';
+import type { ResetType } from '../redfish/client';
 
 const temperature = (name: string, context: string, celsius: number, upperWarning: number, upperCritical: number): TemperatureReading => ({
   name,

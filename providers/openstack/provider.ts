@@ -19,9 +19,9 @@ import { FailureType } from '../../domain/errors';
 import { PermanentProviderError, type FleetProvider, type MoveKind, type MoveStatus, type ServerLocation } from '../../domain/provider';
 import type { AgentStatus, HostUtilisation } from '../../domain/telemetry';
 import type { BmcEndpoint, HostRole, HostState, InventoryHost, ServerRef } from '../../domain/types';
-import type { CloudConfig } from '../openstack/cloud-config';
-import * as os from '../openstack/schemas';
-import { OpenStackError, OpenStackSession, parseAnswer } from '../openstack/session';
+import type { CloudConfig } from './cloud-config';
+import * as os from './schemas';
+import { OpenStackError, OpenStackSession, parseAnswer } from './session';
 import type { z } from 'zod';
 
 /** Compute API microversions: 2.53 for service UUIDs and PUT /os-services/{id}; up to 2.90 is used. */

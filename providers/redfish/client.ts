@@ -18,8 +18,9 @@ import {
   type PowerSupplyReading,
   type TemperatureReading,
 } from '../../domain/telemetry';
-import { BmcError, sendRequest, type HttpResponse, type TlsOptions } from './http';
-import * as rf from './redfish-schemas';
+import { BmcError } from '../bmc';
+import { sendRequest as sendHttp, TransportError, type HttpResponse, type TlsOptions } from '../http';
+import * as rf from './schemas';
 
 export interface RedfishCredentials {
   username: string;
@@ -53,6 +54,16 @@ const MAX_MEMBERS = 64;
  * have few session slots. `basic` marks a BMC without a session service.
  */
 const sessions = new Map<string, string | 'basic'>();
+
+/** A request to a BMC; a transport failure is the BMC being unreachable. */
+async function sendRequest(url: URL, opts: Parameters<typeof sendHttp>[1]): Promise<HttpResponse> {
+  try {
+    return await sendHttp(url, opts);
+  } catch (err) {
+    if (err instanceof TransportError) throw new BmcError('unreachable', err.message);
+    throw err;
+  }
+}
 
 export class RedfishClient {
   private readonly base: URL;
