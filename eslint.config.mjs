@@ -16,6 +16,19 @@ const forbiddenInWorkflows = [
   '@temporalio/worker',
 ].map((name) => ({ name, message: 'workflows/ and domain/ must stay deterministic: do I/O in an activity', allowTypeImports: true }));
 
+/**
+ * What may import what across the project's folders: an import that crosses a
+ * forbidden line, written as a relative path from anywhere in the folder.
+ */
+const importOf = (folders, message) => ({ regex: `^(\\.\\.?/)+(${folders.join('|')})(/|$)`, message });
+// domain/ is pure: it imports nothing of the project's outside domain/ (its files are flat, so `../` leaves it).
+const outsideDomain = { regex: '^\\.\\./', message: 'domain/ imports only domain/: pure types and decisions, no other layer' };
+const intoAdaptersFromApi = importOf(['activities', 'providers'], 'api/ never imports activities/ or providers/: it calls db/ and Temporal; the worker acts on the fleet');
+const intoCallersFromProviders = importOf(
+  ['activities', 'workflows', 'api', 'workers'],
+  'providers/ are vendor adapters: they may not import activities/, workflows/, api/ or workers/ (workers/composition.ts builds them)',
+);
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.tools/**', '.data/**', 'coverage/**', 'eslint.config.mjs', 'jest.config.js'] },
   js.configs.recommended,
@@ -34,8 +47,20 @@ export default tseslint.config(
     },
   },
   {
-    files: ['workflows/**/*.ts', 'domain/**/*.ts'],
+    files: ['workflows/**/*.ts'],
     rules: { '@typescript-eslint/no-restricted-imports': ['error', { paths: forbiddenInWorkflows }] },
+  },
+  {
+    files: ['domain/**/*.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { paths: forbiddenInWorkflows, patterns: [outsideDomain] }] },
+  },
+  {
+    files: ['api/**/*.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [intoAdaptersFromApi] }] },
+  },
+  {
+    files: ['providers/**/*.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [intoCallersFromProviders] }] },
   },
   {
     // Tests read JSON bodies of the API they drive; typing every body adds nothing there.

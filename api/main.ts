@@ -1,11 +1,20 @@
-/** API process entry point: fail fast on bad configuration, stop cleanly on SIGINT/SIGTERM. */
+/**
+ * API process entry point: fail fast on bad configuration, stop cleanly on
+ * SIGINT/SIGTERM, and log and stop on an unhandled rejection or uncaught exception.
+ */
 import { ConfigError, loadConfig } from '../config';
+import { createLogger } from '../config/logger';
+import { stopOnUnexpectedError } from '../config/process-errors';
 import { startApi } from './server';
 
 async function main(): Promise<void> {
-  const api = await startApi(loadConfig());
+  const config = loadConfig();
+  const logger = createLogger(config.LOG_LEVEL, 'shipshape-api');
+  const unexpected = stopOnUnexpectedError(logger);
+  const api = await startApi(config, { logger });
+  unexpected.stopWith(() => api.stop());
   const stop = () => {
-    api.logger.info('stopping');
+    logger.info('stopping');
     api.stop().then(() => process.exit(0), () => process.exit(1));
   };
   process.once('SIGINT', stop);

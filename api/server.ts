@@ -1,15 +1,17 @@
 /**
  * Start and stop the API server with everything it needs (exported for the
  * demo and tests; api/main.ts is the process entry point).
+ *
+ * The API knows the fleet through the inventory in PostgreSQL, never through a
+ * provider: the worker brings the inventory in line with the provider (and
+ * seeds the simulated fleet when asked) at its start, and every sweep.
  */
 import type { Server } from 'node:http';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
 import { createLogger, type Logger } from '../config/logger';
 import { createPool, type Db } from '../db/pool';
-import { syncInventory } from '../activities/inventory';
-import { seedSimulatedFleet, DEMO_FLEET } from '../providers/simulated/admin';
-import { createGuards, createProvider } from '../workers/composition';
+import { watchGuardsFile } from '../policies/guards-schema';
 import { PolicyStore } from './policy-store';
 import { connectClient, createClient } from '../workers/temporal';
 import { createToken } from './auth';
@@ -25,15 +27,12 @@ export interface RunningApi {
   stop(): Promise<void>;
 }
 
-export async function startApi(config: Config, options: { port?: number } = {}): Promise<RunningApi> {
-  const logger = createLogger(config.LOG_LEVEL, 'shipshape-api');
+export async function startApi(config: Config, options: { port?: number; logger?: Logger } = {}): Promise<RunningApi> {
+  const logger = options.logger ?? createLogger(config.LOG_LEVEL, 'shipshape-api');
   const db = createPool(config.DATABASE_URL, 20);
   const policyStore = new PolicyStore(db, config.SHIPSHAPE_POLICY_DIR, logger, { provider: config.SHIPSHAPE_PROVIDER });
   await policyStore.load();
   policyStore.watch();
-  const provider = createProvider(config, db);
-  if (config.SHIPSHAPE_SEED_SIMULATED_FLEET) await seedSimulatedFleet(db, DEMO_FLEET);
-  const hostCount = await syncInventory(db, provider);
   if (config.SHIPSHAPE_DEV_TOKEN) await createToken(db, 'dev', 'admin', config.SHIPSHAPE_DEV_TOKEN);
   const connection = await connectClient(config);
   const client = createClient(connection, config);
@@ -44,7 +43,7 @@ export async function startApi(config: Config, options: { port?: number } = {}):
     policies: () => policyStore.list(),
     policyStore,
     hostLabel: config.SHIPSHAPE_ALERTMANAGER_HOST_LABEL,
-    guards: createGuards(config, logger),
+    guards: watchGuardsFile(config, logger),
   });
   const stopRedispatch = startRedispatcher(db, dispatcher, logger);
   const server: Server = await new Promise((resolve) => {
@@ -52,7 +51,7 @@ export async function startApi(config: Config, options: { port?: number } = {}):
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.SHIPSHAPE_API_PORT;
-  logger.info({ port, hosts: hostCount, policies: policyStore.list().map((p) => `${p.name}@${p.policy.version}`) }, 'API listening');
+  logger.info({ port, policies: policyStore.list().map((p) => `${p.name}@${p.policy.version}`) }, 'API listening');
   return {
     url: `http://localhost:${port}`,
     db,

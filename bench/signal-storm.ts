@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { injectFault, simulatedHostName } from '../providers/simulated/admin';
-import { createBmc, createProvider } from '../workers/composition';
+import { createBmc, createProvider, prepareFleet } from '../workers/composition';
 import { DEFAULT_GUARDS } from '../policies/guards-schema';
 import { createToken } from '../api/auth';
 import { startApi } from '../api/server';
@@ -92,8 +92,9 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
   const api = await startApi(config, { port: 0 });
   const token = await createToken(api.db, 'bench', 'operator');
-  const connection = await connectWorker(config);
   const provider = createProvider(config, api.db);
+  await prepareFleet(config, api.db, provider);
+  const connection = await connectWorker(config);
   const worker = await createRemediationWorker({
     connection, namespace: 'default', taskQueue: config.TEMPORAL_TASK_QUEUE,
     activities: createActivities({ provider, db: api.db, bmc: createBmc(config, api.db, provider), notifier: { notify: async () => undefined }, guards: () => DEFAULT_GUARDS }),

@@ -37,6 +37,7 @@ export const configSchema = z
     SHIPSHAPE_ALERTMANAGER_HOST_LABEL: z.string().min(1).default('host'),
     SHIPSHAPE_NOTIFY_WEBHOOK_URL: z.url().optional(),
     SHIPSHAPE_DEV_TOKEN: z.string().min(20, 'must be at least 20 characters').optional(),
+    /** The worker seeds the demo's 24-host simulated fleet at start (idempotent), before it syncs the inventory. */
     SHIPSHAPE_SEED_SIMULATED_FLEET: bool.default(false),
     SHIPSHAPE_SIM_MIGRATION_SECONDS: z.coerce.number().min(0).default(3),
     SHIPSHAPE_SIM_POWER_ON_SECONDS: z.coerce.number().min(0).default(4),

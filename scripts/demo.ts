@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { injectFault, injectHardwareFault, DEMO_FLEET, simulatedHostName, type Fault } from '../providers/simulated/admin';
-import { createBmc, createGuards, createNotifier, createProvider, createTelemetrySettings } from '../workers/composition';
+import { createBmc, createGuards, createNotifier, createProvider, createTelemetrySettings, prepareFleet } from '../workers/composition';
 import { createToken } from '../api/auth';
 import { startApi, type RunningApi } from '../api/server';
 import { loadConfig } from '../config';
@@ -83,8 +83,10 @@ async function main(): Promise<void> {
   const api = await startApi(config);
   started.push(() => api.stop());
   const monitoring = await createToken(api.db, 'monitoring', 'operator');
-  const workerConnection = await connectWorker(config);
   const provider = createProvider(config, api.db);
+  // The fleet in the inventory before the first alert: the API resolves alerts against it.
+  await prepareFleet(config, api.db, provider);
+  const workerConnection = await connectWorker(config);
   const worker = await createRemediationWorker({
     connection: workerConnection,
     namespace: config.TEMPORAL_NAMESPACE,

@@ -1,7 +1,8 @@
 /**
  * The composition root: the one place that turns configuration into the
  * fleet provider, BMC access, notifier, guards and telemetry settings the
- * activities are built with.
+ * activities are built with, and brings the inventory in line with the
+ * provider (seeding the simulated fleet first when asked).
  *
  * It lives in workers/ because it is the only layer allowed to see both
  * sides: providers/ must not import activities/, api/ must import neither,
@@ -13,6 +14,7 @@ import type { Config } from '../config';
 import type { Logger } from '../config/logger';
 import type { GuardConfig } from '../domain/guards';
 import type { FleetProvider } from '../domain/provider';
+import { syncInventory } from '../activities/inventory';
 import { DEFAULT_TELEMETRY, type TelemetrySettings } from '../activities/telemetry';
 import { watchGuardsFile } from '../policies/guards-schema';
 import { BmcError, type BmcConnector } from '../providers/bmc';
@@ -21,6 +23,7 @@ import { loadCloudConfig } from '../providers/openstack/cloud-config';
 import { OpenStackProvider } from '../providers/openstack/provider';
 import { RedfishClient } from '../providers/redfish/client';
 import { BmcCredentials } from '../providers/redfish/credentials';
+import { DEMO_FLEET, seedSimulatedFleet } from '../providers/simulated/admin';
 import { SimulatedBmc } from '../providers/simulated/bmc';
 import { SimulatedFleet } from '../providers/simulated/provider';
 
@@ -82,4 +85,16 @@ export function createTelemetrySettings(config: Config): TelemetrySettings {
     concurrency: config.SHIPSHAPE_SWEEP_CONCURRENCY,
     readDeadlineMs: config.SHIPSHAPE_BMC_READ_DEADLINE_SECONDS * 1000,
   };
+}
+
+/**
+ * The fleet as the API must know it before the first alert: the demo's
+ * simulated fleet seeded when SHIPSHAPE_SEED_SIMULATED_FLEET asks (idempotent),
+ * then the inventory brought in line with the provider. The worker does this
+ * at start; the demo and the signal-storm benchmark before they send alerts.
+ * Returns the number of hosts.
+ */
+export async function prepareFleet(config: Config, db: Pool, provider: FleetProvider): Promise<number> {
+  if (config.SHIPSHAPE_SEED_SIMULATED_FLEET) await seedSimulatedFleet(db, DEMO_FLEET);
+  return syncInventory(db, provider);
 }

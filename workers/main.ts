@@ -1,18 +1,18 @@
 /**
  * Worker process entry point. Configuration is validated first; SIGINT and
- * SIGTERM drain the worker gracefully (the SDK's default shutdown signals).
+ * SIGTERM drain the worker gracefully (the SDK's default shutdown signals), and
+ * so does an unhandled rejection or uncaught exception, after it is logged.
  */
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import { ConfigError, loadConfig } from '../config';
 import { createLogger, type Logger } from '../config/logger';
+import { stopOnUnexpectedError } from '../config/process-errors';
 import { readZoneBudgets } from '../db/guards';
 import { createPool } from '../db/pool';
 import { describeBudget, type GuardConfig } from '../domain/guards';
-import type { FleetProvider } from '../domain/provider';
 import { createActivities } from '../activities';
-import { syncInventory } from '../activities/inventory';
-import { createBmc, createGuards, createNotifier, createProvider, createTelemetrySettings } from '../workers/composition';
+import { createBmc, createGuards, createNotifier, createProvider, createTelemetrySettings, prepareFleet } from './composition';
 import { ensureSweepSchedule } from './schedule';
 import { connectClient, connectWorker, createClient, ensureSearchAttributes } from './temporal';
 import { createRemediationWorker } from './worker';
@@ -22,6 +22,7 @@ const SDK_LEVEL = { trace: 'TRACE', debug: 'DEBUG', info: 'INFO', warn: 'WARN', 
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL, 'shipshape-worker');
+  const unexpected = stopOnUnexpectedError(logger);
   Runtime.install({ logger: new DefaultLogger(SDK_LEVEL[config.LOG_LEVEL]) });
   const db = createPool(config.DATABASE_URL);
   const provider = createProvider(config, db);
@@ -54,22 +55,26 @@ async function main(): Promise<void> {
     }),
   });
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE }, 'worker started');
-  // Beside the worker, not before it: a slow provider must not hold up remediation.
-  logGuardBudgets(db, provider, guards, logger).catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'guard budgets not logged'));
-  await worker.run();
+  // Beside the worker, not before it: a slow provider must not hold up remediation. The inventory is
+  // synced (the simulated fleet seeded first, when asked) so the API can resolve alerts and the budgets know their zones.
+  prepareFleet(config, db, provider)
+    .catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'inventory not synced at start-up: guard budgets are for the hosts known so far'))
+    .then(() => logGuardBudgets(db, guards, logger))
+    .catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'guard budgets not logged'));
+  const running = worker.run();
+  // Drain as on SIGTERM: activities in flight finish (or are retried by Temporal elsewhere).
+  unexpected.stopWith(async () => {
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+    await running;
+  });
+  await running;
   await connection.close();
   await db.end();
   logger.info('worker stopped');
 }
 
-/**
- * One line per zone: how many of its hosts the guards let go out now, and
- * why. The inventory is synced first, so a first start knows its zones.
- */
-async function logGuardBudgets(db: Pool, provider: FleetProvider, guards: () => GuardConfig, logger: Logger): Promise<void> {
-  await syncInventory(db, provider).catch((err: unknown) =>
-    logger.warn({ err: (err as Error).message }, 'inventory not synced at start-up: guard budgets are for the hosts known so far'),
-  );
+/** One line per zone: how many of its hosts the guards let go out now, and why. */
+async function logGuardBudgets(db: Pool, guards: () => GuardConfig, logger: Logger): Promise<void> {
   const budgets = await readZoneBudgets(db, guards());
   if (budgets.length === 0) logger.info('guards: no hosts known yet');
   for (const b of budgets) {
