@@ -8,7 +8,7 @@ import { stringify } from 'yaml';
 import { z } from 'zod';
 import type { GuardConfig } from '../../domain/guards';
 import { simulatePolicies, type SimulatedFleet, type SimulatedSignal } from '../../domain/simulate';
-import { readGuardState } from '../../activities/guards';
+import { readGuardState } from '../../db/guards';
 import { inMatchOrder, PolicyError, type LoadedPolicy } from '../../policies/loader';
 import { requireRole } from '../auth';
 import { AppError, conflict, notFound } from '../errors';
