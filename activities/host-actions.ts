@@ -7,6 +7,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Pool } from 'pg';
+import { recordHostHealth } from '../db/hosts';
 import { FailureType } from '../domain/errors';
 import { personOverride } from '../domain/health';
 import { DISABLE_REASON_PREFIX } from '../domain/remediation';
@@ -134,10 +135,7 @@ export function createHostActivities(deps: {
       const state = await viaProvider(() => provider.readHostState(host));
       const seen = deps.auditView ? await deps.auditView(host, state) : null;
       const health = seen ? seen.assessment : { health: state.health, reasons: state.healthReasons };
-      await db.query(
-        'UPDATE hosts SET health = $2, health_reasons = $3, health_checked_at = now(), updated_at = now() WHERE id = $1',
-        [host, health.health, health.reasons],
-      );
+      await recordHostHealth(db, host, health);
       return seen ? { ...state, bmc: seen.bmc } : state;
     },
 

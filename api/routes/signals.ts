@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import express, { Router } from 'express';
 import type { Pool } from 'pg';
 import type { Logger } from '../../config/logger';
+import { placeOfHost, placesOfHosts, type HostPlace } from '../../db/hosts';
 import type { SignalRecord } from '../../domain/types';
 import { requireRole } from '../auth';
 import type { GroupSignal, SignalDispatcher } from '../dispatch';
@@ -25,11 +26,7 @@ export const ALERTMANAGER_WEBHOOK_PATH = '/v1/integrations/alertmanager';
  */
 export const ALERTMANAGER_BODY_LIMIT = '64mb';
 
-interface KnownHost {
-  id: string;
-  zone: string;
-  roles: string[];
-}
+type KnownHost = HostPlace;
 
 /**
  * Host look-ups for signals, cached for a few seconds: in a storm the same
@@ -50,9 +47,9 @@ function hostLookup(db: Pool, ttlMs = 5000) {
     async one(id: string): Promise<KnownHost | null> {
       const hit = cached(id);
       if (hit) return hit;
-      const { rows } = await db.query<KnownHost>('SELECT id, zone, roles FROM hosts WHERE id = $1', [id]);
-      if (rows[0]) remember(rows[0]);
-      return rows[0] ?? null;
+      const host = await placeOfHost(db, id);
+      if (host) remember(host);
+      return host;
     },
     /** Every host of a group in one query: a rack's worth of alerts names hundreds. */
     async many(ids: readonly string[]): Promise<Map<string, KnownHost>> {
@@ -63,8 +60,7 @@ function hostLookup(db: Pool, ttlMs = 5000) {
         return !hit;
       });
       if (missing.length > 0) {
-        const { rows } = await db.query<KnownHost>('SELECT id, zone, roles FROM hosts WHERE id = ANY($1::text[])', [missing]);
-        for (const host of rows) {
+        for (const host of await placesOfHosts(db, missing)) {
           remember(host);
           found.set(host.id, host);
         }
