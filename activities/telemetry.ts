@@ -9,8 +9,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { Pool, PoolClient } from 'pg';
-import { inTransaction } from '../db/pool';
+import type { Pool } from 'pg';
+import { allHostIds, bmcEndpointsOf } from '../db/hosts';
+import type { RaisedSignal } from '../db/signals';
+import { closeSweepAndPrune, correctableErrorsAtWindowStart, countSweepBatch, openSweep, recordHostReading } from '../db/telemetry';
 import { FailureType } from '../domain/errors';
 import type { FleetProvider } from '../domain/provider';
 import {
@@ -21,8 +23,6 @@ import {
   type Assessment,
   type BmcOutcome,
   type ConditionChange,
-  type Conditions,
-  type HostUtilisation,
   type Thresholds,
 } from '../domain/telemetry';
 import type { BmcEndpoint, HostState } from '../domain/types';
@@ -84,15 +84,13 @@ export function createTelemetryActivities(deps: { db: Pool; provider: FleetProvi
     const providerError = state.error ?? utilisation.error;
     const bmcError = bmcOutcome.status === 'failed' ? bmcOutcome.error : null;
 
-    const changes = await inTransaction(db, async (tx) => {
-      const { rows: prev } = await tx.query<{ conditions: Conditions }>('SELECT conditions FROM host_snapshots WHERE host = $1 FOR UPDATE', [host]);
-      const { next, changes } = diffConditions(prev[0]?.conditions ?? {}, assessment.conditions, {
+    const reading = { sweepId, host, bmcOutcome, state: state.value, utilisation: utilisation.value, providerError, assessment, metrics: metricsOf(bmcOutcome, utilisation.value) };
+    const { changes } = await recordHostReading(db, reading, (previous) => {
+      const { next, changes } = diffConditions(previous, assessment.conditions, {
         bmc: bmcOutcome.status === 'read',
         reachability: bmcOutcome.status !== 'not-configured',
       });
-      await writeSnapshot(tx, { sweepId, host, bmcOutcome, state: state.value, utilisation: utilisation.value, providerError, assessment, conditions: next });
-      for (const change of changes) await raiseSignal(tx, host, change);
-      return changes;
+      return { conditions: next, signals: changes.map((change) => telemetrySignal(host, change)), changes };
     });
     return {
       host,
@@ -104,15 +102,7 @@ export function createTelemetryActivities(deps: { db: Pool; provider: FleetProvi
     };
   }
 
-  async function endpoints(hosts: string[]): Promise<Map<string, BmcEndpoint | null>> {
-    const { rows } = await db.query<{ id: string; bmc_address: string | null; bmc_credentials_ref: string | null; bmc_system_id: string | null }>(
-      'SELECT id, bmc_address, bmc_credentials_ref, bmc_system_id FROM hosts WHERE id = ANY($1)',
-      [hosts],
-    );
-    return new Map(
-      rows.map((r) => [r.id, r.bmc_address ? { address: r.bmc_address, credentialsRef: r.bmc_credentials_ref, systemId: r.bmc_system_id } : null]),
-    );
-  }
+  const endpoints = (hosts: string[]): Promise<Map<string, BmcEndpoint | null>> => bmcEndpointsOf(db, hosts);
 
   /**
    * For the remediation's audit: the BMC's own view of the host, and the
@@ -129,24 +119,16 @@ export function createTelemetryActivities(deps: { db: Pool; provider: FleetProvi
     };
   }
 
-  async function errorsAtWindowStart(host: string): Promise<number | null> {
-    const { rows } = await db.query<{ value: number }>(
-      `SELECT value FROM telemetry_samples
-        WHERE host = $1 AND metric = 'correctable_errors' AND at >= now() - make_interval(mins => $2)
-        ORDER BY at LIMIT 1`,
-      [host, settings.thresholds.correctableErrorsWindowMinutes],
-    );
-    return rows[0]?.value ?? null;
-  }
+  const errorsAtWindowStart = (host: string) => correctableErrorsAtWindowStart(db, host, settings.thresholds.correctableErrorsWindowMinutes);
 
   const activities = {
     /** Bring the inventory in line with the provider, open a sweep, and list the hosts to read. */
     async startSweep(): Promise<SweepStart> {
       await syncInventory(db, provider);
       const sweepId = `sweep-${new Date().toISOString()}-${randomUUID().slice(0, 8)}`;
-      const { rows } = await db.query<{ id: string }>('SELECT id FROM hosts ORDER BY id');
-      await db.query('INSERT INTO telemetry_sweeps (id, hosts) VALUES ($1, $2)', [sweepId, rows.length]);
-      return { sweepId, hosts: rows.map((r) => r.id) };
+      const hosts = await allHostIds(db);
+      await openSweep(db, sweepId, hosts.length);
+      return { sweepId, hosts };
     },
 
     /** Read a batch of hosts, `concurrency` at a time; heartbeats as hosts finish. Never fails for one host. */
@@ -173,20 +155,13 @@ export function createTelemetryActivities(deps: { db: Pool; provider: FleetProvi
         }
       };
       await Promise.all(Array.from({ length: Math.min(settings.concurrency, input.hosts.length) }, worker));
-      await db.query('UPDATE telemetry_sweeps SET read_ok = read_ok + $2, read_failed = read_failed + $3, signals = signals + $4 WHERE id = $1', [
-        input.sweepId,
-        result.ok,
-        result.failed,
-        result.signals,
-      ]);
+      await countSweepBatch(db, input.sweepId, result);
       return result;
     },
 
     /** Close the sweep and prune samples past the retention. */
     async finishSweep(sweepId: string): Promise<{ pruned: number }> {
-      const { rowCount } = await db.query(`DELETE FROM telemetry_samples WHERE at < now() - make_interval(days => $1)`, [settings.retentionDays]);
-      await db.query('UPDATE telemetry_sweeps SET finished_at = now(), pruned = $2 WHERE id = $1', [sweepId, rowCount ?? 0]);
-      return { pruned: rowCount ?? 0 };
+      return { pruned: await closeSweepAndPrune(db, sweepId, settings.retentionDays) };
     },
 
     /** Read one host now (POST /v1/hosts/{id}/refresh). */
@@ -215,76 +190,23 @@ async function settle<T>(read: () => Promise<T>): Promise<{ value: T | null; err
   }
 }
 
-async function writeSnapshot(
-  tx: PoolClient,
-  s: {
-    sweepId: string;
-    host: string;
-    bmcOutcome: BmcOutcome;
-    state: HostState | null;
-    utilisation: HostUtilisation | null;
-    providerError: string | null;
-    assessment: Assessment;
-    conditions: Conditions;
-  },
-): Promise<void> {
-  const reading = s.bmcOutcome.status === 'read' ? s.bmcOutcome.reading : null;
-  const seen = reading !== null || s.state !== null;
-  await tx.query(
-    `INSERT INTO host_snapshots (host, read_at, sweep_id, bmc_reachable, bmc_error, provider_error, bmc, state, utilisation, health, reasons, conditions)
-     VALUES ($1, now(), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-     ON CONFLICT (host) DO UPDATE SET read_at = now(), sweep_id = $2, bmc_reachable = $3, bmc_error = $4, provider_error = $5,
-       bmc = coalesce($6, host_snapshots.bmc), state = coalesce($7, host_snapshots.state), utilisation = coalesce($8, host_snapshots.utilisation),
-       health = $9, reasons = $10, conditions = $11`,
-    [
-      s.host,
-      s.sweepId,
-      s.bmcOutcome.status === 'not-configured' ? null : s.bmcOutcome.status === 'read',
-      s.bmcOutcome.status === 'failed' ? s.bmcOutcome.error : null,
-      s.providerError,
-      reading ? JSON.stringify(reading) : null,
-      s.state ? JSON.stringify(s.state) : null,
-      s.utilisation ? JSON.stringify(s.utilisation) : null,
-      s.assessment.health,
-      s.assessment.reasons,
-      JSON.stringify(s.conditions),
-    ],
-  );
-  await tx.query(
-    `UPDATE hosts SET health = $2, health_reasons = $3, health_checked_at = now(), updated_at = now(),
-            last_seen_at = CASE WHEN $4 THEN now() ELSE last_seen_at END WHERE id = $1`,
-    [s.host, s.assessment.health, s.assessment.reasons, seen],
-  );
-  const metrics = Object.entries(metricsOf(s.bmcOutcome, s.utilisation));
-  if (metrics.length) {
-    await tx.query(
-      `INSERT INTO telemetry_samples (host, metric, at, value)
-       SELECT $1, m, now(), v FROM unnest($2::text[], $3::float8[]) AS t(m, v) ON CONFLICT DO NOTHING`,
-      [s.host, metrics.map(([m]) => m), metrics.map(([, v]) => v)],
-    );
-  }
-}
-
 /**
  * A crossed threshold becomes a signal like an alert: recorded as `queued`,
  * and the API's redispatcher decides and delivers it (policy match, guards,
  * update-with-start), exactly as for an alert that arrived while Temporal was away.
  */
-async function raiseSignal(tx: PoolClient, host: string, change: ConditionChange): Promise<void> {
-  await tx.query(
-    `INSERT INTO signals (id, source, name, resource_kind, resource_id, host, severity, status, fingerprint, labels, annotations,
-                          starts_at, received_by, outcome, outcome_reason)
-     VALUES ($1, $2, $3, 'host', $4, $4, $5, $6, $7, $8, $9, now(), 'telemetry-sweep', 'queued', 'raised by the telemetry sweep')`,
-    [
-      randomUUID(),
-      TELEMETRY_SOURCE,
-      change.name,
-      host,
-      change.severity,
-      change.status,
-      `telemetry:${host}:${change.name}`,
-      JSON.stringify({ alertname: change.name, host, source: TELEMETRY_SOURCE, severity: change.severity }),
-      JSON.stringify({ summary: change.reason }),
-    ],
-  );
+function telemetrySignal(host: string, change: ConditionChange): RaisedSignal {
+  return {
+    id: randomUUID(),
+    source: TELEMETRY_SOURCE,
+    name: change.name,
+    host,
+    severity: change.severity,
+    status: change.status,
+    fingerprint: `telemetry:${host}:${change.name}`,
+    labels: { alertname: change.name, host, source: TELEMETRY_SOURCE, severity: change.severity },
+    annotations: { summary: change.reason },
+    receivedBy: 'telemetry-sweep',
+    reason: 'raised by the telemetry sweep',
+  };
 }

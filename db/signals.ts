@@ -1,11 +1,15 @@
 /**
  * The signals table: recording what arrives (one signal, or an Alertmanager
- * group of thousands in a few statements) and claiming recorded signals for
- * delivery to Temporal, so that no signal is delivered twice.
+ * group of thousands in a few statements), claiming recorded signals for
+ * delivery to Temporal so that no signal is delivered twice, storing what was
+ * decided, and reading them back for simulate and drafts.
+ *
+ * The API writes signals (it receives them and decides what they do); the
+ * worker writes only the signals its telemetry sweep raises (recordQueuedSignal).
  */
 import type { Pool, PoolClient } from 'pg';
 import type { SignalOutcome, SignalRecord } from '../domain/types';
-import { inTransaction } from './pool';
+import { inTransaction, type Queryable } from './pool';
 
 /**
  * A signal as it arrives. `host` is null when it concerns no host Shipshape knows;
@@ -80,7 +84,7 @@ function asRow(s: IncomingSignal) {
   };
 }
 
-async function insertChunk(db: Pick<Pool, 'query'>, signals: readonly IncomingSignal[]): Promise<RecordedSignal[]> {
+async function insertChunk(db: Queryable, signals: readonly IncomingSignal[]): Promise<RecordedSignal[]> {
   const { rows } = await db.query<RecordedSignal>(INSERT_CHUNK, [JSON.stringify(signals.map(asRow))]);
   const byId = new Map(rows.map((r) => [r.id, r]));
   return signals.map((s) => byId.get(s.id)!);
@@ -127,4 +131,89 @@ export async function claimUndelivered(tx: PoolClient, which: Undelivered, limit
     zone: row.zone,
     roles: row.roles,
   }));
+}
+
+/** What was decided for a signal, as it is stored. */
+export interface SignalDecision {
+  outcome: SignalOutcome;
+  reason: string;
+  remediationId: string | null;
+  policyName: string | null;
+}
+
+/**
+ * Store what was decided for a recorded signal, inside the claim's transaction
+ * when it was claimed. `queued` leaves it undelivered, for the redispatcher.
+ */
+export async function recordSignalDecision(db: Queryable, signalId: string, d: SignalDecision): Promise<void> {
+  await db.query(
+    `UPDATE signals SET outcome = $2, outcome_reason = $3, remediation_id = $4, policy_name = $5,
+            dispatched_at = CASE WHEN $2 = 'queued' THEN NULL ELSE now() END WHERE id = $1`,
+    [signalId, d.outcome, d.reason, d.remediationId, d.policyName],
+  );
+}
+
+/** A signal Shipshape raises itself about one of its hosts (a crossed telemetry threshold). */
+export interface RaisedSignal {
+  id: string;
+  source: string;
+  name: string;
+  host: string;
+  severity: SignalRecord['severity'];
+  status: SignalRecord['status'];
+  fingerprint: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  receivedBy: string;
+  /** Why it is queued, as the signal's outcome reason. */
+  reason: string;
+}
+
+/**
+ * Record a raised signal as `queued`: the API's redispatcher decides and
+ * delivers it like any alert that arrived while Temporal was away.
+ *
+ * The worker writes signals here (the telemetry sweep), the API everywhere
+ * else: a sweep's signal is recorded in the transaction of the reading that
+ * raised it, so a reading is never kept without its signal or the reverse.
+ */
+export async function recordQueuedSignal(db: Queryable, s: RaisedSignal): Promise<void> {
+  await db.query(
+    `INSERT INTO signals (id, source, name, resource_kind, resource_id, host, severity, status, fingerprint, labels, annotations,
+                          starts_at, received_by, outcome, outcome_reason)
+     VALUES ($1, $2, $3, 'host', $4, $4, $5, $6, $7, $8, $9, now(), $10, 'queued', $11)`,
+    [s.id, s.source, s.name, s.host, s.severity, s.status, s.fingerprint, JSON.stringify(s.labels), JSON.stringify(s.annotations), s.receivedBy, s.reason],
+  );
+}
+
+/** A recorded signal as policy simulate replays it. */
+export interface ReplayedSignal {
+  signalId: string;
+  name: string;
+  host: string;
+  labels: Record<string, string>;
+  severity: SignalRecord['severity'];
+  status: SignalRecord['status'];
+}
+
+/** The signals received in the last `days` days, oldest first (at most 50,000), for simulate. */
+export async function signalsReceivedSince(db: Queryable, days: number): Promise<ReplayedSignal[]> {
+  const { rows } = await db.query<ReplayedSignal>(
+    `SELECT id AS "signalId", name, coalesce(host, resource_id) AS host, labels, severity, status FROM signals
+      WHERE received_at > now() - make_interval(secs => $1::float8 * 86400) ORDER BY received_at LIMIT 50000`,
+    [days],
+  );
+  return rows;
+}
+
+/** The names of the alerts a remediation received, each once, in order. */
+export async function alertNamesOfRemediation(db: Queryable, remediationId: string): Promise<string[]> {
+  const { rows } = await db.query<{ name: string }>('SELECT DISTINCT name FROM signals WHERE remediation_id = $1 ORDER BY name', [remediationId]);
+  return rows.map((r) => r.name);
+}
+
+/** How many signals are recorded (the storm benchmark's check that none was lost). */
+export async function countSignals(db: Queryable): Promise<number> {
+  const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM signals');
+  return rows[0]!.n;
 }
