@@ -23,8 +23,9 @@ import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 
 import type { Logger } from '../config/logger';
-import { claimUndelivered, recordSignals, type IncomingSignal } from '../db/signals';
-import { inTransaction } from '../db/pool';
+import { inTransaction, type Queryable } from '../db/pool';
+import { indexStartedRemediation, openRemediationHavingAlert, openRemediationOf } from '../db/remediations';
+import { claimUndelivered, recordSignalDecision, recordSignals, type IncomingSignal } from '../db/signals';
 import { FailureType } from '../domain/errors';
 import { matchPolicy } from '../domain/policy-match';
 import { remediationWorkflowId, type RemediationInput, type TriggerSignal } from '../domain/remediation';
@@ -163,32 +164,21 @@ export class SignalDispatcher {
   }
 
   /** Decide for a recorded signal and store the outcome (used by accept and the redispatcher). */
-  async decideAndRecord(signal: SignalRecord, host: HostPlace, db: Pick<Pool, 'query'> = this.deps.db): Promise<Decision> {
+  async decideAndRecord(signal: SignalRecord, host: HostPlace, db: Queryable = this.deps.db): Promise<Decision> {
     const decision = await this.decide(signal, host);
-    await db.query(
-      `UPDATE signals SET outcome = $2, outcome_reason = $3, remediation_id = $4, policy_name = $5,
-              dispatched_at = CASE WHEN $2 = 'queued' THEN NULL ELSE now() END WHERE id = $1`,
-      [signal.id, decision.outcome, decision.reason, decision.remediationId, decision.policyName],
-    );
+    await recordSignalDecision(db, signal.id, decision);
     return decision;
   }
 
   private async fastPath(signal: SignalRecord): Promise<Decision | null> {
-    const { rows } = await this.deps.db.query<{ id: string; phase: string; policy_name: string }>(
-      `SELECT r.id, r.phase, r.policy_name FROM remediations r
-        WHERE r.host = $1 AND r.closed_at IS NULL
-          AND EXISTS (SELECT 1 FROM signals s WHERE s.remediation_id = r.id AND s.fingerprint = $2
-                      AND s.outcome IN ('started','joined','suppressed'))`,
-      [signal.host, signal.fingerprint],
-    );
-    const open = rows[0];
+    const open = await openRemediationHavingAlert(this.deps.db, signal.host, signal.fingerprint);
     if (!open) return null;
     const suppressed = open.phase === 'awaiting-operator';
     return {
       outcome: suppressed ? 'suppressed' : 'joined',
       remediationId: open.id,
       reason: suppressed ? `recorded; ${signal.host} is with an operator, automation does not act` : 'repeat of an alert the running remediation has',
-      policyName: open.policy_name,
+      policyName: open.policyName,
     };
   }
 
@@ -196,8 +186,7 @@ export class SignalDispatcher {
     const policy = matchPolicy(this.deps.policies(), { name: signal.name, labels: signal.labels, severity: signal.severity, host });
     if (!policy) return { outcome: 'no-policy', remediationId: null, reason: noPolicyFor(signal.name), policyName: null };
     if (signal.status === 'resolved') {
-      const { rows } = await this.deps.db.query<{ id: string }>('SELECT id FROM remediations WHERE host = $1 AND closed_at IS NULL', [signal.host]);
-      const open = rows[0];
+      const open = await openRemediationOf(this.deps.db, signal.host);
       return open
         ? { outcome: 'joined', remediationId: open.id, reason: 'resolved; the running remediation re-checks the real state itself', policyName: policy.name }
         : { outcome: 'ignored', remediationId: null, reason: `resolved; nothing running for ${signal.host}`, policyName: policy.name };
@@ -284,12 +273,14 @@ export class SignalDispatcher {
 
   /** Make the new remediation visible to the fast path at once; the workflow fills in the rest. */
   private async indexNewRemediation(input: RemediationInput): Promise<void> {
-    // run_id is filled in by the workflow's first record.
-    await this.deps.db.query(
-      `INSERT INTO remediations (id, host, workflow_id, run_id, policy_name, policy_version, phase, requested_by)
-       VALUES ($1, $2, $3, '', $4, $5, 'auditing', $6) ON CONFLICT DO NOTHING`,
-      [input.remediationId, input.host, remediationWorkflowId(input.host, this.deps.workflowIdPrefix), input.policy.name, input.policy.version, input.requestedBy],
-    );
+    await indexStartedRemediation(this.deps.db, {
+      remediationId: input.remediationId,
+      host: input.host,
+      workflowId: remediationWorkflowId(input.host, this.deps.workflowIdPrefix),
+      policyName: input.policy.name,
+      policyVersion: input.policy.version,
+      requestedBy: input.requestedBy,
+    });
   }
 }
 

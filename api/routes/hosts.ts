@@ -7,44 +7,17 @@
 import type { Client } from '@temporalio/client';
 import { Router } from 'express';
 import type { Pool } from 'pg';
-import type { BmcReading, HostUtilisation } from '../../domain/telemetry';
-import { POOL_STATES, ROLES, type HostState } from '../../domain/types';
+import { findHost, hostExists, listHosts, tallyOfEveryHost, type HostRecord } from '../../db/hosts';
+import { openRemediationsOnHost } from '../../db/remediations';
+import { lastSweep, telemetrySeries } from '../../db/telemetry';
+import type { HostUtilisation } from '../../domain/telemetry';
+import { POOL_STATES, ROLES } from '../../domain/types';
 import type { refreshHostWorkflow } from '../../workflows/telemetry';
 import { requireRole } from '../auth';
 import { AppError, notFound } from '../errors';
-import { Filters } from '../filters';
 import { hostListQuery, telemetryQuery, type fleetSummary, type hostDetail, type hostView } from '../schemas';
 import { parse } from '../validate';
 import type { z } from 'zod';
-
-const SELECT_HOSTS = `
-  SELECT h.id, h.zone, h.roles, h.pool_state, h.health, h.health_reasons, h.health_checked_at, h.last_seen_at,
-         h.bmc_address, h.bmc_credentials_ref,
-         s.read_at, s.bmc_reachable, s.bmc_error, s.provider_error, s.bmc, s.state, s.utilisation, s.conditions,
-         (SELECT r.id FROM remediations r WHERE r.host = h.id AND r.closed_at IS NULL) AS open_remediation_id
-    FROM hosts h LEFT JOIN host_snapshots s ON s.host = h.id`;
-
-interface HostRow {
-  id: string;
-  zone: string;
-  roles: string[];
-  pool_state: z.infer<typeof hostView>['poolState'];
-  health: z.infer<typeof hostView>['health'];
-  health_reasons: string[];
-  health_checked_at: Date | null;
-  last_seen_at: Date | null;
-  bmc_address: string | null;
-  bmc_credentials_ref: string | null;
-  read_at: Date | null;
-  bmc_reachable: boolean | null;
-  bmc_error: string | null;
-  provider_error: string | null;
-  bmc: BmcReading | null;
-  state: HostState | null;
-  utilisation: HostUtilisation | null;
-  conditions: z.infer<typeof hostDetail>['conditions'] | null;
-  open_remediation_id: string | null;
-}
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
@@ -61,32 +34,34 @@ export function displayAddress(address: string | null): string | null {
   }
 }
 
-function summary(r: HostRow): z.infer<typeof hostView> {
+function summary(r: HostRecord): z.infer<typeof hostView> {
+  const s = r.snapshot;
   return {
     id: r.id,
     zone: r.zone,
     roles: r.roles,
-    poolState: r.pool_state,
+    poolState: r.poolState,
     health: r.health,
-    healthReasons: r.health_reasons,
-    healthCheckedAt: iso(r.health_checked_at),
-    power: r.state?.power ?? r.bmc?.power ?? 'unknown',
-    bmcReachable: r.bmc_address ? r.bmc_reachable : null,
-    lastSeenAt: iso(r.last_seen_at),
-    openRemediationId: r.open_remediation_id,
+    healthReasons: r.healthReasons,
+    healthCheckedAt: iso(r.healthCheckedAt),
+    power: s.state?.power ?? s.bmc?.power ?? 'unknown',
+    bmcReachable: r.bmcAddress ? s.bmcReachable : null,
+    lastSeenAt: iso(r.lastSeenAt),
+    openRemediationId: r.openRemediationId,
   };
 }
 
-function detail(r: HostRow, open: z.infer<typeof hostDetail>['openRemediations']): z.infer<typeof hostDetail> {
-  const b = r.bmc;
+function detail(r: HostRecord, open: z.infer<typeof hostDetail>['openRemediations']): z.infer<typeof hostDetail> {
+  const s = r.snapshot;
+  const b = s.bmc;
   return {
     ...summary(r),
     bmc: {
-      address: displayAddress(r.bmc_address),
-      credentialsRef: r.bmc_credentials_ref,
+      address: displayAddress(r.bmcAddress),
+      credentialsRef: r.bmcCredentialsRef,
       firmware: b?.bmcFirmware ?? null,
-      readAt: iso(r.read_at),
-      error: r.bmc_error,
+      readAt: iso(s.readAt),
+      error: s.bmcError,
       gaps: b?.gaps ?? [],
     },
     system: b ? { health: b.health, biosVersion: b.biosVersion, processors: b.processors, memory: b.memory } : null,
@@ -96,11 +71,11 @@ function detail(r: HostRow, open: z.infer<typeof hostDetail>['openRemediations']
     powerConsumedWatts: b?.powerConsumedWatts ?? null,
     psuRedundancy: b?.psuRedundancy ?? 'unknown',
     events: b?.events ?? [],
-    compute: r.state?.compute ?? null,
-    serverCount: r.state?.serverCount ?? null,
-    utilisation: r.utilisation,
-    conditions: r.conditions ?? {},
-    providerError: r.provider_error,
+    compute: s.state?.compute ?? null,
+    serverCount: s.state?.serverCount ?? null,
+    utilisation: s.utilisation,
+    conditions: s.conditions ?? {},
+    providerError: s.providerError,
     openRemediations: open,
   };
 }
@@ -109,25 +84,15 @@ export function createHostsRouter(deps: { db: Pool; client: Client; taskQueue: s
   const router = Router();
 
   async function hostDetail(id: string): Promise<z.infer<typeof hostDetail>> {
-    const { rows } = await deps.db.query<HostRow>(`${SELECT_HOSTS} WHERE h.id = $1`, [id]);
-    const row = rows[0];
-    if (!row) throw notFound(`no host "${id}" in the inventory`, { field: 'id' });
-    const { rows: open } = await deps.db.query<{ id: string; phase: string; policy: string; started_at: Date }>(
-      'SELECT id, phase, policy_name AS policy, started_at FROM remediations WHERE host = $1 AND closed_at IS NULL ORDER BY started_at',
-      [id],
-    );
-    return detail(row, open.map((o) => ({ id: o.id, phase: o.phase, policy: o.policy, startedAt: o.started_at.toISOString() })));
+    const host = await findHost(deps.db, id);
+    if (!host) throw notFound(`no host "${id}" in the inventory`, { field: 'id' });
+    const open = await openRemediationsOnHost(deps.db, id);
+    return detail(host, open.map((o) => ({ id: o.id, phase: o.phase, policy: o.policyName, startedAt: o.startedAt.toISOString() })));
   }
 
   router.get('/v1/hosts', requireRole('viewer'), async (req, res) => {
     const q = parse(hostListQuery, req.query, 'query');
-    const where = new Filters()
-      .add('h.zone = ?', q.zone)
-      .add('? = ANY(h.roles)', q.role)
-      .add('h.health = ?', q.health)
-      .add('h.pool_state = ?', q.poolState);
-    const { rows } = await deps.db.query<HostRow>(`${SELECT_HOSTS} ${where} ORDER BY h.id`, where.args);
-    res.json({ hosts: rows.map(summary) });
+    res.json({ hosts: (await listHosts(deps.db, q)).map(summary) });
   });
 
   router.get('/v1/hosts/:id', requireRole('viewer'), async (req, res) => {
@@ -137,15 +102,10 @@ export function createHostsRouter(deps: { db: Pool; client: Client; taskQueue: s
   router.get('/v1/hosts/:id/telemetry', requireRole('viewer'), async (req, res) => {
     const q = parse(telemetryQuery, req.query, 'query');
     const id = req.params.id as string;
-    const { rowCount } = await deps.db.query('SELECT 1 FROM hosts WHERE id = $1', [id]);
-    if (!rowCount) throw notFound(`no host "${id}" in the inventory`, { field: 'id' });
+    if (!(await hostExists(deps.db, id))) throw notFound(`no host "${id}" in the inventory`, { field: 'id' });
     const until = q.until ?? new Date();
     const since = q.since ?? new Date(until.getTime() - 24 * 3600 * 1000);
-    const where = new Filters().add('host = ?', id).add('metric = ?', q.metric).add('at >= ?', since).add('at <= ?', until);
-    const { rows } = await deps.db.query<{ metric: string; at: Date; value: number }>(
-      `SELECT metric, at, value FROM (SELECT metric, at, value FROM telemetry_samples ${where} ORDER BY at DESC LIMIT ${where.param(q.limit + 1)}) t ORDER BY at`,
-      where.args,
-    );
+    const rows = await telemetrySeries(deps.db, { host: id, metric: q.metric, since, until, limit: q.limit + 1 });
     const truncated = rows.length > q.limit;
     const series: Record<string, Array<{ at: string; value: number }>> = {};
     for (const r of truncated ? rows.slice(1) : rows) (series[r.metric] ??= []).push({ at: r.at.toISOString(), value: r.value });
@@ -155,8 +115,7 @@ export function createHostsRouter(deps: { db: Pool; client: Client; taskQueue: s
   /** Read the host now, through the worker (which alone holds BMC credentials), and answer with the new state. */
   router.post('/v1/hosts/:id/refresh', requireRole('operator'), async (req, res) => {
     const id = req.params.id as string;
-    const { rowCount } = await deps.db.query('SELECT 1 FROM hosts WHERE id = $1', [id]);
-    if (!rowCount) throw notFound(`no host "${id}" in the inventory`, { field: 'id' });
+    if (!(await hostExists(deps.db, id))) throw notFound(`no host "${id}" in the inventory`, { field: 'id' });
     try {
       await deps.client.workflow.execute<typeof refreshHostWorkflow>('refreshHostWorkflow', {
         args: [id],
@@ -182,14 +141,7 @@ type Summary = z.infer<typeof fleetSummary>;
 type Totals = Summary['utilisation'];
 
 async function fleetSummaryOf(db: Pool): Promise<Summary> {
-  const { rows } = await db.query<{
-    zone: string;
-    roles: string[];
-    health: keyof Summary['byHealth'];
-    pool_state: keyof Summary['byPoolState'];
-    utilisation: HostUtilisation | null;
-    bmc_reachable: boolean | null;
-  }>('SELECT h.zone, h.roles, h.health, h.pool_state, s.utilisation, s.bmc_reachable FROM hosts h LEFT JOIN host_snapshots s ON s.host = h.id');
+  const rows = await tallyOfEveryHost(db);
   const totals = (): Totals => ({ vcpus: { used: 0, total: 0 }, ramMiB: { used: 0, total: 0 }, diskGiB: { used: 0, total: 0 }, agentsDown: 0 });
   const add = (t: Totals, u: HostUtilisation | null) => {
     if (!u) return;
@@ -211,28 +163,25 @@ async function fleetSummaryOf(db: Pool): Promise<Summary> {
   };
   for (const r of rows) {
     out.byHealth[r.health] = (out.byHealth[r.health] ?? 0) + 1;
-    out.byPoolState[r.pool_state] = (out.byPoolState[r.pool_state] ?? 0) + 1;
+    out.byPoolState[r.poolState] = (out.byPoolState[r.poolState] ?? 0) + 1;
     for (const role of r.roles as Array<keyof Summary['byRole']>) out.byRole[role] = (out.byRole[role] ?? 0) + 1;
     const z = (out.byZone[r.zone] ??= { hosts: 0, byHealth: { ok: 0, warning: 0, critical: 0, unknown: 0 }, outOfService: 0, utilisation: totals() });
     z.hosts++;
     z.byHealth[r.health] = (z.byHealth[r.health] ?? 0) + 1;
-    if (r.pool_state !== 'in-service') z.outOfService++;
+    if (r.poolState !== 'in-service') z.outOfService++;
     add(z.utilisation, r.utilisation);
     add(out.utilisation, r.utilisation);
-    if (r.bmc_reachable === false) out.bmcUnreachable++;
+    if (r.bmcReachable === false) out.bmcUnreachable++;
   }
-  const { rows: sweeps } = await db.query<{ id: string; started_at: Date; finished_at: Date | null; hosts: number; read_ok: number; read_failed: number; signals: number }>(
-    'SELECT * FROM telemetry_sweeps ORDER BY started_at DESC LIMIT 1',
-  );
-  const s = sweeps[0];
+  const s = await lastSweep(db);
   if (s) {
     out.lastSweep = {
       id: s.id,
-      startedAt: s.started_at.toISOString(),
-      finishedAt: iso(s.finished_at),
+      startedAt: s.startedAt.toISOString(),
+      finishedAt: iso(s.finishedAt),
       hosts: s.hosts,
-      readOk: s.read_ok,
-      readFailed: s.read_failed,
+      readOk: s.readOk,
+      readFailed: s.readFailed,
       signals: s.signals,
     };
   }

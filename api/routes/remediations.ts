@@ -3,35 +3,22 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@
 import { ApplicationFailure } from '@temporalio/common';
 import { Router } from 'express';
 import type { Pool } from 'pg';
+import { findRemediation, listRemediations, type RemediationRecord } from '../../db/remediations';
 import { FailureType } from '../../domain/errors';
-import type { RemediationView, RepairAction } from '../../domain/remediation';
+import type { RepairAction } from '../../domain/remediation';
 import type { ApiRole } from '../../domain/types';
 import { OPERATOR_UPDATES, type OperatorUpdateName } from '../../workflows/messages';
 import { requireRole } from '../auth';
-import { Filters } from '../filters';
 import { AppError, conflict, forbidden, notFound } from '../errors';
 import { handBackRequest, operatorActionRequest, remediationListQuery } from '../schemas';
 import { parse } from '../validate';
 
-interface RemediationRow {
-  id: string;
-  host: string;
-  workflow_id: string;
-  phase: string;
-  policy_name: string;
-  policy_version: string;
-  requested_by: string;
-  view: Partial<RemediationView>;
-  started_at: Date;
-  closed_at: Date | null;
-}
-
 /** The view the workflow last recorded; a remediation the workflow has not recorded yet shows what the API knows. */
-function present(row: RemediationRow) {
+function present(row: RemediationRecord) {
   const view = row.view.remediationId
     ? row.view
-    : { remediationId: row.id, host: row.host, phase: row.phase, policy: { name: row.policy_name, version: row.policy_version }, requestedBy: row.requested_by, steps: [] };
-  return { ...view, workflowId: row.workflow_id, startedAt: row.started_at.toISOString(), closedAt: row.closed_at?.toISOString() ?? null };
+    : { remediationId: row.id, host: row.host, phase: row.phase, policy: { name: row.policyName, version: row.policyVersion }, requestedBy: row.requestedBy, steps: [] };
+  return { ...view, workflowId: row.workflowId, startedAt: row.startedAt.toISOString(), closedAt: row.closedAt?.toISOString() ?? null };
 }
 
 const ROLE_FOR: Record<OperatorUpdateName, ApiRole> = { approve: 'approver', reject: 'approver', 'hand-back': 'operator', cancel: 'operator' };
@@ -43,7 +30,7 @@ function failureType(err: unknown): { type: string | undefined; message: string 
 }
 
 /** Why the workflow refused an Update, as the HTTP status an operator expects. */
-function asHttpError(err: unknown, row: RemediationRow): unknown {
+function asHttpError(err: unknown, row: RemediationRecord): unknown {
   if (err instanceof WorkflowNotFoundError) return conflict(`remediation ${row.id} is no longer running`);
   const failure = failureType(err);
   if (failure.type === FailureType.Forbidden) return forbidden(failure.message);
@@ -55,24 +42,15 @@ function asHttpError(err: unknown, row: RemediationRow): unknown {
 export function createRemediationsRouter(deps: { db: Pool; client: Client }): Router {
   const router = Router();
 
-  async function load(id: string): Promise<RemediationRow> {
-    const { rows } = await deps.db.query<RemediationRow>('SELECT * FROM remediations WHERE id = $1', [id]);
-    if (!rows[0]) throw notFound(`no remediation "${id}"`, { field: 'id' });
-    return rows[0];
+  async function load(id: string): Promise<RemediationRecord> {
+    const row = await findRemediation(deps.db, id);
+    if (!row) throw notFound(`no remediation "${id}"`, { field: 'id' });
+    return row;
   }
 
   router.get('/v1/remediations', requireRole('viewer'), async (req, res) => {
     const q = parse(remediationListQuery, req.query, 'query');
-    const where = new Filters()
-      .add('host = ?', q.host)
-      .when(q.state === 'open', 'closed_at IS NULL')
-      .when(q.state === 'closed', 'closed_at IS NOT NULL')
-      .add('phase = ?', q.state === 'open' || q.state === 'closed' ? undefined : q.state);
-    const { rows } = await deps.db.query<RemediationRow>(
-      `SELECT * FROM remediations ${where} ORDER BY started_at DESC LIMIT ${where.param(q.limit)}`,
-      where.args,
-    );
-    res.json({ remediations: rows.map(present) });
+    res.json({ remediations: (await listRemediations(deps.db, q)).map(present) });
   });
 
   router.get('/v1/remediations/:id', requireRole('viewer'), async (req, res) => {
@@ -83,10 +61,10 @@ export function createRemediationsRouter(deps: { db: Pool; client: Client }): Ro
     router.post(`/v1/remediations/:id/${name}`, requireRole(ROLE_FOR[name]), async (req, res) => {
       const body = parse(name === 'hand-back' ? handBackRequest : operatorActionRequest, req.body ?? {}, 'body') as { comment?: string; fixedBy?: RepairAction };
       const row = await load(req.params.id as string);
-      if (row.closed_at) throw conflict(`remediation ${row.id} has ended (${row.phase}); ${name} is accepted only while it runs`, { phase: row.phase });
+      if (row.closedAt) throw conflict(`remediation ${row.id} has ended (${row.phase}); ${name} is accepted only while it runs`, { phase: row.phase });
       try {
         const view = await deps.client.workflow
-          .getHandle(row.workflow_id)
+          .getHandle(row.workflowId)
           .executeUpdate(OPERATOR_UPDATES[name], { args: [{ remediationId: row.id, by: req.caller!.subject, role: req.caller!.role, comment: body.comment, fixedBy: body.fixedBy }] });
         res.json(view);
       } catch (err) {
