@@ -6,9 +6,12 @@ import express, { Router } from 'express';
 import type { Pool } from 'pg';
 import { stringify } from 'yaml';
 import { z } from 'zod';
+import { readGuardState } from '../../db/guards';
+import { hostsAsSimulateSees } from '../../db/hosts';
+import { findRemediation } from '../../db/remediations';
+import { alertNamesOfRemediation, signalsReceivedSince } from '../../db/signals';
 import type { GuardConfig } from '../../domain/guards';
 import { simulatePolicies, type SimulatedFleet, type SimulatedSignal } from '../../domain/simulate';
-import { readGuardState } from '../../db/guards';
 import { inMatchOrder, PolicyError, type LoadedPolicy } from '../../policies/loader';
 import { requireRole } from '../auth';
 import { AppError, conflict, notFound } from '../errors';
@@ -78,13 +81,7 @@ export function createPoliciesRouter(deps: { db: Pool; store: PolicyStore; guard
     const policies = body.drafts ? inMatchOrder(body.drafts.map((text, i) => parseOrThrow(deps.store, `drafts.${i}.yaml`, text))) : deps.store.list();
     const signals: SimulatedSignal[] = body.signals
       ? body.signals.map((s) => ({ signalId: null, name: s.name, host: s.resource.id, labels: s.labels, severity: s.severity, status: s.status }))
-      : (
-          await deps.db.query(
-            `SELECT id AS "signalId", name, coalesce(host, resource_id) AS host, labels, severity, status FROM signals
-              WHERE received_at > now() - make_interval(secs => $1::float8 * 86400) ORDER BY received_at LIMIT 50000`,
-            [body.sinceDays],
-          )
-        ).rows;
+      : await signalsReceivedSince(deps.db, body.sinceDays);
     const results = simulatePolicies(policies, signals, await fleetNow(deps.db, deps.guards()), deps.guards());
     const count = (o: string) => results.filter((r) => r.outcome === o).length;
     res.json({
@@ -99,14 +96,11 @@ export function createPoliciesRouter(deps: { db: Pool; store: PolicyStore; guard
 
   router.post('/v1/policies/draft-from/:remediationId', requireRole('operator'), async (req, res) => {
     const id = req.params.remediationId as string;
-    const { rows } = await deps.db.query<{ view: { resolution?: { fixedBy: string | null; note: string; by: string } | null; policy?: { name: string } } }>(
-      'SELECT view FROM remediations WHERE id = $1', [id],
-    );
-    const row = rows[0];
+    const row = await findRemediation(deps.db, id);
     if (!row) throw notFound(`no remediation "${id}"`, { field: 'remediationId' });
     const resolution = row.view.resolution;
     if (!resolution?.fixedBy) throw conflict(`remediation ${id} has no resolution with the action that fixed it; hand it back with "fixedBy"`);
-    const names = (await deps.db.query<{ name: string }>('SELECT DISTINCT name FROM signals WHERE remediation_id = $1 ORDER BY name', [id])).rows.map((r) => r.name);
+    const names = await alertNamesOfRemediation(deps.db, id);
     const name = `fix-${names[0] ?? 'alert'}`.toLowerCase().replace(/[^a-z0-9-]+/g, '-').slice(0, 60);
     const draft = {
       name,
@@ -126,14 +120,10 @@ export function createPoliciesRouter(deps: { db: Pool; store: PolicyStore; guard
 
 /** Fleet state for simulate: hosts, leases, recent take-outs, breakers, pause. Read only. */
 async function fleetNow(db: Pool, guards: GuardConfig): Promise<SimulatedFleet> {
-  const [hosts, state] = await Promise.all([
-    db.query(`SELECT h.id, h.zone, h.roles, h.pool_state <> 'in-service' AS out,
-                     EXISTS (SELECT 1 FROM remediations r WHERE r.host = h.id AND r.closed_at IS NULL) AS open FROM hosts h`),
-    readGuardState(db, guards),
-  ]);
+  const [hosts, state] = await Promise.all([hostsAsSimulateSees(db), readGuardState(db, guards)]);
   return {
     ...state,
-    hosts: Object.fromEntries(hosts.rows.map((h) => [h.id, { zone: h.zone, roles: h.roles, outOfService: h.out, hasOpenRemediation: h.open }])),
+    hosts: Object.fromEntries(hosts.map((h) => [h.id, { zone: h.zone, roles: h.roles, outOfService: h.outOfService, hasOpenRemediation: h.hasOpenRemediation }])),
     now: new Date(),
   };
 }
