@@ -8,7 +8,7 @@ import { existsSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSyn
 import { join } from 'node:path';
 import type { Pool } from 'pg';
 import type { Logger } from '../config/logger';
-import { inTransaction } from '../db/pool';
+import { recordAppliedPolicy, recordDeletedPolicy, recordLoadedPolicy, versionsOfPolicy, type PolicyFile } from '../db/policy-versions';
 import { assertUniqueNames, inMatchOrder, loadPolicies, parsePolicy, PolicyError, type LoadedPolicy, type LoadOptions } from '../policies/loader';
 
 export class PolicyStore {
@@ -42,7 +42,7 @@ export class PolicyStore {
     const loaded = loadPolicies(this.dir, this.options);
     this.signature = this.folderSignature();
     this.current = loaded;
-    for (const p of loaded) await this.recordVersion(this.db, p, author);
+    for (const p of loaded) await recordLoadedPolicy(this.db, asPolicyFile(p), author);
   }
 
   /** Reload when the folder changes (polling: works on every file system, including mounted config maps). */
@@ -73,9 +73,7 @@ export class PolicyStore {
     }
     const next = inMatchOrder([...this.current.filter((p) => p.name !== name), parsed]);
     assertUniqueNames(next);
-    await inTransaction(this.db, async (tx) => {
-      await this.recordVersion(tx, parsed, author);
-      await tx.query(`INSERT INTO audit_log (actor_kind, actor, policy_version, action, reason) VALUES ('person', $1, $2, 'policy applied', $3)`, [author, parsed.policy.version, `${name}@${parsed.policy.version}`]);
+    await recordAppliedPolicy(this.db, asPolicyFile(parsed), author, () => {
       // Write last, atomically: if the database said no, the file is untouched.
       const tmp = join(this.dir, `.${file}.tmp`);
       writeFileSync(tmp, text);
@@ -89,9 +87,7 @@ export class PolicyStore {
   async remove(name: string, author: string): Promise<boolean> {
     const existing = this.get(name);
     if (!existing) return false;
-    await inTransaction(this.db, async (tx) => {
-      await tx.query(`INSERT INTO policy_versions (name, version, content, author, deleted) VALUES ($1, $2, $3, $4, true) ON CONFLICT DO NOTHING`, [name, existing.policy.version, existing.source, author]);
-      await tx.query(`INSERT INTO audit_log (actor_kind, actor, policy_version, action, reason) VALUES ('person', $1, $2, 'policy deleted', $3)`, [author, existing.policy.version, name]);
+    await recordDeletedPolicy(this.db, asPolicyFile(existing), author, () => {
       const path = join(this.dir, existing.file);
       if (existsSync(path)) unlinkSync(path);
     });
@@ -100,20 +96,8 @@ export class PolicyStore {
     return true;
   }
 
-  async versions(name: string): Promise<{ version: string; author: string; createdAt: string; deleted: boolean }[]> {
-    const { rows } = await this.db.query(
-      'SELECT version, author, created_at AS "createdAt", deleted FROM policy_versions WHERE name = $1 ORDER BY created_at DESC',
-      [name],
-    );
-    return rows;
-  }
-
-  private async recordVersion(db: Pick<Pool, 'query'>, p: LoadedPolicy, author: string): Promise<void> {
-    const { rowCount } = await db.query('INSERT INTO policy_versions (name, version, content, author) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [p.name, p.policy.version, p.source, author]);
-    // Changes made through the API are audited by put(); a new version found in the folder is audited here.
-    if (rowCount && author === 'file') {
-      await db.query(`INSERT INTO audit_log (actor_kind, actor, policy_version, action, reason) VALUES ('system', 'policy folder', $1, 'policy loaded', $2)`, [p.policy.version, `${p.name}@${p.policy.version} from ${p.file}`]);
-    }
+  async versions(name: string): Promise<{ version: string; author: string; createdAt: Date; deleted: boolean }[]> {
+    return versionsOfPolicy(this.db, name);
   }
 
   private folderSignature(): string {
@@ -126,4 +110,8 @@ export class PolicyStore {
       })
       .join('|');
   }
+}
+
+function asPolicyFile(p: LoadedPolicy): PolicyFile {
+  return { name: p.name, version: p.policy.version, content: p.source, file: p.file };
 }
