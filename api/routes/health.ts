@@ -2,6 +2,7 @@
 import type { Connection } from '@temporalio/client';
 import { Router } from 'express';
 import type { Pool } from 'pg';
+import { pingDatabase } from '../../db/pool';
 
 async function check(fn: () => Promise<unknown>, timeoutMs = 2000): Promise<string> {
   try {
@@ -19,7 +20,7 @@ export function createHealthRouter(deps: { db: Pool; temporal: Connection }): Ro
   });
   router.get('/readyz', async (_req, res) => {
     const [postgres, temporal] = await Promise.all([
-      check(() => deps.db.query('SELECT 1')),
+      check(() => pingDatabase(deps.db)),
       check(() => deps.temporal.healthService.check({})),
     ]);
     const ready = postgres === 'ok' && temporal === 'ok';
