@@ -1,7 +1,9 @@
 /**
- * The one interface every fleet provider implements, in domain words. The
- * simulated fleet ships first; OpenStack and Redfish providers implement the
- * same interface. Workflows never see it: activities call it.
+ * The one interface every fleet provider implements, in domain words: the
+ * simulated fleet (providers/simulated/) and OpenStack (providers/openstack/).
+ * BMCs are not providers: Redfish and the simulated BMCs are reached through
+ * providers/bmc.ts. Workflows never see a provider: activities call it, and
+ * workers/composition.ts picks the one the configuration names.
  */
 import type { LadderAction, RepairAction } from './remediation';
 import type { HostUtilisation } from './telemetry';

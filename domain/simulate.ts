@@ -21,15 +21,21 @@ export interface SimulatedSignal {
   status: 'firing' | 'resolved';
 }
 
-export interface SimulatedHost {
+/** A host of the inventory as it is now, as the dry run sees it. */
+export interface HostSnapshot {
   zone: string;
   roles: string[];
   outOfService: boolean;
   hasOpenRemediation: boolean;
 }
 
-export interface SimulatedFleet {
-  hosts: Record<string, SimulatedHost>;
+/**
+ * The real fleet as it is now (hosts, leases, recent take-outs, breakers,
+ * pause): what a dry run starts from. Not the simulated fleet, which is a
+ * provider (providers/simulated/) like OpenStack.
+ */
+export interface FleetSnapshot {
+  hosts: Record<string, HostSnapshot>;
   activeLeasesByZone: Record<string, number>;
   takenInBreakerWindowByZone: Record<string, number>;
   startsInRateWindow: number;
@@ -53,7 +59,7 @@ export interface SimulatedResult {
 export function simulatePolicies(
   policies: readonly { name: string; match: PolicyMatch; policy: RemediationPolicy }[],
   signals: readonly SimulatedSignal[],
-  fleet: SimulatedFleet,
+  fleet: FleetSnapshot,
   guards: GuardConfig,
 ): SimulatedResult[] {
   const leases = { ...fleet.activeLeasesByZone };
@@ -63,7 +69,7 @@ export function simulatePolicies(
   const takenOut = new Set<string>();
   const zoneHosts = (zone: string) => Object.entries(fleet.hosts).filter(([, h]) => h.zone === zone);
   // A host out of service already holds its lease: only this replay's take-outs are out on top of the pool states.
-  const isOut = (id: string, h: SimulatedHost) => h.outOfService || takenOut.has(id);
+  const isOut = (id: string, h: HostSnapshot) => h.outOfService || takenOut.has(id);
 
   return signals.map((s): SimulatedResult => {
     const base = { signalId: s.signalId, name: s.name, host: s.host, blockedBy: [], approval: null, policy: null };

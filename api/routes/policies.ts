@@ -11,7 +11,7 @@ import { hostsAsSimulateSees } from '../../db/hosts';
 import { findRemediation } from '../../db/remediations';
 import { alertNamesOfRemediation, signalsReceivedSince } from '../../db/signals';
 import type { GuardConfig } from '../../domain/guards';
-import { simulatePolicies, type SimulatedFleet, type SimulatedSignal } from '../../domain/simulate';
+import { simulatePolicies, type FleetSnapshot, type SimulatedSignal } from '../../domain/simulate';
 import { inMatchOrder, PolicyError, type LoadedPolicy } from '../../policies/loader';
 import { requireRole } from '../auth';
 import { AppError, conflict, notFound } from '../errors';
@@ -119,7 +119,7 @@ export function createPoliciesRouter(deps: { db: Pool; store: PolicyStore; guard
 }
 
 /** Fleet state for simulate: hosts, leases, recent take-outs, breakers, pause. Read only. */
-async function fleetNow(db: Pool, guards: GuardConfig): Promise<SimulatedFleet> {
+async function fleetNow(db: Pool, guards: GuardConfig): Promise<FleetSnapshot> {
   const [hosts, state] = await Promise.all([hostsAsSimulateSees(db), readGuardState(db, guards)]);
   return {
     ...state,

@@ -460,16 +460,6 @@ export class OpenStackProvider implements FleetProvider {
     throw new PermanentProviderError(FailureType.ProviderRejected, `restarting nova-compute on ${host} is not possible through OpenStack's APIs`);
   }
 
-  /** Put the Ironic node in maintenance with a reason, or take it out. */
-  async setMaintenance(host: string, reason: string | null): Promise<void> {
-    const node = await this.requireNode(host);
-    if (reason === null) {
-      if (node.maintenance) await this.session.request('baremetal', 'DELETE', `/v1/nodes/${node.uuid}/maintenance`, { headers: IRONIC });
-    } else if (!node.maintenance || node.maintenance_reason !== reason) {
-      await this.session.request('baremetal', 'PUT', `/v1/nodes/${node.uuid}/maintenance`, { headers: IRONIC, body: { reason } });
-    }
-  }
-
   // ---- utilisation -------------------------------------------------------
 
   async readUtilisation(host: string): Promise<HostUtilisation> {
