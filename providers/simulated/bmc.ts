@@ -5,6 +5,7 @@
  * `injectHardwareFault`.
  */
 import type { Pool } from 'pg';
+import { findSimulatedHost, type SimulatedHost } from '../../db/simulated-fleet';
 import type { BmcReading, TemperatureReading } from '../../domain/telemetry';
 import { BmcError, type BmcClient } from '../bmc';
 import type { ResetType } from '../redfish/client';
@@ -25,24 +26,23 @@ export class SimulatedBmc implements BmcClient {
     private readonly powerActions: { requestPowerCycle(host: string): Promise<void>; requestReboot(host: string): Promise<void> },
   ) {}
 
-  private async row(): Promise<Record<string, unknown>> {
-    const { rows } = await this.db.query('SELECT * FROM sim_hosts WHERE id = $1', [this.host]);
-    const row = rows[0] as Record<string, unknown> | undefined;
+  private async row(): Promise<SimulatedHost> {
+    const row = await findSimulatedHost(this.db, this.host);
     if (!row) throw new BmcError('unreachable', `sim://${this.host}: no such simulated BMC`);
-    if (row.bmc_unreachable) throw new BmcError('unreachable', `sim://${this.host}: no answer within 10s`);
+    if (row.bmcUnreachable) throw new BmcError('unreachable', `sim://${this.host}: no answer within 10s`);
     return row;
   }
 
   async read(): Promise<BmcReading> {
     const row = await this.row();
-    const inlet = row.inlet_celsius as number;
-    const failed = row.psus_failed as number;
+    const inlet = row.inletCelsius;
+    const failed = row.psusFailed;
     const on = row.power === 'on';
     return {
       power: on ? 'on' : 'off',
       health: failed > 0 ? 'warning' : 'ok',
       processors: { count: 2, model: 'Simulated Xeon 32-core', health: 'ok' },
-      memory: { totalGiB: Math.round((row.ram_mib as number) / 1024), health: 'ok', correctableErrors: row.correctable_errors as number },
+      memory: { totalGiB: Math.round(row.ramMiB / 1024), health: 'ok', correctableErrors: row.correctableErrors },
       biosVersion: 'SIM-2.4.1',
       temperatures: [
         temperature('Inlet Temp', 'Intake', inlet, 38, 42),
