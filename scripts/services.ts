@@ -9,7 +9,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, openSync, readdirSync, sta
 import { createServer } from 'node:net';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { Client as PgClient } from 'pg';
+import { createDatabaseIfMissing } from '../db/bootstrap';
 import { ALL_SEARCH_ATTRIBUTES } from '../domain/search-attributes';
 
 const parent = resolve(__dirname, '..');
@@ -125,14 +125,7 @@ export async function startPostgres(options: { dataDir: string; port?: number; f
     port,
     url,
     async createDatabase(name, template) {
-      const client = new PgClient({ connectionString: url('postgres') });
-      await client.connect();
-      try {
-        const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-        if (exists.rowCount === 0) await client.query(`CREATE DATABASE "${name}"${template ? ` TEMPLATE "${template}"` : ''}`);
-      } finally {
-        await client.end();
-      }
+      await createDatabaseIfMissing(url('postgres'), name, template);
       return url(name);
     },
     async stop() {
