@@ -18,6 +18,7 @@ import { DEFAULT_GUARDS } from '../policies/guards-schema';
 import { createToken } from '../api/auth';
 import { startApi } from '../api/server';
 import { loadConfig } from '../config';
+import { countSignals } from '../db/signals';
 import { connectWorker } from '../workers/temporal';
 import { createRemediationWorker } from '../workers/worker';
 import { migrate, startServices } from '../scripts/services';
@@ -112,7 +113,7 @@ async function main(): Promise<void> {
   const { seconds, outcomes } = load;
   const latencies = load.latencies.sort((a, b) => a - b);
   firsts.sort((a, b) => a - b);
-  const signalsRecorded = (await api.db.query('SELECT count(*)::int AS n FROM signals')).rows[0].n;
+  const signalsRecorded = await countSignals(api.db);
 
   console.log(`\n## Signal storm (${new Date().toISOString().slice(0, 10)}, ${HOSTS} hosts, ${DUPLICATES} duplicate alerts, ${CONCURRENCY} concurrent clients)\n`);
   console.log('| measure | value |\n|---|---|');

@@ -23,6 +23,8 @@ import { BmcCredentials } from '../providers/redfish/credentials';
 import { syncInventory } from '../activities/inventory';
 import { SimulatedFleet } from '../providers/simulated/provider';
 import { createPool } from '../db/pool';
+import { addBenchmarkFleet, pointEverySimulatedBmcAt } from '../db/simulated-fleet';
+import { telemetryFootprint } from '../db/telemetry';
 import { DEFAULT_GUARDS } from '../policies/guards-schema';
 import type { telemetrySweepWorkflow } from '../workflows/telemetry';
 import { createBmcConnector } from '../workers/composition';
@@ -63,13 +65,7 @@ async function main(): Promise<void> {
   const provider = new SimulatedFleet(db, { migrationSeconds: 1, powerOnSeconds: 1 });
 
   const t0 = performance.now();
-  await db.query(
-    `INSERT INTO sim_hosts (id, zone) SELECT 'bench-' || lpad(i::text, 4, '0'), 'zone-' || (i % 10) FROM generate_series(0, $1 - 1) i`,
-    [HOSTS],
-  );
-  await db.query(
-    `INSERT INTO sim_servers (id, name, host) SELECT h.id || '-vm' || s, 'vm', h.id FROM sim_hosts h, generate_series(1, 20) s`,
-  );
+  await addBenchmarkFleet(db, HOSTS);
   await syncInventory(db, provider);
   const seedSeconds = (performance.now() - t0) / 1000;
 
@@ -110,15 +106,13 @@ async function main(): Promise<void> {
   report('simulated BMCs, first sweep', await sweep());
   report('simulated BMCs, second sweep', await sweep());
 
-  await db.query(`UPDATE sim_hosts SET bmc_address = $1, bmc_system_id = id, bmc_credentials_ref = 'bench'`, [fixture.url]);
+  await pointEverySimulatedBmcAt(db, fixture.url, 'bench');
   await syncInventory(db, provider);
   report(`Redfish over HTTP, ${LATENCY_MS} ms a request`, await sweep());
   const redfish = await sweep();
   report(`Redfish over HTTP, ${LATENCY_MS} ms a request (again)`, redfish);
 
-  const samples = (await db.query('SELECT count(*)::int AS n FROM telemetry_samples')).rows[0].n;
-  const snapshotBytes = (await db.query(`SELECT pg_total_relation_size('host_snapshots')::bigint AS b`)).rows[0].b;
-  const sampleBytes = (await db.query(`SELECT pg_total_relation_size('telemetry_samples')::bigint AS b`)).rows[0].b;
+  const { samples, snapshotBytes, sampleBytes } = await telemetryFootprint(db);
 
   console.log(`\n## Telemetry sweep (${new Date().toISOString().slice(0, 10)}, ${HOSTS} hosts, ${CONCURRENCY} reads at once per batch, 2 batches of 100 in flight)\n`);
   console.log(`Seeding ${HOSTS} hosts with 20 servers each took ${seedSeconds.toFixed(1)} s.\n`);

@@ -12,6 +12,9 @@ import { createBmc, createGuards, createNotifier, createProvider, createTelemetr
 import { createToken } from '../api/auth';
 import { startApi, type RunningApi } from '../api/server';
 import { loadConfig } from '../config';
+import { hostsAndZones } from '../db/hosts';
+import { phasesOfRemediations } from '../db/remediations';
+import { lastFinishedSweep } from '../db/telemetry';
 import { ensureSweepSchedule } from '../workers/schedule';
 import { connectWorker } from '../workers/temporal';
 import { createRemediationWorker } from '../workers/worker';
@@ -158,9 +161,8 @@ async function main(): Promise<void> {
   // Report phase changes as they happen.
   const seen = new Map<string, string>();
   const watch = setInterval(() => {
-    api.db
-      .query<{ id: string; host: string; phase: string }>('SELECT id, host, phase FROM remediations ORDER BY started_at')
-      .then(({ rows }) => {
+    phasesOfRemediations(api.db)
+      .then((rows) => {
         for (const r of rows) {
           if (seen.get(r.id) === r.phase) continue;
           seen.set(r.id, r.phase);
@@ -189,15 +191,11 @@ async function main(): Promise<void> {
   }, 60_000);
   let lastSweep = '';
   const sweeps = setInterval(() => {
-    api.db
-      .query<{ id: string; hosts: number; read_ok: number; read_failed: number; signals: number }>(
-        'SELECT id, hosts, read_ok, read_failed, signals FROM telemetry_sweeps WHERE finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT 1',
-      )
-      .then(({ rows }) => {
-        const s = rows[0];
+    lastFinishedSweep(api.db)
+      .then((s) => {
         if (!s || s.id === lastSweep) return;
         lastSweep = s.id;
-        console.log(`[demo] telemetry sweep: ${s.hosts} hosts read, ${s.read_failed} failed, ${s.signals} signals raised`);
+        console.log(`[demo] telemetry sweep: ${s.hosts} hosts read, ${s.readFailed} failed, ${s.signals} signals raised`);
       })
       .catch(() => undefined);
   }, 1000);
@@ -233,7 +231,7 @@ async function main(): Promise<void> {
  * nothing injected. Alerts come from the operator (curl, Alertmanager).
  */
 async function realCloud(api: RunningApi, uiUrl: string | null, sweepSeconds: number, stopAll: () => Promise<void>): Promise<void> {
-  const { rows } = await api.db.query<{ id: string; zone: string }>('SELECT id, zone FROM hosts ORDER BY id');
+  const rows = await hostsAndZones(api.db);
   console.log(`
   Shipshape demo on the cloud "${process.env.OS_CLOUD}" — ${rows.length} hosts: ${rows.map((r) => `${r.id} (${r.zone})`).join(', ')}
 
