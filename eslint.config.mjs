@@ -29,6 +29,42 @@ const intoCallersFromProviders = importOf(
   'providers/ are vendor adapters: they may not import activities/, workflows/, api/ or workers/ (workers/composition.ts builds them)',
 );
 
+// SQL lives in db/ (one module per table or aggregate) and migrations/, nowhere
+// else. Two checks: a `.query(...)` call on a node-postgres pool or client (by
+// its type, so a Temporal workflow query is not caught), and a string that
+// starts an SQL statement (which catches SQL handed to any other client).
+// test/ is exempt: it is the outside observer, setting scenes and checking
+// results in the database directly.
+const SQL_STATEMENT =
+  /^\s*(SELECT\s|INSERT\s+INTO\s|UPDATE\s+\S+\s+SET\s|DELETE\s+FROM\s|WITH\s+\S+\s+AS\s*\(|CREATE\s+(OR\s+REPLACE\s+|UNIQUE\s+)?(TABLE|DATABASE|INDEX|FUNCTION|TRIGGER|VIEW|ROLE|EXTENSION)\s|ALTER\s+(TABLE|DATABASE|ROLE)\s|DROP\s+(TABLE|DATABASE|INDEX|FUNCTION|VIEW)\s|TRUNCATE\s|GRANT\s|LOCK\s+TABLE\s)/;
+const SQL_ONLY_IN_DB = 'SQL belongs in db/ (a named function in the module of its table) or migrations/; call that function instead. test/ may query directly.';
+const fromPg = (decl) => /[\\/]node_modules[\\/](@types[\\/])?pg[\\/]/.test(decl.getSourceFile().fileName);
+const sqlOnlyInDb = {
+  meta: { type: 'problem', schema: [], messages: { sql: SQL_ONLY_IN_DB + ' ({{what}})' } },
+  create(context) {
+    const services = context.sourceCode.parserServices;
+    const checker = services?.program?.getTypeChecker();
+    const report = (node, what) => context.report({ node, messageId: 'sql', data: { what } });
+    const checkText = (node, text) => {
+      if (SQL_STATEMENT.test(text)) report(node, `SQL text "${text.trim().split(/\s+/).slice(0, 3).join(' ')} ..."`);
+    };
+    return {
+      Literal(node) {
+        if (typeof node.value === 'string') checkText(node, node.value);
+      },
+      TemplateLiteral(node) {
+        checkText(node, node.quasis.map((q) => q.value.cooked ?? q.value.raw).join('${}'));
+      },
+      'CallExpression > MemberExpression.callee[property.name="query"]'(node) {
+        if (!checker) return;
+        const member = services.esTreeNodeToTSNodeMap.get(node);
+        const symbol = checker.getSymbolAtLocation(member.name);
+        if (symbol?.declarations?.some(fromPg)) report(node, 'a node-postgres query');
+      },
+    };
+  },
+};
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.tools/**', '.data/**', 'coverage/**', 'eslint.config.mjs', 'jest.config.js'] },
   js.configs.recommended,
@@ -66,5 +102,11 @@ export default tseslint.config(
     // Tests read JSON bodies of the API they drive; typing every body adds nothing there.
     files: ['test/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
+  },
+  {
+    files: ['**/*.ts'],
+    ignores: ['db/**', 'test/**'],
+    plugins: { shipshape: { rules: { 'sql-only-in-db': sqlOnlyInDb } } },
+    rules: { 'shipshape/sql-only-in-db': 'error' },
   },
 );
