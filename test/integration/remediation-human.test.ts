@@ -3,11 +3,8 @@
  * hand-off and hand-back, approval by another person, self-approval refused,
  * reject, approval timeout escalating to an operator, and cancel.
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { temporalBinary } from '../../scripts/services';
 import { injectFault, repairByHand } from '../../providers/simulated/admin';
+import { recordHistoryIfAsked } from '../support/history';
 import { createTestEnv, DEFAULT_TEST_POLICIES, testPolicy, type TestEnv } from '../support/env';
 import { eventually, hostSignal, http } from '../support/http';
 
@@ -82,12 +79,7 @@ test('when the repair does not fix the host, it is handed to an operator, who ha
   expect(audit.find((a: { action: string }) => a.action === 'handed back')).toMatchObject({ actorKind: 'person', actor: 'ops-bot', reason: 'replaced PSU 2' });
 
   // RECORD_HISTORY=<name> stores this run's history for the replay test (test/fixtures/<name>-history.json).
-  if (process.env.RECORD_HISTORY) {
-    const json = execFileSync(temporalBinary(), [
-      'workflow', 'show', '--address', env.temporalAddress, '--workflow-id', `${env.workflowIdPrefix}remediation/${host}`, '--output', 'json',
-    ]);
-    writeFileSync(join(__dirname, '..', 'fixtures', `${process.env.RECORD_HISTORY}-history.json`), json);
-  }
+  recordHistoryIfAsked(env, host);
 });
 
 test('an approval is accepted from another approver, refused from the requester, and the remediation proceeds', async () => {

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { watchGuards } from '../../policies/guards-schema';
 import { createTestEnv, type TestEnv } from '../support/env';
+import { recordHistoryIfAsked } from '../support/history';
 import { eventually, hostSignal, http } from '../support/http';
 import { ScriptedFleet } from '../support/scripted-fleet';
 
@@ -133,6 +134,8 @@ describe("Shipshape's fence after an evacuation, with the default checks", () =>
     const actions = await auditActions(id);
     expect(actions).toEqual(expect.arrayContaining(['host fenced', 'fence kept', 'power-cycle', 'fence lifted', 'remediation returned']));
     expect(actions.indexOf('power-cycle')).toBeLessThan(actions.indexOf('fence lifted'));
+    // RECORD_HISTORY=<name> stores this run's history for the replay test (the fence patch's fixture).
+    recordHistoryIfAsked(env, host);
   });
 
   test('a host whose nova-compute never comes back is handed off with the fence named in the reason and the notification', async () => {
@@ -145,8 +148,9 @@ describe("Shipshape's fence after an evacuation, with the default checks", () =>
     expect(r.phase).toBe('awaiting-operator');
     expect(fleet.host(host).forcedDown).toBe(true);
     expect(r.handOff.reason).toMatch(/Shipshape's fence is still on: nova-compute on e-1 is forced down/);
-    const sent = env.notifications.find((n) => n.remediationId === id && n.kind === 'hand-off');
-    expect(sent?.reason).toMatch(/fence is still on/);
+    // The page goes out right after the phase changes.
+    const sent = await eventually('the hand-off page', async () => env.notifications.find((n) => n.remediationId === id && n.kind === 'hand-off'));
+    expect(sent.reason).toMatch(/fence is still on/);
   });
 });
 
