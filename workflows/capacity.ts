@@ -14,7 +14,7 @@ export async function waitForCapacity(r: RemediationState): Promise<string | nul
   for (;;) {
     const result = await records.acquireCapacity({ remediationId, host, zone, policyGuards: policy.guards });
     if (result.acquired) {
-      r.view.waitingFor = null;
+      r.waitingForCapacity(null);
       if (result.trippedBreaker) await r.record({ actorKind: 'system', actor: 'guards', action: 'circuit breaker tripped', reason: result.trippedBreaker });
       return null;
     }
@@ -23,10 +23,10 @@ export async function waitForCapacity(r: RemediationState): Promise<string | nul
     if (Date.now() >= deadline) return `waited ${result.waitTimeoutMinutes} min for capacity: ${reasons}`;
     if (reasons !== shown) {
       shown = reasons;
-      r.view.waitingFor = result.blockers;
+      r.waitingForCapacity(result.blockers);
       await r.enterPhase('waiting-for-capacity', { action: 'waiting for capacity', reason: reasons });
     }
-    await condition(() => r.cancel !== null, result.pollSeconds * 1000);
+    await condition(() => r.cancelRequested, result.pollSeconds * 1000);
     r.throwIfCancelled();
   }
 }

@@ -32,7 +32,9 @@ import {
 import { PHASE } from '../domain/search-attributes';
 import type { HostState } from '../domain/types';
 import type { ConfirmCheck } from '../domain/policy';
+import type { DrainPlan } from '../domain/remediation-plan';
 import { paging, records } from './activity-profiles';
+import { PATCH } from './patches';
 import {
   alertUpdate,
   approveUpdate,
@@ -49,20 +51,12 @@ export interface PersonDecision {
   fixedBy?: RepairAction;
 }
 
-/**
- * Patch: operator Updates used to answer at once; they now answer after the
- * workflow acted on them. Remediations that started before keep the old way.
- */
-const ANSWER_AFTER_ACTING = 'operator-updates-answer-after-acting';
-/** Patch: fleet-wide guards (leases, cooldown, overrides) were added after the first runs. */
-const FLEET_GUARDS = 'fleet-guards';
-/** The policy's confirm checks apply to re-checks and verification too, not only to the first audit. */
-const CHECKS_THROUGHOUT = 'policy-checks-throughout';
 
 /** What survives a continue-as-new while the remediation waits for an operator. */
 export interface ResumeState {
   view: RemediationView;
   seq: number;
+  /** Whether the host is out of the pool (the name runs in flight already carry). */
   touched: boolean;
   fenced?: boolean;
 }
@@ -103,7 +97,7 @@ export function isInterruption(err: unknown): boolean {
  * pool (see personOverride for what counts): their decision wins.
  */
 export function standDownIfTakenOver(r: RemediationState, state: HostState): void {
-  if (!r.holding) return;
+  if (!r.holdsHost) return;
   const override = personOverride(state, DISABLE_REASON_PREFIX, true);
   if (override) throw new PersonTookOver(override, state.compute.enabled);
 }
@@ -122,29 +116,35 @@ function wrongPhase(action: string, view: RemediationView, accepted: string): Ap
   });
 }
 
+/**
+ * A remediation's state. It changes only through the methods below, named for
+ * what happens to the host (taken out of the pool, fenced, handed off, handed
+ * back, returned) and for what people ask (approve, hand back, cancel), so the
+ * process reads as the story and no module sets a field behind its back.
+ */
 export class RemediationState {
   readonly view: RemediationView;
   private seq: number;
-  /** Whether Shipshape has taken the host out of scheduling. */
-  touched: boolean;
-  /** From the drain until a hand-off Shipshape holds the host; a re-enable by anyone else then means a person took over. */
-  holding = false;
-  approval: (PersonDecision & { decision: 'approved' | 'rejected' }) | null = null;
+  /** The host is out of scheduling: taken out by Shipshape, or left out by the person it stood down for. */
+  private outOfPool: boolean;
+  /** From the drain until a hand-off Shipshape holds the host: anyone else's change to it then is a person taking over. */
+  private heldByShipshape = false;
+  private approval: (PersonDecision & { decision: 'approved' | 'rejected' }) | null = null;
   /** Runs started before fleet guards existed replay without them. */
-  readonly guarded: boolean = patched(FLEET_GUARDS);
-  handBack: PersonDecision | null = null;
-  cancel: PersonDecision | null = null;
+  readonly guarded: boolean = patched(PATCH.fleetGuards);
+  private handBack: PersonDecision | null = null;
+  private cancel: PersonDecision | null = null;
   /** The checks every re-check and verification uses (undefined: the defaults, as runs before the patch did). */
   readonly checks: ConfirmCheck[] | undefined;
-  /** The host was down at the audit and the policy evacuates: the drain fences it and evacuates its servers. */
-  evacuate = false;
+  /** How the host is emptied, decided after the audit and approval. */
+  private drain: DrainPlan | null = null;
   /** Shipshape fenced the host (forced down) and has not lifted it yet. */
-  fenced: boolean;
+  private fenced: boolean;
 
   constructor(readonly input: RemediationInput, resume?: ResumeState) {
-    this.checks = patched(CHECKS_THROUGHOUT) ? input.policy.confirm : undefined;
+    this.checks = patched(PATCH.checksThroughout) ? input.policy.confirm : undefined;
     this.seq = resume?.seq ?? 0;
-    this.touched = resume?.touched ?? false;
+    this.outOfPool = resume?.touched ?? false;
     this.fenced = resume?.fenced ?? false;
     this.view = resume?.view ?? {
       remediationId: input.remediationId,
@@ -161,6 +161,112 @@ export class RemediationState {
       outcome: null,
       signals: { received: 0, lastName: null },
     };
+  }
+
+  // ---- what has happened to the host ---------------------------------------
+
+  get isOutOfPool(): boolean {
+    return this.outOfPool;
+  }
+
+  get holdsHost(): boolean {
+    return this.heldByShipshape;
+  }
+
+  get isFenced(): boolean {
+    return this.fenced;
+  }
+
+  get drainPlan(): DrainPlan {
+    if (!this.drain) throw new Error('the drain was not planned');
+    return this.drain;
+  }
+
+  planDrain(plan: DrainPlan): void {
+    this.drain = plan;
+  }
+
+  /** The drain starts: Shipshape takes the host out of scheduling and holds it. */
+  takeOutOfPool(): void {
+    this.outOfPool = true;
+    this.heldByShipshape = true;
+  }
+
+  /** Verified and enabled again: back in the pool. */
+  returnToPool(): void {
+    this.outOfPool = false;
+  }
+
+  fence(): void {
+    this.fenced = true;
+  }
+
+  fenceLifted(): void {
+    this.fenced = false;
+  }
+
+  /** A person disabled the host outside Shipshape: it stays out of the pool, theirs. */
+  leftDisabledByPerson(): void {
+    this.outOfPool = true;
+  }
+
+  /** A person took the host over: in or out of the pool as they left its compute service (null: as it was). */
+  leftAsPersonSet(computeEnabled: boolean | null): void {
+    if (computeEnabled !== null) this.outOfPool = !computeEnabled;
+  }
+
+  /** The host goes to an operator: it stays where it is (in or out of the pool), and Shipshape no longer holds it. */
+  handOff(reason: string): void {
+    this.view.handOff = { reason, since: new Date().toISOString() };
+    this.heldByShipshape = false;
+  }
+
+  // ---- what people ask ------------------------------------------------------
+
+  get cancelRequested(): boolean {
+    return this.cancel !== null;
+  }
+
+  /** Who cancelled and why, once someone has. */
+  get cancellation(): PersonDecision | null {
+    return this.cancel;
+  }
+
+  get handBackRequested(): boolean {
+    return this.handBack !== null;
+  }
+
+  /** The approver's decision, once there is one. */
+  get approvalDecision(): (PersonDecision & { decision: 'approved' | 'rejected' }) | null {
+    return this.approval;
+  }
+
+  /** Cancelled from the Temporal UI or CLI rather than through the API: recorded like an operator's cancel. */
+  cancelledInTemporal(): void {
+    this.cancel ??= { by: 'temporal', comment: 'workflow cancelled in Temporal' };
+  }
+
+  askingApproval(timeoutMs: number): void {
+    const now = Date.now();
+    this.view.pendingApproval = { requestedAt: new Date(now).toISOString(), deadline: new Date(now + timeoutMs).toISOString() };
+  }
+
+  approvalClosed(): void {
+    this.view.pendingApproval = null;
+  }
+
+  /** The operator handed the host back: their note becomes the resolution, and the hand-off is over. */
+  takeHandBack(): PersonDecision {
+    const handBack = this.handBack;
+    if (!handBack) throw new Error('no hand-back to take');
+    this.handBack = null;
+    this.view.handOff = null;
+    this.view.resolution = { by: handBack.by, note: handBack.comment, fixedBy: handBack.fixedBy ?? null };
+    return handBack;
+  }
+
+  waitingForCapacity(blockers: RemediationView['waitingFor']): void {
+    this.view.waitingFor = blockers;
   }
 
   get policyActor(): AuditEntry {
@@ -183,7 +289,7 @@ export class RemediationState {
     // Approve, reject and hand back answer once the workflow has acted on them, so the caller sees the new phase.
     const decide = (decision: 'approved' | 'rejected') => async (action: OperatorAction) => {
       this.approval = { decision, by: action.by, comment: action.comment ?? '' };
-      if (patched(ANSWER_AFTER_ACTING)) await condition(() => this.view.phase !== 'awaiting-approval');
+      if (patched(PATCH.answerAfterActing)) await condition(() => this.view.phase !== 'awaiting-approval');
       return this.view;
     };
     const approvalValidator = (verb: string) => (action: OperatorAction) => {
@@ -209,7 +315,7 @@ export class RemediationState {
     setHandler(rejectUpdate, decide('rejected'), { validator: approvalValidator('reject') });
     setHandler(handBackUpdate, async (action) => {
       this.handBack = { by: action.by, comment: action.comment ?? '', fixedBy: action.fixedBy };
-      if (patched(ANSWER_AFTER_ACTING)) await condition(() => this.view.phase !== 'awaiting-operator');
+      if (patched(PATCH.answerAfterActing)) await condition(() => this.view.phase !== 'awaiting-operator');
       return this.view;
     }, {
       validator: (action) => {
@@ -243,7 +349,7 @@ export class RemediationState {
   }
 
   resumeState(): ResumeState {
-    return { view: this.view, seq: this.seq, touched: this.touched, ...(this.fenced ? { fenced: true } : {}) };
+    return { view: this.view, seq: this.seq, touched: this.outOfPool, ...(this.fenced ? { fenced: true } : {}) };
   }
 
   /** Persist the view (and pool state) with an optional audit entry, in order. */
@@ -256,7 +362,7 @@ export class RemediationState {
 
   async enterPhase(phase: Phase, audit: Omit<AuditEntry, 'policyVersion' | 'actorKind' | 'actor'> & Partial<AuditEntry>): Promise<void> {
     this.view.phase = phase;
-    this.view.poolState = poolStateFor(phase, this.touched);
+    this.view.poolState = poolStateFor(phase, this.outOfPool);
     upsertSearchAttributes([{ key: PHASE, value: phase }]);
     setCurrentDetails(this.details());
     await this.record(audit);

@@ -7,23 +7,11 @@ import { condition, patched, sleep } from '@temporalio/workflow';
 import { confirmedProblems } from '../domain/policy';
 import { disableReason, type LadderStep } from '../domain/remediation';
 import type { HostState, ServerMoveResult } from '../domain/types';
+import { healthSummary } from '../domain/remediation-plan';
 import { hostActions, serviceToggles, stepActions, trackedActions } from './activity-profiles';
+import { PATCH } from './patches';
 import { describeFailure, isInterruption, notify, standDownIfTakenOver, type RemediationState } from './remediation-state';
 
-/** Patch: policies with an escalation ladder; earlier runs repair with a flat list. */
-export const REPAIR_LADDER = 'repair-ladder';
-/** Patch: a wait step is followed by a health check, so a host that recovered while waiting goes on to verification. */
-const CHECK_AFTER_WAIT = 'ladder-check-after-wait';
-/** Patch: a server that cannot be live-migrated may be cold-migrated, when the policy allows it. */
-const COLD_MIGRATION_FALLBACK = 'cold-migration-fallback';
-/** Patch: a host that is down is fenced and its servers evacuated, when the policy allows it. */
-export const EVACUATION = 'evacuation';
-/**
- * Patch: while Shipshape's fence is on, every health check first tries to lift
- * it (forced_down hides whether nova-compute came back), and a hand-off or a
- * stand-down tries too, or says the fence stays.
- */
-export const LIFT_FENCE_BEFORE_CHECKS = 'lift-fence-before-checks';
 
 /**
  * Drain, then climb the policy's escalation ladder: each repair step gets its
@@ -43,9 +31,9 @@ export async function drainAndClimbLadder(r: RemediationState, ladder: LadderSte
         continue;
       }
       if (step.action === 'wait') {
-        await r.step(`wait ${step.seconds}s`, () => condition(() => r.cancel !== null, (step.seconds ?? 0) * 1000));
+        await r.step(`wait ${step.seconds}s`, () => condition(() => r.cancelRequested, (step.seconds ?? 0) * 1000));
         r.throwIfCancelled();
-        if (patched(CHECK_AFTER_WAIT)) {
+        if (patched(PATCH.checkAfterWait)) {
           problems = await healthyWithin(r, step.fixWithinSeconds ?? 0);
           if (problems.length === 0) return null;
           outcomes.push(`wait ${step.seconds}s: still ${problems.join('; ')}`);
@@ -98,8 +86,8 @@ async function healthyWithin(r: RemediationState, seconds: number): Promise<stri
  * a person's override stands Shipshape down.
  */
 export async function checkHeldHost(r: RemediationState, name: string): Promise<HostState> {
-  if (r.fenced && patched(LIFT_FENCE_BEFORE_CHECKS)) await tryLiftFence(r, 'a repair step is done: read nova-compute as it is');
-  const state = await r.step(name, () => hostActions.auditHost(r.input.host), (s) => confirmedProblems(s, r.checks).join('; ') || 'healthy');
+  if (r.isFenced && patched(PATCH.liftFenceBeforeChecks)) await tryLiftFence(r, 'a repair step is done: read nova-compute as it is');
+  const state = await r.step(name, () => hostActions.auditHost(r.input.host), (s) => healthSummary(s, r.checks));
   standDownIfTakenOver(r, state);
   return state;
 }
@@ -127,12 +115,11 @@ export async function drainAndRepair(r: RemediationState): Promise<string | null
 /** Take the host out of scheduling and move every server away. */
 async function drain(r: RemediationState): Promise<void> {
   const { host, remediationId, trigger } = r.input;
-  r.touched = true;
-  r.holding = true;
+  r.takeOutOfPool();
   await r.enterPhase('draining', { action: 'drain started', reason: 'take the host out of scheduling and move its servers away' });
   const toggle = await r.step('disable compute service', () => serviceToggles.disableCompute(host, disableReason(remediationId, trigger.name)));
   await r.record({ action: 'compute service disabled', reason: disableReason(remediationId, trigger.name), before: toggle.before, after: toggle.after });
-  if (r.evacuate) await fenceAndEvacuate(r);
+  if (r.drainPlan.move === 'evacuate') await fenceAndEvacuate(r);
   else await moveEveryServer(r);
 }
 
@@ -144,7 +131,7 @@ async function drain(r: RemediationState): Promise<void> {
 async function fenceAndEvacuate(r: RemediationState): Promise<void> {
   const { host } = r.input;
   const fenced = await r.step('fence host', () => serviceToggles.fenceHost({ host, fenced: true }));
-  r.fenced = true;
+  r.fence();
   await r.record({ action: 'host fenced', reason: `${host} is down: forced down so its servers can be evacuated`, after: fenced.compute });
   try {
     await moveEveryServer(r, 'evacuate');
@@ -185,7 +172,7 @@ export async function tryLiftFence(r: RemediationState, why: string): Promise<bo
   } catch {
     return false;
   }
-  r.fenced = false;
+  r.fenceLifted();
   await r.record({ action: 'fence lifted', reason: `${r.input.host}: ${why}`, after: lifted.compute });
   return true;
 }
@@ -193,7 +180,7 @@ export async function tryLiftFence(r: RemediationState, why: string): Promise<bo
 async function lift(r: RemediationState, why: string): Promise<void> {
   const { host } = r.input;
   const lifted = await r.step('lift the fence', () => serviceToggles.fenceHost({ host, fenced: false }));
-  r.fenced = false;
+  r.fenceLifted();
   await r.record({ action: 'fence lifted', reason: `${host}: ${why}`, after: lifted.compute });
 }
 
@@ -209,7 +196,7 @@ export function fenceStaysOn(host: string): string {
  */
 async function moveEveryServer(r: RemediationState, kind: 'live' | 'evacuate' = 'live'): Promise<void> {
   const { host, policy } = r.input;
-  const coldFallback = kind === 'live' && policy.drain.coldMigrationFallback === true && patched(COLD_MIGRATION_FALLBACK);
+  const coldFallback = kind === 'live' && r.drainPlan.coldFallback && patched(PATCH.coldMigrationFallback);
   const deadline = Date.now() + policy.drain.emptyTimeoutSeconds * 1000;
   for (;;) {
     const servers = await r.step('list servers on host', () => hostActions.listServersOnHost(host), (s) => `${s.length} servers`);
