@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { injectFault, injectHardwareFault, DEMO_FLEET, simulatedHostName, type Fault } from '../providers/simulated/admin';
-import { createBmc, createGuards, createNotifier, createProvider, createTelemetrySettings, prepareFleet } from '../workers/composition';
+import { createActivityDeps, prepareFleet } from '../workers/composition';
 import { createToken } from '../api/auth';
 import { startApi, type RunningApi } from '../api/server';
 import { loadConfig } from '../config';
@@ -86,23 +86,19 @@ async function main(): Promise<void> {
   const api = await startApi(config);
   started.push(() => api.stop());
   const monitoring = await createToken(api.db, 'monitoring', 'operator');
-  const provider = createProvider(config, api.db);
+  const deps = createActivityDeps(config, api.db, api.logger);
   // The fleet in the inventory before the first alert: the API resolves alerts against it.
-  await prepareFleet(config, api.db, provider);
+  await prepareFleet(config, api.db, deps.provider);
   const workerConnection = await connectWorker(config);
   const worker = await createRemediationWorker({
     connection: workerConnection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     activities: createActivities({
-      provider,
-      db: api.db,
-      bmc: createBmc(config, api.db, provider),
-      telemetry: createTelemetrySettings(config),
-      guards: createGuards(config, api.logger),
-      // The demo's operator is the terminal: notifications are printed, not posted.
+      ...deps,
+      // The demo's operator is the terminal: without a webhook, notifications are printed, not logged.
       notifier: config.SHIPSHAPE_NOTIFY_WEBHOOK_URL
-        ? createNotifier(config, api.logger)
+        ? deps.notifier
         : { notify: async (n) => void console.log(`[demo] OPERATOR NEEDED (${n.kind}) ${n.host}: ${n.reason} — remediation ${n.remediationId}`) },
     }),
   });

@@ -14,6 +14,7 @@ import type { Config } from '../config';
 import type { Logger } from '../config/logger';
 import type { GuardConfig } from '../domain/guards';
 import type { FleetProvider } from '../domain/provider';
+import type { ActivityDeps } from '../activities';
 import { syncInventory } from '../activities/inventory';
 import { DEFAULT_TELEMETRY, type TelemetrySettings } from '../activities/telemetry';
 import { watchGuardsFile } from '../policies/guards-schema';
@@ -26,6 +27,23 @@ import { BmcCredentials } from '../providers/redfish/credentials';
 import { DEMO_FLEET, seedSimulatedFleet } from '../providers/simulated/admin';
 import { SimulatedBmc } from '../providers/simulated/bmc';
 import { SimulatedFleet } from '../providers/simulated/provider';
+
+/**
+ * Everything the activities are built with, as the configuration says. A bad
+ * clouds.yaml entry, BMC credentials file or guards file stops the process here,
+ * at start-up, naming the file and the field.
+ */
+export function createActivityDeps(config: Config, db: Pool, logger: Logger): ActivityDeps {
+  const provider = createProvider(config, db);
+  return {
+    provider,
+    db,
+    bmc: createBmc(config, db, provider),
+    notifier: createNotifier(config, logger),
+    guards: createGuards(config, logger),
+    telemetry: createTelemetrySettings(config),
+  };
+}
 
 export function createProvider(config: Config, db: Pool): FleetProvider {
   switch (config.SHIPSHAPE_PROVIDER) {

@@ -12,7 +12,7 @@ import { readZoneBudgets } from '../db/guards';
 import { createPool } from '../db/pool';
 import { describeBudget, type GuardConfig } from '../domain/guards';
 import { createActivities } from '../activities';
-import { createBmc, createGuards, createNotifier, createProvider, createTelemetrySettings, prepareFleet } from './composition';
+import { createActivityDeps, prepareFleet } from './composition';
 import { ensureSweepSchedule } from './schedule';
 import { connectClient, connectWorker, createClient, ensureSearchAttributes } from './temporal';
 import { createRemediationWorker } from './worker';
@@ -25,8 +25,7 @@ async function main(): Promise<void> {
   const unexpected = stopOnUnexpectedError(logger);
   Runtime.install({ logger: new DefaultLogger(SDK_LEVEL[config.LOG_LEVEL]) });
   const db = createPool(config.DATABASE_URL);
-  const provider = createProvider(config, db);
-  const bmc = createBmc(config, db, provider);
+  const deps = createActivityDeps(config, db, logger);
   const clientConnection = await connectClient(config);
   await ensureSearchAttributes(clientConnection, config.TEMPORAL_NAMESPACE, logger);
   // A schedule that cannot be created (no permission on Temporal Cloud, say) must not stop remediation: say so and go on.
@@ -40,26 +39,18 @@ async function main(): Promise<void> {
   );
   await clientConnection.close();
   const connection = await connectWorker(config);
-  const guards = createGuards(config, logger);
   const worker = await createRemediationWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    activities: createActivities({
-      provider,
-      db,
-      notifier: createNotifier(config, logger),
-      guards,
-      bmc,
-      telemetry: createTelemetrySettings(config),
-    }),
+    activities: createActivities(deps),
   });
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE }, 'worker started');
   // Beside the worker, not before it: a slow provider must not hold up remediation. The inventory is
   // synced (the simulated fleet seeded first, when asked) so the API can resolve alerts and the budgets know their zones.
-  prepareFleet(config, db, provider)
+  prepareFleet(config, db, deps.provider)
     .catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'inventory not synced at start-up: guard budgets are for the hosts known so far'))
-    .then(() => logGuardBudgets(db, guards, logger))
+    .then(() => logGuardBudgets(db, deps.guards, logger))
     .catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'guard budgets not logged'));
   const running = worker.run();
   // Drain as on SIGTERM: activities in flight finish (or are retried by Temporal elsewhere).
