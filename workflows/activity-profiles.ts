@@ -1,18 +1,36 @@
 /**
  * Named timeout and retry profiles. Activities are imported as types only and
- * proxied here, so the workflow bundle carries no activity code.
+ * proxied here, so the workflow bundle carries no activity code. Each
+ * activity belongs to exactly one profile (PROFILE_ACTIVITIES, held by a
+ * test), and a profile exposes only its own, so no workflow can call an
+ * activity with another profile's timeouts.
  */
 import { proxyActivities } from '@temporalio/workflow';
 import type { RemediationActivities } from '../activities';
 
+/** Which activities each profile carries; the sweep's two profiles are in telemetry.ts. */
+export const PROFILE_ACTIVITIES = {
+  records: ['recordProgress', 'checkRepeatOffence', 'acquireCapacity', 'releaseCapacity'],
+  hostActions: ['auditHost', 'listServersOnHost'],
+  serviceToggles: ['disableCompute', 'enableCompute', 'fenceHost'],
+  trackedActions: ['moveServerOffHost'],
+  paging: ['notifyOperator'],
+  stepActions: ['powerCycle', 'reboot', 'restartComputeService'],
+  sweepBookkeeping: ['startSweep', 'finishSweep'],
+  sweepReads: ['sweepHosts', 'refreshHost'],
+} as const satisfies Record<string, ReadonlyArray<keyof RemediationActivities>>;
+
+/** The activities of one profile, and only those. */
+export type ProfileActivities<P extends keyof typeof PROFILE_ACTIVITIES> = Pick<RemediationActivities, (typeof PROFILE_ACTIVITIES)[P][number]>;
+
 /** Shipshape's own records: retried until the database is back, never dropped. */
-export const records = proxyActivities<RemediationActivities>({
+export const records = proxyActivities<ProfileActivities<'records'>>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
 });
 
 /** Quick reads and toggles on a host: a few tries, then the workflow hands off. */
-export const hostActions = proxyActivities<RemediationActivities>({
+export const hostActions = proxyActivities<ProfileActivities<'hostActions'>>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', maximumInterval: '20 seconds', maximumAttempts: 5 },
 });
@@ -22,7 +40,7 @@ export const hostActions = proxyActivities<RemediationActivities>({
  * forced down): Nova answers these slowly for a host that has just died, so
  * they get the time such an answer takes, not a quick read's.
  */
-export const serviceToggles = proxyActivities<RemediationActivities>({
+export const serviceToggles = proxyActivities<ProfileActivities<'serviceToggles'>>({
   startToCloseTimeout: '5 minutes',
   retry: { initialInterval: '1 second', maximumInterval: '20 seconds', maximumAttempts: 5 },
 });
@@ -32,14 +50,14 @@ export const serviceToggles = proxyActivities<RemediationActivities>({
  * They heartbeat, so a killed worker is noticed within the heartbeat timeout
  * and the retry resumes tracking the action in flight.
  */
-export const trackedActions = proxyActivities<RemediationActivities>({
+export const trackedActions = proxyActivities<ProfileActivities<'trackedActions'>>({
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '20 seconds', maximumAttempts: 5 },
 });
 
 /** Anything that pages or e-mails a person: capped, so a broken webhook cannot spam. */
-export const paging = proxyActivities<RemediationActivities>({
+export const paging = proxyActivities<ProfileActivities<'paging'>>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '2 seconds', maximumAttempts: 3 },
 });
@@ -54,7 +72,7 @@ export const paging = proxyActivities<RemediationActivities>({
  */
 export function stepActions(step: { timeoutSeconds?: number }) {
   const budget = (step.timeoutSeconds ?? 600) * 1000; // ms
-  return proxyActivities<RemediationActivities>({
+  return proxyActivities<ProfileActivities<'stepActions'>>({
     scheduleToCloseTimeout: budget,
     startToCloseTimeout: budget,
     heartbeatTimeout: '10 seconds',

@@ -100,9 +100,8 @@ export async function drainAndRepair(r: RemediationState): Promise<string | null
 
     await r.enterPhase('repairing', { action: 'repair started', reason: `policy steps: ${policy.repair.join(', ')}` });
     for (const action of policy.repair) {
-      const after = await r.step(action, () =>
-        action === 'power-cycle' ? trackedActions.powerCycle({ host, timeoutSeconds: 600 }) : hostActions.restartComputeService(host),
-      );
+      const acts = stepActions({ timeoutSeconds: 600 });
+      const after = await r.step(action, () => (action === 'power-cycle' ? acts.powerCycle({ host, timeoutSeconds: 600 }) : acts.restartComputeService(host)));
       await r.record({ action, reason: `repair step of policy ${policy.name}`, after });
     }
     return null;

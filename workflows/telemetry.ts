@@ -5,15 +5,15 @@
  * database is retried; one host's bad BMC is only that host's state.
  */
 import { proxyActivities } from '@temporalio/workflow';
-import type { RemediationActivities } from '../activities';
 import type { HostReadResult } from '../activities/telemetry';
+import type { ProfileActivities } from './activity-profiles';
 
-const bookkeeping = proxyActivities<RemediationActivities>({
+const bookkeeping = proxyActivities<ProfileActivities<'sweepBookkeeping'>>({
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
 });
 
-const reads = proxyActivities<RemediationActivities>({
+const reads = proxyActivities<ProfileActivities<'sweepReads'>>({
   startToCloseTimeout: '15 minutes',
   heartbeatTimeout: '1 minute',
   retry: { initialInterval: '2 seconds', maximumInterval: '30 seconds', maximumAttempts: 3 },
