@@ -10,9 +10,6 @@ export type Db = Pool;
 /** A pool, or one client of it inside a transaction: what a db/ function that may join a caller's transaction takes. */
 export type Queryable = Pick<Pool, 'query'>;
 
-/** A client inside a transaction (from inTransaction). */
-export type Transaction = PoolClient;
-
 export function createPool(databaseUrl: string, max = 10): Pool {
   return new Pool({ connectionString: databaseUrl, max, application_name: 'shipshape' });
 }
