@@ -1,6 +1,8 @@
 /**
  * API tokens, by the SHA-256 of their secret (the secret itself is never
- * stored). Written by the token script and the test set-up; read by the API.
+ * stored). Issued through api/auth.ts createToken (the token script, the API's
+ * dev token at start-up, the demo, the benchmarks and the tests) and revoked by
+ * the token script; the API reads them on every request.
  */
 import type { ApiRole } from '../domain/types';
 import type { Queryable } from './pool';
