@@ -140,7 +140,12 @@ export class SignalDispatcher {
         claimed = await this.claimSlots.run(() =>
           inTransaction(this.deps.db, async (tx) => {
             const batch = await claimUndelivered(tx, { ids }, DELIVERY_BATCH);
-            await Promise.all(batch.map(async ({ signal, zone, roles }) => decided.set(signal.id, await this.decideAndRecord(signal, { zone, roles }, tx))));
+            // Decide at once (each host's deliveries still go one at a time), then store in turn: one client runs one query at a time.
+            const decisions = await Promise.all(batch.map(({ signal, zone, roles }) => this.decide(signal, { zone, roles })));
+            for (const [i, { signal }] of batch.entries()) {
+              await recordSignalDecision(tx, signal.id, decisions[i]!);
+              decided.set(signal.id, decisions[i]!);
+            }
             return batch.length;
           }),
         );
