@@ -16,7 +16,7 @@ approval: { mode: never }
 drain: { emptyTimeoutSeconds: 900, evacuate: when-host-down, evacuationApproval: ${approval} }
 steps:
   - { action: power-cycle, timeoutSeconds: 600, fixWithinSeconds: 600 }
-verify: { attempts: 6, intervalSeconds: 10 }
+verify: { attempts: 6, intervalSeconds: 30 }
 `);
 
 describe('evacuation of a host that is down', () => {

@@ -40,6 +40,8 @@ export interface Remediation {
   view(): Promise<RemediationView>;
   /** Poll the view, in real time (the server's clock does not move), until the workflow is in `phase`. */
   untilPhase(phase: Phase): Promise<RemediationView>;
+  /** Poll the view until the step `name` is running (the workflow waits inside it). */
+  untilStep(name: string): Promise<RemediationView>;
   /** The final view, skipping the server's clock over every wait. */
   result(): Promise<RemediationView>;
   approve(by?: string): Promise<RemediationView>;
@@ -140,6 +142,15 @@ export function useHarness(): Harness {
     const handle = env.client.workflow.getHandle<typeof remediationWorkflow>(workflowId);
     const act = (by: string, comment = ''): OperatorAction => ({ remediationId, by, comment });
     const view = () => handle.query(viewQuery);
+    const until = async (what: string, holds: (v: RemediationView) => boolean): Promise<RemediationView> => {
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const v = await view();
+        if (holds(v)) return v;
+        if (Date.now() > deadline) throw new Error(`${workflowId} is not ${what}: ${v.phase}; steps: ${v.steps.map((s) => `${s.name} (${s.status})`).join(', ')}`);
+        await new Promise((ok) => setTimeout(ok, 20));
+      }
+    };
     return {
       cloud,
       remediationId,
@@ -147,15 +158,8 @@ export function useHarness(): Harness {
       startedAt,
       handle,
       view,
-      async untilPhase(phase) {
-        const deadline = Date.now() + 10_000;
-        for (;;) {
-          const v = await view();
-          if (v.phase === phase) return v;
-          if (Date.now() > deadline) throw new Error(`${workflowId} is ${v.phase}, not ${phase}; steps: ${v.steps.map((s) => s.name).join(', ')}`);
-          await new Promise((ok) => setTimeout(ok, 20));
-        }
-      },
+      untilPhase: (phase) => until(`in ${phase}`, (v) => v.phase === phase),
+      untilStep: (name) => until(`in step ${name}`, (v) => v.steps.at(-1)?.name === name && v.steps.at(-1)?.status === 'running'),
       result: () => handle.result(),
       approve: (by = 'approver-1') => handle.executeUpdate(approveUpdate, { args: [{ ...act(by, 'go ahead'), role: 'approver' }] }),
       reject: (by, comment) => handle.executeUpdate(rejectUpdate, { args: [{ ...act(by, comment), role: 'approver' }] }),

@@ -3,7 +3,9 @@
  * remediation workflow can call, over one small in-memory host. Each stub
  * records its call; the host keeps the few rules of Nova the workflow relies
  * on (a forced-down service reads down; Nova lifts a fence only once the
- * host's nova-compute has restarted after an evacuation). A test sets what
+ * host's nova-compute has restarted after an evacuation), and refuses a
+ * disruptive action on a host a person has taken over, as the real activities
+ * do (domain/health.ts `personOverride`). A test sets what
  * each repair does, which live migrations fail, what the guards answer, and
  * may hold one call until it has acted (`hold`), to reach a phase exactly.
  */
@@ -12,7 +14,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { RemediationActivities } from '../../../activities';
 import type { AuditEntry } from '../../../domain/audit';
 import { FailureType } from '../../../domain/errors';
-import type { RemediationView } from '../../../domain/remediation';
+import { personOverride } from '../../../domain/health';
+import { DISABLE_REASON_PREFIX, type RemediationView } from '../../../domain/remediation';
 import type { HostState, ServerRef } from '../../../domain/types';
 
 export type ActivityName = keyof RemediationActivities;
@@ -85,8 +88,8 @@ export class StubCloud {
   bootSeconds = 0;
   /** Servers whose live migration fails (a cold migration of them works). */
   readonly liveMigrationFails = new Set<string>();
-  /** What the fleet-wide guards answer to each request for a lease. */
-  capacity: () => CapacityAnswer = () => ({ acquired: true, trippedBreaker: null });
+  /** What the fleet-wide guards answer to each request for a lease (`now`: server time, ms). */
+  capacity: (now: number) => CapacityAnswer = () => ({ acquired: true, trippedBreaker: null });
   /** The cooldown or attempts guard's verdict. */
   repeatOffence: string | null = null;
   readonly activities: RemediationActivities;
@@ -200,7 +203,17 @@ export class StubCloud {
     };
   }
 
+  /** As the real activities check first: a person who took the host over (re-enabled it, disabled it with their own reason) wins. */
+  private stillHeld(doing: string): void {
+    const state = this.read();
+    const override = personOverride(state, DISABLE_REASON_PREFIX, true);
+    if (override) {
+      throw ApplicationFailure.create({ type: FailureType.PersonOverride, message: `${override} (nothing was done: ${doing})`, nonRetryable: true, details: [{ computeEnabled: state.compute.enabled }] });
+    }
+  }
+
   private async repair(action: Repair): Promise<HostState> {
+    this.stillHeld(`no ${action} was issued`);
     const effect = this.repairs[action] ?? 'no-change';
     if (effect === 'fails') {
       throw ApplicationFailure.create({ type: FailureType.ProviderRejected, message: `${action} of ${this.host.name} refused by the BMC`, nonRetryable: true });
@@ -223,7 +236,7 @@ export class StubCloud {
         this.records.push(structuredClone(record));
       },
       checkRepeatOffence: async () => this.repeatOffence,
-      acquireCapacity: async () => this.capacity(),
+      acquireCapacity: async () => this.capacity(serverNow()),
       releaseCapacity: async () => undefined,
       auditHost: async () => this.read(),
       disableCompute: async (_host, reason) => {
@@ -238,6 +251,7 @@ export class StubCloud {
       },
       listServersOnHost: async (): Promise<ServerRef[]> => h.servers.map((id) => ({ id, name: id, host: h.name })),
       moveServerOffHost: async ({ serverId, kind }) => {
+        this.stillHeld(`server ${serverId} was not moved`);
         if ((kind ?? 'live') === 'live' && this.liveMigrationFails.has(serverId)) {
           throw ApplicationFailure.create({
             type: FailureType.MigrationFailed,
@@ -250,6 +264,7 @@ export class StubCloud {
         return { server: serverId, result: 'moved', to: 'spare-1', migrationId: `${kind ?? 'live'}-${serverId}` };
       },
       fenceHost: async ({ fenced }) => {
+        if (fenced) this.stillHeld('the host was not fenced');
         this.read(); // a boot that has finished by now restarted nova-compute
         if (!fenced && h.evacuatedSinceRestart) {
           throw ApplicationFailure.create({
