@@ -14,7 +14,11 @@ const forbiddenInWorkflows = [
   '@temporalio/activity',
   '@temporalio/client',
   '@temporalio/worker',
-].map((name) => ({ name, message: 'workflows/ and domain/ must stay deterministic: do I/O in an activity', allowTypeImports: true }));
+].map((name) => ({
+  name,
+  message: 'workflows/ and domain/ must stay deterministic: do I/O in an activity',
+  allowTypeImports: true,
+}));
 
 /**
  * What may import what across the project's folders: an import that crosses a
@@ -22,8 +26,14 @@ const forbiddenInWorkflows = [
  */
 const importOf = (folders, message) => ({ regex: `^(\\.\\.?/)+(${folders.join('|')})(/|$)`, message });
 // domain/ is pure: it imports nothing of the project's outside domain/ (its files are flat, so `../` leaves it).
-const outsideDomain = { regex: '^\\.\\./', message: 'domain/ imports only domain/: pure types and decisions, no other layer' };
-const intoAdaptersFromApi = importOf(['activities', 'providers'], 'api/ never imports activities/ or providers/: it calls db/ and Temporal; the worker acts on the fleet');
+const outsideDomain = {
+  regex: '^\\.\\./',
+  message: 'domain/ imports only domain/: pure types and decisions, no other layer',
+};
+const intoAdaptersFromApi = importOf(
+  ['activities', 'providers'],
+  'api/ never imports activities/ or providers/: it calls db/ and Temporal; the worker acts on the fleet',
+);
 const intoCallersFromProviders = importOf(
   ['activities', 'workflows', 'api', 'workers'],
   'providers/ are vendor adapters: they may not import activities/, workflows/, api/ or workers/ (workers/composition.ts builds them)',
@@ -37,7 +47,8 @@ const intoCallersFromProviders = importOf(
 // results in the database directly.
 const SQL_STATEMENT =
   /^\s*(SELECT\s|INSERT\s+INTO\s|UPDATE\s+\S+\s+SET\s|DELETE\s+FROM\s|WITH\s+\S+\s+AS\s*\(|CREATE\s+(OR\s+REPLACE\s+|UNIQUE\s+)?(TABLE|DATABASE|INDEX|FUNCTION|TRIGGER|VIEW|ROLE|EXTENSION)\s|ALTER\s+(TABLE|DATABASE|ROLE)\s|DROP\s+(TABLE|DATABASE|INDEX|FUNCTION|VIEW)\s|TRUNCATE\s|GRANT\s|LOCK\s+TABLE\s)/;
-const SQL_ONLY_IN_DB = 'SQL belongs in db/ (a named function in the module of its table) or migrations/; call that function instead. test/ may query directly.';
+const SQL_ONLY_IN_DB =
+  'SQL belongs in db/ (a named function in the module of its table) or migrations/; call that function instead. test/ may query directly.';
 const fromPg = (decl) => /[\\/]node_modules[\\/](@types[\\/])?pg[\\/]/.test(decl.getSourceFile().fileName);
 const sqlOnlyInDb = {
   meta: { type: 'problem', schema: [], messages: { sql: SQL_ONLY_IN_DB + ' ({{what}})' } },
@@ -66,7 +77,17 @@ const sqlOnlyInDb = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.tools/**', '.data/**', 'coverage/**', 'eslint.config.mjs', 'jest.config.js'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      '.tools/**',
+      '.data/**',
+      'coverage/**',
+      'eslint.config.mjs',
+      'jest.config.js',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -88,7 +109,9 @@ export default tseslint.config(
   },
   {
     files: ['domain/**/*.ts'],
-    rules: { '@typescript-eslint/no-restricted-imports': ['error', { paths: forbiddenInWorkflows, patterns: [outsideDomain] }] },
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', { paths: forbiddenInWorkflows, patterns: [outsideDomain] }],
+    },
   },
   {
     files: ['api/**/*.ts'],

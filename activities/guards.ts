@@ -16,17 +16,40 @@ export function createGuardActivities(deps: { db: Pool; guards: () => GuardConfi
   const { db } = deps;
   return {
     /** Would acting on this host again be a loop? (cooldown, max attempts) */
-    async checkRepeatOffence(input: { remediationId: string; host: string; policyGuards?: PolicyGuards }): Promise<string | null> {
+    async checkRepeatOffence(input: {
+      remediationId: string;
+      host: string;
+      policyGuards?: PolicyGuards;
+    }): Promise<string | null> {
       const config = stricter(deps.guards(), input.policyGuards);
-      const before = await previousTakeOutsOfHost(db, input.host, input.remediationId, config.maxAttempts.windowMinutes);
-      return repeatOffence(config, { lastActedEndedAt: before.lastEndedAt?.toISOString() ?? null, attemptsInWindow: before.attempts }, new Date());
+      const before = await previousTakeOutsOfHost(
+        db,
+        input.host,
+        input.remediationId,
+        config.maxAttempts.windowMinutes,
+      );
+      return repeatOffence(
+        config,
+        { lastActedEndedAt: before.lastEndedAt?.toISOString() ?? null, attemptsInWindow: before.attempts },
+        new Date(),
+      );
     },
 
-    async acquireCapacity(input: { remediationId: string; host: string; zone: string; policyGuards?: PolicyGuards }): Promise<CapacityResult> {
+    async acquireCapacity(input: {
+      remediationId: string;
+      host: string;
+      zone: string;
+      policyGuards?: PolicyGuards;
+    }): Promise<CapacityResult> {
       const config = stricter(deps.guards(), input.policyGuards);
       const lease = await takeCapacityLease(db, input, config);
       if (lease.acquired) return lease;
-      return { acquired: false, blockers: lease.blockers, pollSeconds: config.pollSeconds, waitTimeoutMinutes: config.waitTimeoutMinutes };
+      return {
+        acquired: false,
+        blockers: lease.blockers,
+        pollSeconds: config.pollSeconds,
+        waitTimeoutMinutes: config.waitTimeoutMinutes,
+      };
     },
 
     async releaseCapacity(remediationId: string): Promise<void> {

@@ -61,7 +61,11 @@ async function notIssuedOnFailure<T>(what: string, request: () => Promise<T>): P
   } catch (err) {
     const failure = err instanceof ApplicationFailure ? err : null;
     const message = `no ${what} was issued: ${err instanceof Error ? err.message : String(err)}`;
-    throw ApplicationFailure.create({ type: failure?.type ?? FailureType.ProviderUnavailable, message, nonRetryable: failure?.nonRetryable ?? false });
+    throw ApplicationFailure.create({
+      type: failure?.type ?? FailureType.ProviderUnavailable,
+      message,
+      nonRetryable: failure?.nonRetryable ?? false,
+    });
   }
 }
 
@@ -76,7 +80,10 @@ export function createHostActivities(deps: {
   db: Pool;
   notifier: Notifier;
   /** The BMC's view of the host and the combined health, for audits (none: the provider's view alone). */
-  auditView?: (host: string, state: HostState) => Promise<{ bmc: NonNullable<HostState['bmc']>; assessment: { health: HostState['health']; reasons: string[] } }>;
+  auditView?: (
+    host: string,
+    state: HostState,
+  ) => Promise<{ bmc: NonNullable<HostState['bmc']>; assessment: { health: HostState['health']; reasons: string[] } }>;
 }) {
   const { provider, db, notifier } = deps;
 
@@ -92,7 +99,12 @@ export function createHostActivities(deps: {
     return state;
   }
 
-  async function pollUntil(host: string, done: (s: HostState) => boolean, timeoutMs: number, doing: string): Promise<HostState> {
+  async function pollUntil(
+    host: string,
+    done: (s: HostState) => boolean,
+    timeoutMs: number,
+    doing: string,
+  ): Promise<HostState> {
     const ctx = Context.current();
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -116,7 +128,11 @@ export function createHostActivities(deps: {
    * retry that finds its own earlier heartbeat ("issued") only waits: the
    * host is not power-cycled twice because a worker died.
    */
-  async function issueOnceThenAwaitPowerOn(input: { host: string; timeoutSeconds: number }, what: string, request: () => Promise<void>): Promise<HostState> {
+  async function issueOnceThenAwaitPowerOn(
+    input: { host: string; timeoutSeconds: number },
+    what: string,
+    request: () => Promise<void>,
+  ): Promise<HostState> {
     const ctx = Context.current();
     if ((ctx.info.heartbeatDetails as { issued?: boolean } | undefined)?.issued !== true) {
       await stillHeld(input.host, `no ${what} was issued`);
@@ -176,14 +192,19 @@ export function createHostActivities(deps: {
         return { server: input.serverId, result: 'already-off-host', to: where.host };
       }
       if (!where.activeMoveId) await stillHeld(input.host, `server ${input.serverId} was not moved`);
-      const moveId = where.activeMoveId ?? (await viaProvider(() => provider.startServerMove(input.serverId, input.kind ?? 'live')));
+      const moveId =
+        where.activeMoveId ?? (await viaProvider(() => provider.startServerMove(input.serverId, input.kind ?? 'live')));
       let checkedAt = Date.now();
       for (;;) {
         ctx.heartbeat({ moveId });
         if (Date.now() - checkedAt >= OVERRIDE_CHECK_MS) {
           checkedAt = Date.now();
           const state = await viaProvider(() => provider.readHostState(input.host));
-          refuseIfTakenOver(state, true, `seen while server ${input.serverId} was moving (move ${moveId} left to the cloud); no further server is moved`);
+          refuseIfTakenOver(
+            state,
+            true,
+            `seen while server ${input.serverId} was moving (move ${moveId} left to the cloud); no further server is moved`,
+          );
         }
         const move = await viaProvider(() => provider.getServerMove(moveId));
         if (move.status === 'failed') {
@@ -195,7 +216,8 @@ export function createHostActivities(deps: {
         }
         if (move.status === 'completed') {
           const landed = await viaProvider(() => provider.locateServer(input.serverId));
-          if (landed.host === input.host) throw new Error(`server ${input.serverId} still on ${input.host} after its move completed`);
+          if (landed.host === input.host)
+            throw new Error(`server ${input.serverId} still on ${input.host} after its move completed`);
           return { server: input.serverId, result: 'moved', to: landed.host, migrationId: moveId };
         }
         await ctx.sleep(POLL_MS);

@@ -26,7 +26,12 @@ export interface ActivityDeps {
 
 /** Every activity the remediation workflow proxies, wired to its dependencies. */
 export function createActivities(deps: ActivityDeps) {
-  const telemetry = createTelemetryActivities({ db: deps.db, provider: deps.provider, bmc: deps.bmc, settings: { ...DEFAULT_TELEMETRY, ...deps.telemetry } });
+  const telemetry = createTelemetryActivities({
+    db: deps.db,
+    provider: deps.provider,
+    bmc: deps.bmc,
+    settings: { ...DEFAULT_TELEMETRY, ...deps.telemetry },
+  });
   return {
     ...createRecordActivities(deps.db),
     ...createHostActivities({ ...deps, auditView: telemetry.auditView }),

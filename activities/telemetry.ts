@@ -12,7 +12,13 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import { allHostIds, bmcEndpointsOf } from '../db/hosts';
 import type { RaisedSignal } from '../db/signals';
-import { closeSweepAndPrune, correctableErrorsAtWindowStart, countSweepBatch, openSweep, recordHostReading } from '../db/telemetry';
+import {
+  closeSweepAndPrune,
+  correctableErrorsAtWindowStart,
+  countSweepBatch,
+  openSweep,
+  recordHostReading,
+} from '../db/telemetry';
 import { FailureType } from '../domain/errors';
 import type { FleetProvider } from '../domain/provider';
 import {
@@ -71,7 +77,12 @@ export interface BatchResult {
 /** The source name telemetry signals carry; the API's redispatcher delivers them like any queued alert. */
 export const TELEMETRY_SOURCE = 'telemetry';
 
-export function createTelemetryActivities(deps: { db: Pool; provider: FleetProvider; bmc: BmcConnector; settings: TelemetrySettings }) {
+export function createTelemetryActivities(deps: {
+  db: Pool;
+  provider: FleetProvider;
+  bmc: BmcConnector;
+  settings: TelemetrySettings;
+}) {
   const { db, provider, bmc, settings } = deps;
 
   async function readOne(sweepId: string, host: string, endpoint: BmcEndpoint | null): Promise<HostReadResult> {
@@ -80,11 +91,22 @@ export function createTelemetryActivities(deps: { db: Pool; provider: FleetProvi
       settle(() => provider.readHostState(host)),
       settle(() => provider.readUtilisation(host)),
     ]);
-    const assessment = assess(bmcOutcome, state.value, settings.thresholds, { correctableErrorsAtWindowStart: await errorsAtWindowStart(host) });
+    const assessment = assess(bmcOutcome, state.value, settings.thresholds, {
+      correctableErrorsAtWindowStart: await errorsAtWindowStart(host),
+    });
     const providerError = state.error ?? utilisation.error;
     const bmcError = bmcOutcome.status === 'failed' ? bmcOutcome.error : null;
 
-    const reading = { sweepId, host, bmcOutcome, state: state.value, utilisation: utilisation.value, providerError, assessment, metrics: metricsOf(bmcOutcome, utilisation.value) };
+    const reading = {
+      sweepId,
+      host,
+      bmcOutcome,
+      state: state.value,
+      utilisation: utilisation.value,
+      providerError,
+      assessment,
+      metrics: metricsOf(bmcOutcome, utilisation.value),
+    };
     const { changes } = await recordHostReading(db, reading, (previous) => {
       const { next, changes } = diffConditions(previous, assessment.conditions, {
         bmc: bmcOutcome.status === 'read',
@@ -108,7 +130,10 @@ export function createTelemetryActivities(deps: { db: Pool; provider: FleetProvi
    * For the remediation's audit: the BMC's own view of the host, and the
    * host's health from both sources (what the sweep would record).
    */
-  async function auditView(host: string, state: HostState): Promise<{ bmc: NonNullable<HostState['bmc']>; assessment: Assessment }> {
+  async function auditView(
+    host: string,
+    state: HostState,
+  ): Promise<{ bmc: NonNullable<HostState['bmc']>; assessment: Assessment }> {
     const known = await endpoints([host]);
     const outcome = await readBmc(bmc, host, known.get(host) ?? null, settings.readDeadlineMs);
     const history = { correctableErrorsAtWindowStart: await errorsAtWindowStart(host) };
@@ -119,7 +144,8 @@ export function createTelemetryActivities(deps: { db: Pool; provider: FleetProvi
     };
   }
 
-  const errorsAtWindowStart = (host: string) => correctableErrorsAtWindowStart(db, host, settings.thresholds.correctableErrorsWindowMinutes);
+  const errorsAtWindowStart = (host: string) =>
+    correctableErrorsAtWindowStart(db, host, settings.thresholds.correctableErrorsWindowMinutes);
 
   const activities = {
     /** Bring the inventory in line with the provider, open a sweep, and list the hosts to read. */
@@ -167,7 +193,8 @@ export function createTelemetryActivities(deps: { db: Pool; provider: FleetProvi
     /** Read one host now (POST /v1/hosts/{id}/refresh). */
     async refreshHost(host: string): Promise<HostReadResult> {
       const known = await endpoints([host]);
-      if (!known.has(host)) throw ApplicationFailure.nonRetryable(`host ${host} is not in the inventory`, FailureType.UnknownHost);
+      if (!known.has(host))
+        throw ApplicationFailure.nonRetryable(`host ${host} is not in the inventory`, FailureType.UnknownHost);
       return readOne(`refresh-${new Date().toISOString()}`, host, known.get(host) ?? null);
     },
   };

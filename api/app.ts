@@ -34,7 +34,14 @@ export interface AppDeps {
 }
 
 export function createApp(deps: AppDeps): { app: Express; dispatcher: SignalDispatcher } {
-  const dispatcher = new SignalDispatcher({ db: deps.db, client: deps.client, taskQueue: deps.taskQueue, workflowIdPrefix: deps.workflowIdPrefix, policies: deps.policies, logger: deps.logger });
+  const dispatcher = new SignalDispatcher({
+    db: deps.db,
+    client: deps.client,
+    taskQueue: deps.taskQueue,
+    workflowIdPrefix: deps.workflowIdPrefix,
+    policies: deps.policies,
+    logger: deps.logger,
+  });
   const openapi = buildOpenApiDocument();
   const app = express();
   app.disable('x-powered-by');
@@ -49,7 +56,14 @@ export function createApp(deps: AppDeps): { app: Express; dispatcher: SignalDisp
   app.use('/v1', authenticate(deps.db));
   app.use(createSignalsRouter({ db: deps.db, dispatcher, hostLabel: deps.hostLabel, logger: deps.logger }));
   app.use(createRemediationsRouter({ db: deps.db, client: deps.client }));
-  app.use(createHostsRouter({ db: deps.db, client: deps.client, taskQueue: deps.taskQueue, workflowIdPrefix: deps.workflowIdPrefix }));
+  app.use(
+    createHostsRouter({
+      db: deps.db,
+      client: deps.client,
+      taskQueue: deps.taskQueue,
+      workflowIdPrefix: deps.workflowIdPrefix,
+    }),
+  );
   app.use(createAuditRouter({ db: deps.db }));
   app.use(createGuardsRouter({ db: deps.db, guards: deps.guards }));
   if (deps.policyStore) app.use(createPoliciesRouter({ db: deps.db, store: deps.policyStore, guards: deps.guards }));

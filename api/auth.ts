@@ -46,7 +46,10 @@ export function authenticate(db: Pool): RequestHandler {
   const cache = new Map<string, { caller: Caller | null; until: number }>();
   return async (req, _res, next) => {
     const header = req.headers.authorization;
-    if (!header) return next(new AppError(401, 'unauthenticated', 'missing Authorization header: send "Authorization: Bearer <token>"'));
+    if (!header)
+      return next(
+        new AppError(401, 'unauthenticated', 'missing Authorization header: send "Authorization: Bearer <token>"'),
+      );
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match?.[1]) return next(new AppError(401, 'unauthenticated', 'Authorization header must be "Bearer <token>"'));
     const hash = hashToken(match[1]);
@@ -67,7 +70,9 @@ export function requireRole(role: ApiRole): RequestHandler {
     const caller = req.caller;
     if (!caller) return next(new AppError(401, 'unauthenticated', 'not authenticated'));
     if (!roleAtLeast(caller.role, role)) {
-      return next(new AppError(403, 'forbidden', `${caller.subject} has role ${caller.role}; this needs ${role} or higher`));
+      return next(
+        new AppError(403, 'forbidden', `${caller.subject} has role ${caller.role}; this needs ${role} or higher`),
+      );
     }
     next();
   };

@@ -69,7 +69,11 @@ interface Decision {
 const ANSWER_GROUP_WITHIN_MS = 2000;
 const DELIVERY_CLAIMERS = 4;
 const DELIVERY_BATCH = 25;
-const DELIVERING = { outcome: 'queued', remediationId: null, reason: 'recorded; delivered to Temporal after this answer' } as const;
+const DELIVERING = {
+  outcome: 'queued',
+  remediationId: null,
+  reason: 'recorded; delivered to Temporal after this answer',
+} as const;
 
 export class SignalDispatcher {
   private readonly inFlight = new Map<string, Promise<unknown>>();
@@ -91,12 +95,24 @@ export class SignalDispatcher {
    * one statement: the fast-path check and the durable insert together.
    */
   async accept(signal: SignalRecord, annotations: Record<string, string>, host: HostPlace): Promise<SignalResult> {
-    const [recorded] = await recordSignals(this.deps.db, [{ ...signal, resourceId: signal.host, annotations, decided: null }]);
+    const [recorded] = await recordSignals(this.deps.db, [
+      { ...signal, resourceId: signal.host, annotations, decided: null },
+    ]);
     if (recorded?.outcome) {
-      return { signalId: signal.id, outcome: recorded.outcome, remediationId: recorded.remediationId, reason: recorded.reason ?? '' };
+      return {
+        signalId: signal.id,
+        outcome: recorded.outcome,
+        remediationId: recorded.remediationId,
+        reason: recorded.reason ?? '',
+      };
     }
     const decision = await this.decideAndRecord(signal, host);
-    return { signalId: signal.id, outcome: decision.outcome, remediationId: decision.remediationId, reason: decision.reason };
+    return {
+      signalId: signal.id,
+      outcome: decision.outcome,
+      remediationId: decision.remediationId,
+      reason: decision.reason,
+    };
   }
 
   /**
@@ -107,7 +123,10 @@ export class SignalDispatcher {
    * delivery of the rest goes on after the answer.
    */
   async acceptGroup(signals: readonly GroupSignal[], answerWithinMs = ANSWER_GROUP_WITHIN_MS): Promise<SignalResult[]> {
-    const recorded = await recordSignals(this.deps.db, signals.map((s) => this.withoutTemporal(s)));
+    const recorded = await recordSignals(
+      this.deps.db,
+      signals.map((s) => this.withoutTemporal(s)),
+    );
     const undecided = recorded.filter((r) => !r.outcome).map((r) => r.id);
     const decided = new Map<string, Decision>();
     if (undecided.length > 0) {
@@ -117,15 +136,27 @@ export class SignalDispatcher {
       clearTimeout(timer);
     }
     return recorded.map((r) => {
-      const decision = r.outcome ? { outcome: r.outcome, remediationId: r.remediationId, reason: r.reason ?? '' } : (decided.get(r.id) ?? DELIVERING);
-      return { signalId: r.id, outcome: decision.outcome, remediationId: decision.remediationId, reason: decision.reason };
+      const decision = r.outcome
+        ? { outcome: r.outcome, remediationId: r.remediationId, reason: r.reason ?? '' }
+        : (decided.get(r.id) ?? DELIVERING);
+      return {
+        signalId: r.id,
+        outcome: decision.outcome,
+        remediationId: decision.remediationId,
+        reason: decision.reason,
+      };
     });
   }
 
   /** A signal no policy covers is decided as it is recorded: only the others wait for delivery to Temporal. */
   private withoutTemporal({ place, ...signal }: GroupSignal): IncomingSignal {
     if (signal.decided || !place || !signal.host) return signal;
-    const policy = matchPolicy(this.deps.policies(), { name: signal.name, labels: signal.labels, severity: signal.severity, host: place });
+    const policy = matchPolicy(this.deps.policies(), {
+      name: signal.name,
+      labels: signal.labels,
+      severity: signal.severity,
+      host: place,
+    });
     return policy ? signal : { ...signal, decided: { outcome: 'no-policy', reason: noPolicyFor(signal.name) } };
   }
 
@@ -141,7 +172,9 @@ export class SignalDispatcher {
           inTransaction(this.deps.db, async (tx) => {
             const batch = await claimUndelivered(tx, { ids }, DELIVERY_BATCH);
             // Decide at once (each host's deliveries still go one at a time), then store in turn: one client runs one query at a time.
-            const decisions = await Promise.all(batch.map(({ signal, zone, roles }) => this.decide(signal, { zone, roles })));
+            const decisions = await Promise.all(
+              batch.map(({ signal, zone, roles }) => this.decide(signal, { zone, roles })),
+            );
             for (const [i, { signal }] of batch.entries()) {
               await recordSignalDecision(tx, signal.id, decisions[i]!);
               decided.set(signal.id, decisions[i]!);
@@ -156,7 +189,12 @@ export class SignalDispatcher {
 
   /** Work that outlives the request: a failure is logged (the redispatcher takes what is left), and stop() waits for it. */
   private inBackground(work: Promise<void>): Promise<void> {
-    const tracked = work.catch((err: unknown) => this.deps.logger.warn({ err: (err as Error).message }, 'delivering a recorded group failed; the redispatcher will deliver the rest'));
+    const tracked = work.catch((err: unknown) =>
+      this.deps.logger.warn(
+        { err: (err as Error).message },
+        'delivering a recorded group failed; the redispatcher will deliver the rest',
+      ),
+    );
     this.background.add(tracked);
     void tracked.finally(() => this.background.delete(tracked));
     return tracked;
@@ -182,21 +220,44 @@ export class SignalDispatcher {
     return {
       outcome: suppressed ? 'suppressed' : 'joined',
       remediationId: open.id,
-      reason: suppressed ? `recorded; ${signal.host} is with an operator, automation does not act` : 'repeat of an alert the running remediation has',
+      reason: suppressed
+        ? `recorded; ${signal.host} is with an operator, automation does not act`
+        : 'repeat of an alert the running remediation has',
       policyName: open.policyName,
     };
   }
 
   private async decide(signal: SignalRecord, host: HostPlace): Promise<Decision> {
-    const policy = matchPolicy(this.deps.policies(), { name: signal.name, labels: signal.labels, severity: signal.severity, host });
-    if (!policy) return { outcome: 'no-policy', remediationId: null, reason: noPolicyFor(signal.name), policyName: null };
+    const policy = matchPolicy(this.deps.policies(), {
+      name: signal.name,
+      labels: signal.labels,
+      severity: signal.severity,
+      host,
+    });
+    if (!policy)
+      return { outcome: 'no-policy', remediationId: null, reason: noPolicyFor(signal.name), policyName: null };
     if (signal.status === 'resolved') {
       const open = await openRemediationOf(this.deps.db, signal.host);
       return open
-        ? { outcome: 'joined', remediationId: open.id, reason: 'resolved; the running remediation re-checks the real state itself', policyName: policy.name }
-        : { outcome: 'ignored', remediationId: null, reason: `resolved; nothing running for ${signal.host}`, policyName: policy.name };
+        ? {
+            outcome: 'joined',
+            remediationId: open.id,
+            reason: 'resolved; the running remediation re-checks the real state itself',
+            policyName: policy.name,
+          }
+        : {
+            outcome: 'ignored',
+            remediationId: null,
+            reason: `resolved; nothing running for ${signal.host}`,
+            policyName: policy.name,
+          };
     }
-    const queued: Decision = { outcome: 'queued', remediationId: null, reason: 'recorded; Temporal unreachable, will be delivered when it is back', policyName: policy.name };
+    const queued: Decision = {
+      outcome: 'queued',
+      remediationId: null,
+      reason: 'recorded; Temporal unreachable, will be delivered when it is back',
+      policyName: policy.name,
+    };
     // Right after a failed delivery, don't make every signal of a burst wait out its own deadline.
     if (Date.now() < this.temporalAwayUntil) return queued;
     try {
@@ -204,7 +265,10 @@ export class SignalDispatcher {
       return { ...delivered, policyName: policy.name };
     } catch (err) {
       this.temporalAwayUntil = Date.now() + 2000;
-      this.deps.logger.warn({ err: (err as Error).message, signal: signal.id }, 'could not reach Temporal; signal queued');
+      this.deps.logger.warn(
+        { err: (err as Error).message, signal: signal.id },
+        'could not reach Temporal; signal queued',
+      );
       return queued;
     }
   }
@@ -221,7 +285,11 @@ export class SignalDispatcher {
     }
   }
 
-  private async deliver(signal: SignalRecord, zone: string, policy: LoadedPolicy): Promise<Omit<Decision, 'policyName'>> {
+  private async deliver(
+    signal: SignalRecord,
+    zone: string,
+    policy: LoadedPolicy,
+  ): Promise<Omit<Decision, 'policyName'>> {
     const again = await this.fastPath(signal);
     if (again) return again;
     const trigger: TriggerSignal = {
@@ -259,7 +327,10 @@ export class SignalDispatcher {
       try {
         // Bounded: with Temporal (or every worker) away, answer `queued` in seconds rather than hold the sender.
         const delivery = await this.deps.client.withDeadline(Date.now() + (this.deps.deliveryDeadlineMs ?? 5000), () =>
-          this.deps.client.workflow.executeUpdateWithStart(alertUpdate, { args: [trigger], startWorkflowOperation: start }),
+          this.deps.client.workflow.executeUpdateWithStart(alertUpdate, {
+            args: [trigger],
+            startWorkflowOperation: start,
+          }),
         );
         if (delivery.outcome === 'started') await this.indexNewRemediation(input);
         const reason =

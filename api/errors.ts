@@ -18,11 +18,15 @@ export class AppError extends Error {
   }
 }
 
-export const badRequest = (message: string, details?: Record<string, unknown>) => new AppError(400, 'bad_request', message, details);
-export const notFound = (message: string, details?: Record<string, unknown>) => new AppError(404, 'not_found', message, details);
-export const conflict = (message: string, details?: Record<string, unknown>) => new AppError(409, 'conflict', message, details);
+export const badRequest = (message: string, details?: Record<string, unknown>) =>
+  new AppError(400, 'bad_request', message, details);
+export const notFound = (message: string, details?: Record<string, unknown>) =>
+  new AppError(404, 'not_found', message, details);
+export const conflict = (message: string, details?: Record<string, unknown>) =>
+  new AppError(409, 'conflict', message, details);
 export const forbidden = (message: string) => new AppError(403, 'forbidden', message);
-export const unprocessable = (code: string, message: string, details?: Record<string, unknown>) => new AppError(422, code, message, details);
+export const unprocessable = (code: string, message: string, details?: Record<string, unknown>) =>
+  new AppError(422, code, message, details);
 
 function reasonOf(issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys') return `unknown field(s): ${issue.keys.join(', ')}`;
@@ -38,7 +42,9 @@ export function validationError(where: 'body' | 'query' | 'params', error: ZodEr
     reason: reasonOf(i),
   }));
   const first = fields[0];
-  return new AppError(400, 'validation_failed', first ? `${first.field}: ${first.reason}` : `invalid ${where}`, { fields });
+  return new AppError(400, 'validation_failed', first ? `${first.field}: ${first.reason}` : `invalid ${where}`, {
+    fields,
+  });
 }
 
 export const notFoundRoute: RequestHandler = (req, _res, next) => {
@@ -53,12 +59,24 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     }
     const e = err as { type?: string; status?: number; message?: string; limit?: number };
     if (e.type === 'entity.parse.failed') {
-      res.status(400).json({ error: { code: 'invalid_json', message: `body: not valid JSON (${e.message ?? 'parse error'})`, details: { field: 'body' } } });
+      res.status(400).json({
+        error: {
+          code: 'invalid_json',
+          message: `body: not valid JSON (${e.message ?? 'parse error'})`,
+          details: { field: 'body' },
+        },
+      });
       return;
     }
     if (e.type === 'entity.too.large') {
       const limit = `${Math.round((e.limit ?? 0) / 1024 / 1024)} MiB`;
-      res.status(413).json({ error: { code: 'too_large', message: `body: larger than the ${limit} limit`, details: { field: 'body', limitBytes: e.limit } } });
+      res.status(413).json({
+        error: {
+          code: 'too_large',
+          message: `body: larger than the ${limit} limit`,
+          details: { field: 'body', limitBytes: e.limit },
+        },
+      });
       return;
     }
     if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {

@@ -15,7 +15,10 @@ async function main(): Promise<void> {
   unexpected.stopWith(() => api.stop());
   const stop = () => {
     logger.info('stopping');
-    api.stop().then(() => process.exit(0), () => process.exit(1));
+    api.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

@@ -23,7 +23,7 @@ const json = (schema: z.ZodType, description: string) => ({ description, content
 const errors = {
   400: json(errorBody, 'Malformed request; `error.details.fields` names each bad field'),
   401: json(errorBody, 'Missing or invalid bearer token'),
-  403: json(errorBody, 'The token\'s role may not do this'),
+  403: json(errorBody, "The token's role may not do this"),
 };
 
 export function buildOpenApiDocument(): unknown {
@@ -33,18 +33,30 @@ export function buildOpenApiDocument(): unknown {
   const id = z.object({ id: z.string() });
 
   add({
-    method: 'post', path: '/v1/signals', summary: 'Receive a generic signal (role: operator)',
+    method: 'post',
+    path: '/v1/signals',
+    summary: 'Receive a generic signal (role: operator)',
     request: { body: { content: { 'application/json': { schema: signalRequest } } } },
-    responses: { 202: json(signalResult, 'Recorded durably; what it did'), ...errors, 422: json(errorBody, 'Unknown host') },
+    responses: {
+      202: json(signalResult, 'Recorded durably; what it did'),
+      ...errors,
+      422: json(errorBody, 'Unknown host'),
+    },
   });
   add({
-    method: 'post', path: '/v1/integrations/alertmanager', summary: 'Alertmanager webhook receiver, payload version 4 (role: operator)',
+    method: 'post',
+    path: '/v1/integrations/alertmanager',
+    summary: 'Alertmanager webhook receiver, payload version 4 (role: operator)',
     request: { body: { content: { 'application/json': { schema: alertmanagerWebhook } } } },
     responses: {
       200: json(
         z.object({
           groupKey: z.string(),
-          truncatedAlerts: z.number().describe('Alerts Alertmanager left out of this notification (its max_alerts); they never reached Shipshape'),
+          truncatedAlerts: z
+            .number()
+            .describe(
+              'Alerts Alertmanager left out of this notification (its max_alerts); they never reached Shipshape',
+            ),
           results: z.array(signalResult.extend({ alertname: z.string(), host: z.string().nullable() })),
         }),
         'Every alert recorded before the answer, one result per alert in order; `queued` with reason "recorded; delivered to Temporal after this answer" for those still being delivered',
@@ -54,51 +66,88 @@ export function buildOpenApiDocument(): unknown {
     },
   });
   add({
-    method: 'get', path: '/v1/remediations', summary: 'List remediations (role: viewer)', request: { query: remediationListQuery },
+    method: 'get',
+    path: '/v1/remediations',
+    summary: 'List remediations (role: viewer)',
+    request: { query: remediationListQuery },
     responses: { 200: json(z.object({ remediations: z.array(remediationView) }), 'Newest first'), ...errors },
   });
   add({
-    method: 'get', path: '/v1/remediations/{id}', summary: 'One remediation: phase, steps with times, pending approval, outcome',
-    request: { params: id }, responses: { 200: json(remediationView, 'The remediation'), ...errors, 404: json(errorBody, 'Unknown') },
+    method: 'get',
+    path: '/v1/remediations/{id}',
+    summary: 'One remediation: phase, steps with times, pending approval, outcome',
+    request: { params: id },
+    responses: { 200: json(remediationView, 'The remediation'), ...errors, 404: json(errorBody, 'Unknown') },
   });
   for (const action of ['approve', 'reject', 'hand-back', 'cancel'] as const) {
     add({
-      method: 'post', path: `/v1/remediations/{id}/${action}`,
+      method: 'post',
+      path: `/v1/remediations/{id}/${action}`,
       summary: `${action} (role: ${action === 'approve' || action === 'reject' ? 'approver' : 'operator'}); a Temporal Update with a validator`,
-      request: { params: id, body: { content: { 'application/json': { schema: operatorActionRequest } }, required: false } },
+      request: {
+        params: id,
+        body: { content: { 'application/json': { schema: operatorActionRequest } }, required: false },
+      },
       responses: {
-        200: json(remediationView, 'Accepted by the workflow'), ...errors,
-        404: json(errorBody, 'Unknown remediation'), 409: json(errorBody, 'Not in a phase that accepts this; the message says why'),
+        200: json(remediationView, 'Accepted by the workflow'),
+        ...errors,
+        404: json(errorBody, 'Unknown remediation'),
+        409: json(errorBody, 'Not in a phase that accepts this; the message says why'),
       },
     });
   }
   add({
-    method: 'get', path: '/v1/hosts', summary: 'Every host: pool state, health, power, BMC reachability (role: viewer)', request: { query: hostListQuery },
+    method: 'get',
+    path: '/v1/hosts',
+    summary: 'Every host: pool state, health, power, BMC reachability (role: viewer)',
+    request: { query: hostListQuery },
     responses: { 200: json(z.object({ hosts: z.array(hostView) }), 'Hosts'), ...errors },
   });
   add({
-    method: 'get', path: '/v1/hosts/{id}', summary: 'One host: power, temperatures, fans, power supplies, CPU and memory health, BMC firmware, utilisation, open remediations (role: viewer)',
-    request: { params: id }, responses: { 200: json(hostDetail, 'The host as last read'), ...errors, 404: json(errorBody, 'Unknown host') },
-  });
-  add({
-    method: 'get', path: '/v1/hosts/{id}/telemetry', summary: 'The host\'s time series, oldest first (role: viewer); default: the last 24 h of every metric',
-    request: { params: id, query: telemetryQuery }, responses: { 200: json(telemetryView, 'Samples by metric'), ...errors, 404: json(errorBody, 'Unknown host') },
-  });
-  add({
-    method: 'post', path: '/v1/hosts/{id}/refresh', summary: 'Read the host\'s BMC and provider state now, through the worker (role: operator)',
+    method: 'get',
+    path: '/v1/hosts/{id}',
+    summary:
+      'One host: power, temperatures, fans, power supplies, CPU and memory health, BMC firmware, utilisation, open remediations (role: viewer)',
     request: { params: id },
-    responses: { 200: json(hostDetail, 'The host as just read'), ...errors, 404: json(errorBody, 'Unknown host'), 503: json(errorBody, 'The read could not run (Temporal or the worker away)') },
+    responses: { 200: json(hostDetail, 'The host as last read'), ...errors, 404: json(errorBody, 'Unknown host') },
   });
   add({
-    method: 'get', path: '/v1/fleet/summary', summary: 'Counts by health, pool state, zone and role; utilisation per zone; the last sweep (role: viewer)',
+    method: 'get',
+    path: '/v1/hosts/{id}/telemetry',
+    summary: "The host's time series, oldest first (role: viewer); default: the last 24 h of every metric",
+    request: { params: id, query: telemetryQuery },
+    responses: { 200: json(telemetryView, 'Samples by metric'), ...errors, 404: json(errorBody, 'Unknown host') },
+  });
+  add({
+    method: 'post',
+    path: '/v1/hosts/{id}/refresh',
+    summary: "Read the host's BMC and provider state now, through the worker (role: operator)",
+    request: { params: id },
+    responses: {
+      200: json(hostDetail, 'The host as just read'),
+      ...errors,
+      404: json(errorBody, 'Unknown host'),
+      503: json(errorBody, 'The read could not run (Temporal or the worker away)'),
+    },
+  });
+  add({
+    method: 'get',
+    path: '/v1/fleet/summary',
+    summary: 'Counts by health, pool state, zone and role; utilisation per zone; the last sweep (role: viewer)',
     responses: { 200: json(fleetSummary, 'The fleet'), ...errors },
   });
   add({
-    method: 'get', path: '/v1/audit-log', summary: 'Audit log, oldest first', request: { query: auditQuery },
+    method: 'get',
+    path: '/v1/audit-log',
+    summary: 'Audit log, oldest first',
+    request: { query: auditQuery },
     responses: { 200: json(z.object({ entries: z.array(auditEntry) }), 'Entries'), ...errors },
   });
   add({
-    method: 'get', path: '/v1/guards', summary: "Fleet-wide guards: configuration, pause, tripped breakers, leases held, each zone's budget (role: viewer)",
+    method: 'get',
+    path: '/v1/guards',
+    summary:
+      "Fleet-wide guards: configuration, pause, tripped breakers, leases held, each zone's budget (role: viewer)",
     responses: {
       200: json(
         z.object({
@@ -106,12 +155,18 @@ export function buildOpenApiDocument(): unknown {
           paused: z.unknown(),
           breakers: z.array(z.unknown()),
           leases: z.array(z.unknown()),
-          zones: z.array(z.object({
-            zone: z.string(), hosts: z.number(), inService: z.number(), out: z.number(), leases: z.number(),
-            mayTakeOutNow: z.number().describe('How many more hosts of the zone may be taken out now'),
-            boundBy: z.array(z.string()).describe('The guards that set mayTakeOutNow'),
-            why: z.string(),
-          })),
+          zones: z.array(
+            z.object({
+              zone: z.string(),
+              hosts: z.number(),
+              inService: z.number(),
+              out: z.number(),
+              leases: z.number(),
+              mayTakeOutNow: z.number().describe('How many more hosts of the zone may be taken out now'),
+              boundBy: z.array(z.string()).describe('The guards that set mayTakeOutNow'),
+              why: z.string(),
+            }),
+          ),
         }),
         'Guards',
       ),
@@ -124,14 +179,30 @@ export function buildOpenApiDocument(): unknown {
     ['/v1/guards/breakers/{zone}/reset', 'Reset a tripped circuit breaker (role: admin)'],
   ] as const) {
     add({
-      method: 'post', path, summary,
-      request: { ...(path.includes('{zone}') ? { params: z.object({ zone: z.string() }) } : {}), body: { content: { 'application/json': { schema: operatorActionRequest } }, required: false } },
-      responses: { 200: { description: 'Done; written to the audit log' }, ...errors, 409: json(errorBody, 'Already in that state') },
+      method: 'post',
+      path,
+      summary,
+      request: {
+        ...(path.includes('{zone}') ? { params: z.object({ zone: z.string() }) } : {}),
+        body: { content: { 'application/json': { schema: operatorActionRequest } }, required: false },
+      },
+      responses: {
+        200: { description: 'Done; written to the audit log' },
+        ...errors,
+        409: json(errorBody, 'Already in that state'),
+      },
     });
   }
-  registry.registerPath({ method: 'get', path: '/healthz', summary: 'Liveness', responses: { 200: { description: 'Alive' } } });
   registry.registerPath({
-    method: 'get', path: '/readyz', summary: 'Readiness: PostgreSQL and Temporal reachable',
+    method: 'get',
+    path: '/healthz',
+    summary: 'Liveness',
+    responses: { 200: { description: 'Alive' } },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/readyz',
+    summary: 'Readiness: PostgreSQL and Temporal reachable',
     responses: { 200: { description: 'Ready' }, 503: { description: 'A dependency is unreachable' } },
   });
 

@@ -8,8 +8,22 @@ import { existsSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSyn
 import { join } from 'node:path';
 import type { Pool } from 'pg';
 import type { Logger } from '../config/logger';
-import { recordAppliedPolicy, recordDeletedPolicy, recordLoadedPolicy, versionsOfPolicy, type PolicyFile } from '../db/policy-versions';
-import { assertUniqueNames, inMatchOrder, loadPolicies, parsePolicy, PolicyError, type LoadedPolicy, type LoadOptions } from '../policies/loader';
+import {
+  recordAppliedPolicy,
+  recordDeletedPolicy,
+  recordLoadedPolicy,
+  versionsOfPolicy,
+  type PolicyFile,
+} from '../db/policy-versions';
+import {
+  assertUniqueNames,
+  inMatchOrder,
+  loadPolicies,
+  parsePolicy,
+  PolicyError,
+  type LoadedPolicy,
+  type LoadOptions,
+} from '../policies/loader';
 
 export class PolicyStore {
   private current: LoadedPolicy[] = [];
@@ -50,10 +64,14 @@ export class PolicyStore {
     this.timer = setInterval(() => {
       if (this.folderSignature() === this.signature) return;
       this.load('file').then(
-        () => this.logger.info({ policies: this.current.map((p) => `${p.name}@${p.policy.version}`) }, 'policies reloaded'),
+        () =>
+          this.logger.info({ policies: this.current.map((p) => `${p.name}@${p.policy.version}`) }, 'policies reloaded'),
         (err: unknown) => {
           this.signature = this.folderSignature(); // don't log the same bad file every tick
-          this.logger.error({ err: (err as Error).message }, 'policy folder rejected; the last good policies stay in force');
+          this.logger.error(
+            { err: (err as Error).message },
+            'policy folder rejected; the last good policies stay in force',
+          );
         },
       );
     }, everyMs);
@@ -69,7 +87,9 @@ export class PolicyStore {
     const file = `${name}.yaml`;
     const parsed = this.parse(file, text);
     if (parsed.name !== name) {
-      throw new PolicyError(`${file}:1:1: name: is "${parsed.name}" but the URL names "${name}"`, [{ file, line: 1, column: 1, field: 'name', message: `must be "${name}" (the name in the URL)` }]);
+      throw new PolicyError(`${file}:1:1: name: is "${parsed.name}" but the URL names "${name}"`, [
+        { file, line: 1, column: 1, field: 'name', message: `must be "${name}" (the name in the URL)` },
+      ]);
     }
     const next = inMatchOrder([...this.current.filter((p) => p.name !== name), parsed]);
     assertUniqueNames(next);

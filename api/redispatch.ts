@@ -9,7 +9,12 @@ import { inTransaction } from '../db/pool';
 import { claimUndelivered } from '../db/signals';
 import type { SignalDispatcher } from './dispatch';
 
-export function startRedispatcher(db: Pool, dispatcher: SignalDispatcher, logger: Logger, everyMs = 5000): () => Promise<void> {
+export function startRedispatcher(
+  db: Pool,
+  dispatcher: SignalDispatcher,
+  logger: Logger,
+  everyMs = 5000,
+): () => Promise<void> {
   let running: Promise<void> | null = null;
   let stopped = false;
   const sweep = async () => {
@@ -17,7 +22,11 @@ export function startRedispatcher(db: Pool, dispatcher: SignalDispatcher, logger
       const done = await inTransaction(db, async (tx) => {
         const [claimed] = await claimUndelivered(tx, 'left-behind', 1);
         if (!claimed) return true;
-        const decision = await dispatcher.decideAndRecord(claimed.signal, { zone: claimed.zone, roles: claimed.roles }, tx);
+        const decision = await dispatcher.decideAndRecord(
+          claimed.signal,
+          { zone: claimed.zone, roles: claimed.roles },
+          tx,
+        );
         logger.info({ signal: claimed.signal.id, outcome: decision.outcome }, 'redispatched signal');
         return decision.outcome === 'queued'; // Temporal still away: try again next sweep
       });

@@ -73,7 +73,10 @@ export type AlertmanagerWebhook = z.infer<typeof alertmanagerWebhook>;
 export const handBackRequest = z
   .strictObject({
     comment: storableText().max(2000).optional().openapi({ example: 'nova-compute was hung; restarted it' }),
-    fixedBy: z.enum(REPAIR_ACTIONS).optional().describe('The catalog action that fixed the host (drafts a policy from it)'),
+    fixedBy: z
+      .enum(REPAIR_ACTIONS)
+      .optional()
+      .describe('The catalog action that fixed the host (drafts a policy from it)'),
   })
   .openapi('HandBack');
 
@@ -104,7 +107,10 @@ export const remediationView = z
     pendingApproval: z.object({ requestedAt: z.string(), deadline: z.string() }).nullable(),
     waitingFor: z.array(z.object({ guard: z.string(), reason: z.string() })).nullable(),
     handOff: z.object({ reason: z.string(), since: z.string() }).nullable(),
-    resolution: z.object({ by: z.string(), note: z.string(), fixedBy: z.enum(REPAIR_ACTIONS).nullable() }).nullable().optional(),
+    resolution: z
+      .object({ by: z.string(), note: z.string(), fixedBy: z.enum(REPAIR_ACTIONS).nullable() })
+      .nullable()
+      .optional(),
     outcome: z.object({ phase: z.enum(FINAL_PHASES), reason: z.string(), at: z.string() }).nullable(),
     signals: z.object({ received: z.number(), lastName: z.string().nullable() }),
   })
@@ -153,24 +159,60 @@ export const hostDetail = hostView
       error: z.string().nullable(),
       gaps: z.array(z.string()).describe('What this BMC does not report'),
     }),
-    system: z.object({
-      health: healthOrNull,
-      biosVersion: z.string().nullable(),
-      processors: z.object({ count: z.number().nullable(), model: z.string().nullable(), health: healthOrNull }),
-      memory: z.object({ totalGiB: z.number().nullable(), health: healthOrNull, correctableErrors: z.number().nullable() }),
-    }).nullable(),
-    temperatures: z.array(z.object({ name: z.string(), celsius: z.number().nullable(), context: z.string().nullable(), upperWarning: z.number().nullable(), upperCritical: z.number().nullable(), health: healthOrNull })),
-    fans: z.array(z.object({ name: z.string(), reading: z.number().nullable(), units: z.enum(['RPM', 'Percent']).nullable(), health: healthOrNull })),
-    powerSupplies: z.array(z.object({ name: z.string(), health: healthOrNull, state: z.string().nullable(), capacityWatts: z.number().nullable(), outputWatts: z.number().nullable() })),
+    system: z
+      .object({
+        health: healthOrNull,
+        biosVersion: z.string().nullable(),
+        processors: z.object({ count: z.number().nullable(), model: z.string().nullable(), health: healthOrNull }),
+        memory: z.object({
+          totalGiB: z.number().nullable(),
+          health: healthOrNull,
+          correctableErrors: z.number().nullable(),
+        }),
+      })
+      .nullable(),
+    temperatures: z.array(
+      z.object({
+        name: z.string(),
+        celsius: z.number().nullable(),
+        context: z.string().nullable(),
+        upperWarning: z.number().nullable(),
+        upperCritical: z.number().nullable(),
+        health: healthOrNull,
+      }),
+    ),
+    fans: z.array(
+      z.object({
+        name: z.string(),
+        reading: z.number().nullable(),
+        units: z.enum(['RPM', 'Percent']).nullable(),
+        health: healthOrNull,
+      }),
+    ),
+    powerSupplies: z.array(
+      z.object({
+        name: z.string(),
+        health: healthOrNull,
+        state: z.string().nullable(),
+        capacityWatts: z.number().nullable(),
+        outputWatts: z.number().nullable(),
+      }),
+    ),
     powerConsumedWatts: z.number().nullable(),
     psuRedundancy: z.enum(['ok', 'lost', 'unknown']),
-    events: z.array(z.object({ id: z.string(), created: z.string().nullable(), severity: healthOrNull, message: z.string() })),
+    events: z.array(
+      z.object({ id: z.string(), created: z.string().nullable(), severity: healthOrNull, message: z.string() }),
+    ),
     compute: z.object({ enabled: z.boolean(), up: z.boolean(), disabledReason: z.string().nullable() }).nullable(),
     serverCount: z.number().nullable(),
     utilisation: utilisationView.nullable(),
-    conditions: z.record(z.string(), z.object({ severity: z.enum(SEVERITIES), reason: z.string() })).describe('Thresholds crossed at the last reading; each raised a signal'),
+    conditions: z
+      .record(z.string(), z.object({ severity: z.enum(SEVERITIES), reason: z.string() }))
+      .describe('Thresholds crossed at the last reading; each raised a signal'),
     providerError: z.string().nullable(),
-    openRemediations: z.array(z.object({ id: z.string(), phase: z.string(), policy: z.string(), startedAt: z.string() })),
+    openRemediations: z.array(
+      z.object({ id: z.string(), phase: z.string(), policy: z.string(), startedAt: z.string() }),
+    ),
   })
   .openapi('HostDetail');
 
@@ -184,7 +226,10 @@ export const hostListQuery = z.strictObject({
 /** `since`/`until`: an ISO 8601 time, or a duration back from now such as 15m, 6h, 7d. */
 const timeOrAgo = z.string().transform((v, ctx) => {
   const ago = /^(\d+)(s|m|h|d)$/.exec(v);
-  if (ago) return new Date(Date.now() - Number(ago[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[ago[2] as 's' | 'm' | 'h' | 'd'] * 1000);
+  if (ago)
+    return new Date(
+      Date.now() - Number(ago[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[ago[2] as 's' | 'm' | 'h' | 'd'] * 1000,
+    );
   const t = new Date(v);
   if (Number.isNaN(t.getTime()) || !/^\d{4}-\d{2}-\d{2}/.test(v)) {
     ctx.addIssue({ code: 'custom', message: 'must be an ISO 8601 time or a duration such as 15m, 6h, 7d' });
@@ -218,10 +263,23 @@ export const fleetSummary = z
     byHealth: healthCounts,
     byPoolState: z.record(z.enum(POOL_STATES), z.number()),
     byRole: z.record(z.enum(ROLES), z.number()),
-    byZone: z.record(z.string(), z.object({ hosts: z.number(), byHealth: healthCounts, outOfService: z.number(), utilisation: utilisationTotals })),
+    byZone: z.record(
+      z.string(),
+      z.object({ hosts: z.number(), byHealth: healthCounts, outOfService: z.number(), utilisation: utilisationTotals }),
+    ),
     utilisation: utilisationTotals,
     bmcUnreachable: z.number(),
-    lastSweep: z.object({ id: z.string(), startedAt: z.string(), finishedAt: z.string().nullable(), hosts: z.number(), readOk: z.number(), readFailed: z.number(), signals: z.number() }).nullable(),
+    lastSweep: z
+      .object({
+        id: z.string(),
+        startedAt: z.string(),
+        finishedAt: z.string().nullable(),
+        hosts: z.number(),
+        readOk: z.number(),
+        readFailed: z.number(),
+        signals: z.number(),
+      })
+      .nullable(),
   })
   .openapi('FleetSummary');
 

@@ -37,7 +37,10 @@ export async function startApi(config: Config, options: { port?: number; logger?
   const connection = await connectClient(config);
   const client = createClient(connection, config);
   const { app, dispatcher } = createApp({
-    db, client, connection, logger,
+    db,
+    client,
+    connection,
+    logger,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     workflowIdPrefix: config.SHIPSHAPE_WORKFLOW_ID_PREFIX,
     policies: () => policyStore.list(),

@@ -21,18 +21,43 @@ export function newerBmcResources(id = '1'): Resources {
       BiosVersion: 'U46 v2.90',
       Status: { State: 'Enabled', Health: 'OK', HealthRollup: 'Warning' },
       ProcessorSummary: { Count: 2, Model: 'Xeon Gold 6338', Status: { Health: 'OK' } },
-      MemorySummary: { TotalSystemMemoryGiB: 512, Status: { HealthRollup: 'OK' }, Metrics: { '@odata.id': `${SYS}/MemorySummary/MemoryMetrics` } },
+      MemorySummary: {
+        TotalSystemMemoryGiB: 512,
+        Status: { HealthRollup: 'OK' },
+        Metrics: { '@odata.id': `${SYS}/MemorySummary/MemoryMetrics` },
+      },
       Links: { Chassis: [{ '@odata.id': CH }], ManagedBy: [{ '@odata.id': `/redfish/v1/Managers/${id}` }] },
       LogServices: { '@odata.id': `${SYS}/LogServices` },
-      Actions: { '#ComputerSystem.Reset': { target: `${SYS}/Actions/ComputerSystem.Reset`, 'ResetType@Redfish.AllowableValues': ['On', 'ForceOff', 'ForceRestart', 'PowerCycle'] } },
+      Actions: {
+        '#ComputerSystem.Reset': {
+          target: `${SYS}/Actions/ComputerSystem.Reset`,
+          'ResetType@Redfish.AllowableValues': ['On', 'ForceOff', 'ForceRestart', 'PowerCycle'],
+        },
+      },
     },
     [`${SYS}/MemorySummary/MemoryMetrics`]: { LifeTime: { CorrectableECCErrorCount: 42 } },
     [`${SYS}/LogServices`]: { Members: [{ '@odata.id': `${SYS}/LogServices/SEL` }] },
-    [`${SYS}/LogServices/SEL`]: { Id: 'SEL', LogEntryType: 'SEL', Entries: { '@odata.id': `${SYS}/LogServices/SEL/Entries` } },
+    [`${SYS}/LogServices/SEL`]: {
+      Id: 'SEL',
+      LogEntryType: 'SEL',
+      Entries: { '@odata.id': `${SYS}/LogServices/SEL/Entries` },
+    },
     [`${SYS}/LogServices/SEL/Entries`]: {
       Members: [
-        { '@odata.id': `${SYS}/LogServices/SEL/Entries/1`, Id: '1', Created: '2026-11-20T10:00:00Z', Severity: 'OK', Message: 'System boot' },
-        { '@odata.id': `${SYS}/LogServices/SEL/Entries/2`, Id: '2', Created: '2026-11-24T03:12:00Z', Severity: 'Critical', Message: 'PSU 2 AC lost' },
+        {
+          '@odata.id': `${SYS}/LogServices/SEL/Entries/1`,
+          Id: '1',
+          Created: '2026-11-20T10:00:00Z',
+          Severity: 'OK',
+          Message: 'System boot',
+        },
+        {
+          '@odata.id': `${SYS}/LogServices/SEL/Entries/2`,
+          Id: '2',
+          Created: '2026-11-24T03:12:00Z',
+          Severity: 'Critical',
+          Message: 'PSU 2 AC lost',
+        },
       ],
     },
     [CH]: {
@@ -40,26 +65,63 @@ export function newerBmcResources(id = '1'): Resources {
       PowerSubsystem: { '@odata.id': `${CH}/PowerSubsystem` },
       EnvironmentMetrics: { '@odata.id': `${CH}/EnvironmentMetrics` },
     },
-    [`${CH}/ThermalSubsystem`]: { ThermalMetrics: { '@odata.id': `${CH}/ThermalSubsystem/ThermalMetrics` }, Fans: { '@odata.id': `${CH}/ThermalSubsystem/Fans` } },
+    [`${CH}/ThermalSubsystem`]: {
+      ThermalMetrics: { '@odata.id': `${CH}/ThermalSubsystem/ThermalMetrics` },
+      Fans: { '@odata.id': `${CH}/ThermalSubsystem/Fans` },
+    },
     [`${CH}/ThermalSubsystem/ThermalMetrics`]: {
       TemperatureReadingsCelsius: [
         { DataSourceUri: `${CH}/Sensors/Inlet`, DeviceName: 'Inlet', PhysicalContext: 'Intake', Reading: 36 },
         { DataSourceUri: `${CH}/Sensors/CPU1`, DeviceName: 'CPU1', PhysicalContext: 'CPU', Reading: 70 },
       ],
     },
-    [`${CH}/Sensors/Inlet`]: { Reading: 36, Thresholds: { UpperCaution: { Reading: 38 }, UpperCritical: { Reading: 42 } }, Status: { Health: 'OK' } },
-    [`${CH}/Sensors/CPU1`]: { Reading: 70, Thresholds: { UpperCaution: { Reading: 88 }, UpperCritical: { Reading: 98 } }, Status: { Health: 'OK' } },
-    [`${CH}/ThermalSubsystem/Fans`]: { Members: [{ '@odata.id': `${CH}/ThermalSubsystem/Fans/1` }, { '@odata.id': `${CH}/ThermalSubsystem/Fans/2` }] },
-    [`${CH}/ThermalSubsystem/Fans/1`]: { Id: '1', Name: 'Fan 1', SpeedPercent: { Reading: 40, SpeedRPM: 9000 }, Status: { Health: 'OK' } },
-    [`${CH}/ThermalSubsystem/Fans/2`]: { Id: '2', Name: 'Fan 2', SpeedPercent: { Reading: 0 }, Status: { Health: 'Critical' } },
+    [`${CH}/Sensors/Inlet`]: {
+      Reading: 36,
+      Thresholds: { UpperCaution: { Reading: 38 }, UpperCritical: { Reading: 42 } },
+      Status: { Health: 'OK' },
+    },
+    [`${CH}/Sensors/CPU1`]: {
+      Reading: 70,
+      Thresholds: { UpperCaution: { Reading: 88 }, UpperCritical: { Reading: 98 } },
+      Status: { Health: 'OK' },
+    },
+    [`${CH}/ThermalSubsystem/Fans`]: {
+      Members: [{ '@odata.id': `${CH}/ThermalSubsystem/Fans/1` }, { '@odata.id': `${CH}/ThermalSubsystem/Fans/2` }],
+    },
+    [`${CH}/ThermalSubsystem/Fans/1`]: {
+      Id: '1',
+      Name: 'Fan 1',
+      SpeedPercent: { Reading: 40, SpeedRPM: 9000 },
+      Status: { Health: 'OK' },
+    },
+    [`${CH}/ThermalSubsystem/Fans/2`]: {
+      Id: '2',
+      Name: 'Fan 2',
+      SpeedPercent: { Reading: 0 },
+      Status: { Health: 'Critical' },
+    },
     [`${CH}/PowerSubsystem`]: {
       PowerSupplies: { '@odata.id': `${CH}/PowerSubsystem/PowerSupplies` },
-      PowerSupplyRedundancy: [{ RedundancyType: 'Failover', MinNeededInGroup: 1, Status: { State: 'Enabled', Health: 'Critical' } }],
+      PowerSupplyRedundancy: [
+        { RedundancyType: 'Failover', MinNeededInGroup: 1, Status: { State: 'Enabled', Health: 'Critical' } },
+      ],
     },
     [`${CH}/PowerSubsystem/PowerSupplies`]: {
       Members: [
-        { '@odata.id': `${CH}/PowerSubsystem/PowerSupplies/1`, Id: '1', Name: 'PSU 1', PowerCapacityWatts: 1400, Status: { State: 'Enabled', Health: 'OK' } },
-        { '@odata.id': `${CH}/PowerSubsystem/PowerSupplies/2`, Id: '2', Name: 'PSU 2', PowerCapacityWatts: 1400, Status: { State: 'UnavailableOffline', Health: 'Critical' } },
+        {
+          '@odata.id': `${CH}/PowerSubsystem/PowerSupplies/1`,
+          Id: '1',
+          Name: 'PSU 1',
+          PowerCapacityWatts: 1400,
+          Status: { State: 'Enabled', Health: 'OK' },
+        },
+        {
+          '@odata.id': `${CH}/PowerSubsystem/PowerSupplies/2`,
+          Id: '2',
+          Name: 'PSU 2',
+          PowerCapacityWatts: 1400,
+          Status: { State: 'UnavailableOffline', Health: 'Critical' },
+        },
       ],
     },
     [`${CH}/EnvironmentMetrics`]: { PowerWatts: { Reading: 412 } },
@@ -126,12 +188,17 @@ export async function startFixtureBmc(
       const token = `tok-${++n}`;
       tokens.add(token);
       logins++;
-      return void res.writeHead(201, { 'X-Auth-Token': token, Location: `/redfish/v1/SessionService/Sessions/${n}` }).end('{}');
+      return void res
+        .writeHead(201, { 'X-Auth-Token': token, Location: `/redfish/v1/SessionService/Sessions/${n}` })
+        .end('{}');
     }
-    if (path !== '/redfish/v1/' && !tokens.has(String(req.headers['x-auth-token']))) return void res.writeHead(401).end();
+    if (path !== '/redfish/v1/' && !tokens.has(String(req.headers['x-auth-token'])))
+      return void res.writeHead(401).end();
     const found = resources[path];
     if (found === undefined) return void res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': 'application/json' }).end(typeof found === 'string' ? found : JSON.stringify(found));
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(typeof found === 'string' ? found : JSON.stringify(found));
   };
   const server: Server = tls ? createTlsServer(tls, handler) : createServer(handler);
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));

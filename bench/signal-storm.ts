@@ -40,14 +40,24 @@ interface LoadResult {
 function signalFor(host: string) {
   // HardwareFault needs approval, so every remediation stays open through the storm.
   return {
-    source: 'bench', name: 'HardwareFault', resource: { kind: 'host', id: host }, severity: 'critical', status: 'firing',
-    labels: { host }, annotations: {}, startsAt: new Date().toISOString(),
+    source: 'bench',
+    name: 'HardwareFault',
+    resource: { kind: 'host', id: host },
+    severity: 'critical',
+    status: 'firing',
+    labels: { host },
+    annotations: {},
+    startsAt: new Date().toISOString(),
   };
 }
 
 async function postSignal(url: string, token: string, body: unknown): Promise<{ ms: number; outcome: string }> {
   const t = performance.now();
-  const res = await fetch(`${url}/v1/signals`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${url}/v1/signals`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   const json = (await res.json()) as { outcome: string };
   return { ms: performance.now() - t, outcome: json.outcome };
 }
@@ -62,7 +72,11 @@ function runLoadProcess(target: { url: string; token: string; hosts: string[] })
 }
 
 async function loadProcess(): Promise<void> {
-  const { url, token, hosts } = JSON.parse(process.env.BENCH_TARGET!) as { url: string; token: string; hosts: string[] };
+  const { url, token, hosts } = JSON.parse(process.env.BENCH_TARGET!) as {
+    url: string;
+    token: string;
+    hosts: string[];
+  };
   const latencies: number[] = [];
   const outcomes: Record<string, number> = {};
   let next = 0;
@@ -89,7 +103,12 @@ async function main(): Promise<void> {
   );
   const url = await pg.createDatabase('shipshape');
   migrate(url);
-  const config = loadConfig({ DATABASE_URL: url, TEMPORAL_ADDRESS: temporal.address, SHIPSHAPE_SEED_SIMULATED_FLEET: 'true', LOG_LEVEL: 'error' });
+  const config = loadConfig({
+    DATABASE_URL: url,
+    TEMPORAL_ADDRESS: temporal.address,
+    SHIPSHAPE_SEED_SIMULATED_FLEET: 'true',
+    LOG_LEVEL: 'error',
+  });
   Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
   const api = await startApi(config, { port: 0 });
   const token = await createToken(api.db, 'bench', 'operator');
@@ -97,12 +116,22 @@ async function main(): Promise<void> {
   await prepareFleet(config, api.db, provider);
   const connection = await connectWorker(config);
   const worker = await createRemediationWorker({
-    connection, namespace: 'default', taskQueue: config.TEMPORAL_TASK_QUEUE,
-    activities: createActivities({ provider, db: api.db, bmc: createBmc(config, api.db, provider), notifier: { notify: async () => undefined }, guards: () => DEFAULT_GUARDS }),
+    connection,
+    namespace: 'default',
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    activities: createActivities({
+      provider,
+      db: api.db,
+      bmc: createBmc(config, api.db, provider),
+      notifier: { notify: async () => undefined },
+      guards: () => DEFAULT_GUARDS,
+    }),
   });
   const running = worker.run();
 
-  const hosts = Array.from({ length: HOSTS }, (_, i) => simulatedHostName(i % 2 ? 'zone-b' : 'zone-a', 1 + Math.floor(i / 2)));
+  const hosts = Array.from({ length: HOSTS }, (_, i) =>
+    simulatedHostName(i % 2 ? 'zone-b' : 'zone-a', 1 + Math.floor(i / 2)),
+  );
 
   for (const h of hosts) await injectFault(api.db, h, { unhealthy: 'bench' });
   const firsts: number[] = [];
@@ -115,12 +144,22 @@ async function main(): Promise<void> {
   firsts.sort((a, b) => a - b);
   const signalsRecorded = await countSignals(api.db);
 
-  console.log(`\n## Signal storm (${new Date().toISOString().slice(0, 10)}, ${HOSTS} hosts, ${DUPLICATES} duplicate alerts, ${CONCURRENCY} concurrent clients)\n`);
+  console.log(
+    `\n## Signal storm (${new Date().toISOString().slice(0, 10)}, ${HOSTS} hosts, ${DUPLICATES} duplicate alerts, ${CONCURRENCY} concurrent clients)\n`,
+  );
   console.log('| measure | value |\n|---|---|');
   console.log(`| duplicate alerts absorbed | ${(DUPLICATES / seconds).toFixed(0)} per second |`);
-  console.log(`| duplicate latency p50 / p99 | ${percentile(latencies, 50).toFixed(1)} ms / ${percentile(latencies, 99).toFixed(1)} ms |`);
-  console.log(`| first alert of a host (starts a workflow) p50 / max | ${percentile(firsts, 50).toFixed(1)} ms / ${firsts[firsts.length - 1]!.toFixed(1)} ms |`);
-  console.log(`| outcomes | ${Object.entries(outcomes).map(([k, v]) => `${k}: ${v}`).join(', ')} |`);
+  console.log(
+    `| duplicate latency p50 / p99 | ${percentile(latencies, 50).toFixed(1)} ms / ${percentile(latencies, 99).toFixed(1)} ms |`,
+  );
+  console.log(
+    `| first alert of a host (starts a workflow) p50 / max | ${percentile(firsts, 50).toFixed(1)} ms / ${firsts[firsts.length - 1]!.toFixed(1)} ms |`,
+  );
+  console.log(
+    `| outcomes | ${Object.entries(outcomes)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(', ')} |`,
+  );
   console.log(`| signals recorded in PostgreSQL | ${signalsRecorded} of ${DUPLICATES + HOSTS} |`);
   console.log(`| RSS of the API + worker process | ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB |`);
 

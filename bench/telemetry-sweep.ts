@@ -57,7 +57,10 @@ async function fixtureProcess(): Promise<void> {
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'shipshape-bench-'));
   chmodSync(dir, 0o755);
-  const { pg, temporal } = await startServices({ dataDir: join(dir, 'pg') }, { headless: true, logFile: join(dir, 'temporal.log') });
+  const { pg, temporal } = await startServices(
+    { dataDir: join(dir, 'pg') },
+    { headless: true, logFile: join(dir, 'temporal.log') },
+  );
   const url = await pg.createDatabase('shipshape');
   migrate(url);
   Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
@@ -70,7 +73,10 @@ async function main(): Promise<void> {
   const seedSeconds = (performance.now() - t0) / 1000;
 
   const fixture = await startFixtureProcess();
-  const credentials = BmcCredentials.fromText(`bench:\n  username: ${AUTH.user}\n  password: ${AUTH.password}\n  timeoutSeconds: 10\n`, 'bench');
+  const credentials = BmcCredentials.fromText(
+    `bench:\n  username: ${AUTH.user}\n  password: ${AUTH.password}\n  timeoutSeconds: 10\n`,
+    'bench',
+  );
   const connection = await NativeConnection.connect({ address: temporal.address });
   const taskQueue = 'bench-sweep';
   const worker = await createRemediationWorker({
@@ -101,7 +107,9 @@ async function main(): Promise<void> {
 
   const rows: string[] = [];
   const report = (label: string, r: Awaited<ReturnType<typeof sweep>>) =>
-    rows.push(`| ${label} | ${r.hosts} | ${r.seconds.toFixed(1)} s | ${(r.hosts / r.seconds).toFixed(0)} | ${r.ok} / ${r.failed} |`);
+    rows.push(
+      `| ${label} | ${r.hosts} | ${r.seconds.toFixed(1)} s | ${(r.hosts / r.seconds).toFixed(0)} | ${r.ok} / ${r.failed} |`,
+    );
 
   report('simulated BMCs, first sweep', await sweep());
   report('simulated BMCs, second sweep', await sweep());
@@ -114,11 +122,15 @@ async function main(): Promise<void> {
 
   const { samples, snapshotBytes, sampleBytes } = await telemetryFootprint(db);
 
-  console.log(`\n## Telemetry sweep (${new Date().toISOString().slice(0, 10)}, ${HOSTS} hosts, ${CONCURRENCY} reads at once per batch, 2 batches of 100 in flight)\n`);
+  console.log(
+    `\n## Telemetry sweep (${new Date().toISOString().slice(0, 10)}, ${HOSTS} hosts, ${CONCURRENCY} reads at once per batch, 2 batches of 100 in flight)\n`,
+  );
   console.log(`Seeding ${HOSTS} hosts with 20 servers each took ${seedSeconds.toFixed(1)} s.\n`);
   console.log('| sweep | hosts | time | hosts/s | read ok / failed |\n|---|---|---|---|---|');
   for (const r of rows) console.log(r);
-  console.log(`\n- ${samples} samples after 4 sweeps (${(Number(sampleBytes) / 2 ** 20).toFixed(1)} MiB with indexes); host_snapshots ${(Number(snapshotBytes) / 2 ** 20).toFixed(1)} MiB.`);
+  console.log(
+    `\n- ${samples} samples after 4 sweeps (${(Number(sampleBytes) / 2 ** 20).toFixed(1)} MiB with indexes); host_snapshots ${(Number(snapshotBytes) / 2 ** 20).toFixed(1)} MiB.`,
+  );
   console.log(`- RSS of the worker process: ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB.`);
 
   fixture.stop();

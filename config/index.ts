@@ -15,7 +15,10 @@ export const configSchema = z
     DATABASE_URL: z
       .string({ error: 'is required (postgres://user:password@host:port/database)' })
       .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
-    TEMPORAL_ADDRESS: z.string().regex(/^[^\s:]+:\d+$/, 'must be host:port').default('localhost:7233'),
+    TEMPORAL_ADDRESS: z
+      .string()
+      .regex(/^[^\s:]+:\d+$/, 'must be host:port')
+      .default('localhost:7233'),
     TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
     TEMPORAL_TASK_QUEUE: z.string().min(1).default('shipshape-remediation'),
     SHIPSHAPE_WORKFLOW_ID_PREFIX: z

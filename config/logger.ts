@@ -6,7 +6,14 @@ export function createLogger(level: string, name: string): pino.Logger {
     name,
     level,
     redact: {
-      paths: ['*.authorization', '*.token', '*.password', '*.apiKey', 'req.headers.authorization', 'headers.authorization'],
+      paths: [
+        '*.authorization',
+        '*.token',
+        '*.password',
+        '*.apiKey',
+        'req.headers.authorization',
+        'headers.authorization',
+      ],
       censor: '[redacted]',
     },
   });

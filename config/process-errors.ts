@@ -19,7 +19,10 @@ const STOP_DEADLINE_MS = 30_000;
  * Install the handlers as early as the logger exists; say how to stop once
  * there is something to stop (before that, the process just exits with 1).
  */
-export function stopOnUnexpectedError(logger: Logger, deadlineMs = STOP_DEADLINE_MS): { stopWith(stop: () => Promise<void>): void } {
+export function stopOnUnexpectedError(
+  logger: Logger,
+  deadlineMs = STOP_DEADLINE_MS,
+): { stopWith(stop: () => Promise<void>): void } {
   let stop: () => Promise<void> = async () => undefined;
   let stopping = false;
   const fail = (what: string) => (err: unknown) => {

@@ -45,12 +45,29 @@ export async function appendAudit(db: Queryable, r: AuditRecord): Promise<void> 
   await db.query(
     `INSERT INTO audit_log (actor_kind, actor, policy_version, host, remediation_id, action, reason, before, after, idempotency_key)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (idempotency_key) DO NOTHING`,
-    [r.actorKind, r.actor, r.policyVersion, r.host ?? null, r.remediationId ?? null, r.action, r.reason, json(r.before), json(r.after), r.idempotencyKey ?? null],
+    [
+      r.actorKind,
+      r.actor,
+      r.policyVersion,
+      r.host ?? null,
+      r.remediationId ?? null,
+      r.action,
+      r.reason,
+      json(r.before),
+      json(r.after),
+      r.idempotencyKey ?? null,
+    ],
   );
 }
 
 /** A person's action, not tied to a host (pause, resume, breaker reset, a policy applied). */
-export function appendPersonAudit(db: Queryable, person: string, action: string, reason: string, policyVersion: string | null = null): Promise<void> {
+export function appendPersonAudit(
+  db: Queryable,
+  person: string,
+  action: string,
+  reason: string,
+  policyVersion: string | null = null,
+): Promise<void> {
   return appendAudit(db, { actorKind: 'person', actor: person, policyVersion, action, reason });
 }
 
@@ -63,7 +80,10 @@ export interface AuditFilter {
 
 /** The log in order, filtered by host, remediation and time. */
 export async function readAuditLog(db: Queryable, f: AuditFilter): Promise<AuditLogEntry[]> {
-  const where = new Filters().add('host = ?', f.host).add('remediation_id = ?', f.remediationId).add('at >= ?', f.since);
+  const where = new Filters()
+    .add('host = ?', f.host)
+    .add('remediation_id = ?', f.remediationId)
+    .add('at >= ?', f.since);
   const { rows } = await db.query<AuditLogEntry>(
     `SELECT seq::int, at, actor_kind AS "actorKind", actor, policy_version AS "policyVersion", host,
             remediation_id AS "remediationId", action, reason, before, after

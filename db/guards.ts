@@ -39,7 +39,13 @@ export async function readGuardState(db: Queryable, config: GuardConfig): Promis
     [config.rateLimit.windowMinutes, config.breaker.windowMinutes],
   );
   const r = rows[0];
-  return { activeLeasesByZone: r.leases, takenInBreakerWindowByZone: r.taken, startsInRateWindow: r.starts, trippedZones: r.tripped, paused: r.paused };
+  return {
+    activeLeasesByZone: r.leases,
+    takenInBreakerWindowByZone: r.taken,
+    startsInRateWindow: r.starts,
+    trippedZones: r.tripped,
+    paused: r.paused,
+  };
 }
 
 /**
@@ -65,8 +71,13 @@ export async function readZoneBudgets(db: Queryable, config: GuardConfig): Promi
   const now = new Date();
   return zones.map((z) =>
     zoneBudget(config, {
-      now, zone: z.zone, zoneHosts: z.hosts, fleetHosts, zoneOutOfService: z.out,
-      activeLeasesZone: state.activeLeasesByZone[z.zone] ?? 0, activeLeasesFleet,
+      now,
+      zone: z.zone,
+      zoneHosts: z.hosts,
+      fleetHosts,
+      zoneOutOfService: z.out,
+      activeLeasesZone: state.activeLeasesByZone[z.zone] ?? 0,
+      activeLeasesFleet,
       startsInRateWindow: state.startsInRateWindow,
       takenInBreakerWindow: state.takenInBreakerWindowByZone[z.zone] ?? 0,
       breakerTripped: state.trippedZones[z.zone] ?? null,
@@ -87,10 +98,16 @@ export type LeaseResult = { acquired: true; trippedBreaker: string | null } | { 
  * the remediation holds already is kept. When this take-out trips the zone's
  * breaker, the breaker and its audit record are written with the lease.
  */
-export async function takeCapacityLease(db: Pool, lease: { remediationId: string; host: string; zone: string }, config: GuardConfig): Promise<LeaseResult> {
+export async function takeCapacityLease(
+  db: Pool,
+  lease: { remediationId: string; host: string; zone: string },
+  config: GuardConfig,
+): Promise<LeaseResult> {
   return inTransaction(db, async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [GUARD_LOCK]);
-    const held = await tx.query('SELECT 1 FROM guard_leases WHERE remediation_id = $1 AND released_at IS NULL', [lease.remediationId]);
+    const held = await tx.query('SELECT 1 FROM guard_leases WHERE remediation_id = $1 AND released_at IS NULL', [
+      lease.remediationId,
+    ]);
     if (held.rowCount) return { acquired: true, trippedBreaker: null };
     const { rows } = await tx.query(
       `SELECT
@@ -108,11 +125,19 @@ export async function takeCapacityLease(db: Pool, lease: { remediationId: string
     // vCPU headroom needs the sweep's utilisation of the candidate and of the zone's other hosts.
     const zoneVcpus =
       hosts.candidate_vcpus !== null && hosts.others_total !== null
-        ? { candidateUsed: Number(hosts.candidate_vcpus), othersTotal: Number(hosts.others_total), othersUsed: Number(hosts.others_used ?? 0) }
+        ? {
+            candidateUsed: Number(hosts.candidate_vcpus),
+            othersTotal: Number(hosts.others_total),
+            othersUsed: Number(hosts.others_used ?? 0),
+          }
         : undefined;
     const state = await readGuardState(tx, config);
     const verdict = evaluateGuards(config, {
-      now: new Date(), zone: lease.zone, zoneHosts: hosts.zone_hosts, fleetHosts: hosts.fleet_hosts, zoneOutOfService: hosts.zone_out,
+      now: new Date(),
+      zone: lease.zone,
+      zoneHosts: hosts.zone_hosts,
+      fleetHosts: hosts.fleet_hosts,
+      zoneOutOfService: hosts.zone_out,
       activeLeasesZone: state.activeLeasesByZone[lease.zone] ?? 0,
       activeLeasesFleet: Object.values(state.activeLeasesByZone).reduce((a, b) => a + b, 0),
       startsInRateWindow: state.startsInRateWindow,
@@ -122,12 +147,24 @@ export async function takeCapacityLease(db: Pool, lease: { remediationId: string
       zoneVcpus,
     });
     if (!verdict.allowed) return { acquired: false, blockers: verdict.blockers };
-    await tx.query('INSERT INTO guard_leases (remediation_id, host, zone) VALUES ($1, $2, $3)', [lease.remediationId, lease.host, lease.zone]);
+    await tx.query('INSERT INTO guard_leases (remediation_id, host, zone) VALUES ($1, $2, $3)', [
+      lease.remediationId,
+      lease.host,
+      lease.zone,
+    ]);
     if (verdict.tripsBreaker) {
-      await tx.query('INSERT INTO guard_breakers (zone, reason) VALUES ($1, $2) ON CONFLICT DO NOTHING', [lease.zone, verdict.tripsBreaker]);
+      await tx.query('INSERT INTO guard_breakers (zone, reason) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
+        lease.zone,
+        verdict.tripsBreaker,
+      ]);
       await appendAudit(tx, {
-        actorKind: 'system', actor: 'guards', policyVersion: null, host: lease.host, remediationId: lease.remediationId,
-        action: 'circuit breaker tripped', reason: verdict.tripsBreaker,
+        actorKind: 'system',
+        actor: 'guards',
+        policyVersion: null,
+        host: lease.host,
+        remediationId: lease.remediationId,
+        action: 'circuit breaker tripped',
+        reason: verdict.tripsBreaker,
       });
     }
     return { acquired: true, trippedBreaker: verdict.tripsBreaker };
@@ -136,7 +173,9 @@ export async function takeCapacityLease(db: Pool, lease: { remediationId: string
 
 /** Give the remediation's lease back (nothing when it holds none). */
 export async function releaseCapacityLease(db: Queryable, remediationId: string): Promise<void> {
-  await db.query('UPDATE guard_leases SET released_at = now() WHERE remediation_id = $1 AND released_at IS NULL', [remediationId]);
+  await db.query('UPDATE guard_leases SET released_at = now() WHERE remediation_id = $1 AND released_at IS NULL', [
+    remediationId,
+  ]);
 }
 
 /**
@@ -144,7 +183,12 @@ export async function releaseCapacityLease(db: Queryable, remediationId: string)
  * remediation that took it out ended, and how many took it out within the
  * window (this one counted).
  */
-export async function previousTakeOutsOfHost(db: Queryable, host: string, remediationId: string, windowMinutes: number): Promise<{ lastEndedAt: Date | null; attempts: number }> {
+export async function previousTakeOutsOfHost(
+  db: Queryable,
+  host: string,
+  remediationId: string,
+  windowMinutes: number,
+): Promise<{ lastEndedAt: Date | null; attempts: number }> {
   const { rows } = await db.query<{ last_ended: Date | null; attempts: number }>(
     `SELECT (SELECT max(r.closed_at) FROM remediations r JOIN guard_leases l ON l.remediation_id = r.id
               WHERE r.host = $1 AND r.id <> $2 AND r.closed_at IS NOT NULL) AS last_ended,
@@ -165,7 +209,9 @@ export async function readGuardHolds(db: Queryable): Promise<{
   const [pause, breakers, leases] = await Promise.all([
     db.query('SELECT paused_by AS "by", reason, paused_at AS "at" FROM guard_pause'),
     db.query('SELECT zone, tripped_at AS "trippedAt", reason FROM guard_breakers WHERE reset_at IS NULL ORDER BY zone'),
-    db.query('SELECT zone, host, remediation_id AS "remediationId", acquired_at AS "acquiredAt" FROM guard_leases WHERE released_at IS NULL ORDER BY zone, acquired_at'),
+    db.query(
+      'SELECT zone, host, remediation_id AS "remediationId", acquired_at AS "acquiredAt" FROM guard_leases WHERE released_at IS NULL ORDER BY zone, acquired_at',
+    ),
   ]);
   return { paused: pause.rows[0] ?? null, breakers: breakers.rows, leases: leases.rows };
 }
@@ -173,7 +219,10 @@ export async function readGuardHolds(db: Queryable): Promise<{
 /** A person pauses all automation, with the audit record; false when it is paused already. */
 export async function pauseAutomation(db: Pool, person: string, reason: string): Promise<boolean> {
   return inTransaction(db, async (tx) => {
-    const { rowCount } = await tx.query('INSERT INTO guard_pause (paused_by, reason) VALUES ($1, $2) ON CONFLICT DO NOTHING', [person, reason]);
+    const { rowCount } = await tx.query(
+      'INSERT INTO guard_pause (paused_by, reason) VALUES ($1, $2) ON CONFLICT DO NOTHING',
+      [person, reason],
+    );
     if (rowCount === 0) return false;
     await appendPersonAudit(tx, person, 'automation paused', reason);
     return true;
@@ -193,7 +242,10 @@ export async function resumeAutomation(db: Pool, person: string, reason: string)
 /** A person resets the zone's tripped breaker, with the audit record; false when it is not tripped. */
 export async function resetBreaker(db: Pool, zone: string, person: string, comment: string): Promise<boolean> {
   return inTransaction(db, async (tx) => {
-    const { rowCount } = await tx.query('UPDATE guard_breakers SET reset_at = now(), reset_by = $2 WHERE zone = $1 AND reset_at IS NULL', [zone, person]);
+    const { rowCount } = await tx.query(
+      'UPDATE guard_breakers SET reset_at = now(), reset_by = $2 WHERE zone = $1 AND reset_at IS NULL',
+      [zone, person],
+    );
     if (rowCount === 0) return false;
     await appendPersonAudit(tx, person, 'circuit breaker reset', `${zone}: ${comment}`);
     return true;

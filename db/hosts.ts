@@ -23,7 +23,11 @@ export interface HostPlace {
  * hosts are added; zone, roles and BMC endpoint follow the provider; existing
  * rows keep their pool state and health.
  */
-export async function upsertInventory(db: Queryable, hosts: readonly InventoryHost[], providerName: string): Promise<void> {
+export async function upsertInventory(
+  db: Queryable,
+  hosts: readonly InventoryHost[],
+  providerName: string,
+): Promise<void> {
   await db.query(
     `INSERT INTO hosts (id, zone, roles, provider, bmc_address, bmc_credentials_ref, bmc_system_id)
      SELECT h.id, h.zone, ARRAY(SELECT jsonb_array_elements_text(h.roles)), $2, h.bmc_address, h.bmc_credentials_ref, h.bmc_system_id
@@ -58,7 +62,12 @@ export async function setPoolState(db: Queryable, host: string, poolState: PoolS
  * Record the host's health as last assessed. `seen`: something answered for the
  * host (its BMC or the provider), so it was last seen now.
  */
-export async function recordHostHealth(db: Queryable, host: string, health: { health: Health; reasons: string[] }, seen = false): Promise<void> {
+export async function recordHostHealth(
+  db: Queryable,
+  host: string,
+  health: { health: Health; reasons: string[] },
+  seen = false,
+): Promise<void> {
   await db.query(
     `UPDATE hosts SET health = $2, health_reasons = $3, health_checked_at = now(), updated_at = now(),
             last_seen_at = CASE WHEN $4 THEN now() ELSE last_seen_at END WHERE id = $1`,
@@ -97,11 +106,20 @@ export async function placesOfHosts(db: Queryable, ids: readonly string[]): Prom
 
 /** The BMC endpoint of each of these hosts that the inventory knows (null: it has none). */
 export async function bmcEndpointsOf(db: Queryable, ids: readonly string[]): Promise<Map<string, BmcEndpoint | null>> {
-  const { rows } = await db.query<{ id: string; bmc_address: string | null; bmc_credentials_ref: string | null; bmc_system_id: string | null }>(
-    'SELECT id, bmc_address, bmc_credentials_ref, bmc_system_id FROM hosts WHERE id = ANY($1)',
-    [ids],
+  const { rows } = await db.query<{
+    id: string;
+    bmc_address: string | null;
+    bmc_credentials_ref: string | null;
+    bmc_system_id: string | null;
+  }>('SELECT id, bmc_address, bmc_credentials_ref, bmc_system_id FROM hosts WHERE id = ANY($1)', [ids]);
+  return new Map(
+    rows.map((r) => [
+      r.id,
+      r.bmc_address
+        ? { address: r.bmc_address, credentialsRef: r.bmc_credentials_ref, systemId: r.bmc_system_id }
+        : null,
+    ]),
   );
-  return new Map(rows.map((r) => [r.id, r.bmc_address ? { address: r.bmc_address, credentialsRef: r.bmc_credentials_ref, systemId: r.bmc_system_id } : null]));
 }
 
 /** A host as the inventory knows it, with its latest snapshot (all null before the first reading). */
@@ -193,7 +211,11 @@ export interface HostFilter {
 
 /** The hosts that match every filter given, by ID, with their latest snapshots. */
 export async function listHosts(db: Queryable, f: HostFilter): Promise<HostRecord[]> {
-  const where = new Filters().add('h.zone = ?', f.zone).add('? = ANY(h.roles)', f.role).add('h.health = ?', f.health).add('h.pool_state = ?', f.poolState);
+  const where = new Filters()
+    .add('h.zone = ?', f.zone)
+    .add('? = ANY(h.roles)', f.role)
+    .add('h.health = ?', f.health)
+    .add('h.pool_state = ?', f.poolState);
   const { rows } = await db.query<HostRow>(`${SELECT_HOSTS} ${where} ORDER BY h.id`, where.args);
   return rows.map(asHostRecord);
 }
@@ -223,7 +245,9 @@ export async function tallyOfEveryHost(db: Queryable): Promise<HostTally[]> {
 }
 
 /** Each host's place, whether it is out of service and whether it has an open remediation: what simulate decides on. */
-export async function hostsAsSimulateSees(db: Queryable): Promise<(HostPlace & { outOfService: boolean; hasOpenRemediation: boolean })[]> {
+export async function hostsAsSimulateSees(
+  db: Queryable,
+): Promise<(HostPlace & { outOfService: boolean; hasOpenRemediation: boolean })[]> {
   const { rows } = await db.query(
     `SELECT h.id, h.zone, h.roles, h.pool_state <> 'in-service' AS "outOfService",
             EXISTS (SELECT 1 FROM remediations r WHERE r.host = h.id AND r.closed_at IS NULL) AS "hasOpenRemediation" FROM hosts h`,

@@ -16,12 +16,10 @@ export interface PolicyFile {
 }
 
 async function recordVersion(db: Queryable, p: PolicyFile, author: string): Promise<boolean> {
-  const { rowCount } = await db.query('INSERT INTO policy_versions (name, version, content, author) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [
-    p.name,
-    p.version,
-    p.content,
-    author,
-  ]);
+  const { rowCount } = await db.query(
+    'INSERT INTO policy_versions (name, version, content, author) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
+    [p.name, p.version, p.content, author],
+  );
   return Boolean(rowCount);
 }
 
@@ -33,7 +31,13 @@ async function recordVersion(db: Queryable, p: PolicyFile, author: string): Prom
 export async function recordLoadedPolicy(db: Queryable, p: PolicyFile, author: string): Promise<void> {
   const isNew = await recordVersion(db, p, author);
   if (isNew && author === 'file') {
-    await appendAudit(db, { actorKind: 'system', actor: 'policy folder', policyVersion: p.version, action: 'policy loaded', reason: `${p.name}@${p.version} from ${p.file}` });
+    await appendAudit(db, {
+      actorKind: 'system',
+      actor: 'policy folder',
+      policyVersion: p.version,
+      action: 'policy loaded',
+      reason: `${p.name}@${p.version} from ${p.file}`,
+    });
   }
 }
 
@@ -42,7 +46,12 @@ export async function recordLoadedPolicy(db: Queryable, p: PolicyFile, author: s
  * inside the same transaction: if the database says no the file is untouched,
  * and if writing the file fails nothing is recorded.
  */
-export async function recordAppliedPolicy(db: Pool, p: PolicyFile, person: string, writeFile: () => void): Promise<void> {
+export async function recordAppliedPolicy(
+  db: Pool,
+  p: PolicyFile,
+  person: string,
+  writeFile: () => void,
+): Promise<void> {
   await inTransaction(db, async (tx) => {
     await recordVersion(tx, p, person);
     await appendPersonAudit(tx, person, 'policy applied', `${p.name}@${p.version}`, p.version);
@@ -51,21 +60,30 @@ export async function recordAppliedPolicy(db: Pool, p: PolicyFile, person: strin
 }
 
 /** Record that a person deleted a policy, with the audit record, then `removeFile` inside the same transaction. */
-export async function recordDeletedPolicy(db: Pool, p: PolicyFile, person: string, removeFile: () => void): Promise<void> {
+export async function recordDeletedPolicy(
+  db: Pool,
+  p: PolicyFile,
+  person: string,
+  removeFile: () => void,
+): Promise<void> {
   await inTransaction(db, async (tx) => {
-    await tx.query(`INSERT INTO policy_versions (name, version, content, author, deleted) VALUES ($1, $2, $3, $4, true) ON CONFLICT DO NOTHING`, [
-      p.name,
-      p.version,
-      p.content,
-      person,
-    ]);
+    await tx.query(
+      `INSERT INTO policy_versions (name, version, content, author, deleted) VALUES ($1, $2, $3, $4, true) ON CONFLICT DO NOTHING`,
+      [p.name, p.version, p.content, person],
+    );
     await appendPersonAudit(tx, person, 'policy deleted', p.name, p.version);
     removeFile();
   });
 }
 
 /** The policy's versions, newest first. */
-export async function versionsOfPolicy(db: Queryable, name: string): Promise<{ version: string; author: string; createdAt: Date; deleted: boolean }[]> {
-  const { rows } = await db.query('SELECT version, author, created_at AS "createdAt", deleted FROM policy_versions WHERE name = $1 ORDER BY created_at DESC', [name]);
+export async function versionsOfPolicy(
+  db: Queryable,
+  name: string,
+): Promise<{ version: string; author: string; createdAt: Date; deleted: boolean }[]> {
+  const { rows } = await db.query(
+    'SELECT version, author, created_at AS "createdAt", deleted FROM policy_versions WHERE name = $1 ORDER BY created_at DESC',
+    [name],
+  );
   return rows;
 }

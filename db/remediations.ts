@@ -79,7 +79,10 @@ export async function recordRemediationProgress(db: Pool, p: RemediationProgress
   await inTransaction(db, async (tx) => {
     // Temporal allows one run per host at a time; an open row for another
     // remediation of this host can only be left over from a terminated run.
-    await tx.query('UPDATE remediations SET closed_at = now() WHERE host = $1 AND closed_at IS NULL AND id <> $2', [view.host, view.remediationId]);
+    await tx.query('UPDATE remediations SET closed_at = now() WHERE host = $1 AND closed_at IS NULL AND id <> $2', [
+      view.host,
+      view.remediationId,
+    ]);
     const { rowCount } = await tx.query(
       `INSERT INTO remediations (id, host, workflow_id, run_id, policy_name, policy_version, phase, requested_by, view, view_seq, closed_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, CASE WHEN $11 THEN now() END)
@@ -103,13 +106,21 @@ export async function recordRemediationProgress(db: Pool, p: RemediationProgress
     );
     if (rowCount === 0) return; // an older or repeated write: already applied
     await setPoolState(tx, view.host, view.poolState);
-    if (p.audit) await appendAudit(tx, { ...p.audit, host: view.host, remediationId: view.remediationId, idempotencyKey: `${view.remediationId}:${seq}` });
+    if (p.audit)
+      await appendAudit(tx, {
+        ...p.audit,
+        host: view.host,
+        remediationId: view.remediationId,
+        idempotencyKey: `${view.remediationId}:${seq}`,
+      });
   });
 }
 
 /** The host's open remediation, if it has one. */
 export async function openRemediationOf(db: Queryable, host: string): Promise<{ id: string } | null> {
-  const { rows } = await db.query<{ id: string }>('SELECT id FROM remediations WHERE host = $1 AND closed_at IS NULL', [host]);
+  const { rows } = await db.query<{ id: string }>('SELECT id FROM remediations WHERE host = $1 AND closed_at IS NULL', [
+    host,
+  ]);
   return rows[0] ?? null;
 }
 
@@ -118,7 +129,11 @@ export async function openRemediationOf(db: Queryable, host: string): Promise<{ 
  * fingerprint (started, joined or suppressed by it): a repeat joins it without
  * a call to Temporal.
  */
-export async function openRemediationHavingAlert(db: Queryable, host: string, fingerprint: string): Promise<{ id: string; phase: string; policyName: string } | null> {
+export async function openRemediationHavingAlert(
+  db: Queryable,
+  host: string,
+  fingerprint: string,
+): Promise<{ id: string; phase: string; policyName: string } | null> {
   const { rows } = await db.query<{ id: string; phase: string; policyName: string }>(
     `SELECT r.id, r.phase, r.policy_name AS "policyName" FROM remediations r
       WHERE r.host = $1 AND r.closed_at IS NULL
@@ -130,7 +145,10 @@ export async function openRemediationHavingAlert(db: Queryable, host: string, fi
 }
 
 /** The host's open remediations, oldest first (one, unless a terminated run left a row open). */
-export async function openRemediationsOnHost(db: Queryable, host: string): Promise<{ id: string; phase: string; policyName: string; startedAt: Date }[]> {
+export async function openRemediationsOnHost(
+  db: Queryable,
+  host: string,
+): Promise<{ id: string; phase: string; policyName: string; startedAt: Date }[]> {
   const { rows } = await db.query<{ id: string; phase: string; policyName: string; startedAt: Date }>(
     'SELECT id, phase, policy_name AS "policyName", started_at AS "startedAt" FROM remediations WHERE host = $1 AND closed_at IS NULL ORDER BY started_at',
     [host],
@@ -157,12 +175,17 @@ export async function listRemediations(db: Queryable, f: RemediationFilter): Pro
     .when(f.state === 'open', 'closed_at IS NULL')
     .when(f.state === 'closed', 'closed_at IS NOT NULL')
     .add('phase = ?', f.state === 'open' || f.state === 'closed' ? undefined : f.state);
-  const { rows } = await db.query<RemediationRecord>(`SELECT ${COLUMNS} FROM remediations ${where} ORDER BY started_at DESC LIMIT ${where.param(f.limit)}`, where.args);
+  const { rows } = await db.query<RemediationRecord>(
+    `SELECT ${COLUMNS} FROM remediations ${where} ORDER BY started_at DESC LIMIT ${where.param(f.limit)}`,
+    where.args,
+  );
   return rows;
 }
 
 /** Every remediation's host and phase, oldest first (the demo reports phase changes). */
 export async function phasesOfRemediations(db: Queryable): Promise<{ id: string; host: string; phase: string }[]> {
-  const { rows } = await db.query<{ id: string; host: string; phase: string }>('SELECT id, host, phase FROM remediations ORDER BY started_at');
+  const { rows } = await db.query<{ id: string; host: string; phase: string }>(
+    'SELECT id, host, phase FROM remediations ORDER BY started_at',
+  );
   return rows;
 }

@@ -78,9 +78,20 @@ const INSERT_CHUNK = `
 
 function asRow(s: IncomingSignal) {
   return {
-    id: s.id, source: s.source, name: s.name, resource_id: s.resourceId, host: s.host, severity: s.severity, status: s.status,
-    fingerprint: s.fingerprint, labels: s.labels, annotations: s.annotations, starts_at: s.startsAt, received_by: s.receivedBy,
-    decided_outcome: s.decided?.outcome ?? null, decided_reason: s.decided?.reason ?? null,
+    id: s.id,
+    source: s.source,
+    name: s.name,
+    resource_id: s.resourceId,
+    host: s.host,
+    severity: s.severity,
+    status: s.status,
+    fingerprint: s.fingerprint,
+    labels: s.labels,
+    annotations: s.annotations,
+    starts_at: s.startsAt,
+    received_by: s.receivedBy,
+    decided_outcome: s.decided?.outcome ?? null,
+    decided_reason: s.decided?.reason ?? null,
   };
 }
 
@@ -98,7 +109,8 @@ export async function recordSignals(db: Pool, signals: readonly IncomingSignal[]
   if (signals.length <= CHUNK) return insertChunk(db, signals); // one statement is atomic by itself
   return inTransaction(db, async (tx) => {
     const recorded: RecordedSignal[] = [];
-    for (let i = 0; i < signals.length; i += CHUNK) recorded.push(...(await insertChunk(tx, signals.slice(i, i + CHUNK))));
+    for (let i = 0; i < signals.length; i += CHUNK)
+      recorded.push(...(await insertChunk(tx, signals.slice(i, i + CHUNK))));
     return recorded;
   });
 }
@@ -125,8 +137,16 @@ export async function claimUndelivered(tx: PoolClient, which: Undelivered, limit
   );
   return rows.map((row) => ({
     signal: {
-      id: row.id, source: row.source, name: row.name, host: row.host, severity: row.severity, status: row.status,
-      fingerprint: row.fingerprint, labels: row.labels, startsAt: row.starts_at?.toISOString?.() ?? '', receivedBy: row.received_by,
+      id: row.id,
+      source: row.source,
+      name: row.name,
+      host: row.host,
+      severity: row.severity,
+      status: row.status,
+      fingerprint: row.fingerprint,
+      labels: row.labels,
+      startsAt: row.starts_at?.toISOString?.() ?? '',
+      receivedBy: row.received_by,
     },
     zone: row.zone,
     roles: row.roles,
@@ -182,7 +202,19 @@ export async function recordQueuedSignal(db: Queryable, s: RaisedSignal): Promis
     `INSERT INTO signals (id, source, name, resource_kind, resource_id, host, severity, status, fingerprint, labels, annotations,
                           starts_at, received_by, outcome, outcome_reason)
      VALUES ($1, $2, $3, 'host', $4, $4, $5, $6, $7, $8, $9, now(), $10, 'queued', $11)`,
-    [s.id, s.source, s.name, s.host, s.severity, s.status, s.fingerprint, JSON.stringify(s.labels), JSON.stringify(s.annotations), s.receivedBy, s.reason],
+    [
+      s.id,
+      s.source,
+      s.name,
+      s.host,
+      s.severity,
+      s.status,
+      s.fingerprint,
+      JSON.stringify(s.labels),
+      JSON.stringify(s.annotations),
+      s.receivedBy,
+      s.reason,
+    ],
   );
 }
 
@@ -208,7 +240,10 @@ export async function signalsReceivedSince(db: Queryable, days: number): Promise
 
 /** The names of the alerts a remediation received, each once, in order. */
 export async function alertNamesOfRemediation(db: Queryable, remediationId: string): Promise<string[]> {
-  const { rows } = await db.query<{ name: string }>('SELECT DISTINCT name FROM signals WHERE remediation_id = $1 ORDER BY name', [remediationId]);
+  const { rows } = await db.query<{ name: string }>(
+    'SELECT DISTINCT name FROM signals WHERE remediation_id = $1 ORDER BY name',
+    [remediationId],
+  );
   return rows.map((r) => r.name);
 }
 

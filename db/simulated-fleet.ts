@@ -42,7 +42,8 @@ const HOST_COLUMNS = `id, zone, roles, power, health, health_reasons AS "healthR
   bmc_unreachable AS "bmcUnreachable", bmc_address AS "bmcAddress", bmc_credentials_ref AS "bmcCredentialsRef", bmc_system_id AS "bmcSystemId"`;
 
 /** SQL: does the host's fault resist `action`? (ineffective repairs, or a fault only another action fixes) */
-const STUBBORN = (action: 'power-cycle' | 'restart-compute-service') => `(fault_repair_ineffective OR coalesce(fault_fixed_only_by <> '${action}', false))`;
+const STUBBORN = (action: 'power-cycle' | 'restart-compute-service') =>
+  `(fault_repair_ineffective OR coalesce(fault_fixed_only_by <> '${action}', false))`;
 
 /** Complete every migration and power-on whose time has come. */
 export async function settleDueSimulatedWork(db: Queryable): Promise<void> {
@@ -74,7 +75,9 @@ export async function listSimulatedHosts(db: Queryable): Promise<SimulatedHost[]
 }
 
 export async function serversOnSimulatedHost(db: Queryable, host: string): Promise<ServerRef[]> {
-  const { rows } = await db.query<ServerRef>('SELECT id, name, host FROM sim_servers WHERE host = $1 ORDER BY id', [host]);
+  const { rows } = await db.query<ServerRef>('SELECT id, name, host FROM sim_servers WHERE host = $1 ORDER BY id', [
+    host,
+  ]);
   return rows;
 }
 
@@ -84,7 +87,10 @@ export async function countServersOnSimulatedHost(db: Queryable, host: string): 
 }
 
 /** What the host's servers are allocated, summed. */
-export async function allocatedOnSimulatedHost(db: Queryable, host: string): Promise<{ vcpus: number; ram: number; disk: number }> {
+export async function allocatedOnSimulatedHost(
+  db: Queryable,
+  host: string,
+): Promise<{ vcpus: number; ram: number; disk: number }> {
   const { rows } = await db.query<{ vcpus: number; ram: number; disk: number }>(
     'SELECT coalesce(sum(vcpus), 0)::int AS vcpus, coalesce(sum(ram_mib), 0)::int AS ram, coalesce(sum(disk_gib), 0)::int AS disk FROM sim_servers WHERE host = $1',
     [host],
@@ -101,7 +107,10 @@ export async function enableSimulatedCompute(db: Queryable, host: string): Promi
 }
 
 /** Where a server is and the migration it has in flight, if any; null when there is no such server. */
-export async function locateSimulatedServer(db: Queryable, serverId: string): Promise<{ id: string; host: string; move: string | null } | null> {
+export async function locateSimulatedServer(
+  db: Queryable,
+  serverId: string,
+): Promise<{ id: string; host: string; move: string | null } | null> {
   const { rows } = await db.query<{ id: string; host: string; move: string | null }>(
     `SELECT s.id, s.host, (SELECT m.id::text FROM sim_migrations m WHERE m.server_id = s.id AND m.status = 'running') AS move
        FROM sim_servers s WHERE s.id = $1`,
@@ -117,7 +126,11 @@ export async function locateSimulatedServer(db: Queryable, serverId: string): Pr
  * has the migration fault. Null when no host can take the server, or a
  * migration of it is already running.
  */
-export async function startSimulatedMigration(db: Queryable, serverId: string, seconds: number): Promise<string | null> {
+export async function startSimulatedMigration(
+  db: Queryable,
+  serverId: string,
+  seconds: number,
+): Promise<string | null> {
   const { rows } = await db.query<{ id: string }>(
     `WITH src AS (
        SELECT h.* FROM sim_servers s JOIN sim_hosts h ON h.id = s.host WHERE s.id = $1),
@@ -144,16 +157,28 @@ export async function startSimulatedMigration(db: Queryable, serverId: string, s
 export async function findSimulatedMigration(
   db: Queryable,
   moveId: string,
-): Promise<{ id: string; status: 'running' | 'completed' | 'failed'; dest: string | null; error: string | null } | null> {
-  const { rows } = await db.query<{ id: string; status: 'running' | 'completed' | 'failed'; dest: string | null; error: string | null }>(
-    'SELECT id::text, status, dest, error FROM sim_migrations WHERE id = $1',
-    [moveId],
-  );
+): Promise<{
+  id: string;
+  status: 'running' | 'completed' | 'failed';
+  dest: string | null;
+  error: string | null;
+} | null> {
+  const { rows } = await db.query<{
+    id: string;
+    status: 'running' | 'completed' | 'failed';
+    dest: string | null;
+    error: string | null;
+  }>('SELECT id::text, status, dest, error FROM sim_migrations WHERE id = $1', [moveId]);
   return rows[0] ?? null;
 }
 
 /** Power the host off now and on again in `seconds`; a power cycle is counted, a reboot is not. */
-export async function powerOffSimulatedHost(db: Queryable, host: string, seconds: number, kind: 'power-cycle' | 'reboot'): Promise<void> {
+export async function powerOffSimulatedHost(
+  db: Queryable,
+  host: string,
+  seconds: number,
+  kind: 'power-cycle' | 'reboot',
+): Promise<void> {
   if (kind === 'power-cycle') {
     await db.query(
       `UPDATE sim_hosts SET power = 'off', power_cycles = power_cycles + 1,
@@ -161,7 +186,10 @@ export async function powerOffSimulatedHost(db: Queryable, host: string, seconds
       [host, seconds],
     );
   } else {
-    await db.query(`UPDATE sim_hosts SET power = 'off', power_on_due = now() + make_interval(secs => $2) WHERE id = $1`, [host, seconds]);
+    await db.query(
+      `UPDATE sim_hosts SET power = 'off', power_on_due = now() + make_interval(secs => $2) WHERE id = $1`,
+      [host, seconds],
+    );
   }
 }
 
@@ -177,9 +205,19 @@ export async function restartSimulatedComputeService(db: Queryable, host: string
 // --- Seeding and faults (providers/simulated/admin.ts): the demo's, the benchmarks' and the tests' knobs.
 
 /** Add a host and its servers unless they are there already. */
-export async function addSimulatedHost(db: Queryable, host: string, zone: string, servers: readonly { id: string; name: string }[]): Promise<void> {
+export async function addSimulatedHost(
+  db: Queryable,
+  host: string,
+  zone: string,
+  servers: readonly { id: string; name: string }[],
+): Promise<void> {
   await db.query('INSERT INTO sim_hosts (id, zone) VALUES ($1, $2) ON CONFLICT DO NOTHING', [host, zone]);
-  for (const s of servers) await db.query('INSERT INTO sim_servers (id, name, host) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [s.id, s.name, host]);
+  for (const s of servers)
+    await db.query('INSERT INTO sim_servers (id, name, host) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [
+      s.id,
+      s.name,
+      host,
+    ]);
 }
 
 /**
@@ -187,8 +225,13 @@ export async function addSimulatedHost(db: Queryable, host: string, zone: string
  * bench-0000 … over ten zones, and 20 servers on every simulated host.
  */
 export async function addBenchmarkFleet(db: Queryable, hosts: number): Promise<void> {
-  await db.query(`INSERT INTO sim_hosts (id, zone) SELECT 'bench-' || lpad(i::text, 4, '0'), 'zone-' || (i % 10) FROM generate_series(0, $1 - 1) i`, [hosts]);
-  await db.query(`INSERT INTO sim_servers (id, name, host) SELECT h.id || '-vm' || s, 'vm', h.id FROM sim_hosts h, generate_series(1, 20) s`);
+  await db.query(
+    `INSERT INTO sim_hosts (id, zone) SELECT 'bench-' || lpad(i::text, 4, '0'), 'zone-' || (i % 10) FROM generate_series(0, $1 - 1) i`,
+    [hosts],
+  );
+  await db.query(
+    `INSERT INTO sim_servers (id, name, host) SELECT h.id || '-vm' || s, 'vm', h.id FROM sim_hosts h, generate_series(1, 20) s`,
+  );
 }
 
 /** A fault as the host's row keeps it; absent fields clear that fault. */
@@ -216,7 +259,12 @@ export async function setSimulatedFault(db: Queryable, host: string, f: Simulate
 export async function setSimulatedBmcReadings(
   db: Queryable,
   host: string,
-  r: { inletCelsius: number | null; psusFailed: number | null; correctableErrors: number | null; bmcUnreachable: boolean | null },
+  r: {
+    inletCelsius: number | null;
+    psusFailed: number | null;
+    correctableErrors: number | null;
+    bmcUnreachable: boolean | null;
+  },
 ): Promise<boolean> {
   const { rowCount } = await db.query(
     `UPDATE sim_hosts SET inlet_celsius = coalesce($2, inlet_celsius), psus_failed = coalesce($3, psus_failed),
@@ -228,13 +276,25 @@ export async function setSimulatedBmcReadings(
 }
 
 /** Point one simulated host's BMC at a real Redfish service instead of the simulated one. */
-export async function pointSimulatedBmcAt(db: Queryable, host: string, bmc: { address: string; systemId: string | null; credentialsRef: string | null }): Promise<void> {
-  await db.query('UPDATE sim_hosts SET bmc_address = $2, bmc_system_id = $3, bmc_credentials_ref = $4 WHERE id = $1', [host, bmc.address, bmc.systemId, bmc.credentialsRef]);
+export async function pointSimulatedBmcAt(
+  db: Queryable,
+  host: string,
+  bmc: { address: string; systemId: string | null; credentialsRef: string | null },
+): Promise<void> {
+  await db.query('UPDATE sim_hosts SET bmc_address = $2, bmc_system_id = $3, bmc_credentials_ref = $4 WHERE id = $1', [
+    host,
+    bmc.address,
+    bmc.systemId,
+    bmc.credentialsRef,
+  ]);
 }
 
 /** Point every simulated host's BMC at one Redfish service, each as the system named like the host (the sweep benchmark). */
 export async function pointEverySimulatedBmcAt(db: Queryable, address: string, credentialsRef: string): Promise<void> {
-  await db.query(`UPDATE sim_hosts SET bmc_address = $1, bmc_system_id = id, bmc_credentials_ref = $2`, [address, credentialsRef]);
+  await db.query(`UPDATE sim_hosts SET bmc_address = $1, bmc_system_id = id, bmc_credentials_ref = $2`, [
+    address,
+    credentialsRef,
+  ]);
 }
 
 /** What an operator does by hand when a hand-off reaches them: fix the hardware (the inlet back to a normal 23 °C). */

@@ -38,9 +38,16 @@ export interface ReadingConsequences {
  * reading, locked until the end so that two readings of one host (a sweep and
  * a refresh) never both raise the same signal.
  */
-export async function recordHostReading<C extends ReadingConsequences>(db: Pool, r: HostReading, decide: (previous: Conditions) => C): Promise<C> {
+export async function recordHostReading<C extends ReadingConsequences>(
+  db: Pool,
+  r: HostReading,
+  decide: (previous: Conditions) => C,
+): Promise<C> {
   return inTransaction(db, async (tx) => {
-    const { rows: prev } = await tx.query<{ conditions: Conditions }>('SELECT conditions FROM host_snapshots WHERE host = $1 FOR UPDATE', [r.host]);
+    const { rows: prev } = await tx.query<{ conditions: Conditions }>(
+      'SELECT conditions FROM host_snapshots WHERE host = $1 FOR UPDATE',
+      [r.host],
+    );
     const consequences = decide(prev[0]?.conditions ?? {});
     await writeSnapshot(tx, r, consequences.conditions);
     for (const signal of consequences.signals) await recordQueuedSignal(tx, signal);
@@ -83,7 +90,11 @@ async function writeSnapshot(tx: Queryable, r: HostReading, conditions: Conditio
 }
 
 /** The host's correctable-error count at the start of the window, if its series reaches back that far. */
-export async function correctableErrorsAtWindowStart(db: Queryable, host: string, windowMinutes: number): Promise<number | null> {
+export async function correctableErrorsAtWindowStart(
+  db: Queryable,
+  host: string,
+  windowMinutes: number,
+): Promise<number | null> {
   const { rows } = await db.query<{ value: number }>(
     `SELECT value FROM telemetry_samples
       WHERE host = $1 AND metric = 'correctable_errors' AND at >= now() - make_interval(mins => $2)
@@ -103,8 +114,15 @@ export interface SeriesQuery {
 }
 
 /** A host's samples in the window, oldest first: the newest `limit` of them. */
-export async function telemetrySeries(db: Queryable, q: SeriesQuery): Promise<{ metric: string; at: Date; value: number }[]> {
-  const where = new Filters().add('host = ?', q.host).add('metric = ?', q.metric).add('at >= ?', q.since).add('at <= ?', q.until);
+export async function telemetrySeries(
+  db: Queryable,
+  q: SeriesQuery,
+): Promise<{ metric: string; at: Date; value: number }[]> {
+  const where = new Filters()
+    .add('host = ?', q.host)
+    .add('metric = ?', q.metric)
+    .add('at >= ?', q.since)
+    .add('at <= ?', q.until);
   const { rows } = await db.query<{ metric: string; at: Date; value: number }>(
     `SELECT metric, at, value FROM (SELECT metric, at, value FROM telemetry_samples ${where} ORDER BY at DESC LIMIT ${where.param(q.limit)}) t ORDER BY at`,
     where.args,
@@ -118,19 +136,26 @@ export async function openSweep(db: Queryable, sweepId: string, hosts: number): 
 }
 
 /** Add one batch's counts to its sweep. */
-export async function countSweepBatch(db: Queryable, sweepId: string, batch: { ok: number; failed: number; signals: number }): Promise<void> {
-  await db.query('UPDATE telemetry_sweeps SET read_ok = read_ok + $2, read_failed = read_failed + $3, signals = signals + $4 WHERE id = $1', [
-    sweepId,
-    batch.ok,
-    batch.failed,
-    batch.signals,
-  ]);
+export async function countSweepBatch(
+  db: Queryable,
+  sweepId: string,
+  batch: { ok: number; failed: number; signals: number },
+): Promise<void> {
+  await db.query(
+    'UPDATE telemetry_sweeps SET read_ok = read_ok + $2, read_failed = read_failed + $3, signals = signals + $4 WHERE id = $1',
+    [sweepId, batch.ok, batch.failed, batch.signals],
+  );
 }
 
 /** Prune samples older than the retention, then close the sweep with how many went; returns that number. */
 export async function closeSweepAndPrune(db: Queryable, sweepId: string, retentionDays: number): Promise<number> {
-  const { rowCount } = await db.query(`DELETE FROM telemetry_samples WHERE at < now() - make_interval(days => $1)`, [retentionDays]);
-  await db.query('UPDATE telemetry_sweeps SET finished_at = now(), pruned = $2 WHERE id = $1', [sweepId, rowCount ?? 0]);
+  const { rowCount } = await db.query(`DELETE FROM telemetry_samples WHERE at < now() - make_interval(days => $1)`, [
+    retentionDays,
+  ]);
+  await db.query('UPDATE telemetry_sweeps SET finished_at = now(), pruned = $2 WHERE id = $1', [
+    sweepId,
+    rowCount ?? 0,
+  ]);
   return rowCount ?? 0;
 }
 
@@ -148,18 +173,24 @@ const SWEEP_COLUMNS = `id, started_at AS "startedAt", finished_at AS "finishedAt
 
 /** The sweep started last, finished or not. */
 export async function lastSweep(db: Queryable): Promise<SweepRecord | null> {
-  const { rows } = await db.query<SweepRecord>(`SELECT ${SWEEP_COLUMNS} FROM telemetry_sweeps ORDER BY started_at DESC LIMIT 1`);
+  const { rows } = await db.query<SweepRecord>(
+    `SELECT ${SWEEP_COLUMNS} FROM telemetry_sweeps ORDER BY started_at DESC LIMIT 1`,
+  );
   return rows[0] ?? null;
 }
 
 /** The sweep finished last. */
 export async function lastFinishedSweep(db: Queryable): Promise<SweepRecord | null> {
-  const { rows } = await db.query<SweepRecord>(`SELECT ${SWEEP_COLUMNS} FROM telemetry_sweeps WHERE finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT 1`);
+  const { rows } = await db.query<SweepRecord>(
+    `SELECT ${SWEEP_COLUMNS} FROM telemetry_sweeps WHERE finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT 1`,
+  );
   return rows[0] ?? null;
 }
 
 /** How much the telemetry keeps: samples, and the bytes of the two tables with their indexes (the sweep benchmark). */
-export async function telemetryFootprint(db: Queryable): Promise<{ samples: number; sampleBytes: number; snapshotBytes: number }> {
+export async function telemetryFootprint(
+  db: Queryable,
+): Promise<{ samples: number; sampleBytes: number; snapshotBytes: number }> {
   const { rows } = await db.query<{ samples: number; sampleBytes: string; snapshotBytes: string }>(
     `SELECT (SELECT count(*)::int FROM telemetry_samples) AS samples,
             pg_total_relation_size('telemetry_samples')::bigint AS "sampleBytes",

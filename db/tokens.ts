@@ -23,12 +23,18 @@ export async function storeTokenHash(db: Queryable, holder: TokenHolder, tokenHa
 
 /** Who holds the token with this hash, or null when it is unknown or revoked. */
 export async function holderOfToken(db: Queryable, tokenHash: string): Promise<TokenHolder | null> {
-  const { rows } = await db.query<TokenHolder>('SELECT subject, role FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL', [tokenHash]);
+  const { rows } = await db.query<TokenHolder>(
+    'SELECT subject, role FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL',
+    [tokenHash],
+  );
   return rows[0] ?? null;
 }
 
 /** Revoke every token of `subject`; returns how many were still valid. */
 export async function revokeTokensOf(db: Queryable, subject: string): Promise<number> {
-  const { rowCount } = await db.query('UPDATE api_tokens SET revoked_at = now() WHERE subject = $1 AND revoked_at IS NULL', [subject]);
+  const { rowCount } = await db.query(
+    'UPDATE api_tokens SET revoked_at = now() WHERE subject = $1 AND revoked_at IS NULL',
+    [subject],
+  );
   return rowCount ?? 0;
 }

@@ -120,17 +120,26 @@ const hosts = (n: number) => `${n} host${n === 1 ? '' : 's'}`;
 function describeLimit(limit: Limit, total: number): string {
   if (limit.percent === undefined) return '';
   const byPercent = Math.floor((limit.percent / 100) * total);
-  const percent = byPercent === 0 ? `${limit.percent} % of ${total}, never below one host` : `${limit.percent} % of ${total} = ${byPercent}`;
+  const percent =
+    byPercent === 0
+      ? `${limit.percent} % of ${total}, never below one host`
+      : `${limit.percent} % of ${total} = ${byPercent}`;
   return limit.count === undefined ? ` (${percent})` : ` (the stricter of ${hosts(limit.count)} and ${percent})`;
 }
 
 function describeFloor(floor: Limit, total: number): string {
-  const parts = [floor.count === undefined ? null : hosts(floor.count), floor.percent === undefined ? null : `${floor.percent} % of ${total}, rounded up`];
+  const parts = [
+    floor.count === undefined ? null : hosts(floor.count),
+    floor.percent === undefined ? null : `${floor.percent} % of ${total}, rounded up`,
+  ];
   return parts.filter((p) => p !== null).join(' and ');
 }
 
 function describeBreaker(breaker: GuardConfig['breaker'], zoneHosts: number): string {
-  const parts = [breaker.count === undefined ? null : `${breaker.count}`, breaker.percent === undefined ? null : `${breaker.percent} % of ${zoneHosts}`].filter((p) => p !== null);
+  const parts = [
+    breaker.count === undefined ? null : `${breaker.count}`,
+    breaker.percent === undefined ? null : `${breaker.percent} % of ${zoneHosts}`,
+  ].filter((p) => p !== null);
   return `${parts.join(' or ')}${parts.length > 1 ? ', whichever comes first' : ''}, never below 2`;
 }
 
@@ -147,11 +156,16 @@ export interface ZoneLimit {
  */
 export function zoneLimits(config: GuardConfig, s: FleetSnapshot): ZoneLimit[] {
   const limits: ZoneLimit[] = [];
-  if (s.paused) limits.push({ guard: 'pause', room: 0, reason: `automation paused by ${s.paused.by}: ${s.paused.reason}` });
+  if (s.paused)
+    limits.push({ guard: 'pause', room: 0, reason: `automation paused by ${s.paused.by}: ${s.paused.reason}` });
   const tripAt = breakerAt(config.breaker, s.zoneHosts);
   limits.push(
     s.breakerTripped
-      ? { guard: 'breaker', room: 0, reason: `circuit breaker of ${s.zone} tripped at ${s.breakerTripped.at} (${s.breakerTripped.reason}); a person must reset it` }
+      ? {
+          guard: 'breaker',
+          room: 0,
+          reason: `circuit breaker of ${s.zone} tripped at ${s.breakerTripped.at} (${s.breakerTripped.reason}); a person must reset it`,
+        }
       : {
           guard: 'breaker',
           // The take-out that reaches the trip point is allowed; it trips the breaker for the ones after it.
@@ -163,9 +177,17 @@ export function zoneLimits(config: GuardConfig, s: FleetSnapshot): ZoneLimit[] {
   if (!window.open) limits.push({ guard: 'maintenance-window', room: 0, reason: window.reason });
 
   const zoneCap = limitFor(config.maxConcurrentPerZone, s.zoneHosts);
-  limits.push({ guard: 'zone-concurrency', room: zoneCap - s.activeLeasesZone, reason: `${s.activeLeasesZone} hosts of ${s.zone} out for remediation; at most ${zoneCap} at once${describeLimit(config.maxConcurrentPerZone, s.zoneHosts)}` });
+  limits.push({
+    guard: 'zone-concurrency',
+    room: zoneCap - s.activeLeasesZone,
+    reason: `${s.activeLeasesZone} hosts of ${s.zone} out for remediation; at most ${zoneCap} at once${describeLimit(config.maxConcurrentPerZone, s.zoneHosts)}`,
+  });
   const fleetCap = limitFor(config.maxConcurrentFleet, s.fleetHosts);
-  limits.push({ guard: 'fleet-concurrency', room: fleetCap - s.activeLeasesFleet, reason: `${s.activeLeasesFleet} hosts of the fleet out for remediation; at most ${fleetCap} at once${describeLimit(config.maxConcurrentFleet, s.fleetHosts)}` });
+  limits.push({
+    guard: 'fleet-concurrency',
+    room: fleetCap - s.activeLeasesFleet,
+    reason: `${s.activeLeasesFleet} hosts of the fleet out for remediation; at most ${fleetCap} at once${describeLimit(config.maxConcurrentFleet, s.fleetHosts)}`,
+  });
   const maxOut = limitFor(config.maxOutOfServicePerZone, s.zoneHosts);
   limits.push({
     guard: 'zone-out-of-service',
@@ -175,7 +197,11 @@ export function zoneLimits(config: GuardConfig, s: FleetSnapshot): ZoneLimit[] {
   if (config.minInServicePerZone) {
     const inService = s.zoneHosts - s.zoneOutOfService;
     const floor = floorFor(config.minInServicePerZone, s.zoneHosts);
-    limits.push({ guard: 'capacity-floor', room: inService - floor, reason: `${inService} of ${s.zoneHosts} hosts of ${s.zone} in service; at least ${floor} must stay (${describeFloor(config.minInServicePerZone, s.zoneHosts)})` });
+    limits.push({
+      guard: 'capacity-floor',
+      room: inService - floor,
+      reason: `${inService} of ${s.zoneHosts} hosts of ${s.zone} in service; at least ${floor} must stay (${describeFloor(config.minInServicePerZone, s.zoneHosts)})`,
+    });
   }
   limits.push({
     guard: 'rate-limit',
@@ -266,7 +292,11 @@ export interface HostHistory {
 }
 
 /** Should this remediation go straight to an operator because the host keeps coming back? */
-export function repeatOffence(config: Pick<GuardConfig, 'cooldownMinutes' | 'maxAttempts'>, h: HostHistory, now: Date): string | null {
+export function repeatOffence(
+  config: Pick<GuardConfig, 'cooldownMinutes' | 'maxAttempts'>,
+  h: HostHistory,
+  now: Date,
+): string | null {
   if (h.lastActedEndedAt && config.cooldownMinutes > 0) {
     const since = (now.getTime() - Date.parse(h.lastActedEndedAt)) / 60_000;
     if (since < config.cooldownMinutes) {
@@ -282,7 +312,8 @@ export function repeatOffence(config: Pick<GuardConfig, 'cooldownMinutes' | 'max
 /** The guards a single policy may tighten; the fleet-wide file still applies. */
 export type PolicyGuards = Partial<Pick<GuardConfig, 'maxConcurrentPerZone' | 'cooldownMinutes' | 'maxAttempts'>>;
 
-const minDefined = (a: number | undefined, b: number | undefined) => (a === undefined ? b : b === undefined ? a : Math.min(a, b));
+const minDefined = (a: number | undefined, b: number | undefined) =>
+  a === undefined ? b : b === undefined ? a : Math.min(a, b);
 
 /** Fleet guards tightened by a policy's own: the stricter value always wins. */
 export function stricter(fleet: GuardConfig, policy: PolicyGuards | undefined): GuardConfig {
@@ -295,7 +326,10 @@ export function stricter(fleet: GuardConfig, policy: PolicyGuards | undefined): 
     },
     cooldownMinutes: Math.max(fleet.cooldownMinutes, policy.cooldownMinutes ?? 0),
     maxAttempts: policy.maxAttempts
-      ? { count: Math.min(fleet.maxAttempts.count, policy.maxAttempts.count), windowMinutes: Math.max(fleet.maxAttempts.windowMinutes, policy.maxAttempts.windowMinutes) }
+      ? {
+          count: Math.min(fleet.maxAttempts.count, policy.maxAttempts.count),
+          windowMinutes: Math.max(fleet.maxAttempts.windowMinutes, policy.maxAttempts.windowMinutes),
+        }
       : fleet.maxAttempts,
   };
 }

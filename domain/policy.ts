@@ -81,7 +81,10 @@ export const DEFAULT_CONFIRM_CHECKS: readonly ConfirmCheck[] = ['host-health', '
  * power supplies, memory errors, health rollup) not ok; the BMC cannot be
  * read. None of them: a false alarm.
  */
-export function confirmedProblems(state: HostState, checks: readonly ConfirmCheck[] = DEFAULT_CONFIRM_CHECKS): string[] {
+export function confirmedProblems(
+  state: HostState,
+  checks: readonly ConfirmCheck[] = DEFAULT_CONFIRM_CHECKS,
+): string[] {
   const problems: string[] = [];
   if (checks.includes('host-health') && state.health !== 'ok') {
     problems.push(`health ${state.health}${state.healthReasons.length ? `: ${state.healthReasons.join('; ')}` : ''}`);
@@ -89,10 +92,15 @@ export function confirmedProblems(state: HostState, checks: readonly ConfirmChec
   if (checks.includes('power') && state.power !== 'on') problems.push(`power ${state.power}`);
   if (checks.includes('compute-service') && !state.compute.up) problems.push('compute service down');
   const bmc = state.bmc;
-  if (checks.includes('bmc-health') && bmc?.status === 'read' && (bmc.health === 'warning' || bmc.health === 'critical')) {
+  if (
+    checks.includes('bmc-health') &&
+    bmc?.status === 'read' &&
+    (bmc.health === 'warning' || bmc.health === 'critical')
+  ) {
     problems.push(`BMC ${bmc.health}: ${bmc.reasons.join('; ')}`);
   }
-  if (checks.includes('bmc-reachable') && bmc?.status === 'failed') problems.push(bmc.reasons.join('; ') || 'BMC cannot be read');
+  if (checks.includes('bmc-reachable') && bmc?.status === 'failed')
+    problems.push(bmc.reasons.join('; ') || 'BMC cannot be read');
   return problems;
 }
 
@@ -116,7 +124,8 @@ export function approvalReason(rule: ApprovalRule, facts: HostFacts): string | n
   if (rule.mode === 'never') return null;
   if (rule.mode === 'always') return 'the policy always asks for approval';
   const w = rule.when ?? {};
-  if (w.serversMoreThan !== undefined && facts.serverCount > w.serversMoreThan) return `${facts.serverCount} servers on the host (more than ${w.serversMoreThan})`;
+  if (w.serversMoreThan !== undefined && facts.serverCount > w.serversMoreThan)
+    return `${facts.serverCount} servers on the host (more than ${w.serversMoreThan})`;
   if (w.zones?.includes(facts.zone)) return `zone ${facts.zone} asks for approval`;
   if (w.severities?.includes(facts.severity)) return `severity ${facts.severity} asks for approval`;
   return null;

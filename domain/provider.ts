@@ -70,7 +70,8 @@ export class PermanentProviderError extends Error {
  */
 const CANNOT: Readonly<Record<string, Partial<Record<RepairAction, string>>>> = {
   openstack: {
-    'restart-compute-service': "restarting nova-compute needs a shell on the host, which OpenStack's APIs do not give; drop the step (power-cycle and reboot work through Ironic)",
+    'restart-compute-service':
+      "restarting nova-compute needs a shell on the host, which OpenStack's APIs do not give; drop the step (power-cycle and reboot work through Ironic)",
   },
 };
 

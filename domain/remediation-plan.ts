@@ -35,7 +35,11 @@ export type ApprovalPlan =
  */
 export function approvalPlan(policy: Pick<RemediationPolicy, 'name' | 'approval'>, facts: HostFacts): ApprovalPlan {
   const rule = policy.approval.rule;
-  const why = rule ? approvalReason(rule, facts) : policy.approval.required ? `policy ${policy.name} requires approval` : null;
+  const why = rule
+    ? approvalReason(rule, facts)
+    : policy.approval.required
+      ? `policy ${policy.name} requires approval`
+      : null;
   return why ? { ask: true, why, onTimeout: rule?.onTimeout ?? 'escalate' } : { ask: false };
 }
 

@@ -54,7 +54,10 @@ export interface BmcReading {
   bmcFirmware: string | null;
   events: BmcEvent[];
   /** Which Redfish resources the thermal and power figures came from, and what the BMC did not have. */
-  sources: { thermal: 'Thermal' | 'ThermalSubsystem' | 'simulated' | null; power: 'Power' | 'PowerSubsystem' | 'simulated' | null };
+  sources: {
+    thermal: 'Thermal' | 'ThermalSubsystem' | 'simulated' | null;
+    power: 'Power' | 'PowerSubsystem' | 'simulated' | null;
+  };
   gaps: string[];
 }
 
@@ -156,7 +159,8 @@ function inletLevel(r: BmcReading, th: Thresholds): { level: 'warning' | 'critic
     if (!isInlet(t) || t.celsius === null) continue;
     const critical = Math.min(th.inletCriticalC, t.upperCritical ?? Infinity);
     const warning = Math.min(th.inletWarningC, t.upperWarning ?? Infinity, critical);
-    const level: 'warning' | 'critical' | null = t.celsius >= critical ? 'critical' : t.celsius >= warning ? 'warning' : null;
+    const level: 'warning' | 'critical' | null =
+      t.celsius >= critical ? 'critical' : t.celsius >= warning ? 'warning' : null;
     if (level && (!found || level === 'critical')) found = { level, celsius: t.celsius };
   }
   return found;
@@ -181,7 +185,10 @@ export function assess(
   };
 
   if (state && state.health !== 'ok' && state.health !== 'unknown') {
-    note(state.health, `provider reports ${state.health}${state.healthReasons.length ? `: ${state.healthReasons.join('; ')}` : ''}`);
+    note(
+      state.health,
+      `provider reports ${state.health}${state.healthReasons.length ? `: ${state.healthReasons.join('; ')}` : ''}`,
+    );
   }
   if (state && state.power === 'off') note('critical', 'powered off');
 
@@ -194,9 +201,12 @@ export function assess(
   const r = bmc.reading;
 
   if (r.health === 'critical' || r.health === 'warning') note(r.health, `BMC health rollup ${r.health}`);
-  if (r.health === 'critical') conditions.HardwareHealthCritical = { severity: 'critical', reason: 'BMC health rollup critical' };
-  if (r.processors.health === 'critical' || r.processors.health === 'warning') note(r.processors.health, `processors ${r.processors.health}`);
-  if (r.memory.health === 'critical' || r.memory.health === 'warning') note(r.memory.health, `memory ${r.memory.health}`);
+  if (r.health === 'critical')
+    conditions.HardwareHealthCritical = { severity: 'critical', reason: 'BMC health rollup critical' };
+  if (r.processors.health === 'critical' || r.processors.health === 'warning')
+    note(r.processors.health, `processors ${r.processors.health}`);
+  if (r.memory.health === 'critical' || r.memory.health === 'warning')
+    note(r.memory.health, `memory ${r.memory.health}`);
 
   const inlet = inletLevel(r, thresholds);
   if (inlet) {
@@ -206,8 +216,10 @@ export function assess(
   }
   for (const t of r.temperatures) {
     if (isInlet(t) || t.celsius === null) continue;
-    if (t.upperCritical !== null && t.celsius >= t.upperCritical) note('critical', `${t.name} ${t.celsius} °C at or above its critical threshold ${t.upperCritical} °C`);
-    else if (t.upperWarning !== null && t.celsius >= t.upperWarning) note('warning', `${t.name} ${t.celsius} °C at or above its warning threshold ${t.upperWarning} °C`);
+    if (t.upperCritical !== null && t.celsius >= t.upperCritical)
+      note('critical', `${t.name} ${t.celsius} °C at or above its critical threshold ${t.upperCritical} °C`);
+    else if (t.upperWarning !== null && t.celsius >= t.upperWarning)
+      note('warning', `${t.name} ${t.celsius} °C at or above its warning threshold ${t.upperWarning} °C`);
   }
   for (const f of r.fans) {
     if (f.health === 'critical' || f.health === 'warning') note(f.health, `fan ${f.name} ${f.health}`);

@@ -26,7 +26,12 @@ export function findUnstorable(text: string): Unstorable | null {
   const nul = text.indexOf('\u0000');
   if (nul >= 0) return { index: nul, what: 'a NUL character (\\u0000)', why: 'PostgreSQL cannot store it' };
   const lone = LONE_SURROGATE.exec(text);
-  if (lone) return { index: lone.index, what: `an unpaired UTF-16 surrogate (${hex(lone[0])})`, why: 'text must be valid Unicode' };
+  if (lone)
+    return {
+      index: lone.index,
+      what: `an unpaired UTF-16 surrogate (${hex(lone[0])})`,
+      why: 'text must be valid Unicode',
+    };
   return null;
 }
 

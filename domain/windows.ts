@@ -24,7 +24,12 @@ function seconds(hms: string): number {
 /** Weekday and seconds since local midnight of `at` in `timezone`. */
 export function localTime(at: Date, timezone: string): { day: Weekday; seconds: number } {
   const parts = new Intl.DateTimeFormat('en-GB', {
-    timeZone: timezone, weekday: 'short', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
+    timeZone: timezone,
+    weekday: 'short',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hourCycle: 'h23',
   }).formatToParts(at);
   const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '0';
   const day = get('weekday').toLowerCase().slice(0, 3) as Weekday;
@@ -41,7 +46,10 @@ export function isInside(w: MaintenanceWindow, at: Date): boolean {
   return (w.days.includes(day) && now >= start) || (w.days.includes(yesterday) && now < end);
 }
 
-export function windowVerdict(windows: MaintenanceWindow[], at: Date): { open: true } | { open: false; reason: string } {
+export function windowVerdict(
+  windows: MaintenanceWindow[],
+  at: Date,
+): { open: true } | { open: false; reason: string } {
   const forbidding = windows.find((w) => w.effect === 'forbid' && isInside(w, at));
   if (forbidding) return { open: false, reason: `inside forbidding window "${forbidding.name}"` };
   const allows = windows.filter((w) => w.effect === 'allow');

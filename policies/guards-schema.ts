@@ -33,7 +33,11 @@ const floorSchema = z
 const breakerSchema = z
   .strictObject({
     // One host going bad is what remediation is for: a breaker that trips on it would stop every zone on its first fix.
-    count: z.number().int().min(2, 'must be at least 2: to have a person approve every take-out, give the policy an approval rule').optional(),
+    count: z
+      .number()
+      .int()
+      .min(2, 'must be at least 2: to have a person approve every take-out, give the policy an approval rule')
+      .optional(),
     percent: z.number().gt(0).max(100).optional(),
     windowMinutes: z.number().gt(0),
   })
@@ -48,12 +52,23 @@ export const guardFileSchema = z
     /** Before minInServicePerZone: still read, as minInServicePerZone.percent. */
     minInServicePercentPerZone: z.number().min(0).max(100).optional(),
     minFreeVcpuPercentPerZone: z.number().min(0).max(100).default(10),
-    rateLimit: z.strictObject({ starts: z.number().int().min(1), windowMinutes: z.number().gt(0) }).default({ starts: 10, windowMinutes: 60 }),
+    rateLimit: z
+      .strictObject({ starts: z.number().int().min(1), windowMinutes: z.number().gt(0) })
+      .default({ starts: 10, windowMinutes: 60 }),
     cooldownMinutes: z.number().min(0).default(60),
     maxAttempts: attemptsSchema.default({ count: 3, windowMinutes: 1440 }),
     breaker: breakerSchema.default({ count: 5, percent: 30, windowMinutes: 60 }),
     windows: z
-      .array(z.strictObject({ name: z.string().min(1), effect: z.enum(['allow', 'forbid']), days: z.array(z.enum(WEEKDAYS)).min(1), start: time, end: time, timezone }))
+      .array(
+        z.strictObject({
+          name: z.string().min(1),
+          effect: z.enum(['allow', 'forbid']),
+          days: z.array(z.enum(WEEKDAYS)).min(1),
+          start: time,
+          end: time,
+          timezone,
+        }),
+      )
       .default([]),
     waitTimeoutMinutes: z.number().gt(0).default(60),
     pollSeconds: z.number().gt(0).max(600).default(10),
@@ -63,7 +78,10 @@ export const guardFileSchema = z
     message: 'replaced by minInServicePerZone.percent; give only one of them',
   })
   .transform(({ minInServicePercentPerZone, minInServicePerZone, ...rest }): GuardConfig => {
-    const floor = minInServicePercentPerZone === undefined ? minInServicePerZone : { ...minInServicePerZone, percent: minInServicePercentPerZone };
+    const floor =
+      minInServicePercentPerZone === undefined
+        ? minInServicePerZone
+        : { ...minInServicePerZone, percent: minInServicePercentPerZone };
     return floor ? { ...rest, minInServicePerZone: floor } : rest;
   });
 
@@ -78,7 +96,10 @@ export function parseGuards(file: string, text: string): GuardConfig {
     throw new PolicyError(`${file}: not valid YAML: ${(err as Error).message}`);
   }
   const result = guardFileSchema.safeParse(raw);
-  if (!result.success) throw new PolicyError(`${file}: ${result.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`).join('; ')}`);
+  if (!result.success)
+    throw new PolicyError(
+      `${file}: ${result.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`).join('; ')}`,
+    );
   return result.data;
 }
 
@@ -110,7 +131,12 @@ export function watchGuards(path: string, onError: (message: string) => void = (
  * guards.yaml in the policy folder), re-read when it changes. A bad file at
  * start-up stops the process; a bad edit later is logged and the last good guards kept.
  */
-export function watchGuardsFile(config: Pick<Config, 'SHIPSHAPE_GUARDS_FILE' | 'SHIPSHAPE_POLICY_DIR'>, logger: Logger): () => GuardConfig {
+export function watchGuardsFile(
+  config: Pick<Config, 'SHIPSHAPE_GUARDS_FILE' | 'SHIPSHAPE_POLICY_DIR'>,
+  logger: Logger,
+): () => GuardConfig {
   const file = config.SHIPSHAPE_GUARDS_FILE ?? join(config.SHIPSHAPE_POLICY_DIR, 'guards.yaml');
-  return watchGuards(file, (message) => logger.error({ file }, `guards file rejected, keeping the last good guards: ${message}`));
+  return watchGuards(file, (message) =>
+    logger.error({ file }, `guards file rejected, keeping the last good guards: ${message}`),
+  );
 }

@@ -45,7 +45,10 @@ export function inMatchOrder(policies: LoadedPolicy[]): LoadedPolicy[] {
 }
 
 function fail(file: string, issues: PolicyIssue[]): never {
-  throw new PolicyError(issues.map((i) => `${file}:${i.line}:${i.column}: ${i.field}: ${i.message}`).join('\n'), issues);
+  throw new PolicyError(
+    issues.map((i) => `${file}:${i.line}:${i.column}: ${i.field}: ${i.message}`).join('\n'),
+    issues,
+  );
 }
 
 export interface LoadOptions {
@@ -58,23 +61,38 @@ export function parsePolicy(file: string, text: string, options: LoadOptions = {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   if (doc.errors.length > 0) {
-    fail(file, doc.errors.map((e) => {
-      const pos = lines.linePos(e.pos[0]);
-      return { file, line: pos.line, column: pos.col, field: '(yaml)', message: e.message.split('\n')[0]! };
-    }));
+    fail(
+      file,
+      doc.errors.map((e) => {
+        const pos = lines.linePos(e.pos[0]);
+        return { file, line: pos.line, column: pos.col, field: '(yaml)', message: e.message.split('\n')[0]! };
+      }),
+    );
   }
   const result = policyFileSchema.safeParse(doc.toJS());
   if (!result.success) {
-    fail(file, result.error.issues.map((issue) => ({ file, ...positionOf(doc, lines, issue.path), field: issue.path.join('.') || '(file)', message: issue.message })));
+    fail(
+      file,
+      result.error.issues.map((issue) => ({
+        file,
+        ...positionOf(doc, lines, issue.path),
+        field: issue.path.join('.') || '(file)',
+        message: issue.message,
+      })),
+    );
   }
   const p = result.data;
   const refused = p.steps.flatMap((step, i) => {
     const why = options.provider ? stepRefusal(options.provider, step.action) : null;
-    return why ? [{ file, ...positionOf(doc, lines, ['steps', i, 'action']), field: `steps.${i}.action`, message: why }] : [];
+    return why
+      ? [{ file, ...positionOf(doc, lines, ['steps', i, 'action']), field: `steps.${i}.action`, message: why }]
+      : [];
   });
   if (refused.length > 0) fail(file, refused);
   const version = createHash('sha256').update(text).digest('hex').slice(0, 12);
-  const repairs = p.steps.map((s) => s.action).filter((a): a is RepairAction => (REPAIR_ACTIONS as readonly string[]).includes(a));
+  const repairs = p.steps
+    .map((s) => s.action)
+    .filter((a): a is RepairAction => (REPAIR_ACTIONS as readonly string[]).includes(a));
   return {
     file,
     name: p.name,
@@ -102,7 +120,11 @@ export function parsePolicy(file: string, text: string, options: LoadOptions = {
 }
 
 /** Where a field stands in the file: the nearest node that exists (for a missing field, the object that should hold it). */
-function positionOf(doc: Document.Parsed, lines: LineCounter, fieldPath: readonly PropertyKey[]): { line: number; column: number } {
+function positionOf(
+  doc: Document.Parsed,
+  lines: LineCounter,
+  fieldPath: readonly PropertyKey[],
+): { line: number; column: number } {
   let path = fieldPath.map(String);
   let node: unknown = undefined;
   while (path.length > 0 && !isNode((node = doc.getIn(path, true)))) path = path.slice(0, -1);
@@ -116,13 +138,21 @@ function refuseUnstorable(file: string, text: string): void {
   const found = findUnstorable(text);
   if (!found) return;
   const linesBefore = text.slice(0, found.index).split('\n');
-  const issue = { file, line: linesBefore.length, column: linesBefore[linesBefore.length - 1]!.length + 1, field: '(file)', message: `contains ${found.what}; ${found.why}` };
+  const issue = {
+    file,
+    line: linesBefore.length,
+    column: linesBefore[linesBefore.length - 1]!.length + 1,
+    field: '(file)',
+    message: `contains ${found.what}; ${found.why}`,
+  };
   fail(file, [issue]);
 }
 
 /** Every policy file of a folder (guards.yaml is the guards file, not a policy). */
 export function loadPolicies(dir: string, options: LoadOptions = {}): LoadedPolicy[] {
-  const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f) && !/^guards\.ya?ml$/.test(f)).sort();
+  const files = readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f) && !/^guards\.ya?ml$/.test(f))
+    .sort();
   const policies = files.map((f) => parsePolicy(f, readFileSync(join(dir, f), 'utf8'), options));
   assertUniqueNames(policies);
   return inMatchOrder(policies);
@@ -132,7 +162,10 @@ export function assertUniqueNames(policies: readonly LoadedPolicy[]): void {
   const seen = new Map<string, string>();
   for (const p of policies) {
     const other = seen.get(p.name);
-    if (other) fail(p.file, [{ file: p.file, line: 1, column: 1, field: 'name', message: `"${p.name}" is already used by ${other}` }]);
+    if (other)
+      fail(p.file, [
+        { file: p.file, line: 1, column: 1, field: 'name', message: `"${p.name}" is already used by ${other}` },
+      ]);
     seen.set(p.name, p.file);
   }
 }

@@ -16,44 +16,76 @@ export const attemptsSchema = z.strictObject({ count: z.number().int().min(1), w
 
 const seconds = (max: number) => z.number().int().min(1).max(max);
 
-export const ladderStepSchema = z.strictObject({
-  action: z.enum(LADDER_ACTIONS).describe('What to do: a repair action, a notification, or a pause'),
-  timeoutSeconds: seconds(86_400).optional().describe('How long the action itself may take'),
-  retries: z.number().int().min(0).max(10).optional().describe('Retries of the action when it fails'),
-  fixWithinSeconds: seconds(86_400).optional().describe('If the host is not healthy this long after the action, try the next step'),
-  message: storableText().min(1).optional().describe('For notify: what to tell the operator'),
-  seconds: seconds(86_400).optional().describe('For wait: how long'),
-}).refine((s) => s.action !== 'wait' || s.seconds !== undefined, { message: 'a wait step needs seconds', path: ['seconds'] })
-  .refine((s) => s.action !== 'notify' || s.message !== undefined, { message: 'a notify step needs a message', path: ['message'] });
+export const ladderStepSchema = z
+  .strictObject({
+    action: z.enum(LADDER_ACTIONS).describe('What to do: a repair action, a notification, or a pause'),
+    timeoutSeconds: seconds(86_400).optional().describe('How long the action itself may take'),
+    retries: z.number().int().min(0).max(10).optional().describe('Retries of the action when it fails'),
+    fixWithinSeconds: seconds(86_400)
+      .optional()
+      .describe('If the host is not healthy this long after the action, try the next step'),
+    message: storableText().min(1).optional().describe('For notify: what to tell the operator'),
+    seconds: seconds(86_400).optional().describe('For wait: how long'),
+  })
+  .refine((s) => s.action !== 'wait' || s.seconds !== undefined, {
+    message: 'a wait step needs seconds',
+    path: ['seconds'],
+  })
+  .refine((s) => s.action !== 'notify' || s.message !== undefined, {
+    message: 'a notify step needs a message',
+    path: ['message'],
+  });
 
 export const policyFileSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lower-case letters, digits and dashes'),
   description: storableText().optional(),
-  priority: z.number().int().min(-1000).max(1000).default(0).describe('Higher goes first when several policies match; ties go by file name'),
+  priority: z
+    .number()
+    .int()
+    .min(-1000)
+    .max(1000)
+    .default(0)
+    .describe('Higher goes first when several policies match; ties go by file name'),
   match: z.strictObject({
     signals: z.array(storableText().min(1)).min(1, 'must name at least one signal'),
     labels: z
-      .array(storableText().refine((m) => parseMatcher(m) !== null, 'must be a matcher like env="prod", env!="dev", instance=~"cmp-.*" or job!~"test.*" (with a valid regular expression)'))
+      .array(
+        storableText().refine(
+          (m) => parseMatcher(m) !== null,
+          'must be a matcher like env="prod", env!="dev", instance=~"cmp-.*" or job!~"test.*" (with a valid regular expression)',
+        ),
+      )
       .default([])
       .describe('Alertmanager-style label matchers; all must hold'),
     severity: z.array(z.enum(SEVERITIES)).min(1).optional(),
     roles: z.array(z.enum(ROLES)).min(1).optional(),
     zones: z.array(storableText().min(1)).min(1).optional(),
   }),
-  confirm: z.array(z.enum(CONFIRM_CHECKS)).min(1).default([...DEFAULT_CONFIRM_CHECKS]).describe('Checks that must show the problem before anything is done, and that verification must find clear; default host-health, power, compute-service'),
+  confirm: z
+    .array(z.enum(CONFIRM_CHECKS))
+    .min(1)
+    .default([...DEFAULT_CONFIRM_CHECKS])
+    .describe(
+      'Checks that must show the problem before anything is done, and that verification must find clear; default host-health, power, compute-service',
+    ),
   approval: z
     .strictObject({
       mode: z.enum(['never', 'always', 'when']),
-      when: z.strictObject({
-        serversMoreThan: z.number().int().min(0).optional(),
-        zones: z.array(storableText().min(1)).optional(),
-        severities: z.array(z.enum(SEVERITIES)).optional(),
-      }).optional(),
+      when: z
+        .strictObject({
+          serversMoreThan: z.number().int().min(0).optional(),
+          zones: z.array(storableText().min(1)).optional(),
+          severities: z.array(z.enum(SEVERITIES)).optional(),
+        })
+        .optional(),
       approverRoles: z.array(z.enum(API_ROLES)).min(1).default(['approver', 'admin']),
       timeoutSeconds: seconds(7 * 86_400).default(1800),
       onTimeout: z.enum(['escalate', 'reject', 'proceed']).default('escalate'),
     })
-    .refine((a) => a.mode !== 'when' || a.when !== undefined, { message: 'mode "when" needs a when: condition', path: ['when'] })
+    .refine((a) => a.mode !== 'when' || a.when !== undefined, {
+      message: 'mode "when" needs a when: condition',
+      path: ['when'],
+    })
     .default({ mode: 'never', approverRoles: ['approver', 'admin'], timeoutSeconds: 1800, onTimeout: 'escalate' }),
   drain: z
     .strictObject({
@@ -61,12 +93,19 @@ export const policyFileSchema = z.strictObject({
       coldMigrationFallback: z
         .boolean()
         .default(false)
-        .describe('A server that cannot be live-migrated (stopped, or its live migration failed) is cold-migrated instead: it is stopped, moved and confirmed'),
+        .describe(
+          'A server that cannot be live-migrated (stopped, or its live migration failed) is cold-migrated instead: it is stopped, moved and confirmed',
+        ),
       evacuate: z
         .enum(['never', 'when-host-down'])
         .default('never')
-        .describe('when-host-down: a host whose compute service is down or that is powered off is fenced (forced down) and its servers are evacuated: rebuilt on other hosts'),
-      evacuationApproval: z.boolean().default(true).describe('A person approves an evacuation before it starts (default true)'),
+        .describe(
+          'when-host-down: a host whose compute service is down or that is powered off is fenced (forced down) and its servers are evacuated: rebuilt on other hosts',
+        ),
+      evacuationApproval: z
+        .boolean()
+        .default(true)
+        .describe('A person approves an evacuation before it starts (default true)'),
     })
     .default({ emptyTimeoutSeconds: 900, coldMigrationFallback: false, evacuate: 'never', evacuationApproval: true }),
   steps: z
@@ -76,7 +115,10 @@ export const policyFileSchema = z.strictObject({
       'The escalation ladder: tried in order until the host is healthy; when it runs out, the host goes to an operator. A ladder without a repair action (notify, wait) drains the host and hands it to a person',
     ),
   verify: z
-    .strictObject({ attempts: z.number().int().min(1).max(100).default(6), intervalSeconds: z.number().int().min(0).max(3600).default(10) })
+    .strictObject({
+      attempts: z.number().int().min(1).max(100).default(6),
+      intervalSeconds: z.number().int().min(0).max(3600).default(10),
+    })
     .default({ attempts: 6, intervalSeconds: 10 }),
   guards: z
     .strictObject({
@@ -92,5 +134,9 @@ export type PolicyFile = z.infer<typeof policyFileSchema>;
 
 /** The JSON Schema editors use to complete and check policy files. */
 export function policyJsonSchema(): unknown {
-  return { $id: 'https://shipshape.dev/policy.schema.json', title: 'Shipshape remediation policy', ...z.toJSONSchema(policyFileSchema, { io: 'input' }) };
+  return {
+    $id: 'https://shipshape.dev/policy.schema.json',
+    title: 'Shipshape remediation policy',
+    ...z.toJSONSchema(policyFileSchema, { io: 'input' }),
+  };
 }

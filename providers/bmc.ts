@@ -35,13 +35,21 @@ export type BmcConnector = (host: string, endpoint: BmcEndpoint) => BmcClient;
  * host (`failed`, with the kind and a message naming the resource), never a
  * thrown error: one bad BMC must not stop a sweep.
  */
-export async function readBmc(connect: BmcConnector, host: string, endpoint: BmcEndpoint | null, deadlineMs: number): Promise<BmcOutcome> {
+export async function readBmc(
+  connect: BmcConnector,
+  host: string,
+  endpoint: BmcEndpoint | null,
+  deadlineMs: number,
+): Promise<BmcOutcome> {
   if (!endpoint) return { status: 'not-configured' };
   let timer: NodeJS.Timeout | undefined;
   try {
     const client = connect(host, endpoint);
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new BmcError('unreachable', `reading took longer than ${deadlineMs / 1000}s`)), deadlineMs);
+      timer = setTimeout(
+        () => reject(new BmcError('unreachable', `reading took longer than ${deadlineMs / 1000}s`)),
+        deadlineMs,
+      );
     });
     return { status: 'read', reading: await Promise.race([client.read(), deadline]) };
   } catch (err) {

@@ -52,14 +52,19 @@ export function sendRequest(
         let size = 0;
         res.on('data', (c: Buffer) => {
           size += c.length;
-          if (size > MAX_BODY) req.destroy(new TransportError(`${url.host}${url.pathname}: answer larger than ${MAX_BODY} bytes`));
+          if (size > MAX_BODY)
+            req.destroy(new TransportError(`${url.host}${url.pathname}: answer larger than ${MAX_BODY} bytes`));
           else chunks.push(c);
         });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
+        );
         res.on('error', reject);
       },
     );
-    req.setTimeout(opts.timeoutMs, () => req.destroy(new TransportError(`${url.host}: no answer within ${opts.timeoutMs / 1000}s`)));
+    req.setTimeout(opts.timeoutMs, () =>
+      req.destroy(new TransportError(`${url.host}: no answer within ${opts.timeoutMs / 1000}s`)),
+    );
     req.on('error', (err: NodeJS.ErrnoException) => {
       if (err instanceof TransportError) reject(err);
       else if (err.code?.startsWith('ERR_TLS') || /certificate|self.signed/i.test(err.message)) {

@@ -33,7 +33,10 @@ export function createWebhookNotifier(url: string, timeoutMs = 5000): Notifier {
 export function createLogNotifier(logger: Logger): Notifier {
   return {
     async notify(notification) {
-      logger.warn({ notification }, `OPERATOR NEEDED (${notification.kind}) for ${notification.host}: ${notification.reason}`);
+      logger.warn(
+        { notification },
+        `OPERATOR NEEDED (${notification.kind}) for ${notification.host}: ${notification.reason}`,
+      );
     },
   };
 }

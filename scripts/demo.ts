@@ -7,7 +7,13 @@ import { cpSync, rmSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createActivities } from '../activities';
-import { injectFault, injectHardwareFault, DEMO_FLEET, simulatedHostName, type Fault } from '../providers/simulated/admin';
+import {
+  injectFault,
+  injectHardwareFault,
+  DEMO_FLEET,
+  simulatedHostName,
+  type Fault,
+} from '../providers/simulated/admin';
 import { createActivityDeps, prepareFleet } from '../workers/composition';
 import { createToken } from '../api/auth';
 import { startApi, type RunningApi } from '../api/server';
@@ -40,9 +46,24 @@ const hosts = (zone: string, n: number) => simulatedHostName(zone, n);
 const HOT = hosts('zone-a', 10);
 const DEGRADED = hosts('zone-a', 12);
 const SCENARIOS: Scenario[] = [
-  { host: hosts('zone-a', 3), signal: 'HostDown', fault: { unhealthy: 'IPMI: CPU2 machine check exception' }, story: 'drained, power-cycled, verified, returned' },
-  { host: hosts('zone-b', 5), signal: 'NovaComputeDown', fault: { unhealthy: 'PSU 1 failed', repairIneffective: true }, story: 'neither power cycle nor service restart helps: handed off to an operator' },
-  { host: hosts('zone-a', 7), signal: 'HardwareFault', fault: { unhealthy: 'DIMM B2 uncorrectable errors' }, story: 'waits for approval (approve it with the dev token)' },
+  {
+    host: hosts('zone-a', 3),
+    signal: 'HostDown',
+    fault: { unhealthy: 'IPMI: CPU2 machine check exception' },
+    story: 'drained, power-cycled, verified, returned',
+  },
+  {
+    host: hosts('zone-b', 5),
+    signal: 'NovaComputeDown',
+    fault: { unhealthy: 'PSU 1 failed', repairIneffective: true },
+    story: 'neither power cycle nor service restart helps: handed off to an operator',
+  },
+  {
+    host: hosts('zone-a', 7),
+    signal: 'HardwareFault',
+    fault: { unhealthy: 'DIMM B2 uncorrectable errors' },
+    story: 'waits for approval (approve it with the dev token)',
+  },
   { host: hosts('zone-b', 9), signal: 'HostDown', fault: null, story: 'host is healthy: ends as a false alarm' },
 ];
 
@@ -61,11 +82,16 @@ async function main(): Promise<void> {
     { dataDir: pgDir },
     { port: temporalPort, uiPort, dbFile: join(dataDir, 'temporal.db'), logFile: join(dataDir, 'temporal.log') },
   );
-  started.push(() => pg.stop(), () => temporal.stop());
+  started.push(
+    () => pg.stop(),
+    () => temporal.stop(),
+  );
   // The demo's own policy folder: tuned to simulated hosts, and free to change through the API.
   const policyDir = join(dataDir, 'policies');
   // On a real cloud, the shipped policies; the demo's copies are tuned to simulated hosts that boot in seconds.
-  cpSync(REAL_CLOUD ? join(PROJECT_ROOT, 'policies') : join(PROJECT_ROOT, 'demo', 'policies'), policyDir, { recursive: true });
+  cpSync(REAL_CLOUD ? join(PROJECT_ROOT, 'policies') : join(PROJECT_ROOT, 'demo', 'policies'), policyDir, {
+    recursive: true,
+  });
   const databaseUrl = await pg.createDatabase('shipshape');
   migrate(databaseUrl);
 
@@ -99,7 +125,12 @@ async function main(): Promise<void> {
       // The demo's operator is the terminal: without a webhook, notifications are printed, not logged.
       notifier: config.SHIPSHAPE_NOTIFY_WEBHOOK_URL
         ? deps.notifier
-        : { notify: async (n) => void console.log(`[demo] OPERATOR NEEDED (${n.kind}) ${n.host}: ${n.reason} — remediation ${n.remediationId}`) },
+        : {
+            notify: async (n) =>
+              void console.log(
+                `[demo] OPERATOR NEEDED (${n.kind}) ${n.host}: ${n.reason} — remediation ${n.remediationId}`,
+              ),
+          },
     }),
   });
   const workerDone = worker.run();
@@ -112,7 +143,11 @@ async function main(): Promise<void> {
   });
 
   const post = (path: string, body: unknown) =>
-    fetch(`${api.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${monitoring}`, 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json());
+    fetch(`${api.url}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${monitoring}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    }).then((r) => r.json());
 
   const stopEverything = async () => {
     worker.shutdown();
@@ -172,18 +207,36 @@ async function main(): Promise<void> {
   const inject = async (s: Scenario) => {
     if (s.fault) await injectFault(api.db, s.host, s.fault);
     const result = await post('/v1/integrations/alertmanager', {
-      version: '4', groupKey: `{}:{alertname="${s.signal}"}`, truncatedAlerts: 0, status: 'firing', receiver: 'shipshape',
-      groupLabels: { alertname: s.signal }, commonLabels: {}, commonAnnotations: {}, externalURL: 'http://alertmanager.demo',
-      alerts: [{ status: 'firing', labels: { alertname: s.signal, instance: `${s.host}:9100`, severity: 'critical' }, annotations: {}, startsAt: new Date().toISOString() }],
+      version: '4',
+      groupKey: `{}:{alertname="${s.signal}"}`,
+      truncatedAlerts: 0,
+      status: 'firing',
+      receiver: 'shipshape',
+      groupLabels: { alertname: s.signal },
+      commonLabels: {},
+      commonAnnotations: {},
+      externalURL: 'http://alertmanager.demo',
+      alerts: [
+        {
+          status: 'firing',
+          labels: { alertname: s.signal, instance: `${s.host}:9100`, severity: 'critical' },
+          annotations: {},
+          startsAt: new Date().toISOString(),
+        },
+      ],
     });
-    console.log(`[demo] injected ${s.signal} on ${s.host} (${s.story}) → ${(result as { results?: { outcome: string }[] }).results?.[0]?.outcome}`);
+    console.log(
+      `[demo] injected ${s.signal} on ${s.host} (${s.story}) → ${(result as { results?: { outcome: string }[] }).results?.[0]?.outcome}`,
+    );
   };
   for (const s of SCENARIOS) await inject(s);
   await injectHardwareFault(api.db, HOT, { inletCelsius: 41 });
   await injectHardwareFault(api.db, DEGRADED, { psusFailed: 1 });
   console.log(`[demo] ${HOT}: inlet at 41 °C; ${DEGRADED}: PSU 2 failed (the next sweep sees both)`);
   const cooled = setTimeout(() => {
-    void injectHardwareFault(api.db, HOT, { inletCelsius: 24 }).then(() => console.log(`[demo] ${HOT}: the room is cool again (inlet 24 °C)`));
+    void injectHardwareFault(api.db, HOT, { inletCelsius: 24 }).then(() =>
+      console.log(`[demo] ${HOT}: the room is cool again (inlet 24 °C)`),
+    );
   }, 60_000);
   let lastSweep = '';
   const sweeps = setInterval(() => {
@@ -191,7 +244,9 @@ async function main(): Promise<void> {
       .then((s) => {
         if (!s || s.id === lastSweep) return;
         lastSweep = s.id;
-        console.log(`[demo] telemetry sweep: ${s.hosts} hosts read, ${s.readFailed} failed, ${s.signals} signals raised`);
+        console.log(
+          `[demo] telemetry sweep: ${s.hosts} hosts read, ${s.readFailed} failed, ${s.signals} signals raised`,
+        );
       })
       .catch(() => undefined);
   }, 1000);
@@ -200,7 +255,12 @@ async function main(): Promise<void> {
     next++;
     const zone = DEMO_FLEET.zones[next % DEMO_FLEET.zones.length]!;
     const host = simulatedHostName(zone, 1 + ((next * 5) % DEMO_FLEET.hostsPerZone));
-    void inject({ host, signal: 'HostDown', fault: { unhealthy: 'BMC: host not responding' }, story: 'another host down' }).catch(() => undefined);
+    void inject({
+      host,
+      signal: 'HostDown',
+      fault: { unhealthy: 'BMC: host not responding' },
+      story: 'another host down',
+    }).catch(() => undefined);
   }, 40_000);
 
   let stopping = false;
@@ -226,7 +286,12 @@ async function main(): Promise<void> {
  * The demo on a real cloud: the inventory, the sweep and the API, and
  * nothing injected. Alerts come from the operator (curl, Alertmanager).
  */
-async function realCloud(api: RunningApi, uiUrl: string | null, sweepSeconds: number, stopAll: () => Promise<void>): Promise<void> {
+async function realCloud(
+  api: RunningApi,
+  uiUrl: string | null,
+  sweepSeconds: number,
+  stopAll: () => Promise<void>,
+): Promise<void> {
   const rows = await hostsAndZones(api.db);
   console.log(`
   Shipshape demo on the cloud "${process.env.OS_CLOUD}" — ${rows.length} hosts: ${rows.map((r) => `${r.id} (${r.zone})`).join(', ')}

@@ -57,7 +57,10 @@ export function postgresBinDir(): string {
   const base = '/usr/lib/postgresql';
   const versions = existsSync(base) ? readdirSync(base).filter((v) => existsSync(join(base, v, 'bin', 'initdb'))) : [];
   const newest = versions.sort((a, b) => Number(b) - Number(a))[0];
-  if (!newest) throw new Error('PostgreSQL server binaries not found; run scripts/setup.sh (installs Debian\'s postgresql package)');
+  if (!newest)
+    throw new Error(
+      "PostgreSQL server binaries not found; run scripts/setup.sh (installs Debian's postgresql package)",
+    );
   return join(base, newest, 'bin');
 }
 
@@ -99,7 +102,11 @@ export function reachableDataDir(preferred: string): string {
   }
 }
 
-export async function startPostgres(options: { dataDir: string; port?: number; fast?: boolean }): Promise<RunningPostgres> {
+export async function startPostgres(options: {
+  dataDir: string;
+  port?: number;
+  fast?: boolean;
+}): Promise<RunningPostgres> {
   const bin = postgresBinDir();
   const dataDir = reachableDataDir(options.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -109,7 +116,9 @@ export async function startPostgres(options: { dataDir: string; port?: number; f
     try {
       execFileSync('runuser', ['-u', 'postgres', '--', 'test', '-w', dataDir]);
     } catch {
-      throw new Error(`the postgres user cannot reach ${dataDir}: every folder above it must be searchable (chmod o+x)`);
+      throw new Error(
+        `the postgres user cannot reach ${dataDir}: every folder above it must be searchable (chmod o+x)`,
+      );
     }
   }
   if (!existsSync(join(dataDir, 'PG_VERSION'))) {
@@ -119,7 +128,18 @@ export async function startPostgres(options: { dataDir: string; port?: number; f
   const settings = ['-p', String(port), '-k', dataDir, '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'];
   // Tests throw the cluster away afterwards: durability buys them nothing.
   if (options.fast) settings.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
-  run(join(bin, 'pg_ctl'), ['-D', dataDir, '-o', settings.join(' '), '-l', join(dataDir, 'server.log'), '-w', '-t', '60', 'start']);
+  run(join(bin, 'pg_ctl'), [
+    '-D',
+    dataDir,
+    '-o',
+    settings.join(' '),
+    '-l',
+    join(dataDir, 'server.log'),
+    '-w',
+    '-t',
+    '60',
+    'start',
+  ]);
   const url = (db: string) => `postgres://shipshape@127.0.0.1:${port}/${db}`;
   return {
     port,
@@ -136,10 +156,20 @@ export async function startPostgres(options: { dataDir: string; port?: number; f
 
 /** Apply the migrations in migrations/ with node-pg-migrate's CLI. */
 export function migrate(databaseUrl: string): void {
-  execFileSync(process.execPath, [join(PROJECT_ROOT, 'node_modules', 'node-pg-migrate', 'bin', 'node-pg-migrate.js'), 'up', '-m', join(PROJECT_ROOT, 'migrations'), '--no-verbose'], {
-    env: { ...process.env, DATABASE_URL: databaseUrl },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  execFileSync(
+    process.execPath,
+    [
+      join(PROJECT_ROOT, 'node_modules', 'node-pg-migrate', 'bin', 'node-pg-migrate.js'),
+      'up',
+      '-m',
+      join(PROJECT_ROOT, 'migrations'),
+      '--no-verbose',
+    ],
+    {
+      env: { ...process.env, DATABASE_URL: databaseUrl },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
 }
 
 // ---------- Temporal dev server ----------
@@ -158,7 +188,13 @@ export interface RunningTemporal {
   stop(): Promise<void>;
 }
 
-export async function startTemporalDevServer(options: { dbFile?: string; port?: number; uiPort?: number; headless?: boolean; logFile: string }): Promise<RunningTemporal> {
+export async function startTemporalDevServer(options: {
+  dbFile?: string;
+  port?: number;
+  uiPort?: number;
+  headless?: boolean;
+  logFile: string;
+}): Promise<RunningTemporal> {
   const port = options.port ?? (await freePort());
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'warn'];
   if (options.dbFile) args.push('--db-filename', options.dbFile);

@@ -16,7 +16,8 @@ async function main(): Promise<void> {
   const db = createPool(loadConfig().DATABASE_URL, 1);
   try {
     if (command === 'create') {
-      if (!API_ROLES.includes(role as ApiRole)) throw new Error(`role: must be one of ${API_ROLES.join(', ')}\n${usage}`);
+      if (!API_ROLES.includes(role as ApiRole))
+        throw new Error(`role: must be one of ${API_ROLES.join(', ')}\n${usage}`);
       console.log(await createToken(db, subject, role as ApiRole));
     } else {
       console.log(`revoked ${await revokeTokensOf(db, subject)} token(s) of ${subject}`);

@@ -54,7 +54,9 @@ export function createProvider(config: Config, db: Pool): FleetProvider {
       });
     case 'openstack':
       // clouds.yaml (OS_CLOUD) or the OS_* variables; a bad entry stops the process naming the file and field.
-      return new OpenStackProvider(loadCloudConfig(process.env), { bmcCredentialsRef: config.SHIPSHAPE_OPENSTACK_BMC_CREDENTIALS_REF ?? null });
+      return new OpenStackProvider(loadCloudConfig(process.env), {
+        bmcCredentialsRef: config.SHIPSHAPE_OPENSTACK_BMC_CREDENTIALS_REF ?? null,
+      });
   }
 }
 
@@ -69,8 +71,10 @@ export function createBmcConnector(deps: {
   simulatedPower: { requestPowerCycle(host: string): Promise<void>; requestReboot(host: string): Promise<void> };
 }): BmcConnector {
   return (host, endpoint) => {
-    if (endpoint.address.startsWith('sim://')) return new SimulatedBmc(deps.db, endpoint.address.slice('sim://'.length), deps.simulatedPower);
-    if (!/^https?:\/\//.test(endpoint.address)) throw new BmcError('garbage', `${host}: BMC address "${endpoint.address}" is neither http(s):// nor sim://`);
+    if (endpoint.address.startsWith('sim://'))
+      return new SimulatedBmc(deps.db, endpoint.address.slice('sim://'.length), deps.simulatedPower);
+    if (!/^https?:\/\//.test(endpoint.address))
+      throw new BmcError('garbage', `${host}: BMC address "${endpoint.address}" is neither http(s):// nor sim://`);
     const access = deps.credentials.resolve(endpoint.credentialsRef);
     return new RedfishClient({ address: endpoint.address, systemId: endpoint.systemId, ...access });
   };
@@ -78,7 +82,11 @@ export function createBmcConnector(deps: {
 
 /** BMC access with the credentials file read once at start-up: a bad file stops the worker with the file, entry and field. */
 export function createBmc(config: Config, db: Pool, provider: FleetProvider): BmcConnector {
-  return createBmcConnector({ db, credentials: BmcCredentials.fromFile(config.SHIPSHAPE_BMC_CREDENTIALS_FILE), simulatedPower: provider });
+  return createBmcConnector({
+    db,
+    credentials: BmcCredentials.fromFile(config.SHIPSHAPE_BMC_CREDENTIALS_FILE),
+    simulatedPower: provider,
+  });
 }
 
 /** The fleet-wide guards, re-read when the file changes; a bad file at start-up stops the process. */
@@ -87,7 +95,9 @@ export function createGuards(config: Config, logger: Logger): () => GuardConfig 
 }
 
 export function createNotifier(config: Config, logger: Logger): Notifier {
-  return config.SHIPSHAPE_NOTIFY_WEBHOOK_URL ? createWebhookNotifier(config.SHIPSHAPE_NOTIFY_WEBHOOK_URL) : createLogNotifier(logger);
+  return config.SHIPSHAPE_NOTIFY_WEBHOOK_URL
+    ? createWebhookNotifier(config.SHIPSHAPE_NOTIFY_WEBHOOK_URL)
+    : createLogNotifier(logger);
 }
 
 export function createTelemetrySettings(config: Config): TelemetrySettings {

@@ -17,7 +17,15 @@ import { ensureSweepSchedule } from './schedule';
 import { connectClient, connectWorker, createClient, ensureSearchAttributes } from './temporal';
 import { createRemediationWorker } from './worker';
 
-const SDK_LEVEL = { trace: 'TRACE', debug: 'DEBUG', info: 'INFO', warn: 'WARN', error: 'ERROR', fatal: 'ERROR', silent: 'ERROR' } as const;
+const SDK_LEVEL = {
+  trace: 'TRACE',
+  debug: 'DEBUG',
+  info: 'INFO',
+  warn: 'WARN',
+  error: 'ERROR',
+  fatal: 'ERROR',
+  silent: 'ERROR',
+} as const;
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -35,7 +43,10 @@ async function main(): Promise<void> {
     everySeconds: config.SHIPSHAPE_SWEEP_INTERVAL_SECONDS,
     logger,
   }).catch((err: unknown) =>
-    logger.error({ err: (err as Error).message }, 'telemetry sweep schedule not created: no sweeps run until it is (the worker goes on)'),
+    logger.error(
+      { err: (err as Error).message },
+      'telemetry sweep schedule not created: no sweeps run until it is (the worker goes on)',
+    ),
   );
   await clientConnection.close();
   const connection = await connectWorker(config);
@@ -49,7 +60,12 @@ async function main(): Promise<void> {
   // Beside the worker, not before it: a slow provider must not hold up remediation. The inventory is
   // synced (the simulated fleet seeded first, when asked) so the API can resolve alerts and the budgets know their zones.
   prepareFleet(config, db, deps.provider)
-    .catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'inventory not synced at start-up: guard budgets are for the hosts known so far'))
+    .catch((err: unknown) =>
+      logger.warn(
+        { err: (err as Error).message },
+        'inventory not synced at start-up: guard budgets are for the hosts known so far',
+      ),
+    )
     .then(() => logGuardBudgets(db, deps.guards, logger))
     .catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'guard budgets not logged'));
   const running = worker.run();
@@ -69,7 +85,18 @@ async function logGuardBudgets(db: Pool, guards: () => GuardConfig, logger: Logg
   const budgets = await readZoneBudgets(db, guards());
   if (budgets.length === 0) logger.info('guards: no hosts known yet');
   for (const b of budgets) {
-    logger.info({ zone: b.zone, hosts: b.hosts, inService: b.inService, out: b.out, leases: b.leases, mayTakeOutNow: b.mayTakeOutNow, boundBy: b.boundBy }, `guards: ${describeBudget(b)}`);
+    logger.info(
+      {
+        zone: b.zone,
+        hosts: b.hosts,
+        inService: b.inService,
+        out: b.out,
+        leases: b.leases,
+        mayTakeOutNow: b.mayTakeOutNow,
+        boundBy: b.boundBy,
+      },
+      `guards: ${describeBudget(b)}`,
+    );
   }
 }
 

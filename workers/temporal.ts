@@ -20,11 +20,19 @@ function tlsOptions(config: Config) {
 }
 
 export function connectClient(config: Config): Promise<Connection> {
-  return Connection.connect({ address: config.TEMPORAL_ADDRESS, tls: tlsOptions(config), apiKey: config.TEMPORAL_API_KEY });
+  return Connection.connect({
+    address: config.TEMPORAL_ADDRESS,
+    tls: tlsOptions(config),
+    apiKey: config.TEMPORAL_API_KEY,
+  });
 }
 
 export function connectWorker(config: Config): Promise<NativeConnection> {
-  return NativeConnection.connect({ address: config.TEMPORAL_ADDRESS, tls: tlsOptions(config), apiKey: config.TEMPORAL_API_KEY });
+  return NativeConnection.connect({
+    address: config.TEMPORAL_ADDRESS,
+    tls: tlsOptions(config),
+    apiKey: config.TEMPORAL_API_KEY,
+  });
 }
 
 export function createClient(connection: Connection, config: Config): Client {
@@ -43,7 +51,9 @@ export async function ensureSearchAttributes(connection: Connection, namespace: 
     if (missing.length === 0) return;
     await connection.operatorService.addSearchAttributes({
       namespace,
-      searchAttributes: Object.fromEntries(missing.map((k) => [k.name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
+      searchAttributes: Object.fromEntries(
+        missing.map((k) => [k.name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
+      ),
     });
     logger.info({ added: missing.map((k) => k.name) }, 'registered search attributes');
   } catch (err) {

@@ -21,7 +21,10 @@ export const PROFILE_ACTIVITIES = {
 } as const satisfies Record<string, ReadonlyArray<keyof RemediationActivities>>;
 
 /** The activities of one profile, and only those. */
-export type ProfileActivities<P extends keyof typeof PROFILE_ACTIVITIES> = Pick<RemediationActivities, (typeof PROFILE_ACTIVITIES)[P][number]>;
+export type ProfileActivities<P extends keyof typeof PROFILE_ACTIVITIES> = Pick<
+  RemediationActivities,
+  (typeof PROFILE_ACTIVITIES)[P][number]
+>;
 
 /** Shipshape's own records: retried until the database is back, never dropped. */
 export const records = proxyActivities<ProfileActivities<'records'>>({

@@ -15,7 +15,13 @@ export async function waitForCapacity(r: RemediationState): Promise<string | nul
     const result = await records.acquireCapacity({ remediationId, host, zone, policyGuards: policy.guards });
     if (result.acquired) {
       r.waitingForCapacity(null);
-      if (result.trippedBreaker) await r.record({ actorKind: 'system', actor: 'guards', action: 'circuit breaker tripped', reason: result.trippedBreaker });
+      if (result.trippedBreaker)
+        await r.record({
+          actorKind: 'system',
+          actor: 'guards',
+          action: 'circuit breaker tripped',
+          reason: result.trippedBreaker,
+        });
       return null;
     }
     const reasons = result.blockers.map((b) => b.reason).join('; ');

@@ -51,7 +51,6 @@ export interface PersonDecision {
   fixedBy?: RepairAction;
 }
 
-
 /** What survives a continue-as-new while the remediation waits for an operator. */
 export interface ResumeState {
   view: RemediationView;
@@ -84,7 +83,10 @@ function asPersonTookOver(err: unknown): PersonTookOver | null {
   const cause = err instanceof ActivityFailure ? err.cause : err;
   if (!(cause instanceof ApplicationFailure) || cause.type !== FailureType.PersonOverride) return null;
   const details = cause.details?.[0] as { computeEnabled?: boolean } | undefined;
-  return new PersonTookOver(cause.message, typeof details?.computeEnabled === 'boolean' ? details.computeEnabled : null);
+  return new PersonTookOver(
+    cause.message,
+    typeof details?.computeEnabled === 'boolean' ? details.computeEnabled : null,
+  );
 }
 
 /** Interruptions that end the process on purpose: never turned into a hand-off. */
@@ -141,7 +143,10 @@ export class RemediationState {
   /** Shipshape fenced the host (forced down) and has not lifted it yet. */
   private fenced: boolean;
 
-  constructor(readonly input: RemediationInput, resume?: ResumeState) {
+  constructor(
+    readonly input: RemediationInput,
+    resume?: ResumeState,
+  ) {
     this.checks = patched(PATCH.checksThroughout) ? input.policy.confirm : undefined;
     this.seq = resume?.seq ?? 0;
     this.outOfPool = resume?.touched ?? false;
@@ -248,7 +253,10 @@ export class RemediationState {
 
   askingApproval(timeoutMs: number): void {
     const now = Date.now();
-    this.view.pendingApproval = { requestedAt: new Date(now).toISOString(), deadline: new Date(now + timeoutMs).toISOString() };
+    this.view.pendingApproval = {
+      requestedAt: new Date(now).toISOString(),
+      deadline: new Date(now + timeoutMs).toISOString(),
+    };
   }
 
   approvalClosed(): void {
@@ -270,22 +278,36 @@ export class RemediationState {
   }
 
   get policyActor(): AuditEntry {
-    return { actorKind: 'policy', actor: this.input.policy.name, policyVersion: this.input.policy.version, action: '', reason: '' };
+    return {
+      actorKind: 'policy',
+      actor: this.input.policy.name,
+      policyVersion: this.input.policy.version,
+      action: '',
+      reason: '',
+    };
   }
 
   registerHandlers(): void {
     setHandler(viewQuery, () => this.view);
-    setHandler(alertUpdate, (signal): AlertDelivery => {
-      this.view.signals.received++;
-      this.view.signals.lastName = signal.name;
-      const outcome =
-        signal.signalId === this.input.trigger.signalId ? 'started' : this.view.phase === 'awaiting-operator' ? 'suppressed' : 'joined';
-      return { outcome, remediationId: this.view.remediationId, phase: this.view.phase };
-    }, {
-      validator: (_signal: TriggerSignal) => {
-        if (isFinal(this.view.phase)) throw wrongPhase('a new alert', this.view, 'while the remediation runs');
+    setHandler(
+      alertUpdate,
+      (signal): AlertDelivery => {
+        this.view.signals.received++;
+        this.view.signals.lastName = signal.name;
+        const outcome =
+          signal.signalId === this.input.trigger.signalId
+            ? 'started'
+            : this.view.phase === 'awaiting-operator'
+              ? 'suppressed'
+              : 'joined';
+        return { outcome, remediationId: this.view.remediationId, phase: this.view.phase };
       },
-    });
+      {
+        validator: (_signal: TriggerSignal) => {
+          if (isFinal(this.view.phase)) throw wrongPhase('a new alert', this.view, 'while the remediation runs');
+        },
+      },
+    );
     // Approve, reject and hand back answer once the workflow has acted on them, so the caller sees the new phase.
     const decide = (decision: 'approved' | 'rejected') => async (action: OperatorAction) => {
       this.approval = { decision, by: action.by, comment: action.comment ?? '' };
@@ -294,7 +316,8 @@ export class RemediationState {
     };
     const approvalValidator = (verb: string) => (action: OperatorAction) => {
       this.checkSameRemediation(action);
-      if (this.view.phase !== 'awaiting-approval' || this.approval) throw wrongPhase(verb, this.view, 'while awaiting approval');
+      if (this.view.phase !== 'awaiting-approval' || this.approval)
+        throw wrongPhase(verb, this.view, 'while awaiting approval');
       const roles = this.input.policy.approval.rule?.approverRoles;
       if (roles && action.role && !roles.includes(action.role)) {
         throw ApplicationFailure.create({
@@ -313,25 +336,35 @@ export class RemediationState {
     };
     setHandler(approveUpdate, decide('approved'), { validator: approvalValidator('approve') });
     setHandler(rejectUpdate, decide('rejected'), { validator: approvalValidator('reject') });
-    setHandler(handBackUpdate, async (action) => {
-      this.handBack = { by: action.by, comment: action.comment ?? '', fixedBy: action.fixedBy };
-      if (patched(PATCH.answerAfterActing)) await condition(() => this.view.phase !== 'awaiting-operator');
-      return this.view;
-    }, {
-      validator: (action) => {
-        this.checkSameRemediation(action);
-        if (this.view.phase !== 'awaiting-operator' || this.handBack) throw wrongPhase('hand-back', this.view, 'while awaiting an operator');
+    setHandler(
+      handBackUpdate,
+      async (action) => {
+        this.handBack = { by: action.by, comment: action.comment ?? '', fixedBy: action.fixedBy };
+        if (patched(PATCH.answerAfterActing)) await condition(() => this.view.phase !== 'awaiting-operator');
+        return this.view;
       },
-    });
-    setHandler(cancelUpdate, (action) => {
-      this.cancel = { by: action.by, comment: action.comment ?? '' };
-      return this.view;
-    }, {
-      validator: (action) => {
-        this.checkSameRemediation(action);
-        if (isFinal(this.view.phase) || this.cancel) throw wrongPhase('cancel', this.view, 'while the remediation runs');
+      {
+        validator: (action) => {
+          this.checkSameRemediation(action);
+          if (this.view.phase !== 'awaiting-operator' || this.handBack)
+            throw wrongPhase('hand-back', this.view, 'while awaiting an operator');
+        },
       },
-    });
+    );
+    setHandler(
+      cancelUpdate,
+      (action) => {
+        this.cancel = { by: action.by, comment: action.comment ?? '' };
+        return this.view;
+      },
+      {
+        validator: (action) => {
+          this.checkSameRemediation(action);
+          if (isFinal(this.view.phase) || this.cancel)
+            throw wrongPhase('cancel', this.view, 'while the remediation runs');
+        },
+      },
+    );
   }
 
   private checkSameRemediation(action: OperatorAction): void {
@@ -357,10 +390,19 @@ export class RemediationState {
     this.seq++;
     const entry: AuditEntry = { ...this.policyActor, ...audit };
     const info = workflowInfo();
-    await records.recordProgress({ workflowId: info.workflowId, runId: info.runId, seq: this.seq, view: this.view, audit: entry });
+    await records.recordProgress({
+      workflowId: info.workflowId,
+      runId: info.runId,
+      seq: this.seq,
+      view: this.view,
+      audit: entry,
+    });
   }
 
-  async enterPhase(phase: Phase, audit: Omit<AuditEntry, 'policyVersion' | 'actorKind' | 'actor'> & Partial<AuditEntry>): Promise<void> {
+  async enterPhase(
+    phase: Phase,
+    audit: Omit<AuditEntry, 'policyVersion' | 'actorKind' | 'actor'> & Partial<AuditEntry>,
+  ): Promise<void> {
     this.view.phase = phase;
     this.view.poolState = poolStateFor(phase, this.outOfPool);
     upsertSearchAttributes([{ key: PHASE, value: phase }]);
@@ -380,7 +422,13 @@ export class RemediationState {
   /** Run one step of the process, timing it in the view; a cancel stops before the step starts. */
   async step<T>(name: string, run: () => Promise<T>, describe: (result: T) => string = () => 'done'): Promise<T> {
     this.throwIfCancelled();
-    const step: StepView = { name, status: 'running', startedAt: new Date().toISOString(), endedAt: null, detail: null };
+    const step: StepView = {
+      name,
+      status: 'running',
+      startedAt: new Date().toISOString(),
+      endedAt: null,
+      detail: null,
+    };
     this.view.steps.push(step);
     setCurrentDetails(this.details());
     try {
@@ -401,7 +449,11 @@ export class RemediationState {
   }
 }
 
-export async function notify(r: RemediationState, kind: 'hand-off' | 'approval-requested' | 'approval-escalated' | 'notice', reason: string): Promise<void> {
+export async function notify(
+  r: RemediationState,
+  kind: 'hand-off' | 'approval-requested' | 'approval-escalated' | 'notice',
+  reason: string,
+): Promise<void> {
   try {
     await paging.notifyOperator({ kind, remediationId: r.input.remediationId, host: r.input.host, reason });
   } catch (err) {

@@ -83,16 +83,28 @@ async function handOffOnFailure(r: RemediationState, run: () => Promise<Remediat
 
 async function remediate(r: RemediationState): Promise<RemediationView> {
   const { host, zone, policy, trigger } = r.input;
-  await r.record({ action: 'remediation started', reason: `${trigger.name} (${trigger.severity}) matched policy ${policy.name}` });
+  await r.record({
+    action: 'remediation started',
+    reason: `${trigger.name} (${trigger.severity}) matched policy ${policy.name}`,
+  });
 
   // Confirm before acting: re-read the host's real state.
-  const state = await r.step('audit', () => hostActions.auditHost(host), (s) => healthSummary(s, policy.confirm));
+  const state = await r.step(
+    'audit',
+    () => hostActions.auditHost(host),
+    (s) => healthSummary(s, policy.confirm),
+  );
   const problems = confirmedProblems(state, policy.confirm);
-  if (problems.length === 0) return r.finish('false-alarm', `${host} is healthy: power ${state.power}, health ${state.health}`, { after: state });
+  if (problems.length === 0)
+    return r.finish('false-alarm', `${host} is healthy: power ${state.power}, health ${state.health}`, {
+      after: state,
+    });
   const override = r.guarded ? personOverride(state, DISABLE_REASON_PREFIX) : null;
   if (override) return standDownFor(r, override, state);
   await r.record({ action: 'problem confirmed', reason: problems.join('; '), after: state });
-  const repeat = r.guarded ? await records.checkRepeatOffence({ remediationId: r.input.remediationId, host, policyGuards: policy.guards }) : null;
+  const repeat = r.guarded
+    ? await records.checkRepeatOffence({ remediationId: r.input.remediationId, host, policyGuards: policy.guards })
+    : null;
   if (repeat) return handOffUntilReturned(r, repeat, 'hand-off');
 
   // A person approves first, if the policy says so for this host and alert.
@@ -101,7 +113,12 @@ async function remediate(r: RemediationState): Promise<RemediationView> {
   if (refused) return refused;
 
   // A host that is down can only be emptied by evacuation: a person approves that first (unless the policy says not to).
-  r.planDrain(drainPlan(policy.drain, state, { approved: r.approvalDecision?.decision === 'approved', evacuationEnabled: () => patched(PATCH.evacuation) }));
+  r.planDrain(
+    drainPlan(policy.drain, state, {
+      approved: r.approvalDecision?.decision === 'approved',
+      evacuationEnabled: () => patched(PATCH.evacuation),
+    }),
+  );
   const notEvacuated = r.drainPlan.askFirst ? await evacuationGate(r, r.drainPlan.askFirst) : null;
   if (notEvacuated) return notEvacuated;
 
@@ -109,15 +126,22 @@ async function remediate(r: RemediationState): Promise<RemediationView> {
   const held = r.guarded ? await capacityGate(r) : null;
   if (held) return held;
 
-  const failure = policy.ladder && patched(PATCH.repairLadder) ? await drainAndClimbLadder(r, policy.ladder) : await drainAndRepair(r);
+  const failure =
+    policy.ladder && patched(PATCH.repairLadder)
+      ? await drainAndClimbLadder(r, policy.ladder)
+      : await drainAndRepair(r);
   if (failure) return handOffUntilReturned(r, failure, 'hand-off');
   return verifyAndReturn(r);
 }
 
 /** Ask the policy's approvers; returns how the remediation ended when they (or the clock) say no, else null. */
-async function approvalGate(r: RemediationState, plan: Extract<ApprovalPlan, { ask: true }>): Promise<RemediationView | null> {
+async function approvalGate(
+  r: RemediationState,
+  plan: Extract<ApprovalPlan, { ask: true }>,
+): Promise<RemediationView | null> {
   const answer = await awaitApproval(r, plan.why);
-  if (answer === 'rejected') return r.finish('rejected', r.approvalDecision?.comment || 'rejected', personActor(r.approvalDecision?.by));
+  if (answer === 'rejected')
+    return r.finish('rejected', r.approvalDecision?.comment || 'rejected', personActor(r.approvalDecision?.by));
   if (answer === 'approved') return null;
   const waited = `no approver decided within ${r.input.policy.approval.timeoutSeconds}s`;
   if (plan.onTimeout === 'reject') return r.finish('rejected', `${waited}; the policy rejects on timeout`);
@@ -129,9 +153,18 @@ async function approvalGate(r: RemediationState, plan: Extract<ApprovalPlan, { a
 /** An evacuation rebuilds servers elsewhere: a person approves it before the host is touched. */
 async function evacuationGate(r: RemediationState, why: string): Promise<RemediationView | null> {
   const answer = await awaitApproval(r, why);
-  if (answer === 'rejected') return r.finish('rejected', r.approvalDecision?.comment || 'evacuation rejected', personActor(r.approvalDecision?.by));
+  if (answer === 'rejected')
+    return r.finish(
+      'rejected',
+      r.approvalDecision?.comment || 'evacuation rejected',
+      personActor(r.approvalDecision?.by),
+    );
   if (answer === 'timed-out') {
-    return handOffUntilReturned(r, `no approver decided on evacuating ${r.input.host} within ${r.input.policy.approval.timeoutSeconds}s`, 'approval-escalated');
+    return handOffUntilReturned(
+      r,
+      `no approver decided on evacuating ${r.input.host} within ${r.input.policy.approval.timeoutSeconds}s`,
+      'approval-escalated',
+    );
   }
   return null;
 }
@@ -144,10 +177,17 @@ async function capacityGate(r: RemediationState): Promise<RemediationView | null
   const { host } = r.input;
   const waited = await waitForCapacity(r);
   if (waited !== null) return handOffUntilReturned(r, waited, 'hand-off');
-  const now = await r.step('re-check before drain', () => hostActions.auditHost(host), (s) => healthSummary(s, r.checks));
+  const now = await r.step(
+    're-check before drain',
+    () => hostActions.auditHost(host),
+    (s) => healthSummary(s, r.checks),
+  );
   const override = personOverride(now, DISABLE_REASON_PREFIX);
   if (override) return standDownFor(r, override, now);
-  if (confirmedProblems(now, r.checks).length === 0) return r.finish('false-alarm', `${host} recovered while waiting: power ${now.power}, health ${now.health}`, { after: now });
+  if (confirmedProblems(now, r.checks).length === 0)
+    return r.finish('false-alarm', `${host} recovered while waiting: power ${now.power}, health ${now.health}`, {
+      after: now,
+    });
   return null;
 }
 
@@ -161,14 +201,21 @@ async function awaitApproval(r: RemediationState, why: string): Promise<'approve
   r.throwIfCancelled();
   const approval = r.approvalDecision;
   if (!decided || !approval) return 'timed-out';
-  await r.record({ ...personActor(approval.by), action: approval.decision, reason: approval.comment || approval.decision });
+  await r.record({
+    ...personActor(approval.by),
+    action: approval.decision,
+    reason: approval.comment || approval.decision,
+  });
   return approval.decision;
 }
 
 /** Bounded post-checks; return the host to the pool only if they pass. */
 async function verifyAndReturn(r: RemediationState): Promise<RemediationView> {
   const { host, policy } = r.input;
-  await r.enterPhase('verifying', { action: 'verification started', reason: `${policy.verify.attempts} checks, ${policy.verify.intervalSeconds}s apart` });
+  await r.enterPhase('verifying', {
+    action: 'verification started',
+    reason: `${policy.verify.attempts} checks, ${policy.verify.intervalSeconds}s apart`,
+  });
   let problems: string[] = [];
   for (let attempt = 1; attempt <= policy.verify.attempts; attempt++) {
     const state = await checkHeldHost(r, `verify (check ${attempt})`);
@@ -180,7 +227,11 @@ async function verifyAndReturn(r: RemediationState): Promise<RemediationView> {
 
   // A fence Nova would not lift right after the evacuation: the host has rebooted since, so lift it now or hand off.
   if (r.isFenced && !(await liftFence(r, 'the host is healthy again', 180))) {
-    return handOffUntilReturned(r, `Nova keeps ${host} forced down: its nova-compute has not restarted since the evacuation`, 'hand-off');
+    return handOffUntilReturned(
+      r,
+      `Nova keeps ${host} forced down: its nova-compute has not restarted since the evacuation`,
+      'hand-off',
+    );
   }
   await r.enterPhase('returning', { action: 'verification passed', reason: 'host healthy' });
   let toggle: ComputeToggle;
@@ -188,11 +239,15 @@ async function verifyAndReturn(r: RemediationState): Promise<RemediationView> {
     toggle = await r.step('enable compute service', () => serviceToggles.enableCompute(host));
   } catch (err) {
     // Handed back, but a person's disable or maintenance is still on it: theirs to lift, then hand back again.
-    if (err instanceof PersonTookOver && !r.holdsHost) return handOffUntilReturned(r, `not returned to the pool: ${err.message}`, 'hand-off');
+    if (err instanceof PersonTookOver && !r.holdsHost)
+      return handOffUntilReturned(r, `not returned to the pool: ${err.message}`, 'hand-off');
     throw err;
   }
   r.returnToPool();
-  return r.finish('returned', 'verified healthy and returned to the pool', { before: toggle.before, after: toggle.after });
+  return r.finish('returned', 'verified healthy and returned to the pool', {
+    before: toggle.before,
+    after: toggle.after,
+  });
 }
 
 /**
@@ -200,9 +255,14 @@ async function verifyAndReturn(r: RemediationState): Promise<RemediationView> {
  * Shipshape's own fence is lifted first when Nova allows it, and a fence that
  * stays on is named in the reason the operator is sent.
  */
-async function handOffUntilReturned(r: RemediationState, why: string, kind: 'hand-off' | 'approval-escalated'): Promise<RemediationView> {
+async function handOffUntilReturned(
+  r: RemediationState,
+  why: string,
+  kind: 'hand-off' | 'approval-escalated',
+): Promise<RemediationView> {
   let reason = why;
-  if (r.isFenced && patched(PATCH.liftFenceBeforeChecks) && !(await tryLiftFence(r, 'handing the host to an operator'))) reason += `; ${fenceStaysOn(r.input.host)}`;
+  if (r.isFenced && patched(PATCH.liftFenceBeforeChecks) && !(await tryLiftFence(r, 'handing the host to an operator')))
+    reason += `; ${fenceStaysOn(r.input.host)}`;
   r.handOff(reason);
   await r.enterPhase('awaiting-operator', { action: 'handed off to an operator', reason });
   await notify(r, kind, reason);
@@ -218,7 +278,12 @@ async function resumeHandOff(r: RemediationState): Promise<RemediationView> {
     return continueAsNew<typeof remediationWorkflow>({ ...r.input, resume: r.resumeState() });
   }
   const { by, comment, fixedBy } = r.takeHandBack();
-  await r.record({ ...personActor(by), action: 'handed back', reason: comment || 'operator handed the host back', after: fixedBy ? { fixedBy } : undefined });
+  await r.record({
+    ...personActor(by),
+    action: 'handed back',
+    reason: comment || 'operator handed the host back',
+    after: fixedBy ? { fixedBy } : undefined,
+  });
   return verifyAndReturn(r);
 }
 
@@ -229,8 +294,10 @@ async function resumeHandOff(r: RemediationState): Promise<RemediationView> {
 async function standDownTakenOver(r: RemediationState, err: PersonTookOver): Promise<RemediationView> {
   r.leftAsPersonSet(err.computeEnabled);
   let reason = err.message;
-  if (r.isFenced && patched(PATCH.liftFenceBeforeChecks) && !(await tryLiftFence(r, 'a person took the host over'))) reason += `; ${fenceStaysOn(r.input.host)}`;
-  if (r.isOutOfPool && !err.computeEnabled) reason += '; the host stays out of the pool: its compute service stays disabled until a person enables it';
+  if (r.isFenced && patched(PATCH.liftFenceBeforeChecks) && !(await tryLiftFence(r, 'a person took the host over')))
+    reason += `; ${fenceStaysOn(r.input.host)}`;
+  if (r.isOutOfPool && !err.computeEnabled)
+    reason += '; the host stays out of the pool: its compute service stays disabled until a person enables it';
   return r.finish('stood-down', reason);
 }
 
@@ -246,5 +313,8 @@ async function finishCancelled(r: RemediationState): Promise<RemediationView> {
     ? `host left out of the pool (compute service disabled), ${state ? `${state.serverCount} servers still on it` : 'server count unknown'}`
     : 'host left in service, untouched';
   const cancel = r.cancellation;
-  return r.finish('cancelled', `${cancel?.comment || 'cancelled'}; ${where}`, { ...personActor(cancel?.by), after: state ?? undefined });
+  return r.finish('cancelled', `${cancel?.comment || 'cancelled'}; ${where}`, {
+    ...personActor(cancel?.by),
+    after: state ?? undefined,
+  });
 }

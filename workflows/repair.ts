@@ -10,8 +10,13 @@ import type { HostState, ServerMoveResult } from '../domain/types';
 import { healthSummary } from '../domain/remediation-plan';
 import { hostActions, serviceToggles, stepActions, trackedActions } from './activity-profiles';
 import { PATCH } from './patches';
-import { describeFailure, isInterruption, notify, standDownIfTakenOver, type RemediationState } from './remediation-state';
-
+import {
+  describeFailure,
+  isInterruption,
+  notify,
+  standDownIfTakenOver,
+  type RemediationState,
+} from './remediation-state';
 
 /**
  * Drain, then climb the policy's escalation ladder: each repair step gets its
@@ -22,7 +27,10 @@ export async function drainAndClimbLadder(r: RemediationState, ladder: LadderSte
   const { host, policy } = r.input;
   try {
     await drain(r);
-    await r.enterPhase('repairing', { action: 'repair started', reason: `ladder: ${ladder.map((s) => s.action).join(' → ')}` });
+    await r.enterPhase('repairing', {
+      action: 'repair started',
+      reason: `ladder: ${ladder.map((s) => s.action).join(' → ')}`,
+    });
     const outcomes: string[] = [];
     let problems: string[] = [];
     for (const step of ladder) {
@@ -44,11 +52,17 @@ export async function drainAndClimbLadder(r: RemediationState, ladder: LadderSte
       const timeoutSeconds = step.timeoutSeconds ?? 600;
       try {
         const after = await r.step(step.action, () =>
-          step.action === 'power-cycle' ? acts.powerCycle({ host, timeoutSeconds })
-            : step.action === 'reboot' ? acts.reboot({ host, timeoutSeconds })
-            : acts.restartComputeService(host),
+          step.action === 'power-cycle'
+            ? acts.powerCycle({ host, timeoutSeconds })
+            : step.action === 'reboot'
+              ? acts.reboot({ host, timeoutSeconds })
+              : acts.restartComputeService(host),
         );
-        await r.record({ action: step.action, reason: `ladder step ${outcomes.length + 1} of policy ${policy.name}`, after });
+        await r.record({
+          action: step.action,
+          reason: `ladder step ${outcomes.length + 1} of policy ${policy.name}`,
+          after,
+        });
       } catch (err) {
         if (isInterruption(err)) throw err;
         problems = [describeFailure(err)];
@@ -86,8 +100,13 @@ async function healthyWithin(r: RemediationState, seconds: number): Promise<stri
  * a person's override stands Shipshape down.
  */
 export async function checkHeldHost(r: RemediationState, name: string): Promise<HostState> {
-  if (r.isFenced && patched(PATCH.liftFenceBeforeChecks)) await tryLiftFence(r, 'a repair step is done: read nova-compute as it is');
-  const state = await r.step(name, () => hostActions.auditHost(r.input.host), (s) => healthSummary(s, r.checks));
+  if (r.isFenced && patched(PATCH.liftFenceBeforeChecks))
+    await tryLiftFence(r, 'a repair step is done: read nova-compute as it is');
+  const state = await r.step(
+    name,
+    () => hostActions.auditHost(r.input.host),
+    (s) => healthSummary(s, r.checks),
+  );
   standDownIfTakenOver(r, state);
   return state;
 }
@@ -101,7 +120,9 @@ export async function drainAndRepair(r: RemediationState): Promise<string | null
     await r.enterPhase('repairing', { action: 'repair started', reason: `policy steps: ${policy.repair.join(', ')}` });
     for (const action of policy.repair) {
       const acts = stepActions({ timeoutSeconds: 600 });
-      const after = await r.step(action, () => (action === 'power-cycle' ? acts.powerCycle({ host, timeoutSeconds: 600 }) : acts.restartComputeService(host)));
+      const after = await r.step(action, () =>
+        action === 'power-cycle' ? acts.powerCycle({ host, timeoutSeconds: 600 }) : acts.restartComputeService(host),
+      );
       await r.record({ action, reason: `repair step of policy ${policy.name}`, after });
     }
     return null;
@@ -115,9 +136,19 @@ export async function drainAndRepair(r: RemediationState): Promise<string | null
 async function drain(r: RemediationState): Promise<void> {
   const { host, remediationId, trigger } = r.input;
   r.takeOutOfPool();
-  await r.enterPhase('draining', { action: 'drain started', reason: 'take the host out of scheduling and move its servers away' });
-  const toggle = await r.step('disable compute service', () => serviceToggles.disableCompute(host, disableReason(remediationId, trigger.name)));
-  await r.record({ action: 'compute service disabled', reason: disableReason(remediationId, trigger.name), before: toggle.before, after: toggle.after });
+  await r.enterPhase('draining', {
+    action: 'drain started',
+    reason: 'take the host out of scheduling and move its servers away',
+  });
+  const toggle = await r.step('disable compute service', () =>
+    serviceToggles.disableCompute(host, disableReason(remediationId, trigger.name)),
+  );
+  await r.record({
+    action: 'compute service disabled',
+    reason: disableReason(remediationId, trigger.name),
+    before: toggle.before,
+    after: toggle.after,
+  });
   if (r.drainPlan.move === 'evacuate') await fenceAndEvacuate(r);
   else await moveEveryServer(r);
 }
@@ -131,7 +162,11 @@ async function fenceAndEvacuate(r: RemediationState): Promise<void> {
   const { host } = r.input;
   const fenced = await r.step('fence host', () => serviceToggles.fenceHost({ host, fenced: true }));
   r.fence();
-  await r.record({ action: 'host fenced', reason: `${host} is down: forced down so its servers can be evacuated`, after: fenced.compute });
+  await r.record({
+    action: 'host fenced',
+    reason: `${host} is down: forced down so its servers can be evacuated`,
+    after: fenced.compute,
+  });
   try {
     await moveEveryServer(r, 'evacuate');
   } finally {
@@ -185,8 +220,10 @@ async function lift(r: RemediationState, why: string): Promise<void> {
 
 /** What an operator must know, and do, when Shipshape's fence stays on a host it hands over. */
 export function fenceStaysOn(host: string): string {
-  return `Shipshape's fence is still on: nova-compute on ${host} is forced down (Nova lifts it only after nova-compute has restarted on the host); ` +
-    `once it has, hand the host back and Shipshape lifts the fence, or run \`openstack compute service set --up ${host} nova-compute\``;
+  return (
+    `Shipshape's fence is still on: nova-compute on ${host} is forced down (Nova lifts it only after nova-compute has restarted on the host); ` +
+    `once it has, hand the host back and Shipshape lifts the fence, or run \`openstack compute service set --up ${host} nova-compute\``
+  );
 }
 
 /**
@@ -198,23 +235,44 @@ async function moveEveryServer(r: RemediationState, kind: 'live' | 'evacuate' = 
   const coldFallback = kind === 'live' && r.drainPlan.coldFallback && patched(PATCH.coldMigrationFallback);
   const deadline = Date.now() + policy.drain.emptyTimeoutSeconds * 1000;
   for (;;) {
-    const servers = await r.step('list servers on host', () => hostActions.listServersOnHost(host), (s) => `${s.length} servers`);
+    const servers = await r.step(
+      'list servers on host',
+      () => hostActions.listServersOnHost(host),
+      (s) => `${s.length} servers`,
+    );
     if (servers.length === 0) return;
-    if (Date.now() > deadline) throw new Error(`${host} still has ${servers.length} servers after ${policy.drain.emptyTimeoutSeconds}s`);
+    if (Date.now() > deadline)
+      throw new Error(`${host} still has ${servers.length} servers after ${policy.drain.emptyTimeoutSeconds}s`);
     for (const server of servers) {
       let moved: ServerMoveResult;
       try {
         moved = await r.step(
           kind === 'evacuate' ? `evacuate ${server.id}` : `move ${server.id}`,
-          () => trackedActions.moveServerOffHost(kind === 'evacuate' ? { host, serverId: server.id, kind } : { host, serverId: server.id }),
+          () =>
+            trackedActions.moveServerOffHost(
+              kind === 'evacuate' ? { host, serverId: server.id, kind } : { host, serverId: server.id },
+            ),
           (m) => `${m.result} to ${m.to}`,
         );
       } catch (err) {
         if (!coldFallback || isInterruption(err)) throw err;
-        await r.record({ action: 'live migration failed', reason: describeFailure(err), before: { server: server.id, host } });
-        moved = await r.step(`cold-migrate ${server.id}`, () => trackedActions.moveServerOffHost({ host, serverId: server.id, kind: 'cold' }), (m) => `${m.result} to ${m.to}`);
+        await r.record({
+          action: 'live migration failed',
+          reason: describeFailure(err),
+          before: { server: server.id, host },
+        });
+        moved = await r.step(
+          `cold-migrate ${server.id}`,
+          () => trackedActions.moveServerOffHost({ host, serverId: server.id, kind: 'cold' }),
+          (m) => `${m.result} to ${m.to}`,
+        );
       }
-      await r.record({ action: 'server moved', reason: `drain ${host}`, before: { server: server.id, host }, after: moved });
+      await r.record({
+        action: 'server moved',
+        reason: `drain ${host}`,
+        before: { server: server.id, host },
+        after: moved,
+      });
     }
   }
 }

@@ -26,7 +26,8 @@ export function createGuardsRouter(deps: { db: Pool; guards: () => GuardConfig }
 
   router.post('/v1/guards/resume', requireRole('admin'), async (req, res) => {
     const body = parse(operatorActionRequest, req.body ?? {}, 'body');
-    if (!(await resumeAutomation(deps.db, req.caller!.subject, body.comment ?? 'resumed'))) throw conflict('automation is not paused');
+    if (!(await resumeAutomation(deps.db, req.caller!.subject, body.comment ?? 'resumed')))
+      throw conflict('automation is not paused');
     res.json({ paused: null });
   });
 

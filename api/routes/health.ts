@@ -6,7 +6,10 @@ import { pingDatabase } from '../../db/pool';
 
 async function check(fn: () => Promise<unknown>, timeoutMs = 2000): Promise<string> {
   try {
-    await Promise.race([fn(), new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs))]);
+    await Promise.race([
+      fn(),
+      new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs)),
+    ]);
     return 'ok';
   } catch (err) {
     return (err as Error).message;

@@ -80,14 +80,22 @@ function detail(r: HostRecord, open: z.infer<typeof hostDetail>['openRemediation
   };
 }
 
-export function createHostsRouter(deps: { db: Pool; client: Client; taskQueue: string; workflowIdPrefix: string }): Router {
+export function createHostsRouter(deps: {
+  db: Pool;
+  client: Client;
+  taskQueue: string;
+  workflowIdPrefix: string;
+}): Router {
   const router = Router();
 
   async function hostDetail(id: string): Promise<z.infer<typeof hostDetail>> {
     const host = await findHost(deps.db, id);
     if (!host) throw notFound(`no host "${id}" in the inventory`, { field: 'id' });
     const open = await openRemediationsOnHost(deps.db, id);
-    return detail(host, open.map((o) => ({ id: o.id, phase: o.phase, policy: o.policyName, startedAt: o.startedAt.toISOString() })));
+    return detail(
+      host,
+      open.map((o) => ({ id: o.id, phase: o.phase, policy: o.policyName, startedAt: o.startedAt.toISOString() })),
+    );
   }
 
   router.get('/v1/hosts', requireRole('viewer'), async (req, res) => {
@@ -108,7 +116,8 @@ export function createHostsRouter(deps: { db: Pool; client: Client; taskQueue: s
     const rows = await telemetrySeries(deps.db, { host: id, metric: q.metric, since, until, limit: q.limit + 1 });
     const truncated = rows.length > q.limit;
     const series: Record<string, Array<{ at: string; value: number }>> = {};
-    for (const r of truncated ? rows.slice(1) : rows) (series[r.metric] ??= []).push({ at: r.at.toISOString(), value: r.value });
+    for (const r of truncated ? rows.slice(1) : rows)
+      (series[r.metric] ??= []).push({ at: r.at.toISOString(), value: r.value });
     res.json({ host: id, since: since.toISOString(), until: until.toISOString(), series, truncated });
   });
 
@@ -125,7 +134,11 @@ export function createHostsRouter(deps: { db: Pool; client: Client; taskQueue: s
         workflowExecutionTimeout: '2 minutes',
       });
     } catch (err) {
-      throw new AppError(503, 'refresh_failed', `reading ${id} now failed: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`);
+      throw new AppError(
+        503,
+        'refresh_failed',
+        `reading ${id} now failed: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`,
+      );
     }
     res.json(await hostDetail(id));
   });
@@ -142,7 +155,12 @@ type Totals = Summary['utilisation'];
 
 async function fleetSummaryOf(db: Pool): Promise<Summary> {
   const rows = await tallyOfEveryHost(db);
-  const totals = (): Totals => ({ vcpus: { used: 0, total: 0 }, ramMiB: { used: 0, total: 0 }, diskGiB: { used: 0, total: 0 }, agentsDown: 0 });
+  const totals = (): Totals => ({
+    vcpus: { used: 0, total: 0 },
+    ramMiB: { used: 0, total: 0 },
+    diskGiB: { used: 0, total: 0 },
+    agentsDown: 0,
+  });
   const add = (t: Totals, u: HostUtilisation | null) => {
     if (!u) return;
     for (const k of ['vcpus', 'ramMiB', 'diskGiB'] as const) {
@@ -165,7 +183,12 @@ async function fleetSummaryOf(db: Pool): Promise<Summary> {
     out.byHealth[r.health] = (out.byHealth[r.health] ?? 0) + 1;
     out.byPoolState[r.poolState] = (out.byPoolState[r.poolState] ?? 0) + 1;
     for (const role of r.roles as Array<keyof Summary['byRole']>) out.byRole[role] = (out.byRole[role] ?? 0) + 1;
-    const z = (out.byZone[r.zone] ??= { hosts: 0, byHealth: { ok: 0, warning: 0, critical: 0, unknown: 0 }, outOfService: 0, utilisation: totals() });
+    const z = (out.byZone[r.zone] ??= {
+      hosts: 0,
+      byHealth: { ok: 0, warning: 0, critical: 0, unknown: 0 },
+      outOfService: 0,
+      utilisation: totals(),
+    });
     z.hosts++;
     z.byHealth[r.health] = (z.byHealth[r.health] ?? 0) + 1;
     if (r.poolState !== 'in-service') z.outOfService++;

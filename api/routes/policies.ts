@@ -21,7 +21,11 @@ import { parse } from '../validate';
 
 export const validateRequest = z.strictObject({ content: z.string().min(1).max(200_000) });
 export const simulateRequest = z.strictObject({
-  drafts: z.array(z.string().min(1).max(200_000)).max(100).optional().describe('Policy files to simulate instead of the policies in force'),
+  drafts: z
+    .array(z.string().min(1).max(200_000))
+    .max(100)
+    .optional()
+    .describe('Policy files to simulate instead of the policies in force'),
   sinceDays: z.number().gt(0).max(90).default(7).describe('Replay the signals recorded in the last N days'),
   signals: z.array(signalRequest).max(10_000).optional().describe('Replay these signals instead of recorded ones'),
 });
@@ -41,8 +45,17 @@ function parseOrThrow(store: PolicyStore, file: string, text: string): LoadedPol
 
 export function createPoliciesRouter(deps: { db: Pool; store: PolicyStore; guards: () => GuardConfig }): Router {
   const router = Router();
-  const yamlBody = express.text({ type: ['text/yaml', 'application/yaml', 'application/x-yaml', 'text/plain'], limit: '1mb' });
-  const describe = (p: LoadedPolicy) => ({ name: p.name, version: p.policy.version, file: p.file, priority: p.priority, signals: p.match.signals });
+  const yamlBody = express.text({
+    type: ['text/yaml', 'application/yaml', 'application/x-yaml', 'text/plain'],
+    limit: '1mb',
+  });
+  const describe = (p: LoadedPolicy) => ({
+    name: p.name,
+    version: p.policy.version,
+    file: p.file,
+    priority: p.priority,
+    signals: p.match.signals,
+  });
 
   router.get('/v1/policies', requireRole('viewer'), (_req, res) => {
     res.json({ policies: deps.store.list().map(describe) });
@@ -66,7 +79,8 @@ export function createPoliciesRouter(deps: { db: Pool; store: PolicyStore; guard
   });
 
   router.delete('/v1/policies/:name', requireRole('admin'), async (req, res) => {
-    if (!(await deps.store.remove(req.params.name as string, req.caller!.subject))) throw notFound(`no policy "${req.params.name as string}"`, { field: 'name' });
+    if (!(await deps.store.remove(req.params.name as string, req.caller!.subject)))
+      throw notFound(`no policy "${req.params.name as string}"`, { field: 'name' });
     res.status(204).end();
   });
 
@@ -78,17 +92,31 @@ export function createPoliciesRouter(deps: { db: Pool; store: PolicyStore; guard
 
   router.post('/v1/policies/simulate', requireRole('operator'), async (req, res) => {
     const body = parse(simulateRequest, req.body, 'body');
-    const policies = body.drafts ? inMatchOrder(body.drafts.map((text, i) => parseOrThrow(deps.store, `drafts.${i}.yaml`, text))) : deps.store.list();
+    const policies = body.drafts
+      ? inMatchOrder(body.drafts.map((text, i) => parseOrThrow(deps.store, `drafts.${i}.yaml`, text)))
+      : deps.store.list();
     const signals: SimulatedSignal[] = body.signals
-      ? body.signals.map((s) => ({ signalId: null, name: s.name, host: s.resource.id, labels: s.labels, severity: s.severity, status: s.status }))
+      ? body.signals.map((s) => ({
+          signalId: null,
+          name: s.name,
+          host: s.resource.id,
+          labels: s.labels,
+          severity: s.severity,
+          status: s.status,
+        }))
       : await signalsReceivedSince(deps.db, body.sinceDays);
     const results = simulatePolicies(policies, signals, await fleetNow(deps.db, deps.guards()), deps.guards());
     const count = (o: string) => results.filter((r) => r.outcome === o).length;
     res.json({
       policies: policies.map(describe),
       summary: {
-        signals: results.length, wouldStart: count('would-start'), wouldWait: count('would-wait'), wouldJoin: count('would-join'),
-        noPolicy: count('no-policy'), ignored: count('ignored'), approvalsAsked: results.filter((r) => r.approval).length,
+        signals: results.length,
+        wouldStart: count('would-start'),
+        wouldWait: count('would-wait'),
+        wouldJoin: count('would-join'),
+        noPolicy: count('no-policy'),
+        ignored: count('ignored'),
+        approvalsAsked: results.filter((r) => r.approval).length,
       },
       results,
     });
@@ -99,9 +127,13 @@ export function createPoliciesRouter(deps: { db: Pool; store: PolicyStore; guard
     const row = await findRemediation(deps.db, id);
     if (!row) throw notFound(`no remediation "${id}"`, { field: 'remediationId' });
     const resolution = row.view.resolution;
-    if (!resolution?.fixedBy) throw conflict(`remediation ${id} has no resolution with the action that fixed it; hand it back with "fixedBy"`);
+    if (!resolution?.fixedBy)
+      throw conflict(`remediation ${id} has no resolution with the action that fixed it; hand it back with "fixedBy"`);
     const names = await alertNamesOfRemediation(deps.db, id);
-    const name = `fix-${names[0] ?? 'alert'}`.toLowerCase().replace(/[^a-z0-9-]+/g, '-').slice(0, 60);
+    const name = `fix-${names[0] ?? 'alert'}`
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, '-')
+      .slice(0, 60);
     const draft = {
       name,
       description: `Drafted from remediation ${id}: ${resolution.by} fixed it with ${resolution.fixedBy} ("${resolution.note}")`,
@@ -123,7 +155,12 @@ async function fleetNow(db: Pool, guards: GuardConfig): Promise<FleetSnapshot> {
   const [hosts, state] = await Promise.all([hostsAsSimulateSees(db), readGuardState(db, guards)]);
   return {
     ...state,
-    hosts: Object.fromEntries(hosts.map((h) => [h.id, { zone: h.zone, roles: h.roles, outOfService: h.outOfService, hasOpenRemediation: h.hasOpenRemediation }])),
+    hosts: Object.fromEntries(
+      hosts.map((h) => [
+        h.id,
+        { zone: h.zone, roles: h.roles, outOfService: h.outOfService, hasOpenRemediation: h.hasOpenRemediation },
+      ]),
+    ),
     now: new Date(),
   };
 }

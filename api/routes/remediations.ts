@@ -17,11 +17,28 @@ import { parse } from '../validate';
 function present(row: RemediationRecord) {
   const view = row.view.remediationId
     ? row.view
-    : { remediationId: row.id, host: row.host, phase: row.phase, policy: { name: row.policyName, version: row.policyVersion }, requestedBy: row.requestedBy, steps: [] };
-  return { ...view, workflowId: row.workflowId, startedAt: row.startedAt.toISOString(), closedAt: row.closedAt?.toISOString() ?? null };
+    : {
+        remediationId: row.id,
+        host: row.host,
+        phase: row.phase,
+        policy: { name: row.policyName, version: row.policyVersion },
+        requestedBy: row.requestedBy,
+        steps: [],
+      };
+  return {
+    ...view,
+    workflowId: row.workflowId,
+    startedAt: row.startedAt.toISOString(),
+    closedAt: row.closedAt?.toISOString() ?? null,
+  };
 }
 
-const ROLE_FOR: Record<OperatorUpdateName, ApiRole> = { approve: 'approver', reject: 'approver', 'hand-back': 'operator', cancel: 'operator' };
+const ROLE_FOR: Record<OperatorUpdateName, ApiRole> = {
+  approve: 'approver',
+  reject: 'approver',
+  'hand-back': 'operator',
+  cancel: 'operator',
+};
 
 function failureType(err: unknown): { type: string | undefined; message: string } {
   const cause = err instanceof WorkflowUpdateFailedError ? err.cause : err;
@@ -59,13 +76,27 @@ export function createRemediationsRouter(deps: { db: Pool; client: Client }): Ro
 
   for (const name of Object.keys(OPERATOR_UPDATES) as OperatorUpdateName[]) {
     router.post(`/v1/remediations/:id/${name}`, requireRole(ROLE_FOR[name]), async (req, res) => {
-      const body = parse(name === 'hand-back' ? handBackRequest : operatorActionRequest, req.body ?? {}, 'body') as { comment?: string; fixedBy?: RepairAction };
+      const body = parse(name === 'hand-back' ? handBackRequest : operatorActionRequest, req.body ?? {}, 'body') as {
+        comment?: string;
+        fixedBy?: RepairAction;
+      };
       const row = await load(req.params.id as string);
-      if (row.closedAt) throw conflict(`remediation ${row.id} has ended (${row.phase}); ${name} is accepted only while it runs`, { phase: row.phase });
+      if (row.closedAt)
+        throw conflict(`remediation ${row.id} has ended (${row.phase}); ${name} is accepted only while it runs`, {
+          phase: row.phase,
+        });
       try {
-        const view = await deps.client.workflow
-          .getHandle(row.workflowId)
-          .executeUpdate(OPERATOR_UPDATES[name], { args: [{ remediationId: row.id, by: req.caller!.subject, role: req.caller!.role, comment: body.comment, fixedBy: body.fixedBy }] });
+        const view = await deps.client.workflow.getHandle(row.workflowId).executeUpdate(OPERATOR_UPDATES[name], {
+          args: [
+            {
+              remediationId: row.id,
+              by: req.caller!.subject,
+              role: req.caller!.role,
+              comment: body.comment,
+              fixedBy: body.fixedBy,
+            },
+          ],
+        });
         res.json(view);
       } catch (err) {
         throw asHttpError(err, row);

@@ -80,7 +80,9 @@ export function createSignalsRouter(deps: SignalsRouterDeps): Router {
     const body = parse(signalRequest, req.body, 'body');
     const host = await hosts.one(body.resource.id);
     if (!host) {
-      throw unprocessable('unknown_host', `resource.id: no host "${body.resource.id}" in the inventory`, { field: 'resource.id' });
+      throw unprocessable('unknown_host', `resource.id: no host "${body.resource.id}" in the inventory`, {
+        field: 'resource.id',
+      });
     }
     const signal: SignalRecord = {
       id: randomUUID(),
@@ -99,12 +101,19 @@ export function createSignalsRouter(deps: SignalsRouterDeps): Router {
   });
 
   /** One alert of a group as a signal; an alert for no host Shipshape knows is kept as ignored, with the reason. */
-  function signalOf(alert: WebhookAlert, receiver: string, subject: string, known: Map<string, KnownHost>): GroupSignal {
+  function signalOf(
+    alert: WebhookAlert,
+    receiver: string,
+    subject: string,
+    known: Map<string, KnownHost>,
+  ): GroupSignal {
     const name = alert.labels.alertname ?? 'unnamed';
     const source = `alertmanager/${receiver}`;
     const hostName = hostFromLabels(alert.labels, deps.hostLabel);
     const host = hostName ? known.get(hostName) : undefined;
-    const unknown = hostName ? `no host "${hostName}" in the inventory` : `no "${deps.hostLabel}" or "instance" label names the host`;
+    const unknown = hostName
+      ? `no host "${hostName}" in the inventory`
+      : `no "${deps.hostLabel}" or "instance" label names the host`;
     return {
       id: randomUUID(),
       source,
@@ -124,23 +133,34 @@ export function createSignalsRouter(deps: SignalsRouterDeps): Router {
   }
 
   // Authenticated before its body is read; the body is a whole group, of any size Alertmanager sends.
-  router.post(ALERTMANAGER_WEBHOOK_PATH, requireRole('operator'), express.json({ limit: ALERTMANAGER_BODY_LIMIT }), async (req, res) => {
-    const payload = parse(alertmanagerWebhook, req.body, 'body');
-    if (payload.truncatedAlerts) {
-      deps.logger.warn(
-        { groupKey: payload.groupKey, truncatedAlerts: payload.truncatedAlerts, received: payload.alerts.length },
-        "Alertmanager left alerts out of this group's notification (webhook max_alerts): they never reached Shipshape",
+  router.post(
+    ALERTMANAGER_WEBHOOK_PATH,
+    requireRole('operator'),
+    express.json({ limit: ALERTMANAGER_BODY_LIMIT }),
+    async (req, res) => {
+      const payload = parse(alertmanagerWebhook, req.body, 'body');
+      if (payload.truncatedAlerts) {
+        deps.logger.warn(
+          { groupKey: payload.groupKey, truncatedAlerts: payload.truncatedAlerts, received: payload.alerts.length },
+          "Alertmanager left alerts out of this group's notification (webhook max_alerts): they never reached Shipshape",
+        );
+      }
+      const known = await hosts.many(
+        payload.alerts.map((a) => hostFromLabels(a.labels, deps.hostLabel)).filter((h): h is string => h !== null),
       );
-    }
-    const known = await hosts.many(payload.alerts.map((a) => hostFromLabels(a.labels, deps.hostLabel)).filter((h): h is string => h !== null));
-    const signals = payload.alerts.map((alert) => signalOf(alert, payload.receiver, req.caller!.subject, known));
-    const results = await deps.dispatcher.acceptGroup(signals);
-    res.status(200).json({
-      groupKey: payload.groupKey,
-      truncatedAlerts: payload.truncatedAlerts ?? 0,
-      results: results.map((r, i) => ({ ...r, alertname: signals[i]!.name, host: signals[i]!.host ?? (signals[i]!.resourceId || null) })),
-    });
-  });
+      const signals = payload.alerts.map((alert) => signalOf(alert, payload.receiver, req.caller!.subject, known));
+      const results = await deps.dispatcher.acceptGroup(signals);
+      res.status(200).json({
+        groupKey: payload.groupKey,
+        truncatedAlerts: payload.truncatedAlerts ?? 0,
+        results: results.map((r, i) => ({
+          ...r,
+          alertname: signals[i]!.name,
+          host: signals[i]!.host ?? (signals[i]!.resourceId || null),
+        })),
+      });
+    },
+  );
 
   return router;
 }

@@ -16,7 +16,14 @@ export interface CloudConfig {
   /** The Keystone v3 endpoint, ending in /v3. */
   authUrl: string;
   auth:
-    | { type: 'password'; username: string; password: string; userDomainName: string; projectName: string; projectDomainName: string }
+    | {
+        type: 'password';
+        username: string;
+        password: string;
+        userDomainName: string;
+        projectName: string;
+        projectDomainName: string;
+      }
     | { type: 'application-credential'; id: string; secret: string };
   regionName: string | null;
   interface: 'public' | 'internal' | 'admin';
@@ -29,7 +36,9 @@ export interface CloudConfig {
 }
 
 const cloudEntry = z.looseObject({
-  auth_type: z.enum(['password', 'v3password', 'v3applicationcredential', 'application_credential']).default('password'),
+  auth_type: z
+    .enum(['password', 'v3password', 'v3applicationcredential', 'application_credential'])
+    .default('password'),
   auth: z.looseObject({
     auth_url: z.string().url(),
     username: z.string().min(1).optional(),
@@ -62,7 +71,8 @@ function fromEntry(raw: unknown, where: string): CloudConfig {
   }
   const e = parsed.data;
   const a = e.auth;
-  const missing = (field: string) => new ConfigError(`${where}: auth.${field}: is required for auth_type ${e.auth_type}`);
+  const missing = (field: string) =>
+    new ConfigError(`${where}: auth.${field}: is required for auth_type ${e.auth_type}`);
   let auth: CloudConfig['auth'];
   if (e.auth_type === 'v3applicationcredential' || e.auth_type === 'application_credential') {
     if (!a.application_credential_id) throw missing('application_credential_id');
@@ -90,7 +100,8 @@ function fromEntry(raw: unknown, where: string): CloudConfig {
   for (const [key, value] of Object.entries(e)) {
     const m = /^(.+)_endpoint_override$/.exec(key);
     if (!m) continue;
-    if (typeof value !== 'string' || !/^https?:\/\//.test(value)) throw new ConfigError(`${where}: ${key}: must be an http(s) URL`);
+    if (typeof value !== 'string' || !/^https?:\/\//.test(value))
+      throw new ConfigError(`${where}: ${key}: must be an http(s) URL`);
     endpointOverrides[(m[1] as string).replace(/_/g, '-')] = value;
   }
   return {
@@ -106,16 +117,22 @@ function fromEntry(raw: unknown, where: string): CloudConfig {
 }
 
 export function cloudsYamlCandidates(env: Record<string, string | undefined>): string[] {
-  return [env.OS_CLIENT_CONFIG_FILE, 'clouds.yaml', join(homedir(), '.config', 'openstack', 'clouds.yaml'), '/etc/openstack/clouds.yaml'].filter(
-    (p): p is string => Boolean(p),
-  );
+  return [
+    env.OS_CLIENT_CONFIG_FILE,
+    'clouds.yaml',
+    join(homedir(), '.config', 'openstack', 'clouds.yaml'),
+    '/etc/openstack/clouds.yaml',
+  ].filter((p): p is string => Boolean(p));
 }
 
 /** The cloud named by OS_CLOUD in the first clouds.yaml found; without OS_CLOUD, the OS_* variables. */
 export function loadCloudConfig(env: Record<string, string | undefined> = process.env): CloudConfig {
   if (env.OS_CLOUD) {
     const file = cloudsYamlCandidates(env).find((p) => existsSync(p));
-    if (!file) throw new ConfigError(`OS_CLOUD=${env.OS_CLOUD}: no clouds.yaml found (looked in ${cloudsYamlCandidates(env).join(', ')})`);
+    if (!file)
+      throw new ConfigError(
+        `OS_CLOUD=${env.OS_CLOUD}: no clouds.yaml found (looked in ${cloudsYamlCandidates(env).join(', ')})`,
+      );
     let doc: unknown;
     try {
       doc = parse(readFileSync(file, 'utf8'));
@@ -126,7 +143,10 @@ export function loadCloudConfig(env: Record<string, string | undefined> = proces
     if (!entry) throw new ConfigError(`${file}: clouds.${env.OS_CLOUD}: no such cloud`);
     return fromEntry(entry, `${file}: clouds.${env.OS_CLOUD}`);
   }
-  if (!env.OS_AUTH_URL) throw new ConfigError('SHIPSHAPE_PROVIDER=openstack: set OS_CLOUD (with a clouds.yaml) or the OS_* variables (OS_AUTH_URL, ...)');
+  if (!env.OS_AUTH_URL)
+    throw new ConfigError(
+      'SHIPSHAPE_PROVIDER=openstack: set OS_CLOUD (with a clouds.yaml) or the OS_* variables (OS_AUTH_URL, ...)',
+    );
   return fromEntry(
     {
       auth_type: env.OS_AUTH_TYPE ?? (env.OS_APPLICATION_CREDENTIAL_ID ? 'v3applicationcredential' : 'password'),

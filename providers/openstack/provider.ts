@@ -16,7 +16,13 @@
  *   nova-compute service's availability zone.
  */
 import { FailureType } from '../../domain/errors';
-import { PermanentProviderError, type FleetProvider, type MoveKind, type MoveStatus, type ServerLocation } from '../../domain/provider';
+import {
+  PermanentProviderError,
+  type FleetProvider,
+  type MoveKind,
+  type MoveStatus,
+  type ServerLocation,
+} from '../../domain/provider';
 import type { AgentStatus, HostUtilisation } from '../../domain/telemetry';
 import type { BmcEndpoint, HostRole, HostState, InventoryHost, ServerRef } from '../../domain/types';
 import type { CloudConfig } from './cloud-config';
@@ -46,7 +52,8 @@ function parseVersion(v: string): [number, number] {
   const [a, b] = v.split('.').map(Number);
   return [a ?? 0, b ?? 0];
 }
-const older = (a: readonly [number, number], b: readonly [number, number]) => a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
+const older = (a: readonly [number, number], b: readonly [number, number]) =>
+  a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
 
 export interface OpenStackOptions {
   /** The credentials reference given to BMCs found in Ironic's driver_info. */
@@ -75,10 +82,21 @@ export class OpenStackProvider implements FleetProvider {
     if (!this.novaVersion) {
       const root = await this.session.call('compute', 'GET', '/', os.versionsSchema);
       const max = root.version?.version ?? root.versions?.find((v) => v.status === 'CURRENT')?.version ?? null;
-      if (!max) throw new OpenStackError('compute: GET /: the API names no microversion (2.53 or later is needed)', null, false, null);
+      if (!max)
+        throw new OpenStackError(
+          'compute: GET /: the API names no microversion (2.53 or later is needed)',
+          null,
+          false,
+          null,
+        );
       const server = parseVersion(max);
       if (older(server, NOVA_MIN)) {
-        throw new OpenStackError(`compute: the cloud's maximum microversion is ${max}; Shipshape needs 2.53 or later`, null, false, null);
+        throw new OpenStackError(
+          `compute: the cloud's maximum microversion is ${max}; Shipshape needs 2.53 or later`,
+          null,
+          false,
+          null,
+        );
       }
       const use = older(server, NOVA_MAX) ? server : NOVA_MAX;
       this.novaVersion = `${use[0]}.${use[1]}`;
@@ -86,7 +104,12 @@ export class OpenStackProvider implements FleetProvider {
     return { 'X-OpenStack-Nova-API-Version': this.novaVersion, 'OpenStack-API-Version': `compute ${this.novaVersion}` };
   }
 
-  private async nova<S extends z.ZodType>(method: string, path: string, schema: S, body?: unknown): Promise<z.infer<S>> {
+  private async nova<S extends z.ZodType>(
+    method: string,
+    path: string,
+    schema: S,
+    body?: unknown,
+  ): Promise<z.infer<S>> {
     return this.session.call('compute', method, path, schema, { headers: await this.novaHeaders(), body });
   }
 
@@ -106,14 +129,22 @@ export class OpenStackProvider implements FleetProvider {
 
   /** The host's nova-compute service; an unknown host is a permanent error. */
   private async computeService(host: string): Promise<z.infer<typeof os.computeService>> {
-    const { services } = await this.nova('GET', `/os-services?binary=nova-compute&host=${encodeURIComponent(host)}`, os.computeServices);
+    const { services } = await this.nova(
+      'GET',
+      `/os-services?binary=nova-compute&host=${encodeURIComponent(host)}`,
+      os.computeServices,
+    );
     const svc = services.find((s) => s.host === host);
     if (!svc) throw new PermanentProviderError(FailureType.UnknownHost, `no nova-compute service on host ${host}`);
     return svc;
   }
 
   private async hypervisor(host: string): Promise<z.infer<typeof os.hypervisor> | null> {
-    const { hypervisors } = await this.nova('GET', `/os-hypervisors?hypervisor_hostname_pattern=${encodeURIComponent(host)}&with_servers=true`, os.hypervisors);
+    const { hypervisors } = await this.nova(
+      'GET',
+      `/os-hypervisors?hypervisor_hostname_pattern=${encodeURIComponent(host)}&with_servers=true`,
+      os.hypervisors,
+    );
     return hypervisors.find((h) => h.service?.host === host || h.hypervisor_hostname === host) ?? null;
   }
 
@@ -124,7 +155,13 @@ export class OpenStackProvider implements FleetProvider {
         const out: Node[] = [];
         let path: string | undefined = '/v1/nodes?detail=true&limit=200';
         while (path) {
-          const page: z.infer<typeof os.ironicNodes> = await this.session.call('baremetal', 'GET', path, os.ironicNodes, { headers: IRONIC });
+          const page: z.infer<typeof os.ironicNodes> = await this.session.call(
+            'baremetal',
+            'GET',
+            path,
+            os.ironicNodes,
+            { headers: IRONIC },
+          );
           out.push(...page.nodes);
           path = page.next;
         }
@@ -168,14 +205,20 @@ export class OpenStackProvider implements FleetProvider {
 
   private async requireNode(host: string): Promise<Node> {
     const node = await this.nodeFor(host);
-    if (!node) throw new PermanentProviderError(FailureType.ProviderRejected, `host ${host} is not an Ironic node (by name or extra.shipshape_host): no power control`);
+    if (!node)
+      throw new PermanentProviderError(
+        FailureType.ProviderRejected,
+        `host ${host} is not an Ironic node (by name or extra.shipshape_host): no power control`,
+      );
     return node;
   }
 
   private async neutronAgents(host: string) {
     return this.optional(
       'network',
-      async () => (await this.session.call('network', 'GET', `/v2.0/agents?host=${encodeURIComponent(host)}`, os.neutronAgents)).agents,
+      async () =>
+        (await this.session.call('network', 'GET', `/v2.0/agents?host=${encodeURIComponent(host)}`, os.neutronAgents))
+          .agents,
       [],
     );
   }
@@ -183,7 +226,12 @@ export class OpenStackProvider implements FleetProvider {
   private async cinderServices(host: string) {
     const type = await this.blockStorageType();
     if (!type) return [];
-    const { services } = await this.session.call(type, 'GET', `/os-services?host=${encodeURIComponent(host)}`, os.cinderServices);
+    const { services } = await this.session.call(
+      type,
+      'GET',
+      `/os-services?host=${encodeURIComponent(host)}`,
+      os.cinderServices,
+    );
     return services.filter((s) => s.host === host || s.host.startsWith(`${host}@`));
   }
 
@@ -214,14 +262,29 @@ export class OpenStackProvider implements FleetProvider {
     const hosts = new Map<string, InventoryHost>();
     for (const s of services) {
       const node = nodes.find((n) => n.name === s.host || n.extra?.shipshape_host === s.host) ?? null;
-      hosts.set(s.host, { id: s.host, zone: tagged.get(s.host) ?? s.zone ?? 'nova', roles: ['compute'], bmc: node ? this.bmcOf(node) : null });
+      hosts.set(s.host, {
+        id: s.host,
+        zone: tagged.get(s.host) ?? s.zone ?? 'nova',
+        roles: ['compute'],
+        bmc: node ? this.bmcOf(node) : null,
+      });
     }
-    const { agents } = await this.optional('network', () => this.session.call('network', 'GET', '/v2.0/agents', os.neutronAgents), { agents: [] });
+    const { agents } = await this.optional(
+      'network',
+      () => this.session.call('network', 'GET', '/v2.0/agents', os.neutronAgents),
+      { agents: [] },
+    );
     for (const a of agents) this.addRole(hosts, a.host, 'network', nodes);
     const storage = await this.blockStorageType();
     if (storage) {
-      const { services: volumes } = await this.session.call(storage, 'GET', '/os-services?binary=cinder-volume', os.cinderServices);
-      for (const v of volumes) this.addRole(hosts, v.host.split('@')[0] as string, 'storage', nodes, v.zone ?? undefined);
+      const { services: volumes } = await this.session.call(
+        storage,
+        'GET',
+        '/os-services?binary=cinder-volume',
+        os.cinderServices,
+      );
+      for (const v of volumes)
+        this.addRole(hosts, v.host.split('@')[0] as string, 'storage', nodes, v.zone ?? undefined);
     }
     return [...hosts.values()].sort((a, b) => a.id.localeCompare(b.id));
   }
@@ -253,8 +316,14 @@ export class OpenStackProvider implements FleetProvider {
     const [hyp, node] = await Promise.all([this.hypervisor(host), this.nodeFor(host)]);
     const up = svc.state === 'up' && svc.forced_down !== true;
     const power: HostState['power'] = node
-      ? node.power_state === 'power on' ? 'on' : node.power_state === 'power off' ? 'off' : 'unknown'
-      : up ? 'on' : 'unknown';
+      ? node.power_state === 'power on'
+        ? 'on'
+        : node.power_state === 'power off'
+          ? 'off'
+          : 'unknown'
+      : up
+        ? 'on'
+        : 'unknown';
     const reasons: string[] = [];
     if (!up) reasons.push(svc.forced_down ? 'nova-compute forced down' : 'nova-compute down');
     if (hyp && hyp.state === 'down') reasons.push('hypervisor down');
@@ -279,12 +348,17 @@ export class OpenStackProvider implements FleetProvider {
       await this.updateComputeService(svc.id, { status: 'disabled', disabled_reason: reason });
     }
     for (const agent of await this.neutronAgents(host)) {
-      if (agent.admin_state_up) await this.session.request('network', 'PUT', `/v2.0/agents/${agent.id}`, { body: { agent: { admin_state_up: false } } });
+      if (agent.admin_state_up)
+        await this.session.request('network', 'PUT', `/v2.0/agents/${agent.id}`, {
+          body: { agent: { admin_state_up: false } },
+        });
     }
     const storage = await this.blockStorageType();
     for (const s of await this.cinderServices(host)) {
       if (storage && s.status === 'enabled') {
-        await this.session.request(storage, 'PUT', '/os-services/disable-log-reason', { body: { host: s.host, binary: s.binary, disabled_reason: reason } });
+        await this.session.request(storage, 'PUT', '/os-services/disable-log-reason', {
+          body: { host: s.host, binary: s.binary, disabled_reason: reason },
+        });
       }
     }
   }
@@ -293,11 +367,15 @@ export class OpenStackProvider implements FleetProvider {
     const svc = await this.computeService(host);
     if (svc.status !== 'enabled') await this.updateComputeService(svc.id, { status: 'enabled' });
     for (const agent of await this.neutronAgents(host)) {
-      if (!agent.admin_state_up) await this.session.request('network', 'PUT', `/v2.0/agents/${agent.id}`, { body: { agent: { admin_state_up: true } } });
+      if (!agent.admin_state_up)
+        await this.session.request('network', 'PUT', `/v2.0/agents/${agent.id}`, {
+          body: { agent: { admin_state_up: true } },
+        });
     }
     const storage = await this.blockStorageType();
     for (const s of await this.cinderServices(host)) {
-      if (storage && s.status === 'disabled') await this.session.request(storage, 'PUT', '/os-services/enable', { body: { host: s.host, binary: s.binary } });
+      if (storage && s.status === 'disabled')
+        await this.session.request(storage, 'PUT', '/os-services/enable', { body: { host: s.host, binary: s.binary } });
     }
   }
 
@@ -321,14 +399,22 @@ export class OpenStackProvider implements FleetProvider {
   }
 
   private async server(serverId: string): Promise<z.infer<typeof os.server>> {
-    const res = await this.session.request('compute', 'GET', `/servers/${serverId}`, { headers: await this.novaHeaders(), accept: [404] });
-    if (res.status === 404) throw new PermanentProviderError(FailureType.ProviderRejected, `server ${serverId} does not exist`);
+    const res = await this.session.request('compute', 'GET', `/servers/${serverId}`, {
+      headers: await this.novaHeaders(),
+      accept: [404],
+    });
+    if (res.status === 404)
+      throw new PermanentProviderError(FailureType.ProviderRejected, `server ${serverId} does not exist`);
     return parseAnswer(os.serverAnswer, res.body, `compute: GET /servers/${serverId}`).server;
   }
 
   private async migrationsOf(serverId: string, kind: MoveKind): Promise<z.infer<typeof os.migration>[]> {
     const type = kind === 'live' ? 'live-migration' : kind === 'cold' ? 'migration' : 'evacuation';
-    const { migrations } = await this.nova('GET', `/os-migrations?instance_uuid=${serverId}&migration_type=${type}`, os.migrations);
+    const { migrations } = await this.nova(
+      'GET',
+      `/os-migrations?instance_uuid=${serverId}&migration_type=${type}`,
+      os.migrations,
+    );
     return migrations.filter((m) => m.instance_uuid === serverId).sort((a, b) => b.id - a.id);
   }
 
@@ -347,7 +433,11 @@ export class OpenStackProvider implements FleetProvider {
     if (!live && !cold && !evacuating) return { id: serverId, host, activeMoveId: null };
     const kind: MoveKind = live ? 'live' : cold ? 'cold' : 'evacuate';
     const running = (await this.migrationsOf(serverId, kind)).find((m) => !isFinal(m.status));
-    return { id: serverId, host, activeMoveId: running ? `${serverId}/${kind}/${running.id}` : `${serverId}/${kind}/requested@${Date.now()}` };
+    return {
+      id: serverId,
+      host,
+      activeMoveId: running ? `${serverId}/${kind}/${running.id}` : `${serverId}/${kind}/requested@${Date.now()}`,
+    };
   }
 
   /**
@@ -361,13 +451,25 @@ export class OpenStackProvider implements FleetProvider {
     const before = (await this.migrationsOf(serverId, kind))[0]?.id ?? 0;
     const res = await this.session.request('compute', 'POST', `/servers/${serverId}/action`, {
       headers: await this.novaHeaders(),
-      body: kind === 'live' ? { 'os-migrateLive': { host: null, block_migration: 'auto' } } : kind === 'cold' ? { migrate: null } : { evacuate: {} },
+      body:
+        kind === 'live'
+          ? { 'os-migrateLive': { host: null, block_migration: 'auto' } }
+          : kind === 'cold'
+            ? { migrate: null }
+            : { evacuate: {} },
       accept: [400, 409],
     });
     if (res.status === 400 || res.status === 409) {
       const message = JSON.stringify(res.body);
-      if (/no valid host/i.test(message)) throw new PermanentProviderError(FailureType.NoValidHost, `no valid host to move server ${serverId} to: ${message}`);
-      throw new PermanentProviderError(FailureType.MigrationFailed, `${kind} migration of ${serverId} refused (HTTP ${res.status}): ${message}`);
+      if (/no valid host/i.test(message))
+        throw new PermanentProviderError(
+          FailureType.NoValidHost,
+          `no valid host to move server ${serverId} to: ${message}`,
+        );
+      throw new PermanentProviderError(
+        FailureType.MigrationFailed,
+        `${kind} migration of ${serverId} refused (HTTP ${res.status}): ${message}`,
+      );
     }
     return `${serverId}/${kind}/after-${before}@${Date.now()}`;
   }
@@ -386,25 +488,47 @@ export class OpenStackProvider implements FleetProvider {
         const since = Number(ref.split('@')[1]);
         const where = await this.locateServer(serverId);
         if (!where.activeMoveId && Date.now() - since > 5_000) {
-          return { id: moveId, status: 'failed', destination: null, error: `${kind} migration of ${serverId} did not start (no migration recorded)` };
+          return {
+            id: moveId,
+            status: 'failed',
+            destination: null,
+            error: `${kind} migration of ${serverId} did not start (no migration recorded)`,
+          };
         }
-        if (Date.now() - since > UNRECORDED_MOVE_MS) return { id: moveId, status: 'failed', destination: null, error: `Nova recorded no ${kind} migration for ${serverId} within ${UNRECORDED_MOVE_MS / 1000}s` };
+        if (Date.now() - since > UNRECORDED_MOVE_MS)
+          return {
+            id: moveId,
+            status: 'failed',
+            destination: null,
+            error: `Nova recorded no ${kind} migration for ${serverId} within ${UNRECORDED_MOVE_MS / 1000}s`,
+          };
         return { id: moveId, status: 'running', destination: null, error: null };
       }
     }
-    if (!migration) throw new PermanentProviderError(FailureType.ProviderRejected, `migration ${moveId} does not exist`);
+    if (!migration)
+      throw new PermanentProviderError(FailureType.ProviderRejected, `migration ${moveId} does not exist`);
     const id = `${serverId}/${kind}/${migration.id}`;
     // A cold migration waits for confirmation once the server is up on the target.
     if (kind === 'cold' && migration.status === 'finished') {
       const s = await this.server(serverId);
       if (s.status === 'VERIFY_RESIZE') {
-        await this.session.request('compute', 'POST', `/servers/${serverId}/action`, { headers: await this.novaHeaders(), body: { confirmResize: null }, accept: [409] });
+        await this.session.request('compute', 'POST', `/servers/${serverId}/action`, {
+          headers: await this.novaHeaders(),
+          body: { confirmResize: null },
+          accept: [409],
+        });
       }
       return { id, status: 'running', destination: migration.dest_compute, error: null };
     }
-    if (['completed', 'confirmed', 'done'].includes(migration.status)) return { id, status: 'completed', destination: migration.dest_compute, error: null };
+    if (['completed', 'confirmed', 'done'].includes(migration.status))
+      return { id, status: 'completed', destination: migration.dest_compute, error: null };
     if (isFinal(migration.status)) {
-      return { id, status: 'failed', destination: null, error: `${kind} migration ${migration.id} ended ${migration.status}${await this.faultOf(serverId, kind)}` };
+      return {
+        id,
+        status: 'failed',
+        destination: null,
+        error: `${kind} migration ${migration.id} ended ${migration.status}${await this.faultOf(serverId, kind)}`,
+      };
     }
     return { id, status: 'running', destination: migration.dest_compute, error: null };
   }
@@ -412,14 +536,34 @@ export class OpenStackProvider implements FleetProvider {
   /** Why the last action on a server failed, from its instance actions (the scheduler's "No valid host", a migration error). */
   private async faultOf(serverId: string, kind: MoveKind): Promise<string> {
     try {
-      const { body } = await this.session.request('compute', 'GET', `/servers/${serverId}/os-instance-actions`, { headers: await this.novaHeaders() });
-      const actions = (body as { instanceActions?: Array<{ action: string; request_id: string; message?: string | null }> }).instanceActions ?? [];
-      const last = actions.find((a) => a.action === (kind === 'live' ? 'live-migration' : kind === 'cold' ? 'migrate' : 'evacuate'));
+      const { body } = await this.session.request('compute', 'GET', `/servers/${serverId}/os-instance-actions`, {
+        headers: await this.novaHeaders(),
+      });
+      const actions =
+        (body as { instanceActions?: Array<{ action: string; request_id: string; message?: string | null }> })
+          .instanceActions ?? [];
+      const last = actions.find(
+        (a) => a.action === (kind === 'live' ? 'live-migration' : kind === 'cold' ? 'migrate' : 'evacuate'),
+      );
       if (!last) return '';
-      const { body: detail } = await this.session.request('compute', 'GET', `/servers/${serverId}/os-instance-actions/${last.request_id}`, { headers: await this.novaHeaders() });
-      const events = (detail as { instanceAction?: { events?: Array<{ event: string; result: string | null; details?: string | null }> } }).instanceAction?.events ?? [];
+      const { body: detail } = await this.session.request(
+        'compute',
+        'GET',
+        `/servers/${serverId}/os-instance-actions/${last.request_id}`,
+        { headers: await this.novaHeaders() },
+      );
+      const events =
+        (
+          detail as {
+            instanceAction?: { events?: Array<{ event: string; result: string | null; details?: string | null }> };
+          }
+        ).instanceAction?.events ?? [];
       const failed = events.find((e) => e.result === 'Error');
-      return failed ? `: ${failed.event}${failed.details ? `: ${failed.details}` : ''}` : last.message ? `: ${last.message}` : '';
+      return failed
+        ? `: ${failed.event}${failed.details ? `: ${failed.details}` : ''}`
+        : last.message
+          ? `: ${last.message}`
+          : '';
     } catch {
       return '';
     }
@@ -428,15 +572,26 @@ export class OpenStackProvider implements FleetProvider {
   // ---- power (Ironic) ------------------------------------------------------
 
   private async setPower(node: Node, target: 'power on' | 'power off' | 'rebooting' | 'soft rebooting'): Promise<void> {
-    await this.session.request('baremetal', 'PUT', `/v1/nodes/${node.uuid}/states/power`, { headers: IRONIC, body: { target } });
+    await this.session.request('baremetal', 'PUT', `/v1/nodes/${node.uuid}/states/power`, {
+      headers: IRONIC,
+      body: { target },
+    });
   }
 
   private async waitForPower(node: Node, state: 'power on' | 'power off', timeoutMs = 120_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const now = await this.session.call('baremetal', 'GET', `/v1/nodes/${node.uuid}`, os.ironicNode, { headers: IRONIC });
+      const now = await this.session.call('baremetal', 'GET', `/v1/nodes/${node.uuid}`, os.ironicNode, {
+        headers: IRONIC,
+      });
       if (now.power_state === state && !now.target_power_state) return;
-      if (Date.now() > deadline) throw new OpenStackError(`baremetal: node ${node.name ?? node.uuid} did not reach ${state} within ${timeoutMs / 1000}s`, null, true, null);
+      if (Date.now() > deadline)
+        throw new OpenStackError(
+          `baremetal: node ${node.name ?? node.uuid} did not reach ${state} within ${timeoutMs / 1000}s`,
+          null,
+          true,
+          null,
+        );
       await new Promise((ok) => setTimeout(ok, 1000));
     }
   }
@@ -457,7 +612,10 @@ export class OpenStackProvider implements FleetProvider {
 
   /** Restarting a service needs the host's own service manager: not possible through OpenStack's APIs. */
   async restartComputeService(host: string): Promise<void> {
-    throw new PermanentProviderError(FailureType.ProviderRejected, `restarting nova-compute on ${host} is not possible through OpenStack's APIs`);
+    throw new PermanentProviderError(
+      FailureType.ProviderRejected,
+      `restarting nova-compute on ${host} is not possible through OpenStack's APIs`,
+    );
   }
 
   // ---- utilisation -------------------------------------------------------
@@ -465,7 +623,13 @@ export class OpenStackProvider implements FleetProvider {
   async readUtilisation(host: string): Promise<HostUtilisation> {
     const hyp = await this.hypervisor(host);
     const rpName = hyp?.hypervisor_hostname ?? host;
-    const { resource_providers: rps } = await this.session.call('placement', 'GET', `/resource_providers?name=${encodeURIComponent(rpName)}`, os.resourceProviders, { headers: PLACEMENT });
+    const { resource_providers: rps } = await this.session.call(
+      'placement',
+      'GET',
+      `/resource_providers?name=${encodeURIComponent(rpName)}`,
+      os.resourceProviders,
+      { headers: PLACEMENT },
+    );
     const rp = rps[0];
     const zero = { used: 0, total: 0 };
     let vcpus = zero;
@@ -473,21 +637,37 @@ export class OpenStackProvider implements FleetProvider {
     let diskGiB = zero;
     if (rp) {
       const [{ inventories }, { usages }] = await Promise.all([
-        this.session.call('placement', 'GET', `/resource_providers/${rp.uuid}/inventories`, os.inventories, { headers: PLACEMENT }),
-        this.session.call('placement', 'GET', `/resource_providers/${rp.uuid}/usages`, os.usages, { headers: PLACEMENT }),
+        this.session.call('placement', 'GET', `/resource_providers/${rp.uuid}/inventories`, os.inventories, {
+          headers: PLACEMENT,
+        }),
+        this.session.call('placement', 'GET', `/resource_providers/${rp.uuid}/usages`, os.usages, {
+          headers: PLACEMENT,
+        }),
       ]);
       const of = (rc: string) => {
         const inv = inventories[rc];
-        return { used: usages[rc] ?? 0, total: inv ? Math.floor((inv.total - inv.reserved) * inv.allocation_ratio) : 0 };
+        return {
+          used: usages[rc] ?? 0,
+          total: inv ? Math.floor((inv.total - inv.reserved) * inv.allocation_ratio) : 0,
+        };
       };
       vcpus = of('VCPU');
       ramMiB = of('MEMORY_MB');
       diskGiB = of('DISK_GB');
     }
     const svc = await this.computeService(host);
-    const agents: AgentStatus[] = [{ binary: 'nova-compute', role: 'compute', up: svc.state === 'up' && svc.forced_down !== true, enabled: svc.status === 'enabled' }];
-    for (const a of await this.neutronAgents(host)) agents.push({ binary: a.binary, role: 'network', up: a.alive, enabled: a.admin_state_up });
-    for (const s of await this.cinderServices(host)) agents.push({ binary: s.binary, role: 'storage', up: s.state === 'up', enabled: s.status === 'enabled' });
+    const agents: AgentStatus[] = [
+      {
+        binary: 'nova-compute',
+        role: 'compute',
+        up: svc.state === 'up' && svc.forced_down !== true,
+        enabled: svc.status === 'enabled',
+      },
+    ];
+    for (const a of await this.neutronAgents(host))
+      agents.push({ binary: a.binary, role: 'network', up: a.alive, enabled: a.admin_state_up });
+    for (const s of await this.cinderServices(host))
+      agents.push({ binary: s.binary, role: 'storage', up: s.state === 'up', enabled: s.status === 'enabled' });
     return { vcpus, ramMiB, diskGiB, agents };
   }
 }

@@ -11,7 +11,14 @@ export const catalogSchema = z.looseObject({
     catalog: z.array(
       z.looseObject({
         type: z.string(),
-        endpoints: z.array(z.looseObject({ interface: z.string(), url: z.string(), region: z.string().nullish(), region_id: z.string().nullish() })),
+        endpoints: z.array(
+          z.looseObject({
+            interface: z.string(),
+            url: z.string(),
+            region: z.string().nullish(),
+            region_id: z.string().nullish(),
+          }),
+        ),
       }),
     ),
   }),
@@ -19,7 +26,9 @@ export const catalogSchema = z.looseObject({
 
 export const versionsSchema = z.looseObject({
   version: z.looseObject({ version: z.string().nullish(), min_version: z.string().nullish() }).optional(),
-  versions: z.array(z.looseObject({ id: z.string(), status: z.string().optional(), version: z.string().nullish() })).optional(),
+  versions: z
+    .array(z.looseObject({ id: z.string(), status: z.string().optional(), version: z.string().nullish() }))
+    .optional(),
 });
 
 export const computeService = z.looseObject({
@@ -43,7 +52,10 @@ export const hypervisor = z.looseObject({
   servers: z.array(z.looseObject({ uuid: z.string(), name: z.string() })).optional(),
   service: z.looseObject({ host: z.string() }).optional(),
 });
-export const hypervisors = z.looseObject({ hypervisors: z.array(hypervisor), hypervisors_links: z.array(z.looseObject({ rel: z.string(), href: z.string() })).optional() });
+export const hypervisors = z.looseObject({
+  hypervisors: z.array(hypervisor),
+  hypervisors_links: z.array(z.looseObject({ rel: z.string(), href: z.string() })).optional(),
+});
 
 export const server = z.looseObject({
   id: z.string(),
@@ -52,7 +64,10 @@ export const server = z.looseObject({
   'OS-EXT-SRV-ATTR:host': z.string().nullable(),
   'OS-EXT-STS:task_state': z.string().nullish(),
 });
-export const servers = z.looseObject({ servers: z.array(server), servers_links: z.array(z.looseObject({ rel: z.string(), href: z.string() })).optional() });
+export const servers = z.looseObject({
+  servers: z.array(server),
+  servers_links: z.array(z.looseObject({ rel: z.string(), href: z.string() })).optional(),
+});
 export const serverAnswer = z.looseObject({ server });
 
 export const migration = z.looseObject({
@@ -68,15 +83,29 @@ export const migration = z.looseObject({
 export const migrations = z.looseObject({ migrations: z.array(migration) });
 
 export const availabilityZones = z.looseObject({
-  availabilityZoneInfo: z.array(z.looseObject({ zoneName: z.string(), hosts: z.record(z.string(), z.unknown()).nullable() })),
+  availabilityZoneInfo: z.array(
+    z.looseObject({ zoneName: z.string(), hosts: z.record(z.string(), z.unknown()).nullable() }),
+  ),
 });
 export const aggregates = z.looseObject({
-  aggregates: z.array(z.looseObject({ name: z.string(), hosts: z.array(z.string()), availability_zone: z.string().nullable(), metadata: z.record(z.string(), z.unknown()).optional() })),
+  aggregates: z.array(
+    z.looseObject({
+      name: z.string(),
+      hosts: z.array(z.string()),
+      availability_zone: z.string().nullable(),
+      metadata: z.record(z.string(), z.unknown()).optional(),
+    }),
+  ),
 });
 
-export const resourceProviders = z.looseObject({ resource_providers: z.array(z.looseObject({ uuid: z.string(), name: z.string() })) });
+export const resourceProviders = z.looseObject({
+  resource_providers: z.array(z.looseObject({ uuid: z.string(), name: z.string() })),
+});
 export const inventories = z.looseObject({
-  inventories: z.record(z.string(), z.looseObject({ total: z.number(), reserved: z.number().default(0), allocation_ratio: z.number().default(1) })),
+  inventories: z.record(
+    z.string(),
+    z.looseObject({ total: z.number(), reserved: z.number().default(0), allocation_ratio: z.number().default(1) }),
+  ),
 });
 export const usages = z.looseObject({ usages: z.record(z.string(), z.number()) });
 
@@ -96,8 +125,26 @@ export const ironicNode = z.looseObject({
 export const ironicNodes = z.looseObject({ nodes: z.array(ironicNode), next: z.string().optional() });
 
 export const neutronAgents = z.looseObject({
-  agents: z.array(z.looseObject({ id: z.string(), binary: z.string(), host: z.string(), alive: z.boolean(), admin_state_up: z.boolean(), agent_type: z.string().optional() })),
+  agents: z.array(
+    z.looseObject({
+      id: z.string(),
+      binary: z.string(),
+      host: z.string(),
+      alive: z.boolean(),
+      admin_state_up: z.boolean(),
+      agent_type: z.string().optional(),
+    }),
+  ),
 });
 export const cinderServices = z.looseObject({
-  services: z.array(z.looseObject({ binary: z.string(), host: z.string(), status: z.enum(['enabled', 'disabled']), state: z.enum(['up', 'down']), zone: z.string().nullish(), disabled_reason: z.string().nullable().optional() })),
+  services: z.array(
+    z.looseObject({
+      binary: z.string(),
+      host: z.string(),
+      status: z.enum(['enabled', 'disabled']),
+      state: z.enum(['up', 'down']),
+      zone: z.string().nullish(),
+      disabled_reason: z.string().nullable().optional(),
+    }),
+  ),
 });

@@ -59,8 +59,12 @@ function faultOf(body: string): string {
         return j.error_message;
       }
     }
-    if (j.error && typeof j.error === 'object') return String((j.error as { message?: unknown }).message ?? body.slice(0, 200));
-    if (Array.isArray(j.errors)) return String((j.errors[0] as { detail?: unknown; title?: unknown })?.detail ?? (j.errors[0] as { title?: unknown })?.title);
+    if (j.error && typeof j.error === 'object')
+      return String((j.error as { message?: unknown }).message ?? body.slice(0, 200));
+    if (Array.isArray(j.errors))
+      return String(
+        (j.errors[0] as { detail?: unknown; title?: unknown })?.detail ?? (j.errors[0] as { title?: unknown })?.title,
+      );
   } catch {
     // not JSON
   }
@@ -68,7 +72,11 @@ function faultOf(body: string): string {
 }
 
 export class OpenStackSession {
-  private token: { value: string; expiresAt: number; catalog: z.infer<typeof catalogSchema>['token']['catalog'] } | null = null;
+  private token: {
+    value: string;
+    expiresAt: number;
+    catalog: z.infer<typeof catalogSchema>['token']['catalog'];
+  } | null = null;
   private authenticating: Promise<void> | null = null;
   /** Times a token was issued: tests check re-authentication with it. */
   logins = 0;
@@ -94,7 +102,9 @@ export class OpenStackSession {
     const body = {
       auth: {
         identity,
-        ...(a.type === 'password' ? { scope: { project: { name: a.projectName, domain: { name: a.projectDomainName } } } } : {}),
+        ...(a.type === 'password'
+          ? { scope: { project: { name: a.projectName, domain: { name: a.projectDomainName } } } }
+          : {}),
       },
     };
     let res: HttpResponse;
@@ -110,15 +120,36 @@ export class OpenStackSession {
       if (err instanceof TransportError) throw new OpenStackError(`keystone: ${err.message}`, null, true, null);
       throw err;
     }
-    if (res.status === 401) throw new OpenStackError(`keystone: authentication refused (HTTP 401): ${faultOf(res.body)}`, 401, false, requestIdOf(res));
-    if (res.status >= 400) throw new OpenStackError(`keystone: POST /auth/tokens answered HTTP ${res.status}: ${faultOf(res.body)}`, res.status, res.status >= 500, requestIdOf(res));
+    if (res.status === 401)
+      throw new OpenStackError(
+        `keystone: authentication refused (HTTP 401): ${faultOf(res.body)}`,
+        401,
+        false,
+        requestIdOf(res),
+      );
+    if (res.status >= 400)
+      throw new OpenStackError(
+        `keystone: POST /auth/tokens answered HTTP ${res.status}: ${faultOf(res.body)}`,
+        res.status,
+        res.status >= 500,
+        requestIdOf(res),
+      );
     const token = res.headers['x-subject-token'];
     const parsed = catalogSchema.safeParse(JSON.parse(res.body || '{}'));
     if (typeof token !== 'string' || !parsed.success) {
       const issue = parsed.success ? null : parsed.error.issues[0];
-      throw new OpenStackError(`keystone: token answer malformed${issue ? `: ${issue.path.join('.')}: ${issue.message}` : ': no X-Subject-Token'}`, res.status, false, requestIdOf(res));
+      throw new OpenStackError(
+        `keystone: token answer malformed${issue ? `: ${issue.path.join('.')}: ${issue.message}` : ': no X-Subject-Token'}`,
+        res.status,
+        false,
+        requestIdOf(res),
+      );
     }
-    this.token = { value: token, expiresAt: Date.parse(parsed.data.token.expires_at), catalog: parsed.data.token.catalog };
+    this.token = {
+      value: token,
+      expiresAt: Date.parse(parsed.data.token.expires_at),
+      catalog: parsed.data.token.catalog,
+    };
     this.logins++;
   }
 
@@ -143,7 +174,9 @@ export class OpenStackSession {
     await this.ensureToken();
     const service = this.token?.catalog.find((s) => s.type === serviceType);
     const ep = service?.endpoints.find(
-      (e) => e.interface === this.cloud.interface && (!this.cloud.regionName || e.region === this.cloud.regionName || e.region_id === this.cloud.regionName),
+      (e) =>
+        e.interface === this.cloud.interface &&
+        (!this.cloud.regionName || e.region === this.cloud.regionName || e.region_id === this.cloud.regionName),
     );
     return ep ? ep.url.replace(/\/+$/, '') : null;
   }
@@ -171,8 +204,15 @@ export class OpenStackSession {
    * (Retry-After, else backing off) and try again, up to 4 attempts; transport
    * failures are retried for reads only. Returns the parsed body (null when empty).
    */
-  async request(service: string, method: string, path: string, opts: RequestOptions = {}): Promise<{ status: number; body: unknown; headers: HttpResponse['headers'] }> {
-    const url = /^https?:\/\//.test(path) ? new URL(path) : new URL(`${await this.endpoint(service)}${path.startsWith('/') ? '' : '/'}${path}`);
+  async request(
+    service: string,
+    method: string,
+    path: string,
+    opts: RequestOptions = {},
+  ): Promise<{ status: number; body: unknown; headers: HttpResponse['headers'] }> {
+    const url = /^https?:\/\//.test(path)
+      ? new URL(path)
+      : new URL(`${await this.endpoint(service)}${path.startsWith('/') ? '' : '/'}${path}`);
     const what = `${service}: ${method} ${url.pathname}${url.search}`;
     let reauthenticated = false;
     for (let attempt = 1; ; attempt++) {
@@ -226,17 +266,33 @@ export class OpenStackSession {
   }
 
   /** A call whose answer must match `schema`; a mismatch is a non-retryable error naming the field. */
-  async call<S extends z.ZodType>(service: string, method: string, path: string, schema: S, opts: RequestOptions = {}): Promise<z.infer<S>> {
+  async call<S extends z.ZodType>(
+    service: string,
+    method: string,
+    path: string,
+    schema: S,
+    opts: RequestOptions = {},
+  ): Promise<z.infer<S>> {
     const res = await this.request(service, method, path, opts);
     return parseAnswer(schema, res.body, `${service}: ${method} ${path}`, requestIdOf({ ...res, body: '' }));
   }
 }
 
-export function parseAnswer<S extends z.ZodType>(schema: S, body: unknown, what: string, requestId: string | null = null): z.infer<S> {
+export function parseAnswer<S extends z.ZodType>(
+  schema: S,
+  body: unknown,
+  what: string,
+  requestId: string | null = null,
+): z.infer<S> {
   const parsed = schema.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new OpenStackError(`${what}: malformed answer: ${issue?.path.join('.') || '(body)'}: ${issue?.message ?? 'invalid'}`, null, false, requestId);
+    throw new OpenStackError(
+      `${what}: malformed answer: ${issue?.path.join('.') || '(body)'}: ${issue?.message ?? 'invalid'}`,
+      null,
+      false,
+      requestId,
+    );
   }
   return parsed.data as z.infer<S>;
 }

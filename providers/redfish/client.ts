@@ -38,7 +38,14 @@ export interface RedfishTarget {
   timeoutMs: number;
 }
 
-export const RESET_TYPES = ['On', 'ForceOff', 'GracefulShutdown', 'GracefulRestart', 'ForceRestart', 'PowerCycle'] as const;
+export const RESET_TYPES = [
+  'On',
+  'ForceOff',
+  'GracefulShutdown',
+  'GracefulRestart',
+  'ForceRestart',
+  'PowerCycle',
+] as const;
 export type ResetType = (typeof RESET_TYPES)[number];
 
 /** The power state a reset ends in. */
@@ -86,7 +93,8 @@ export class RedfishClient {
     const c = this.target.credentials;
     if (!c) return {};
     const token = sessions.get(this.sessionKey);
-    if (c.auth === 'basic' || token === 'basic') return { Authorization: `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}` };
+    if (c.auth === 'basic' || token === 'basic')
+      return { Authorization: `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}` };
     return token ? { 'X-Auth-Token': token } : {};
   }
 
@@ -121,9 +129,18 @@ export class RedfishClient {
       sessions.set(this.sessionKey, 'basic'); // no session service: basic authentication on every request
       return;
     }
-    if (res.status === 401 || res.status === 403) throw new BmcError('auth', `${this.base.host}: session login refused (HTTP ${res.status}) for user ${c.username}`, res.status);
+    if (res.status === 401 || res.status === 403)
+      throw new BmcError(
+        'auth',
+        `${this.base.host}: session login refused (HTTP ${res.status}) for user ${c.username}`,
+        res.status,
+      );
     if (res.status >= 300 || typeof token !== 'string') {
-      throw new BmcError('auth', `${this.base.host}: session login answered HTTP ${res.status} without an X-Auth-Token`, res.status);
+      throw new BmcError(
+        'auth',
+        `${this.base.host}: session login answered HTTP ${res.status} without an X-Auth-Token`,
+        res.status,
+      );
     }
     sessions.set(this.sessionKey, token);
   }
@@ -146,7 +163,8 @@ export class RedfishClient {
       await this.login();
       res = await go();
     }
-    if (res.status === 401 || res.status === 403) throw new BmcError('auth', `${this.base.host}: ${method} ${path} refused (HTTP ${res.status})`, res.status);
+    if (res.status === 401 || res.status === 403)
+      throw new BmcError('auth', `${this.base.host}: ${method} ${path} refused (HTTP ${res.status})`, res.status);
     return res;
   }
 
@@ -154,7 +172,8 @@ export class RedfishClient {
   private async get<S extends z.ZodType>(path: string, schema: S, optional: boolean): Promise<z.infer<S> | null> {
     const res = await this.send('GET', path);
     if (res.status === 404 && optional) return null;
-    if (res.status >= 400) throw new BmcError('http', `${this.base.host}: GET ${path} answered HTTP ${res.status}`, res.status);
+    if (res.status >= 400)
+      throw new BmcError('http', `${this.base.host}: GET ${path} answered HTTP ${res.status}`, res.status);
     let json: unknown;
     try {
       json = JSON.parse(res.body);
@@ -164,7 +183,10 @@ export class RedfishClient {
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new BmcError('garbage', `${this.base.host}: GET ${path}: ${issue?.path.join('.') || '(body)'}: ${issue?.message ?? 'invalid'}`);
+      throw new BmcError(
+        'garbage',
+        `${this.base.host}: GET ${path}: ${issue?.path.join('.') || '(body)'}: ${issue?.message ?? 'invalid'}`,
+      );
     }
     return parsed.data as z.infer<S>;
   }
@@ -226,10 +248,13 @@ export class RedfishClient {
       return true;
     })();
     const managerPart = (async () => {
-      const managerPath = system.Links?.ManagedBy?.[0]?.['@odata.id'] ?? (await this.firstMember('/redfish/v1/Managers'));
+      const managerPath =
+        system.Links?.ManagedBy?.[0]?.['@odata.id'] ?? (await this.firstMember('/redfish/v1/Managers'));
       return managerPath ? this.get(managerPath, rf.manager, true) : null;
     })();
-    const selPart = managerPart.then((manager) => this.readSel([system.LogServices?.['@odata.id'], manager?.LogServices?.['@odata.id']], selGaps));
+    const selPart = managerPart.then((manager) =>
+      this.readSel([system.LogServices?.['@odata.id'], manager?.LogServices?.['@odata.id']], selGaps),
+    );
     const metricsPath = system.MemorySummary?.Metrics?.['@odata.id'];
     const metricsPart = metricsPath ? this.get(metricsPath, rf.memoryMetrics, true) : Promise.resolve(null);
     const [hasChassis, manager, events, metrics] = await Promise.all([chassisPart, managerPart, selPart, metricsPart]);
@@ -239,7 +264,8 @@ export class RedfishClient {
     reading.bmcFirmware = manager?.FirmwareVersion ?? null;
     reading.events = events;
     gaps.push(...selGaps);
-    reading.memory.correctableErrors = metrics?.LifeTime?.CorrectableECCErrorCount ?? metrics?.CurrentPeriod?.CorrectableECCErrorCount ?? null;
+    reading.memory.correctableErrors =
+      metrics?.LifeTime?.CorrectableECCErrorCount ?? metrics?.CurrentPeriod?.CorrectableECCErrorCount ?? null;
     if (reading.memory.correctableErrors === null) gaps.push('memory error counts');
     return reading;
   }
@@ -273,7 +299,9 @@ export class RedfishClient {
         const metricsPath = ts.ThermalMetrics?.['@odata.id'];
         const metrics = metricsPath ? await this.get(metricsPath, rf.thermalMetrics, true) : null;
         const readings = metrics?.TemperatureReadingsCelsius ?? [];
-        const sensors = await Promise.all(readings.map((t) => (t.DataSourceUri ? this.get(t.DataSourceUri, rf.sensor, true) : null)));
+        const sensors = await Promise.all(
+          readings.map((t) => (t.DataSourceUri ? this.get(t.DataSourceUri, rf.sensor, true) : null)),
+        );
         readings.forEach((t, i) => {
           const sensor = sensors[i] ?? null;
           reading.temperatures.push({
@@ -341,7 +369,10 @@ export class RedfishClient {
             outputWatts: null,
           }),
         );
-        reading.psuRedundancy = redundancyOf(ps.PowerSupplyRedundancy?.map((r) => r.Status) ?? [], reading.powerSupplies);
+        reading.psuRedundancy = redundancyOf(
+          ps.PowerSupplyRedundancy?.map((r) => r.Status) ?? [],
+          reading.powerSupplies,
+        );
         const envPath = chassis.EnvironmentMetrics?.['@odata.id'];
         const env = envPath ? await this.get(envPath, rf.environmentMetrics, true) : null;
         reading.powerConsumedWatts = env?.PowerWatts?.Reading ?? null;
@@ -365,7 +396,10 @@ export class RedfishClient {
       }),
     );
     const groups = parseEach(pw.Redundancy, rf.redundancy, 'Redundancy', gaps);
-    reading.psuRedundancy = redundancyOf(groups.map((g) => g.Status), reading.powerSupplies);
+    reading.psuRedundancy = redundancyOf(
+      groups.map((g) => g.Status),
+      reading.powerSupplies,
+    );
   }
 
   private async readSel(logServicePaths: Array<string | undefined>, gaps: string[]): Promise<BmcEvent[]> {
@@ -396,10 +430,18 @@ export class RedfishClient {
     const target = action?.target ?? `${path.replace(/\/$/, '')}/Actions/ComputerSystem.Reset`;
     const allowed = action?.['ResetType@Redfish.AllowableValues'];
     if (allowed && !allowed.includes(type)) {
-      throw new BmcError('unsupported', `${this.base.host}: reset type ${type} not allowed by the BMC (allows ${allowed.join(', ')})`);
+      throw new BmcError(
+        'unsupported',
+        `${this.base.host}: reset type ${type} not allowed by the BMC (allows ${allowed.join(', ')})`,
+      );
     }
     const res = await this.send('POST', target, { ResetType: type });
-    if (res.status >= 300) throw new BmcError('http', `${this.base.host}: POST ${target} (ResetType ${type}) answered HTTP ${res.status}`, res.status);
+    if (res.status >= 300)
+      throw new BmcError(
+        'http',
+        `${this.base.host}: POST ${target} (ResetType ${type}) answered HTTP ${res.status}`,
+        res.status,
+      );
   }
 
   /**
@@ -429,7 +471,11 @@ export class RedfishClient {
    * reset is not taken for one that came back (some BMCs never show Off for
    * a warm restart: then On after that third counts).
    */
-  async resetAndWait(type: ResetType | 'power-cycle', timeoutMs: number, pollMs = 1000): Promise<{ used: ResetType; power: 'on' | 'off' }> {
+  async resetAndWait(
+    type: ResetType | 'power-cycle',
+    timeoutMs: number,
+    pollMs = 1000,
+  ): Promise<{ used: ResetType; power: 'on' | 'off' }> {
     const used = type === 'power-cycle' ? await this.powerCycle() : (await this.reset(type), type);
     const target = resetTarget(used);
     const start = Date.now();
@@ -443,7 +489,10 @@ export class RedfishClient {
       const cameBack = !restart || wentOff || Date.now() - start > timeoutMs / 3;
       if (seen === target && cameBack) return { used, power: target };
     }
-    throw new BmcError('unsupported', `${this.base.host}: ${used} did not reach power ${target} within ${timeoutMs / 1000}s (last seen ${seen})`);
+    throw new BmcError(
+      'unsupported',
+      `${this.base.host}: ${used} did not reach power ${target} within ${timeoutMs / 1000}s (last seen ${seen})`,
+    );
   }
 
   async readPowerState(): Promise<'on' | 'off' | 'unknown'> {
@@ -457,19 +506,30 @@ function powerOf(state: string | null | undefined): 'on' | 'off' | 'unknown' {
   return 'unknown';
 }
 
-function redundancyOf(statuses: Array<{ Health?: string | null; State?: string | null } | null | undefined>, supplies: PowerSupplyReading[]): 'ok' | 'lost' | 'unknown' {
+function redundancyOf(
+  statuses: Array<{ Health?: string | null; State?: string | null } | null | undefined>,
+  supplies: PowerSupplyReading[],
+): 'ok' | 'lost' | 'unknown' {
   const known = statuses.filter((s) => s && s.State !== 'Disabled' && redfishHealth(s.Health) !== null);
   if (known.length === 0) return redundancyFromSupplies(supplies);
   return known.every((s) => redfishHealth(s?.Health) === 'ok') ? 'ok' : 'lost';
 }
 
 /** Validate each element on its own: a malformed sensor is skipped and noted, the rest are kept. */
-function parseEach<S extends z.ZodType>(items: unknown[] | null | undefined, schema: S, what: string, gaps: string[]): z.infer<S>[] {
+function parseEach<S extends z.ZodType>(
+  items: unknown[] | null | undefined,
+  schema: S,
+  what: string,
+  gaps: string[],
+): z.infer<S>[] {
   const out: z.infer<S>[] = [];
   (items ?? []).forEach((item, i) => {
     const r = schema.safeParse(item);
     if (r.success) out.push(r.data as z.infer<S>);
-    else gaps.push(`${what}[${i}] ignored: ${r.error.issues[0]?.path.join('.') ?? ''}: ${r.error.issues[0]?.message ?? 'invalid'}`);
+    else
+      gaps.push(
+        `${what}[${i}] ignored: ${r.error.issues[0]?.path.join('.') ?? ''}: ${r.error.issues[0]?.message ?? 'invalid'}`,
+      );
   });
   return out;
 }

@@ -25,7 +25,9 @@ const entrySchema = z
     password: z.string().min(1).optional(),
     passwordFile: z.string().min(1).optional(),
     auth: z.enum(['session', 'basic']).default('session'),
-    tls: z.strictObject({ caFile: z.string().min(1).optional(), insecure: z.boolean().default(false) }).default({ insecure: false }),
+    tls: z
+      .strictObject({ caFile: z.string().min(1).optional(), insecure: z.boolean().default(false) })
+      .default({ insecure: false }),
     timeoutSeconds: z.number().gt(0).max(120).default(10),
   })
   .refine((e) => (e.password === undefined) !== (e.passwordFile === undefined), {
@@ -33,7 +35,10 @@ const entrySchema = z
     path: ['password'],
   });
 
-export const credentialsFileSchema = z.record(z.string().regex(/^[A-Za-z0-9._-]+$/, 'names are letters, digits, ".", "_", "-"'), entrySchema);
+export const credentialsFileSchema = z.record(
+  z.string().regex(/^[A-Za-z0-9._-]+$/, 'names are letters, digits, ".", "_", "-"'),
+  entrySchema,
+);
 
 export interface BmcAccess {
   credentials: RedfishCredentials | null;
@@ -72,7 +77,10 @@ export class BmcCredentials {
       const password = e.password ?? readSecret(e.passwordFile as string, `${source}: ${name}.passwordFile`);
       entries.set(name, {
         credentials: { username: e.username, password, auth: e.auth },
-        tls: { insecure: e.tls.insecure, ca: e.tls.caFile ? readSecret(e.tls.caFile, `${source}: ${name}.tls.caFile`) : undefined },
+        tls: {
+          insecure: e.tls.insecure,
+          ca: e.tls.caFile ? readSecret(e.tls.caFile, `${source}: ${name}.tls.caFile`) : undefined,
+        },
         timeoutMs: e.timeoutSeconds * 1000,
       });
     }

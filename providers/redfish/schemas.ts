@@ -64,7 +64,10 @@ export const thermalFan = z.looseObject({
   ReadingUnits: str,
   Status: status,
 });
-export const thermal = z.looseObject({ Temperatures: z.array(z.unknown()).nullish(), Fans: z.array(z.unknown()).nullish() });
+export const thermal = z.looseObject({
+  Temperatures: z.array(z.unknown()).nullish(),
+  Fans: z.array(z.unknown()).nullish(),
+});
 
 export const powerSupply = z.looseObject({
   Name: str,
@@ -92,10 +95,17 @@ export const sensor = z.looseObject({
   Thresholds: z.looseObject({ UpperCaution: sensorExcerpt, UpperCritical: sensorExcerpt }).nullish(),
   Status: status,
 });
-export const fan = z.looseObject({ Name: str, Id: str, SpeedPercent: z.looseObject({ Reading: num, SpeedRPM: num }).nullish(), Status: status });
+export const fan = z.looseObject({
+  Name: str,
+  Id: str,
+  SpeedPercent: z.looseObject({ Reading: num, SpeedRPM: num }).nullish(),
+  Status: status,
+});
 export const powerSubsystem = z.looseObject({
   PowerSupplies: link.nullish(),
-  PowerSupplyRedundancy: z.array(z.looseObject({ RedundancyType: str, MinNeededInGroup: num, Status: status })).nullish(),
+  PowerSupplyRedundancy: z
+    .array(z.looseObject({ RedundancyType: str, MinNeededInGroup: num, Status: status }))
+    .nullish(),
   Status: status,
 });
 export const subsystemPowerSupply = z.looseObject({ Name: str, Id: str, Status: status, PowerCapacityWatts: num });

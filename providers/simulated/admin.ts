@@ -3,7 +3,13 @@
  * the tests. Not part of the provider interface: a real cloud has no such knobs.
  */
 import type { Pool } from 'pg';
-import { addSimulatedHost, pointSimulatedBmcAt, repairSimulatedHostByHand, setSimulatedBmcReadings, setSimulatedFault } from '../../db/simulated-fleet';
+import {
+  addSimulatedHost,
+  pointSimulatedBmcAt,
+  repairSimulatedHostByHand,
+  setSimulatedBmcReadings,
+  setSimulatedFault,
+} from '../../db/simulated-fleet';
 
 export interface FleetShape {
   zones: string[];
@@ -22,7 +28,10 @@ export async function seedSimulatedFleet(db: Pool, shape: FleetShape): Promise<v
   for (const zone of shape.zones) {
     for (let h = 1; h <= shape.hostsPerZone; h++) {
       const host = simulatedHostName(zone, h);
-      const servers = Array.from({ length: shape.serversPerHost }, (_, i) => ({ id: `${host}-vm${i + 1}`, name: `tenant-vm-${host}-${i + 1}` }));
+      const servers = Array.from({ length: shape.serversPerHost }, (_, i) => ({
+        id: `${host}-vm${i + 1}`,
+        name: `tenant-vm-${host}-${i + 1}`,
+      }));
       await addSimulatedHost(db, host, zone, servers);
     }
   }
@@ -68,7 +77,11 @@ export async function injectHardwareFault(db: Pool, host: string, fault: Hardwar
 }
 
 /** Point a simulated host's BMC at a real Redfish service (the tests' emulator) instead of the simulated one. */
-export async function pointBmcAt(db: Pool, host: string, bmc: { address: string; systemId: string | null; credentialsRef: string | null }): Promise<void> {
+export async function pointBmcAt(
+  db: Pool,
+  host: string,
+  bmc: { address: string; systemId: string | null; credentialsRef: string | null },
+): Promise<void> {
   await pointSimulatedBmcAt(db, host, bmc);
 }
 

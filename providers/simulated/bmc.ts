@@ -10,7 +10,13 @@ import type { BmcReading, TemperatureReading } from '../../domain/telemetry';
 import { BmcError, type BmcClient } from '../bmc';
 import type { ResetType } from '../redfish/client';
 
-const temperature = (name: string, context: string, celsius: number, upperWarning: number, upperCritical: number): TemperatureReading => ({
+const temperature = (
+  name: string,
+  context: string,
+  celsius: number,
+  upperWarning: number,
+  upperCritical: number,
+): TemperatureReading => ({
   name,
   context,
   celsius,
@@ -23,7 +29,10 @@ export class SimulatedBmc implements BmcClient {
   constructor(
     private readonly db: Pool,
     private readonly host: string,
-    private readonly powerActions: { requestPowerCycle(host: string): Promise<void>; requestReboot(host: string): Promise<void> },
+    private readonly powerActions: {
+      requestPowerCycle(host: string): Promise<void>;
+      requestReboot(host: string): Promise<void>;
+    },
   ) {}
 
   private async row(): Promise<SimulatedHost> {
@@ -49,7 +58,12 @@ export class SimulatedBmc implements BmcClient {
         temperature('CPU1 Temp', 'CPU', on ? inlet + 30 : inlet, 85, 95),
         temperature('Exhaust Temp', 'Exhaust', on ? inlet + 14 : inlet, 65, 75),
       ],
-      fans: [1, 2, 3, 4].map((i) => ({ name: `Fan ${i}`, reading: on ? 7200 + Math.round(inlet * 40) : 0, units: 'RPM' as const, health: 'ok' as const })),
+      fans: [1, 2, 3, 4].map((i) => ({
+        name: `Fan ${i}`,
+        reading: on ? 7200 + Math.round(inlet * 40) : 0,
+        units: 'RPM' as const,
+        health: 'ok' as const,
+      })),
       powerSupplies: [1, 2].map((i) => ({
         name: `PSU ${i}`,
         health: i <= failed ? ('critical' as const) : ('ok' as const),

@@ -23,11 +23,20 @@ import {
   type SimulatedHost,
 } from '../../db/simulated-fleet';
 import { FailureType } from '../../domain/errors';
-import { PermanentProviderError, type FleetProvider, type MoveStatus, type ServerLocation } from '../../domain/provider';
+import {
+  PermanentProviderError,
+  type FleetProvider,
+  type MoveStatus,
+  type ServerLocation,
+} from '../../domain/provider';
 import type { AgentStatus, HostUtilisation } from '../../domain/telemetry';
 import type { HostRole, HostState, InventoryHost, ServerRef } from '../../domain/types';
 
-const AGENTS: Record<HostRole, string> = { compute: 'nova-compute', network: 'neutron-openvswitch-agent', storage: 'cinder-volume' };
+const AGENTS: Record<HostRole, string> = {
+  compute: 'nova-compute',
+  network: 'neutron-openvswitch-agent',
+  storage: 'cinder-volume',
+};
 
 export interface SimulatedTimings {
   migrationSeconds: number;

@@ -53,43 +53,56 @@ describe('no approver decides within the policy timeout', () => {
 
   test('reject: after 30 minutes the remediation is rejected, the host untouched and in service, and the lease released', async () => {
     const r = await h.start(hardwareFault('reject'), faulty, { signal: 'HardwareFault' });
-    const started = await h.now();
     const v = await r.result();
     expect(v.phase).toBe('rejected');
     expect(v.outcome?.reason).toBe('no approver decided within 1800s; the policy rejects on timeout');
-    expect((await h.now()) - started).toBeGreaterThanOrEqual(1800 * 1000);
+    expect(Date.parse(v.outcome!.at) - r.startedAt).toBeGreaterThanOrEqual(1800 * 1000);
     expect(v.poolState).toBe('in-service');
     expect(r.cloud.disruptiveActions).toEqual([]);
     expect(r.cloud.callsOf('releaseCapacity')).toEqual([[r.remediationId]]);
   });
 
   test('proceed: after 30 minutes the timeout is recorded and the host is drained, repaired and returned', async () => {
-    const r = await h.start(hardwareFault('proceed'), (c) => {
-      faulty(c);
-      c.repairs['power-cycle'] = 'fixes';
-    }, { signal: 'HardwareFault' });
+    const r = await h.start(
+      hardwareFault('proceed'),
+      (c) => {
+        faulty(c);
+        c.repairs['power-cycle'] = 'fixes';
+      },
+      { signal: 'HardwareFault' },
+    );
     const v = await r.result();
     expect(v.phase).toBe('returned');
-    expect(r.cloud.auditEntry('approval timed out')?.reason).toBe('no approver decided within 1800s; the policy proceeds on timeout');
+    expect(r.cloud.auditEntry('approval timed out')?.reason).toBe(
+      'no approver decided within 1800s; the policy proceeds on timeout',
+    );
     const actions = r.cloud.auditActions;
     expect(actions.indexOf('approval timed out')).toBeLessThan(actions.indexOf('drain started'));
-    expect(r.cloud.disruptiveActions).toEqual([`live ${r.cloud.host.name}-vm1`, `live ${r.cloud.host.name}-vm2`, 'power-cycle']);
+    expect(r.cloud.disruptiveActions).toEqual([
+      `live ${r.cloud.host.name}-vm1`,
+      `live ${r.cloud.host.name}-vm2`,
+      'power-cycle',
+    ]);
     expect(r.cloud.callsOf('releaseCapacity')).toEqual([[r.remediationId]]);
   });
 });
 
 describe('an approver decides within the timeout', () => {
   test('approved: the drain starts at once, without waiting out the 30 minutes', async () => {
-    const r = await h.start(hardwareFault('escalate'), (c) => {
-      faulty(c);
-      c.repairs['power-cycle'] = 'fixes';
-    }, { signal: 'HardwareFault' });
+    const r = await h.start(
+      hardwareFault('escalate'),
+      (c) => {
+        faulty(c);
+        c.repairs['power-cycle'] = 'fixes';
+      },
+      { signal: 'HardwareFault' },
+    );
     await r.untilPhase('awaiting-approval');
     const started = await h.now();
     await r.approve('approver-1');
     const v = await r.result();
     expect(v.phase).toBe('returned');
-    expect((await h.now()) - started).toBeLessThan(60 * 1000);
+    expect(Date.parse(v.outcome!.at) - started).toBeLessThan(60 * 1000);
     expect(r.cloud.auditEntry('approved')).toMatchObject({ actorKind: 'person', actor: 'approver-1' });
   });
 
@@ -108,7 +121,9 @@ describe('an approver decides within the timeout', () => {
   test('the person whose alert started the remediation may not approve it', async () => {
     const r = await h.start(hardwareFault('escalate'), faulty, { signal: 'HardwareFault', requestedBy: 'oncall-1' });
     await r.untilPhase('awaiting-approval');
-    await expect(r.approve('oncall-1')).rejects.toMatchObject({ cause: { message: expect.stringMatching(/oncall-1 requested this remediation and may not approve it/) } });
+    await expect(r.approve('oncall-1')).rejects.toMatchObject({
+      cause: { message: expect.stringMatching(/oncall-1 requested this remediation and may not approve it/) },
+    });
     expect((await r.view()).phase).toBe('awaiting-approval');
   });
 });

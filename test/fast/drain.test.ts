@@ -31,7 +31,15 @@ describe('evacuation of a host that is down', () => {
 
     expect(v.phase).toBe('returned');
     const fence = r.cloud.disruptiveActions.filter((a, i, all) => a !== all[i - 1]); // repeated refusals while it boots, once
-    expect(fence).toEqual(['fence', `evacuate ${host}-vm1`, `evacuate ${host}-vm2`, 'lift fence (refused)', 'power-cycle', 'lift fence (refused)', 'lift fence']);
+    expect(fence).toEqual([
+      'fence',
+      `evacuate ${host}-vm1`,
+      `evacuate ${host}-vm2`,
+      'lift fence (refused)',
+      'power-cycle',
+      'lift fence (refused)',
+      'lift fence',
+    ]);
     expect(r.cloud.auditEntry('fence kept')?.reason).toMatch(/Nova refuses to unset forced_down/);
     const actions = r.cloud.auditActions;
     expect(actions.indexOf('fence kept')).toBeLessThan(actions.indexOf('power-cycle'));
@@ -50,8 +58,12 @@ describe('evacuation of a host that is down', () => {
     await h.env.sleep('15 minutes');
     const v = await r.untilPhase('awaiting-operator');
 
-    expect(v.handOff?.reason).toMatch(/^no step fixed the host: power-cycle done, still health warning: nova-compute not reporting; compute service down after 600s/);
-    expect(v.handOff?.reason).toContain(`Shipshape's fence is still on: nova-compute on ${r.cloud.host.name} is forced down`);
+    expect(v.handOff?.reason).toMatch(
+      /^no step fixed the host: power-cycle done, still health warning: nova-compute not reporting; compute service down after 600s/,
+    );
+    expect(v.handOff?.reason).toContain(
+      `Shipshape's fence is still on: nova-compute on ${r.cloud.host.name} is forced down`,
+    );
     expect(v.handOff?.reason).toContain(`openstack compute service set --up ${r.cloud.host.name} nova-compute`);
     expect(r.cloud.host).toMatchObject({ fenced: true, enabled: false, servers: [] });
     expect(r.cloud.auditActions).not.toContain('fence lifted');
@@ -61,14 +73,20 @@ describe('evacuation of a host that is down', () => {
   test('a person approves an evacuation first: with no decision within 30 minutes the host goes to an operator unfenced, its servers where they were', async () => {
     const r = await h.start(evacuating(true), hostDown);
     const asked = await r.untilPhase('awaiting-approval');
-    expect(r.cloud.auditEntry('approval requested')?.reason).toMatch(/is down \(power on, compute service down\): its 2 servers would be evacuated/);
+    expect(r.cloud.auditEntry('approval requested')?.reason).toMatch(
+      /is down \(power on, compute service down\): its 2 servers would be evacuated/,
+    );
     expect(asked.poolState).toBe('in-service');
 
     await h.env.sleep('31 minutes');
     const v = await r.untilPhase('awaiting-operator');
     expect(v.handOff?.reason).toBe(`no approver decided on evacuating ${r.cloud.host.name} within 1800s`);
     expect(r.cloud.disruptiveActions).toEqual([]);
-    expect(r.cloud.host).toMatchObject({ fenced: false, enabled: true, servers: [`${r.cloud.host.name}-vm1`, `${r.cloud.host.name}-vm2`] });
+    expect(r.cloud.host).toMatchObject({
+      fenced: false,
+      enabled: true,
+      servers: [`${r.cloud.host.name}-vm1`, `${r.cloud.host.name}-vm2`],
+    });
   });
 });
 
@@ -93,8 +111,16 @@ verify: { attempts: 6, intervalSeconds: 10 }
     const host = r.cloud.host.name;
 
     expect(v.phase).toBe('returned');
-    expect(r.cloud.disruptiveActions).toEqual([`live ${host}-vm1`, `live ${host}-vm2`, `cold ${host}-vm2`, 'power-cycle']);
-    expect(r.cloud.auditEntry('live migration failed')).toMatchObject({ reason: expect.stringMatching(/^MigrationFailed: server cmp-\d+-vm2 could not be moved/), before: { server: `${host}-vm2`, host } });
+    expect(r.cloud.disruptiveActions).toEqual([
+      `live ${host}-vm1`,
+      `live ${host}-vm2`,
+      `cold ${host}-vm2`,
+      'power-cycle',
+    ]);
+    expect(r.cloud.auditEntry('live migration failed')).toMatchObject({
+      reason: expect.stringMatching(/^MigrationFailed: server cmp-\d+-vm2 could not be moved/),
+      before: { server: `${host}-vm2`, host },
+    });
     expect(r.cloud.callsOf('releaseCapacity')).toEqual([[r.remediationId]]);
   });
 
@@ -103,7 +129,9 @@ verify: { attempts: 6, intervalSeconds: 10 }
     const v = await r.untilPhase('awaiting-operator');
     const host = r.cloud.host.name;
 
-    expect(v.handOff?.reason).toMatch(new RegExp(`^MigrationFailed: server ${host}-vm2 could not be moved off ${host}`));
+    expect(v.handOff?.reason).toMatch(
+      new RegExp(`^MigrationFailed: server ${host}-vm2 could not be moved off ${host}`),
+    );
     expect(r.cloud.disruptiveActions).toEqual([`live ${host}-vm1`, `live ${host}-vm2`]);
     expect(r.cloud.host).toMatchObject({ enabled: false, servers: [`${host}-vm2`] });
     expect(r.cloud.callsOf('releaseCapacity')).toEqual([]);

@@ -69,7 +69,12 @@ test('an alert storm during a long hand-off continues the workflow as new, keepi
   expect(secondRunId).not.toBe(firstRunId);
 
   const after = await r.view();
-  expect(after).toMatchObject({ phase: 'awaiting-operator', handOff: before.handOff, steps: before.steps, remediationId: r.remediationId });
+  expect(after).toMatchObject({
+    phase: 'awaiting-operator',
+    handOff: before.handOff,
+    steps: before.steps,
+    remediationId: r.remediationId,
+  });
   expect(after.signals.received).toBe(before.signals.received + answers.length);
   expect(r.cloud.notifications.filter((n) => n.kind === 'hand-off')).toHaveLength(1);
   expect(r.cloud.callsOf('releaseCapacity')).toEqual([]);

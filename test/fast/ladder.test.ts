@@ -9,7 +9,11 @@ import type { ActivityName, Repair, StubCloud } from './support/stub-cloud';
 
 const h = useHarness();
 const LADDER: Repair[] = ['restart-compute-service', 'reboot', 'power-cycle'];
-const ACTIVITY: Record<Repair, ActivityName> = { 'restart-compute-service': 'restartComputeService', reboot: 'reboot', 'power-cycle': 'powerCycle' };
+const ACTIVITY: Record<Repair, ActivityName> = {
+  'restart-compute-service': 'restartComputeService',
+  reboot: 'reboot',
+  'power-cycle': 'powerCycle',
+};
 const hostDownLadder = policy(`name: host-down-ladder
 match: { signals: [HostDown, NovaComputeDown] }
 steps:
@@ -33,21 +37,24 @@ describe('the ladder fixes the host', () => {
     { step: 1, fixedBy: 'restart-compute-service' as Repair, after: 0 },
     { step: 2, fixedBy: 'reboot' as Repair, after: 120 },
     { step: 3, fixedBy: 'power-cycle' as Repair, after: 120 + 600 },
-  ])('at step $step ($fixedBy): each step before it was watched for its fixWithinSeconds ($after s in all), none after it runs, and the host is returned', async ({ step, fixedBy, after }) => {
-    const r = await h.start(hostDownLadder, (c) => {
-      hostDown(c);
-      c.repairs[fixedBy] = 'fixes';
-    });
-    const v = await r.result();
+  ])(
+    'at step $step ($fixedBy): each step before it was watched for its fixWithinSeconds ($after s in all), none after it runs, and the host is returned',
+    async ({ step, fixedBy, after }) => {
+      const r = await h.start(hostDownLadder, (c) => {
+        hostDown(c);
+        c.repairs[fixedBy] = 'fixes';
+      });
+      const v = await r.result();
 
-    expect(v.phase).toBe('returned');
-    expect(repairsOf(r.cloud)).toEqual(LADDER.slice(0, step));
-    const tried = r.cloud.firstCall(ACTIVITY[fixedBy])!.at - r.cloud.firstCall('disableCompute')!.at;
-    expect(tried).toBeGreaterThanOrEqual((after - POLL * (step - 1)) * 1000);
-    expect(tried).toBeLessThanOrEqual((after + 60) * 1000);
-    expect(r.cloud.host).toMatchObject({ enabled: true, servers: [] });
-    expect(r.cloud.callsOf('releaseCapacity')).toEqual([[r.remediationId]]);
-  });
+      expect(v.phase).toBe('returned');
+      expect(repairsOf(r.cloud)).toEqual(LADDER.slice(0, step));
+      const tried = r.cloud.firstCall(ACTIVITY[fixedBy])!.at - r.cloud.firstCall('disableCompute')!.at;
+      expect(tried).toBeGreaterThanOrEqual((after - POLL * (step - 1)) * 1000);
+      expect(tried).toBeLessThanOrEqual((after + 60) * 1000);
+      expect(r.cloud.host).toMatchObject({ enabled: true, servers: [] });
+      expect(r.cloud.callsOf('releaseCapacity')).toEqual([[r.remediationId]]);
+    },
+  );
 
   test('a step that fails outright is climbed past at once, its failure on the step, and the next one fixes the host', async () => {
     const r = await h.start(hostDownLadder, (c) => {
@@ -60,7 +67,10 @@ describe('the ladder fixes the host', () => {
     expect(v.phase).toBe('returned');
     expect(repairsOf(r.cloud)).toEqual(LADDER);
     expect(r.cloud.firstCall('powerCycle')!.at - r.cloud.firstCall('reboot')!.at).toBeLessThan(60 * 1000);
-    expect(v.steps.find((s) => s.name === 'reboot')).toMatchObject({ status: 'failed', detail: `ProviderRejected: reboot of ${r.cloud.host.name} refused by the BMC` });
+    expect(v.steps.find((s) => s.name === 'reboot')).toMatchObject({
+      status: 'failed',
+      detail: `ProviderRejected: reboot of ${r.cloud.host.name} refused by the BMC`,
+    });
   });
 });
 
@@ -97,7 +107,10 @@ describe('a ladder that waits (the shipped inlet-temperature policy: tell facili
   const hot = (c: StubCloud) => void (c.host.bmc = { health: 'warning', reasons: ['inlet 31 °C above 27 °C'] });
 
   test('a host still hot after the 30 minutes, and not before, goes to an operator', async () => {
-    const r = await h.start(shippedPolicy('inlet-temperature'), hot, { signal: 'InletTemperatureHigh', severity: 'warning' });
+    const r = await h.start(shippedPolicy('inlet-temperature'), hot, {
+      signal: 'InletTemperatureHigh',
+      severity: 'warning',
+    });
     await r.untilPhase('repairing');
     await h.env.sleep('29 minutes');
     expect((await r.view()).phase).toBe('repairing');

@@ -33,18 +33,31 @@ interface Exit {
 }
 
 const EXITS: Exit[] = [
-  { phase: 'returned', how: 'repaired and returned', policy: hostDown, prepare: (c) => (down(c), (c.repairs['power-cycle'] = 'fixes')) },
+  {
+    phase: 'returned',
+    how: 'repaired and returned',
+    policy: hostDown,
+    prepare: (c) => (down(c), (c.repairs['power-cycle'] = 'fixes')),
+  },
   { phase: 'false-alarm', how: 'the audit finds the host healthy', policy: hostDown, prepare: () => undefined },
   {
-    phase: 'rejected', how: 'an approver rejects it', policy: withApproval, prepare: down,
+    phase: 'rejected',
+    how: 'an approver rejects it',
+    policy: withApproval,
+    prepare: down,
     act: async (r) => (await r.untilPhase('awaiting-approval'), r.reject('approver-1', 'not now')),
   },
   {
-    phase: 'cancelled', how: 'an operator cancels it', policy: withApproval, prepare: down,
+    phase: 'cancelled',
+    how: 'an operator cancels it',
+    policy: withApproval,
+    prepare: down,
     act: async (r) => (await r.untilPhase('awaiting-approval'), r.cancel('operator-1', 'duplicate ticket')),
   },
   {
-    phase: 'stood-down', how: 'a person re-enables the host mid-drain', policy: hostDown,
+    phase: 'stood-down',
+    how: 'a person re-enables the host mid-drain',
+    policy: hostDown,
     prepare: (c) => {
       down(c);
       const moving = c.hold('moveServerOffHost');
@@ -68,13 +81,22 @@ test.each(EXITS)('$phase ($how): the lease is released once, before the final ph
   expect(v.phase).toBe(exit.phase);
   expect(r.cloud.callsOf('releaseCapacity')).toEqual([[r.remediationId]]);
   const released = r.cloud.calls.findIndex((c) => c.name === 'releaseCapacity');
-  const recordedFinal = r.cloud.calls.findIndex((c) => c.name === 'recordProgress' && (c.args[0] as { view: { phase: string } }).view.phase === exit.phase);
+  const recordedFinal = r.cloud.calls.findIndex(
+    (c) => c.name === 'recordProgress' && (c.args[0] as { view: { phase: string } }).view.phase === exit.phase,
+  );
   expect(released).toBeGreaterThanOrEqual(0);
   expect(released).toBeLessThan(recordedFinal);
 });
 
 describe('the capacity gate', () => {
-  const blocked = { acquired: false as const, blockers: [{ guard: 'zone-concurrency' as const, reason: 'zone-a already has 1 host out for remediation (limit 1)' }], pollSeconds: 10, waitTimeoutMinutes: 60 };
+  const blocked = {
+    acquired: false as const,
+    blockers: [
+      { guard: 'zone-concurrency' as const, reason: 'zone-a already has 1 host out for remediation (limit 1)' },
+    ],
+    pollSeconds: 10,
+    waitTimeoutMinutes: 60,
+  };
 
   test('while the guards say no, it waits in view, asking again every 10 s, and drains the host once they grant a lease', async () => {
     const r = await h.start(hostDown, (c, startedAt) => {
@@ -104,7 +126,9 @@ describe('the capacity gate', () => {
     await h.env.sleep('61 minutes');
     const v = await r.untilPhase('awaiting-operator');
 
-    expect(v.handOff?.reason).toBe('waited 60 min for capacity: zone-a already has 1 host out for remediation (limit 1)');
+    expect(v.handOff?.reason).toBe(
+      'waited 60 min for capacity: zone-a already has 1 host out for remediation (limit 1)',
+    );
     expect(r.cloud.disruptiveActions).toEqual([]);
     expect(r.cloud.callsOf('disableCompute')).toEqual([]);
   });

@@ -17,7 +17,10 @@ beforeAll(async () => {
   env = await createTestEnv({ fleet: { zones: ['zone-a'], hostsPerZone: 3, serversPerHost: 2 } });
   operator = await env.token('alertmanager', 'operator');
   await env.startWorker();
-  alertmanager = await startAlertmanager({ webhookUrl: `${env.apiUrl}/v1/integrations/alertmanager`, bearerToken: operator });
+  alertmanager = await startAlertmanager({
+    webhookUrl: `${env.apiUrl}/v1/integrations/alertmanager`,
+    bearerToken: operator,
+  });
 });
 afterAll(async () => {
   await alertmanager?.stop();
@@ -50,10 +53,14 @@ async function signalsFor(host: string, status: 'firing' | 'resolved'): Promise<
 /** Wait for Shipshape to have recorded a signal; on a time-out, say what Alertmanager logged. */
 async function recorded(host: string, status: 'firing' | 'resolved', timeoutMs: number): Promise<SignalRow> {
   try {
-    return await eventually(`a ${status} signal for ${host}`, async () => {
-      const row = (await signalsFor(host, status))[0];
-      return row?.outcome ? row : undefined;
-    }, timeoutMs);
+    return await eventually(
+      `a ${status} signal for ${host}`,
+      async () => {
+        const row = (await signalsFor(host, status))[0];
+        return row?.outcome ? row : undefined;
+      },
+      timeoutMs,
+    );
   } catch (err) {
     throw new Error(`${(err as Error).message}\nAlertmanager's log:\n${alertmanager.logTail()}`);
   }
@@ -83,12 +90,17 @@ test('an alert sent through Alertmanager remediates the host and returns it, and
     outcome: 'started',
   });
 
-  const done = await eventually('the remediation to end', async () => {
-    const r = (await http('GET', `${env.apiUrl}/v1/remediations/${firing.remediation_id}`, operator)).body;
-    return r.closedAt ? r : undefined;
-  }, 30_000);
+  const done = await eventually(
+    'the remediation to end',
+    async () => {
+      const r = (await http('GET', `${env.apiUrl}/v1/remediations/${firing.remediation_id}`, operator)).body;
+      return r.closedAt ? r : undefined;
+    },
+    30_000,
+  );
   expect(done).toMatchObject({ host, phase: 'returned', poolState: 'in-service' });
-  const sim = (await env.db.query('SELECT compute_enabled, health, power_cycles FROM sim_hosts WHERE id = $1', [host])).rows[0];
+  const sim = (await env.db.query('SELECT compute_enabled, health, power_cycles FROM sim_hosts WHERE id = $1', [host]))
+    .rows[0];
   expect(sim).toEqual({ compute_enabled: true, health: 'ok', power_cycles: 1 });
   // Alertmanager sent the still-firing group once: repeat_interval holds back repeats.
   expect(await signalsFor(host, 'firing')).toHaveLength(1);
@@ -114,28 +126,55 @@ describe('a group of thousands of alerts (a rack going dark)', () => {
 
   beforeAll(async () => {
     // Grouped by rack, as a rack or monitoring-wide outage arrives: one notification carries the whole group.
-    rackAlertmanager = await startAlertmanager({ webhookUrl: `${env.apiUrl}/v1/integrations/alertmanager`, bearerToken: operator, groupBy: ['rack'] });
+    rackAlertmanager = await startAlertmanager({
+      webhookUrl: `${env.apiUrl}/v1/integrations/alertmanager`,
+      bearerToken: operator,
+      groupBy: ['rack'],
+    });
   });
   afterAll(() => rackAlertmanager?.stop());
 
   /** 2 × 200 hardware faults on known hosts, 1,600 alerts no policy covers, and 3,000 for hosts Shipshape does not know. */
   function rackAlerts(): PostableAlert[] {
     const startsAt = new Date().toISOString();
-    const summary = { summary: 'a long enough annotation, as real alert rules carry: the description of what is wrong and the runbook link' };
+    const summary = {
+      summary:
+        'a long enough annotation, as real alert rules carry: the description of what is wrong and the runbook link',
+    };
     return Array.from({ length: GROUP }, (_, i): PostableAlert => {
       if (i < 2 * PER_HOST_FAULTS) {
         const host = i % 2 === 0 ? 'cmp-a-01' : 'cmp-a-03';
-        return { labels: { alertname: 'HardwareFault', instance: `${host}:9100`, rack, component: `dimm-${i}` }, annotations: summary, startsAt };
+        return {
+          labels: { alertname: 'HardwareFault', instance: `${host}:9100`, rack, component: `dimm-${i}` },
+          annotations: summary,
+          startsAt,
+        };
       }
-      if (i < 2000) return { labels: { alertname: 'DiskAlmostFull', instance: `cmp-a-0${i % 2 === 0 ? 1 : 3}:9100`, rack, device: `sd${i}` }, annotations: summary, startsAt };
+      if (i < 2000)
+        return {
+          labels: {
+            alertname: 'DiskAlmostFull',
+            instance: `cmp-a-0${i % 2 === 0 ? 1 : 3}:9100`,
+            rack,
+            device: `sd${i}`,
+          },
+          annotations: summary,
+          startsAt,
+        };
       return { labels: { alertname: 'HostDown', instance: `r7-node-${i}:9100`, rack }, annotations: summary, startsAt };
     });
   }
 
   const rackSignals = async () =>
-    (await env.db.query<{ fingerprint: string; name: string; host: string | null; outcome: string | null; remediation_id: string | null }>(
-      `SELECT fingerprint, name, host, outcome, remediation_id FROM signals WHERE labels->>'rack' = $1`, [rack],
-    )).rows;
+    (
+      await env.db.query<{
+        fingerprint: string;
+        name: string;
+        host: string | null;
+        outcome: string | null;
+        remediation_id: string | null;
+      }>(`SELECT fingerprint, name, host, outcome, remediation_id FROM signals WHERE labels->>'rack' = $1`, [rack])
+    ).rows;
 
   test('every alert of a 5,000-alert group sent through Alertmanager is recorded, and the faults of each host join one remediation', async () => {
     await injectFault(env.db, 'cmp-a-01', { unhealthy: 'DIMM errors' });
@@ -145,21 +184,32 @@ describe('a group of thousands of alerts (a rack going dark)', () => {
     expect(held).toHaveLength(GROUP);
 
     // Alertmanager may send the group more than once while it fills; each alert must be there at least once.
-    const fingerprints = await eventually('every alert of the group recorded', async () => {
-      const recorded = new Set((await rackSignals()).map((s) => s.fingerprint));
-      return recorded.size >= GROUP ? recorded : undefined;
-    }, 60_000).catch((err: Error) => {
+    const fingerprints = await eventually(
+      'every alert of the group recorded',
+      async () => {
+        const recorded = new Set((await rackSignals()).map((s) => s.fingerprint));
+        return recorded.size >= GROUP ? recorded : undefined;
+      },
+      60_000,
+    ).catch((err: Error) => {
       throw new Error(`${err.message}\nAlertmanager's log:\n${rackAlertmanager.logTail()}`);
     });
     expect([...fingerprints].sort()).toEqual(held.map((a) => a.fingerprint).sort());
     // Answered inside Alertmanager's notification deadline: no flush failed, none was retried.
-    const failedFlushes = rackAlertmanager.logTail(Number.MAX_SAFE_INTEGER).split('\n').filter((line) => /Notify for alerts failed|Notify attempt failed/.test(line));
+    const failedFlushes = rackAlertmanager
+      .logTail(Number.MAX_SAFE_INTEGER)
+      .split('\n')
+      .filter((line) => /Notify for alerts failed|Notify attempt failed/.test(line));
     expect(failedFlushes).toEqual([]);
 
-    const decided = await eventually('every signal of the group decided', async () => {
-      const rows = await rackSignals();
-      return rows.every((s) => s.outcome) ? rows : undefined;
-    }, 180_000);
+    const decided = await eventually(
+      'every signal of the group decided',
+      async () => {
+        const rows = await rackSignals();
+        return rows.every((s) => s.outcome) ? rows : undefined;
+      },
+      180_000,
+    );
     const outcomes = (name: string) => new Set(decided.filter((s) => s.name === name).map((s) => s.outcome));
     expect(outcomes('HostDown')).toEqual(new Set(['ignored']));
     expect(outcomes('DiskAlmostFull')).toEqual(new Set(['no-policy']));

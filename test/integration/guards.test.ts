@@ -20,7 +20,9 @@ beforeAll(async () => {
     policies: [
       ...DEFAULT_TEST_POLICIES,
       // A ladder whose first step cannot fix a host that only a power cycle fixes, checked for 30 s.
-      testPolicy('slow-fix', ['SlowFix'], { ladder: [{ action: 'restart-compute-service', fixWithinSeconds: 30 }, { action: 'power-cycle' }] }),
+      testPolicy('slow-fix', ['SlowFix'], {
+        ladder: [{ action: 'restart-compute-service', fixWithinSeconds: 30 }, { action: 'power-cycle' }],
+      }),
     ],
   });
   operator = await env.token('ops-bot', 'operator');
@@ -34,10 +36,14 @@ beforeEach(() => {
 
 const view = async (id: string) => (await http('GET', `${env.apiUrl}/v1/remediations/${id}`, operator)).body;
 const phaseOf = (id: string, phase: string, timeoutMs = 60_000) =>
-  eventually(`${id} ${phase}`, async () => {
-    const v = await view(id);
-    return v.phase === phase ? v : undefined;
-  }, timeoutMs);
+  eventually(
+    `${id} ${phase}`,
+    async () => {
+      const v = await view(id);
+      return v.phase === phase ? v : undefined;
+    },
+    timeoutMs,
+  );
 async function alert(host: string, fault = true, name = 'HostDown'): Promise<string> {
   if (fault) await injectFault(env.db, host, { unhealthy: 'guard test' });
   const res = await http('POST', `${env.apiUrl}/v1/signals`, operator, hostSignal(host, name));
@@ -51,7 +57,9 @@ test('when 100 alerts for all 20 hosts of a zone arrive at once, hosts out of se
   // A rack-wide monitoring storm: every host alerts five times, 8 of the 20 are really unhealthy.
   const unhealthy = hosts.filter((_, i) => i % 5 < 2);
   for (const h of unhealthy) await injectFault(env.db, h, { unhealthy: 'rack PDU glitch' });
-  const storm = hosts.flatMap((h) => Array.from({ length: 5 }, () => http('POST', `${env.apiUrl}/v1/signals`, operator, hostSignal(h))));
+  const storm = hosts.flatMap((h) =>
+    Array.from({ length: 5 }, () => http('POST', `${env.apiUrl}/v1/signals`, operator, hostSignal(h))),
+  );
   const answers = await Promise.all(storm);
   expect(answers.filter((a) => a.body.outcome === 'started')).toHaveLength(20);
   const ids = [...new Set(answers.map((a) => a.body.remediationId as string))];
@@ -76,7 +84,8 @@ test('when 100 alerts for all 20 hosts of a zone arrive at once, hosts out of se
   expect(maxOut).toBe(3); // reached, never exceeded
   expect(sawWaiting).toBe(true);
   const phases = await Promise.all(ids.map(async (id) => [(await view(id)).host, (await view(id)).phase]));
-  for (const [host, phase] of phases) expect([host, phase]).toEqual([host, unhealthy.includes(host) ? 'returned' : 'false-alarm']);
+  for (const [host, phase] of phases)
+    expect([host, phase]).toEqual([host, unhealthy.includes(host) ? 'returned' : 'false-alarm']);
 }, 240_000);
 
 test('the circuit breaker trips when 15 % of a zone was taken out, holds, and lets automation go on only after a person resets it', async () => {
@@ -84,20 +93,29 @@ test('the circuit breaker trips when 15 % of a zone was taken out, holds, and le
   const first = [1, 2, 3].map((i) => simulatedHostName('zone-b', i));
   for (const h of first) await phaseOf(await alert(h), 'returned');
   const guardsNow = (await http('GET', `${env.apiUrl}/v1/guards`, operator)).body;
-  expect(guardsNow.breakers).toEqual([expect.objectContaining({ zone: 'zone-b', reason: expect.stringMatching(/3 of 20 hosts of zone-b/) })]);
+  expect(guardsNow.breakers).toEqual([
+    expect.objectContaining({ zone: 'zone-b', reason: expect.stringMatching(/3 of 20 hosts of zone-b/) }),
+  ]);
 
   const held = await alert(simulatedHostName('zone-b', 4));
   const waiting = await phaseOf(held, 'waiting-for-capacity');
   expect(waiting.waitingFor.map((b: { guard: string }) => b.guard)).toEqual(['breaker']);
   await new Promise((r) => setTimeout(r, 2500)); // it holds: several polls later it still waits
   expect((await view(held)).phase).toBe('waiting-for-capacity');
-  expect((await env.db.query('SELECT compute_enabled FROM sim_hosts WHERE id = $1', [simulatedHostName('zone-b', 4)])).rows[0].compute_enabled).toBe(true);
+  expect(
+    (await env.db.query('SELECT compute_enabled FROM sim_hosts WHERE id = $1', [simulatedHostName('zone-b', 4)]))
+      .rows[0].compute_enabled,
+  ).toBe(true);
 
   expect((await http('POST', `${env.apiUrl}/v1/guards/breakers/zone-b/reset`, operator, {})).status).toBe(403);
-  const reset = await http('POST', `${env.apiUrl}/v1/guards/breakers/zone-b/reset`, admin, { comment: 'checked the rack: PDU replaced' });
+  const reset = await http('POST', `${env.apiUrl}/v1/guards/breakers/zone-b/reset`, admin, {
+    comment: 'checked the rack: PDU replaced',
+  });
   expect(reset.status).toBe(200);
   await phaseOf(held, 'returned');
-  const audit = (await http('GET', `${env.apiUrl}/v1/audit-log`, operator)).body.entries.map((e: { action: string }) => e.action);
+  const audit = (await http('GET', `${env.apiUrl}/v1/audit-log`, operator)).body.entries.map(
+    (e: { action: string }) => e.action,
+  );
   expect(audit).toEqual(expect.arrayContaining(['circuit breaker tripped', 'circuit breaker reset']));
   expect((await http('POST', `${env.apiUrl}/v1/guards/breakers/zone-b/reset`, admin, {})).status).toBe(409);
 });
@@ -108,7 +126,9 @@ test('a host that comes back within its cooldown is handed to an operator instea
   await phaseOf(await alert(host), 'returned');
   const again = await phaseOf(await alert(host), 'awaiting-operator');
   expect(again.handOff.reason).toMatch(/remediated 0\.\d min ago \(cooldown 30 min\): the last fix did not stick/);
-  expect((await env.db.query('SELECT compute_enabled FROM sim_hosts WHERE id = $1', [host])).rows[0].compute_enabled).toBe(true);
+  expect(
+    (await env.db.query('SELECT compute_enabled FROM sim_hosts WHERE id = $1', [host])).rows[0].compute_enabled,
+  ).toBe(true);
   await http('POST', `${env.apiUrl}/v1/remediations/${again.remediationId}/cancel`, operator, {});
 });
 
@@ -127,13 +147,24 @@ test('a closed maintenance window delays action until it opens', async () => {
   const endsAt = new Date(Math.min(opens.getTime() + 3_600_000, new Date(opens).setUTCHours(23, 59, 59, 0)));
   guards = {
     ...PERMISSIVE_GUARDS,
-    windows: [{ name: 'soon', effect: 'allow', days: [WEEKDAYS[opens.getUTCDay()]!], start: hhmmss(opens), end: hhmmss(endsAt), timezone: 'UTC' }],
+    windows: [
+      {
+        name: 'soon',
+        effect: 'allow',
+        days: [WEEKDAYS[opens.getUTCDay()]!],
+        start: hhmmss(opens),
+        end: hhmmss(endsAt),
+        timezone: 'UTC',
+      },
+    ],
   };
   const host = simulatedHostName('zone-c', 3);
   const id = await alert(host);
   const waiting = await phaseOf(id, 'waiting-for-capacity');
   expect(waiting.waitingFor).toEqual([{ guard: 'maintenance-window', reason: 'outside every allowing window (soon)' }]);
-  expect((await env.db.query('SELECT compute_enabled FROM sim_hosts WHERE id = $1', [host])).rows[0].compute_enabled).toBe(true);
+  expect(
+    (await env.db.query('SELECT compute_enabled FROM sim_hosts WHERE id = $1', [host])).rows[0].compute_enabled,
+  ).toBe(true);
   const done = await phaseOf(id, 'returned');
   const disabledAt = done.steps.find((s: { name: string }) => s.name === 'disable compute service').startedAt;
   expect(Date.parse(disabledAt)).toBeGreaterThanOrEqual(opens.getTime() - 1000); // clock granularity of the window check
@@ -141,10 +172,15 @@ test('a closed maintenance window delays action until it opens', async () => {
 
 test('when a person has taken the host out themselves, automation stands down and says why', async () => {
   const host = simulatedHostName('zone-c', 4);
-  await env.db.query(`UPDATE sim_hosts SET compute_enabled = false, disabled_reason = 'RMA ticket 4711' WHERE id = $1`, [host]);
+  await env.db.query(
+    `UPDATE sim_hosts SET compute_enabled = false, disabled_reason = 'RMA ticket 4711' WHERE id = $1`,
+    [host],
+  );
   const id = await alert(host);
   const done = await phaseOf(id, 'stood-down');
-  expect(done.outcome.reason).toBe(`compute service on ${host} was disabled outside Shipshape ("RMA ticket 4711"); automation stands down`);
+  expect(done.outcome.reason).toBe(
+    `compute service on ${host} was disabled outside Shipshape ("RMA ticket 4711"); automation stands down`,
+  );
   const sim = (await env.db.query('SELECT disabled_reason, power_cycles FROM sim_hosts WHERE id = $1', [host])).rows[0];
   expect(sim).toEqual({ disabled_reason: 'RMA ticket 4711', power_cycles: 0 });
   expect(done.poolState).toBe('out-of-service');
@@ -161,10 +197,19 @@ test('when a person re-enables a host while Shipshape has it out, automation sta
   });
   await env.db.query(`UPDATE sim_hosts SET compute_enabled = true, disabled_reason = NULL WHERE id = $1`, [host]);
   const done = await phaseOf(id, 'stood-down');
-  expect(done.outcome.reason).toBe(`compute service on ${host} was re-enabled outside Shipshape during the remediation; automation stands down`);
+  expect(done.outcome.reason).toBe(
+    `compute service on ${host} was re-enabled outside Shipshape during the remediation; automation stands down`,
+  );
   expect((await env.db.query('SELECT power_cycles FROM sim_hosts WHERE id = $1', [host])).rows[0].power_cycles).toBe(0);
   expect(done.poolState).toBe('in-service');
-  expect((await env.db.query('SELECT count(*)::int AS n FROM guard_leases WHERE remediation_id = $1 AND released_at IS NULL', [id])).rows[0].n).toBe(0);
+  expect(
+    (
+      await env.db.query(
+        'SELECT count(*)::int AS n FROM guard_leases WHERE remediation_id = $1 AND released_at IS NULL',
+        [id],
+      )
+    ).rows[0].n,
+  ).toBe(0);
 });
 
 test('a global pause holds every new remediation at the gate until an admin resumes', async () => {

@@ -32,7 +32,10 @@ beforeAll(async () => {
     auth: { username: USER, password: PASSWORD },
     powerTransitionSeconds: 1,
   });
-  env = await createTestEnv({ fleet: { zones: ['zone-a'], hostsPerZone: 3, serversPerHost: 1 }, bmcCredentials: credentials });
+  env = await createTestEnv({
+    fleet: { zones: ['zone-a'], hostsPerZone: 3, serversPerHost: 1 },
+    bmcCredentials: credentials,
+  });
 }, 60_000);
 afterAll(async () => {
   await env?.close();
@@ -47,7 +50,10 @@ test('reads power, thermal, health and firmware; tolerates what the emulator doe
   expect(r.power).toBe('on');
   expect(r.health).toBe('ok');
   expect(r.sources.thermal).toBe('Thermal');
-  expect(r.temperatures.find((t) => t.context === 'Intake')).toMatchObject({ celsius: expect.any(Number), upperCritical: expect.any(Number) });
+  expect(r.temperatures.find((t) => t.context === 'Intake')).toMatchObject({
+    celsius: expect.any(Number),
+    upperCritical: expect.any(Number),
+  });
   expect(r.fans.length).toBeGreaterThan(0);
   expect(r.bmcFirmware).toEqual(expect.any(String));
   // sushy-tools has no Power resource and no SEL: reported as gaps, not failures.
@@ -57,8 +63,17 @@ test('reads power, thermal, health and firmware; tolerates what the emulator doe
 });
 
 test('credentials are required: none, or a wrong password, is an auth error naming the BMC and resource', async () => {
-  const anonymous = new RedfishClient({ address: emulator.url, systemId: 'node-1', credentials: null, tls: {}, timeoutMs: 5000 });
-  await expect(anonymous.read()).rejects.toMatchObject({ kind: 'auth', message: expect.stringMatching(/GET \/redfish\/v1\/Systems\/node-1 refused \(HTTP 401\)/) });
+  const anonymous = new RedfishClient({
+    address: emulator.url,
+    systemId: 'node-1',
+    credentials: null,
+    tls: {},
+    timeoutMs: 5000,
+  });
+  await expect(anonymous.read()).rejects.toMatchObject({
+    kind: 'auth',
+    message: expect.stringMatching(/GET \/redfish\/v1\/Systems\/node-1 refused \(HTTP 401\)/),
+  });
   const wrong = client('node-1', 'wrong');
   const err = await wrong.read().catch((e: unknown) => e);
   expect(err).toBeInstanceOf(BmcError);
@@ -93,12 +108,17 @@ test('a sweep reads emulated BMCs into the API, with the credentials reference a
   await syncInventory(env.db, env.provider);
   await env.startWorker();
   const summary = await env.client.workflow.execute<typeof telemetrySweepWorkflow>('telemetrySweepWorkflow', {
-    taskQueue: env.taskQueue, workflowId: `${env.workflowIdPrefix}sweep-${randomUUID()}`, args: [{}],
+    taskQueue: env.taskQueue,
+    workflowId: `${env.workflowIdPrefix}sweep-${randomUUID()}`,
+    args: [{}],
   });
   expect(summary).toMatchObject({ hosts: 3 });
   const viewer = await env.token('victor', 'viewer');
   const host = (await http('GET', `${env.apiUrl}/v1/hosts/cmp-a-01`, viewer)).body;
-  expect(host).toMatchObject({ bmcReachable: true, bmc: { address: emulator.url, credentialsRef: 'lab', error: null } });
+  expect(host).toMatchObject({
+    bmcReachable: true,
+    bmc: { address: emulator.url, credentialsRef: 'lab', error: null },
+  });
   expect(host.temperatures.some((t: { context: string }) => t.context === 'Intake')).toBe(true);
   expect(JSON.stringify(host)).not.toContain(PASSWORD);
   const { rows } = await env.db.query('SELECT bmc::text AS b FROM host_snapshots');

@@ -24,7 +24,9 @@ async function remediationOf(id: string) {
 test('an alert for an unhealthy host drains it, power-cycles it, verifies it and returns it to the pool', async () => {
   const host = 'cmp-a-01';
   await injectFault(env.db, host, { unhealthy: 'BMC: CPU1 machine check' });
-  const serversBefore = (await env.db.query('SELECT id FROM sim_servers WHERE host = $1 ORDER BY id', [host])).rows.map((r) => r.id);
+  const serversBefore = (await env.db.query('SELECT id FROM sim_servers WHERE host = $1 ORDER BY id', [host])).rows.map(
+    (r) => r.id,
+  );
   expect(serversBefore.length).toBeGreaterThan(0);
 
   const res = await http('POST', `${env.apiUrl}/v1/signals`, operator, hostSignal(host));
@@ -43,7 +45,10 @@ test('an alert for an unhealthy host drains it, power-cycles it, verifies it and
   );
 
   // Every server now runs on another host of the same zone, moved exactly once.
-  const servers = await env.db.query('SELECT s.id, s.host, h.zone FROM sim_servers s JOIN sim_hosts h ON h.id = s.host WHERE s.id = ANY($1)', [serversBefore]);
+  const servers = await env.db.query(
+    'SELECT s.id, s.host, h.zone FROM sim_servers s JOIN sim_hosts h ON h.id = s.host WHERE s.id = ANY($1)',
+    [serversBefore],
+  );
   for (const s of servers.rows) {
     expect(s.host).not.toBe(host);
     expect(s.zone).toBe('zone-a');
@@ -52,7 +57,8 @@ test('an alert for an unhealthy host drains it, power-cycles it, verifies it and
   expect(moves.rows.map((m) => m.n)).toEqual(serversBefore.map(() => 1));
 
   // The host is back: enabled, healthy, in service.
-  const sim = (await env.db.query('SELECT compute_enabled, health, power_cycles FROM sim_hosts WHERE id = $1', [host])).rows[0];
+  const sim = (await env.db.query('SELECT compute_enabled, health, power_cycles FROM sim_hosts WHERE id = $1', [host]))
+    .rows[0];
   expect(sim).toEqual({ compute_enabled: true, health: 'ok', power_cycles: 1 });
   const hostView = (await http('GET', `${env.apiUrl}/v1/hosts/${host}`, operator)).body;
   expect(hostView.poolState).toBe('in-service');
@@ -60,9 +66,24 @@ test('an alert for an unhealthy host drains it, power-cycles it, verifies it and
   expect(hostView.openRemediationId).toBeNull();
 
   // The audit log tells the story in order.
-  const audit = (await http('GET', `${env.apiUrl}/v1/audit-log?host=${host}`, operator)).body.entries as { action: string; reason: string; actorKind: string }[];
+  const audit = (await http('GET', `${env.apiUrl}/v1/audit-log?host=${host}`, operator)).body.entries as {
+    action: string;
+    reason: string;
+    actorKind: string;
+  }[];
   const actions = audit.map((a) => a.action);
-  const order = ['remediation started', 'problem confirmed', 'drain started', 'compute service disabled', 'server moved', 'repair started', 'power-cycle', 'verification started', 'verification passed', 'remediation returned'];
+  const order = [
+    'remediation started',
+    'problem confirmed',
+    'drain started',
+    'compute service disabled',
+    'server moved',
+    'repair started',
+    'power-cycle',
+    'verification started',
+    'verification passed',
+    'remediation returned',
+  ];
   let last = -1;
   for (const action of order) {
     const at = actions.indexOf(action, last + 1);

@@ -37,13 +37,19 @@ const act = (id: string, action: string, token: string, comment?: string) =>
 /** Notifications go out right after the phase is recorded, so wait for them. */
 const notified = (expected: Record<string, string>) =>
   eventually(`notification ${JSON.stringify(expected)}`, async () =>
-    env.notifications.some((n) => Object.entries(expected).every(([k, v]) => n[k as keyof typeof n] === v)) ? true : undefined,
+    env.notifications.some((n) => Object.entries(expected).every(([k, v]) => n[k as keyof typeof n] === v))
+      ? true
+      : undefined,
   );
 const inPhase = (id: string, phase: string, timeoutMs?: number) =>
-  eventually(`${id} in ${phase}`, async () => {
-    const r = await get(id);
-    return r.phase === phase ? r : undefined;
-  }, timeoutMs);
+  eventually(
+    `${id} in ${phase}`,
+    async () => {
+      const r = await get(id);
+      return r.phase === phase ? r : undefined;
+    },
+    timeoutMs,
+  );
 
 test('when the repair does not fix the host, it is handed to an operator, who hands it back to be verified and returned', async () => {
   const host = 'cmp-a-01';
@@ -58,7 +64,9 @@ test('when the repair does not fix the host, it is handed to an operator, who ha
   await notified({ kind: 'hand-off', host, remediationId: id });
   expect((await http('GET', `${env.apiUrl}/v1/hosts/${host}`, tokens.bot)).body.poolState).toBe('awaiting-operator');
   // Still out of the pool while the operator has it.
-  expect((await env.db.query('SELECT compute_enabled FROM sim_hosts WHERE id = $1', [host])).rows[0].compute_enabled).toBe(false);
+  expect(
+    (await env.db.query('SELECT compute_enabled FROM sim_hosts WHERE id = $1', [host])).rows[0].compute_enabled,
+  ).toBe(false);
 
   // New alerts for the host are recorded but do not act.
   const again = await http('POST', `${env.apiUrl}/v1/signals`, tokens.bot, hostSignal(host, 'NovaComputeDown'));
@@ -76,7 +84,11 @@ test('when the repair does not fix the host, it is handed to an operator, who ha
   const done = await inPhase(id, 'returned');
   expect(done.poolState).toBe('in-service');
   const audit = (await http('GET', `${env.apiUrl}/v1/audit-log?remediationId=${id}`, tokens.bot)).body.entries;
-  expect(audit.find((a: { action: string }) => a.action === 'handed back')).toMatchObject({ actorKind: 'person', actor: 'ops-bot', reason: 'replaced PSU 2' });
+  expect(audit.find((a: { action: string }) => a.action === 'handed back')).toMatchObject({
+    actorKind: 'person',
+    actor: 'ops-bot',
+    reason: 'replaced PSU 2',
+  });
 
   // RECORD_HISTORY=<name> stores this run's history for the replay test (test/fixtures/<name>-history.json).
   recordHistoryIfAsked(env, host);
@@ -105,13 +117,17 @@ test('an approval is accepted from another approver, refused from the requester,
   expect(ok.body.phase).toBe('draining');
   await inPhase(id, 'returned');
   const audit = (await http('GET', `${env.apiUrl}/v1/audit-log?remediationId=${id}`, tokens.bot)).body.entries;
-  expect(audit.find((a: { action: string }) => a.action === 'approved')).toMatchObject({ actor: 'bob', actorKind: 'person' });
+  expect(audit.find((a: { action: string }) => a.action === 'approved')).toMatchObject({
+    actor: 'bob',
+    actorKind: 'person',
+  });
 });
 
 test('a rejected remediation ends without touching the host', async () => {
   const host = 'cmp-a-03';
   await injectFault(env.db, host, { unhealthy: 'chassis intrusion' });
-  const id = (await http('POST', `${env.apiUrl}/v1/signals`, tokens.bot, hostSignal(host, 'HardwareFault'))).body.remediationId;
+  const id = (await http('POST', `${env.apiUrl}/v1/signals`, tokens.bot, hostSignal(host, 'HardwareFault'))).body
+    .remediationId;
   await inPhase(id, 'awaiting-approval');
   const rejected = await act(id, 'reject', tokens.bob, 'technician on site');
   expect(rejected.status).toBe(200);
@@ -130,11 +146,14 @@ test('a rejected remediation ends without touching the host', async () => {
 test('when nobody approves in time, the remediation escalates to an operator without touching the host', async () => {
   const host = 'cmp-a-04';
   await injectFault(env.db, host, { unhealthy: 'fan 3 stopped' });
-  const id = (await http('POST', `${env.apiUrl}/v1/signals`, tokens.bot, hostSignal(host, 'FanFailure'))).body.remediationId;
+  const id = (await http('POST', `${env.apiUrl}/v1/signals`, tokens.bot, hostSignal(host, 'FanFailure'))).body
+    .remediationId;
   const escalated = await inPhase(id, 'awaiting-operator');
   expect(escalated.handOff.reason).toMatch(/no approver decided within 2s/);
   await notified({ kind: 'approval-escalated', remediationId: id });
-  expect((await env.db.query('SELECT compute_enabled FROM sim_hosts WHERE id = $1', [host])).rows[0].compute_enabled).toBe(true);
+  expect(
+    (await env.db.query('SELECT compute_enabled FROM sim_hosts WHERE id = $1', [host])).rows[0].compute_enabled,
+  ).toBe(true);
   expect((await act(id, 'cancel', tokens.bot, 'will handle it in the next window')).status).toBe(200);
   const done = await inPhase(id, 'cancelled');
   expect(done.outcome.reason).toMatch(/host left in service, untouched/);
@@ -143,14 +162,17 @@ test('when nobody approves in time, the remediation escalates to an operator wit
 test('cancel during a drain stops safely and records where the host was left', async () => {
   const host = 'cmp-a-05';
   await injectFault(env.db, host, { unhealthy: 'kernel soft lockups' });
-  const id = (await http('POST', `${env.apiUrl}/v1/signals`, tokens.bot, hostSignal(host, 'SlowDrain'))).body.remediationId;
+  const id = (await http('POST', `${env.apiUrl}/v1/signals`, tokens.bot, hostSignal(host, 'SlowDrain'))).body
+    .remediationId;
   await inPhase(id, 'draining');
   const viewerTries = await act(id, 'cancel', tokens.viewer);
   expect(viewerTries.status).toBe(403);
   expect((await act(id, 'cancel', tokens.bot, 'wrong host')).status).toBe(200);
   const done = await inPhase(id, 'cancelled');
   expect(done.poolState).toBe('out-of-service');
-  expect(done.outcome.reason).toMatch(/^wrong host; host left out of the pool \(compute service disabled\), \d+ servers still on it/);
+  expect(done.outcome.reason).toMatch(
+    /^wrong host; host left out of the pool \(compute service disabled\), \d+ servers still on it/,
+  );
   expect((await http('GET', `${env.apiUrl}/v1/hosts/${host}`, tokens.bot)).body.poolState).toBe('out-of-service');
   const sim = (await env.db.query('SELECT compute_enabled, power_cycles FROM sim_hosts WHERE id = $1', [host])).rows[0];
   expect(sim).toEqual({ compute_enabled: false, power_cycles: 0 });

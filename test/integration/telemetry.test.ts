@@ -33,7 +33,13 @@ async function badBmc(behaviour: 'hang' | 'http-500' | 'garbage'): Promise<strin
       return;
     }
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ Systems: { '@odata.id': '/redfish/v1/Systems' }, Members: [{ '@odata.id': '/redfish/v1/Systems/1' }], PowerState: 7 }));
+    res.end(
+      JSON.stringify({
+        Systems: { '@odata.id': '/redfish/v1/Systems' },
+        Members: [{ '@odata.id': '/redfish/v1/Systems/1' }],
+        PowerState: 7,
+      }),
+    );
   });
   servers.push(server);
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
@@ -51,14 +57,20 @@ beforeAll(async () => {
           ['InletTemperatureHigh'],
           {
             confirm: ['bmc-health'],
-            ladder: [{ action: 'notify', message: 'check the CRAC unit' }, { action: 'wait', seconds: 4 }],
+            ladder: [
+              { action: 'notify', message: 'check the CRAC unit' },
+              { action: 'wait', seconds: 4 },
+            ],
             verify: { attempts: 2, intervalSeconds: 1 },
           },
           { zones: ['zone-b'] },
         ),
         priority: 10,
       },
-      testPolicy('hot-inlet', ['InletTemperatureHigh'], { confirm: ['bmc-health'], verify: { attempts: 2, intervalSeconds: 1 } }),
+      testPolicy('hot-inlet', ['InletTemperatureHigh'], {
+        confirm: ['bmc-health'],
+        verify: { attempts: 2, intervalSeconds: 1 },
+      }),
     ],
     telemetry: { readDeadlineMs: 2000 },
     redispatchEveryMs: 300,
@@ -86,7 +98,14 @@ test('a sweep reads every host: power, temperatures, fans, power supplies, CPU a
   expect(summary).toMatchObject({ hosts: 6, ok: 6, failed: 0, signals: 0 });
 
   const h = await host('cmp-a-01');
-  expect(h).toMatchObject({ id: 'cmp-a-01', zone: 'zone-a', power: 'on', health: 'ok', bmcReachable: true, psuRedundancy: 'ok' });
+  expect(h).toMatchObject({
+    id: 'cmp-a-01',
+    zone: 'zone-a',
+    power: 'on',
+    health: 'ok',
+    bmcReachable: true,
+    psuRedundancy: 'ok',
+  });
   expect(h.temperatures.find((t: { context: string }) => t.context === 'Intake')).toMatchObject({ celsius: 23 });
   expect(h.fans).toHaveLength(4);
   expect(h.powerSupplies).toHaveLength(2);
@@ -127,7 +146,10 @@ test('an inlet temperature crossing its threshold raises a signal, the matching 
   expect(summary.signals).toBe(1);
 
   const remediation = await eventually('the telemetry signal to start a remediation', async () => {
-    const { rows } = await env.db.query(`SELECT outcome, remediation_id, severity FROM signals WHERE host = $1 AND source = 'telemetry' AND name = 'InletTemperatureHigh'`, [id]);
+    const { rows } = await env.db.query(
+      `SELECT outcome, remediation_id, severity FROM signals WHERE host = $1 AND source = 'telemetry' AND name = 'InletTemperatureHigh'`,
+      [id],
+    );
     return rows[0]?.outcome === 'started' ? rows[0] : undefined;
   });
   expect(remediation.severity).toBe('critical');
@@ -141,7 +163,13 @@ test('an inlet temperature crossing its threshold raises a signal, the matching 
   expect((await host(id)).health).toBe('critical');
 
   await repairByHand(env.db, id);
-  expect((await http('POST', `${env.apiUrl}/v1/remediations/${remediation.remediation_id}/hand-back`, bot, { comment: 'CRAC unit fixed' })).status).toBe(200);
+  expect(
+    (
+      await http('POST', `${env.apiUrl}/v1/remediations/${remediation.remediation_id}/hand-back`, bot, {
+        comment: 'CRAC unit fixed',
+      })
+    ).status,
+  ).toBe(200);
   await eventually('returned', async () => {
     const r = (await http('GET', `${env.apiUrl}/v1/remediations/${remediation.remediation_id}`, bot)).body;
     return r.phase === 'returned' ? r : undefined;
@@ -150,7 +178,10 @@ test('an inlet temperature crossing its threshold raises a signal, the matching 
   // A repeat sweep while hot raised nothing new; now cool, the next sweep resolves it.
   const after = await sweep();
   expect(after.signals).toBe(1);
-  const { rows } = await env.db.query(`SELECT status FROM signals WHERE host = $1 AND source = 'telemetry' ORDER BY received_at`, [id]);
+  const { rows } = await env.db.query(
+    `SELECT status FROM signals WHERE host = $1 AND source = 'telemetry' ORDER BY received_at`,
+    [id],
+  );
   expect(rows.map((r) => r.status)).toEqual(['firing', 'resolved']);
   expect(await host(id)).toMatchObject({ health: 'ok', conditions: {} });
 });
@@ -160,11 +191,16 @@ test('a host whose inlet cools while the policy waits is checked after the wait,
   await injectHardwareFault(env.db, id, { inletCelsius: 37 });
   await sweep();
   const signal = await eventually('the remediation to start', async () => {
-    const { rows } = await env.db.query(`SELECT remediation_id, policy_name, severity FROM signals WHERE host = $1 AND source = 'telemetry' AND outcome = 'started'`, [id]);
+    const { rows } = await env.db.query(
+      `SELECT remediation_id, policy_name, severity FROM signals WHERE host = $1 AND source = 'telemetry' AND outcome = 'started'`,
+      [id],
+    );
     return rows[0];
   });
   expect(signal).toMatchObject({ policy_name: 'inlet-wait', severity: 'warning' });
-  await eventually('the notice to facilities', async () => (env.notifications.some((n) => n.host === id && n.reason === 'check the CRAC unit') ? true : undefined));
+  await eventually('the notice to facilities', async () =>
+    env.notifications.some((n) => n.host === id && n.reason === 'check the CRAC unit') ? true : undefined,
+  );
   await injectHardwareFault(env.db, id, { inletCelsius: 25 });
   const done = await eventually('returned', async () => {
     const r = (await http('GET', `${env.apiUrl}/v1/remediations/${signal.remediation_id}`, bot)).body;
@@ -178,15 +214,27 @@ test('a host whose inlet cools while the policy waits is checked after the wait,
   // RECORD_TELEMETRY_HISTORY=<name> stores this run's history for the replay test (test/fixtures/<name>-history.json).
   if (process.env.RECORD_TELEMETRY_HISTORY) {
     const json = execFileSync(temporalBinary(), [
-      'workflow', 'show', '--address', env.temporalAddress, '--workflow-id', `${env.workflowIdPrefix}remediation/${id}`, '--output', 'json',
+      'workflow',
+      'show',
+      '--address',
+      env.temporalAddress,
+      '--workflow-id',
+      `${env.workflowIdPrefix}remediation/${id}`,
+      '--output',
+      'json',
     ]);
     writeFileSync(join(__dirname, '..', 'fixtures', `${process.env.RECORD_TELEMETRY_HISTORY}-history.json`), json);
   }
 });
 
-test('a BMC that times out, answers 500 or returns garbage is that host\'s error; the sweep finishes for every other host', async () => {
-  const cases = { 'cmp-b-01': await badBmc('hang'), 'cmp-b-02': await badBmc('http-500'), 'cmp-b-03': await badBmc('garbage') };
-  for (const [id, address] of Object.entries(cases)) await pointBmcAt(env.db, id, { address, systemId: null, credentialsRef: null });
+test("a BMC that times out, answers 500 or returns garbage is that host's error; the sweep finishes for every other host", async () => {
+  const cases = {
+    'cmp-b-01': await badBmc('hang'),
+    'cmp-b-02': await badBmc('http-500'),
+    'cmp-b-03': await badBmc('garbage'),
+  };
+  for (const [id, address] of Object.entries(cases))
+    await pointBmcAt(env.db, id, { address, systemId: null, credentialsRef: null });
   await syncInventory(env.db, env.provider);
 
   const summary = await sweep();
@@ -205,7 +253,9 @@ test('a BMC that times out, answers 500 or returns garbage is that host\'s error
   expect(fleet.bmcUnreachable).toBe(3);
   // Each raised one BmcUnreachable signal; no policy matches it here, so it is recorded as such.
   await eventually('BmcUnreachable signals decided', async () => {
-    const { rows } = await env.db.query(`SELECT host, outcome FROM signals WHERE name = 'BmcUnreachable' ORDER BY host`);
+    const { rows } = await env.db.query(
+      `SELECT host, outcome FROM signals WHERE name = 'BmcUnreachable' ORDER BY host`,
+    );
     return rows.length === 3 && rows.every((r) => r.outcome === 'no-policy') ? rows : undefined;
   });
 });
@@ -231,7 +281,9 @@ test('the sweep schedule is created, updated and removed from configuration, and
   const { rows: before } = await env.db.query('SELECT count(*)::int AS n FROM telemetry_sweeps');
   await handle.trigger();
   await eventually('the scheduled sweep to finish', async () => {
-    const { rows } = await env.db.query('SELECT count(*)::int AS n FROM telemetry_sweeps WHERE finished_at IS NOT NULL');
+    const { rows } = await env.db.query(
+      'SELECT count(*)::int AS n FROM telemetry_sweeps WHERE finished_at IS NOT NULL',
+    );
     return rows[0].n > before[0].n ? true : undefined;
   });
   await ensureSweepSchedule(env.client, { ...opts, everySeconds: 0 });

@@ -25,9 +25,21 @@ test('a signal accepted while Temporal is unreachable is queued, then delivered 
   await injectFault(env.db, host, { unhealthy: 'down' });
   const logger = createLogger('silent', 'test');
   // An API whose Temporal is a closed port.
-  const deadConnection = await Connection.connect({ address: '127.0.0.1:1', connectTimeout: 200 }).catch(() => Connection.lazy({ address: '127.0.0.1:1' }));
+  const deadConnection = await Connection.connect({ address: '127.0.0.1:1', connectTimeout: 200 }).catch(() =>
+    Connection.lazy({ address: '127.0.0.1:1' }),
+  );
   const deadClient = new Client({ connection: deadConnection });
-  const { app } = createApp({ db: env.db, client: deadClient, connection: deadConnection, taskQueue: env.taskQueue, workflowIdPrefix: env.workflowIdPrefix, policies: env.policies, hostLabel: 'host', logger, guards: () => PERMISSIVE_GUARDS });
+  const { app } = createApp({
+    db: env.db,
+    client: deadClient,
+    connection: deadConnection,
+    taskQueue: env.taskQueue,
+    workflowIdPrefix: env.workflowIdPrefix,
+    policies: env.policies,
+    hostLabel: 'host',
+    logger,
+    guards: () => PERMISSIVE_GUARDS,
+  });
   const server = await new Promise<Server>((ok) => {
     const s = app.listen(0, () => ok(s));
   });
@@ -38,14 +50,24 @@ test('a signal accepted while Temporal is unreachable is queued, then delivered 
   server.close();
   expect(res.status).toBe(202);
   expect(res.body).toMatchObject({ outcome: 'queued', remediationId: null });
-  expect((await env.db.query('SELECT outcome FROM signals WHERE id = $1', [res.body.signalId])).rows[0].outcome).toBe('queued');
+  expect((await env.db.query('SELECT outcome FROM signals WHERE id = $1', [res.body.signalId])).rows[0].outcome).toBe(
+    'queued',
+  );
 
   // Temporal is back (the live client): the redispatcher delivers the queued signal.
-  const dispatcher = new SignalDispatcher({ db: env.db, client: env.client, taskQueue: env.taskQueue, workflowIdPrefix: env.workflowIdPrefix, policies: env.policies, logger });
+  const dispatcher = new SignalDispatcher({
+    db: env.db,
+    client: env.client,
+    taskQueue: env.taskQueue,
+    workflowIdPrefix: env.workflowIdPrefix,
+    policies: env.policies,
+    logger,
+  });
   const stop = startRedispatcher(env.db, dispatcher, logger, 200);
   try {
     const delivered = await eventually('redispatched', async () => {
-      const row = (await env.db.query('SELECT outcome, remediation_id FROM signals WHERE id = $1', [res.body.signalId])).rows[0];
+      const row = (await env.db.query('SELECT outcome, remediation_id FROM signals WHERE id = $1', [res.body.signalId]))
+        .rows[0];
       return row.outcome === 'started' ? row : undefined;
     });
     await eventually('returned', async () => {

@@ -41,16 +41,23 @@ test('a host whose servers the rest of the zone cannot take waits on vcpu-headro
     return r.phase === 'waiting-for-capacity' ? r : undefined;
   });
   expect(waiting.waitingFor).toEqual([
-    { guard: 'vcpu-headroom', reason: "the other in-service hosts of zone-a have 2 vCPUs free; this host's servers need 8" },
+    {
+      guard: 'vcpu-headroom',
+      reason: "the other in-service hosts of zone-a have 2 vCPUs free; this host's servers need 8",
+    },
   ]);
   expect((await env.db.query('SELECT count(*)::int AS n FROM sim_migrations')).rows[0].n).toBe(0);
 
   // More capacity, read by the next sweep: 64 vCPUs a host leaves 112 of 128 free.
   await env.db.query('UPDATE sim_hosts SET vcpus = 64');
   await sweep();
-  const done = await eventually('returned', async () => {
-    const r = (await http('GET', `${env.apiUrl}/v1/remediations/${id}`, operator)).body;
-    return r.outcome ? r : undefined;
-  }, 90_000);
+  const done = await eventually(
+    'returned',
+    async () => {
+      const r = (await http('GET', `${env.apiUrl}/v1/remediations/${id}`, operator)).body;
+      return r.outcome ? r : undefined;
+    },
+    90_000,
+  );
   expect(done.phase).toBe('returned');
 });

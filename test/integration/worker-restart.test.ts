@@ -23,7 +23,8 @@ function startWorkerProcess(): ChildProcess {
 }
 
 beforeAll(async () => {
-  if (!existsSync(WORKER)) throw new Error(`${WORKER} is missing: run "npm run build" before the tests (npm test does)`);
+  if (!existsSync(WORKER))
+    throw new Error(`${WORKER} is missing: run "npm run build" before the tests (npm test does)`);
   env = await createTestEnv({ fleet: { zones: ['zone-a'], hostsPerZone: 4, serversPerHost: 3 } });
   operator = await env.token('ops-bot', 'operator');
 });
@@ -35,7 +36,9 @@ afterAll(async () => {
 test('a worker killed in the middle of a drain is replaced and the remediation completes without moving any server twice', async () => {
   const host = 'cmp-a-01';
   await injectFault(env.db, host, { unhealthy: 'IPMI: processor thermal trip' });
-  const servers = (await env.db.query('SELECT id FROM sim_servers WHERE host = $1', [host])).rows.map((r) => r.id as string);
+  const servers = (await env.db.query('SELECT id FROM sim_servers WHERE host = $1', [host])).rows.map(
+    (r) => r.id as string,
+  );
   const first = startWorkerProcess();
 
   const id = (await http('POST', `${env.apiUrl}/v1/signals`, operator, hostSignal(host))).body.remediationId;
@@ -48,13 +51,20 @@ test('a worker killed in the middle of a drain is replaced and the remediation c
   await new Promise((ok) => first.once('exit', ok));
 
   startWorkerProcess();
-  const done = await eventually('returned after the restart', async () => {
-    const r = (await http('GET', `${env.apiUrl}/v1/remediations/${id}`, operator)).body;
-    return r.phase === 'returned' ? r : undefined;
-  }, 90_000);
+  const done = await eventually(
+    'returned after the restart',
+    async () => {
+      const r = (await http('GET', `${env.apiUrl}/v1/remediations/${id}`, operator)).body;
+      return r.phase === 'returned' ? r : undefined;
+    },
+    90_000,
+  );
   expect(done.poolState).toBe('in-service');
 
-  const moves = await env.db.query('SELECT server_id, count(*)::int AS n FROM sim_migrations WHERE server_id = ANY($1) GROUP BY server_id ORDER BY server_id', [servers]);
+  const moves = await env.db.query(
+    'SELECT server_id, count(*)::int AS n FROM sim_migrations WHERE server_id = ANY($1) GROUP BY server_id ORDER BY server_id',
+    [servers],
+  );
   expect(moves.rows).toEqual(servers.sort().map((s) => ({ server_id: s, n: 1 })));
   const left = await env.db.query('SELECT count(*)::int AS n FROM sim_servers WHERE host = $1', [host]);
   expect(left.rows[0].n).toBe(0);

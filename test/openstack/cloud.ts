@@ -145,7 +145,8 @@ function parseSummary(raw: unknown): Summary {
 }
 
 function record(value: unknown, what: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`cloud.json: ${what} is not an object`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new Error(`cloud.json: ${what} is not an object`);
   return value as Record<string, unknown>;
 }
 

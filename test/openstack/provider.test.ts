@@ -58,7 +58,14 @@ const COLD_POLICY = testPolicy('host-down-cold', ['HostDownCold'], {
 });
 
 beforeAll(async () => {
-  cloud = await startTestCloud(process.env.SHIPSHAPE_TEST_CLOUD_DIR ? { stateDir: process.env.SHIPSHAPE_TEST_CLOUD_DIR, portBase: Number(process.env.SHIPSHAPE_TEST_CLOUD_PORT_BASE ?? 23300) } : {});
+  cloud = await startTestCloud(
+    process.env.SHIPSHAPE_TEST_CLOUD_DIR
+      ? {
+          stateDir: process.env.SHIPSHAPE_TEST_CLOUD_DIR,
+          portBase: Number(process.env.SHIPSHAPE_TEST_CLOUD_PORT_BASE ?? 23300),
+        }
+      : {},
+  );
   config = loadCloudConfig({ OS_CLOUD: cloud.cloudName, OS_CLIENT_CONFIG_FILE: cloud.cloudsYaml });
   admin = new OpenStackSession(config);
   // Each fake compute is also an Ironic node: that is where its power is.
@@ -68,7 +75,10 @@ beforeAll(async () => {
       body: [{ op: 'add', path: '/extra/shipshape_host', value: cloud.computeHosts[i] }],
     });
   }
-  env = await createTestEnv({ provider: () => new OpenStackProvider(config), policies: [POLICY, COLD_POLICY, EVACUATION_POLICY] });
+  env = await createTestEnv({
+    provider: () => new OpenStackProvider(config),
+    policies: [POLICY, COLD_POLICY, EVACUATION_POLICY],
+  });
   await syncInventory(env.db, env.provider);
   operator = await env.token('monitoring', 'operator');
 }, 600_000);
@@ -82,7 +92,9 @@ afterAll(async () => {
 // ---- helpers: what Nova and Ironic say ------------------------------------
 
 async function serversOn(host: string): Promise<Array<{ id: string; status: string }>> {
-  const { body } = await admin.request('compute', 'GET', `/servers/detail?all_tenants=1&host=${host}`, { headers: NOVA });
+  const { body } = await admin.request('compute', 'GET', `/servers/detail?all_tenants=1&host=${host}`, {
+    headers: NOVA,
+  });
   return (body as { servers: Array<{ id: string; status: string; 'OS-EXT-SRV-ATTR:host': string }> }).servers
     .filter((s) => s['OS-EXT-SRV-ATTR:host'] === host)
     .map((s) => ({ id: s.id, status: s.status }));
@@ -92,16 +104,26 @@ async function serverHost(id: string): Promise<string> {
   return (body as { server: { 'OS-EXT-SRV-ATTR:host': string } }).server['OS-EXT-SRV-ATTR:host'];
 }
 async function liveMigrations(id: string): Promise<Array<{ status: string }>> {
-  const { body } = await admin.request('compute', 'GET', `/os-migrations?instance_uuid=${id}&migration_type=live-migration`, { headers: NOVA });
+  const { body } = await admin.request(
+    'compute',
+    'GET',
+    `/os-migrations?instance_uuid=${id}&migration_type=live-migration`,
+    { headers: NOVA },
+  );
   return (body as { migrations: Array<{ status: string }> }).migrations;
 }
 async function computeService(host: string): Promise<{ id: string; status: string; disabled_reason: string | null }> {
-  const { body } = await admin.request('compute', 'GET', `/os-services?binary=nova-compute&host=${host}`, { headers: NOVA });
+  const { body } = await admin.request('compute', 'GET', `/os-services?binary=nova-compute&host=${host}`, {
+    headers: NOVA,
+  });
   return (body as { services: Array<{ id: string; status: string; disabled_reason: string | null }> }).services[0]!;
 }
 async function setService(host: string, status: 'enabled' | 'disabled', reason?: string): Promise<void> {
   const svc = await computeService(host);
-  await admin.request('compute', 'PUT', `/os-services/${svc.id}`, { headers: NOVA, body: { status, ...(reason ? { disabled_reason: reason } : {}) } });
+  await admin.request('compute', 'PUT', `/os-services/${svc.id}`, {
+    headers: NOVA,
+    body: { status, ...(reason ? { disabled_reason: reason } : {}) },
+  });
 }
 const nodeOf = (host: string) => cloud.ironicNodes[cloud.computeHosts.indexOf(host)]!;
 async function nodePower(host: string): Promise<string | null> {
@@ -110,7 +132,10 @@ async function nodePower(host: string): Promise<string | null> {
 }
 /** The host crashed: its BMC reports it off. (The fake nova-compute keeps running, so its servers can still move.) */
 async function powerOff(host: string): Promise<void> {
-  await admin.request('baremetal', 'PUT', `/v1/nodes/${nodeOf(host).uuid}/states/power`, { headers: IRONIC, body: { target: 'power off' } });
+  await admin.request('baremetal', 'PUT', `/v1/nodes/${nodeOf(host).uuid}/states/power`, {
+    headers: IRONIC,
+    body: { target: 'power off' },
+  });
   await eventually(`${host} off`, async () => ((await nodePower(host)) === 'power off' ? true : undefined), 60_000);
 }
 /** Record every change of a value while a remediation runs. */
@@ -133,10 +158,14 @@ async function stopped(worker: Worker): Promise<void> {
 }
 const remediation = async (id: string) => (await http('GET', `${env.apiUrl}/v1/remediations/${id}`, operator)).body;
 const inPhase = (id: string, phases: string[], timeoutMs = 240_000) =>
-  eventually(`${id} in ${phases.join(' or ')}`, async () => {
-    const r = await remediation(id);
-    return phases.includes(r.phase) ? r : undefined;
-  }, timeoutMs);
+  eventually(
+    `${id} in ${phases.join(' or ')}`,
+    async () => {
+      const r = await remediation(id);
+      return phases.includes(r.phase) ? r : undefined;
+    },
+    timeoutMs,
+  );
 
 // ---- the scenarios -----------------------------------------------------------
 
@@ -166,10 +195,22 @@ test('an alert for a compute host: disabled with the reason, every server live-m
   expect(service.changes).toContainEqual(expect.stringMatching(/^shipshape: remediation /));
   expect(await computeService(host)).toMatchObject({ status: 'enabled', disabled_reason: null });
 
-  const audit = (await http('GET', `${env.apiUrl}/v1/audit-log?remediationId=${started.body.remediationId}`, operator)).body.entries as Array<{ action: string }>;
+  const audit = (await http('GET', `${env.apiUrl}/v1/audit-log?remediationId=${started.body.remediationId}`, operator))
+    .body.entries as Array<{ action: string }>;
   const actions = audit.map((a) => a.action);
   let last = -1;
-  for (const action of ['remediation started', 'problem confirmed', 'drain started', 'compute service disabled', 'server moved', 'repair started', 'power-cycle', 'verification started', 'verification passed', 'remediation returned']) {
+  for (const action of [
+    'remediation started',
+    'problem confirmed',
+    'drain started',
+    'compute service disabled',
+    'server moved',
+    'repair started',
+    'power-cycle',
+    'verification started',
+    'verification passed',
+    'remediation returned',
+  ]) {
     const at = actions.indexOf(action, last + 1);
     expect({ action, found: at > last }).toEqual({ action, found: true });
     last = at;
@@ -195,11 +236,16 @@ test('a migration that cannot succeed (every other compute disabled) hands off w
     expect(after.every((s) => s.status === 'ACTIVE')).toBe(true);
     expect((await computeService(host)).disabled_reason).toMatch(/^shipshape: /);
     // The operator takes it from here: cancel, and put the cloud back as it was.
-    await http('POST', `${env.apiUrl}/v1/remediations/${started.body.remediationId}/cancel`, operator, { comment: 'test over' });
+    await http('POST', `${env.apiUrl}/v1/remediations/${started.body.remediationId}/cancel`, operator, {
+      comment: 'test over',
+    });
     await inPhase(started.body.remediationId, ['cancelled']);
   } finally {
     for (const h of [...others, host]) await setService(h, 'enabled');
-    await admin.request('baremetal', 'PUT', `/v1/nodes/${nodeOf(host).uuid}/states/power`, { headers: IRONIC, body: { target: 'power on' } });
+    await admin.request('baremetal', 'PUT', `/v1/nodes/${nodeOf(host).uuid}/states/power`, {
+      headers: IRONIC,
+      body: { target: 'power on' },
+    });
     await stopped(worker);
   }
 }, 300_000);
@@ -209,7 +255,9 @@ test('a worker killed during a live migration is replaced: no second migration r
   const before = await serversOn(host);
   expect(before.length).toBeGreaterThan(0);
   // Servers that came here in an earlier test already have a live migration on record.
-  const earlier = new Map(await Promise.all(before.map(async (s) => [s.id, (await liveMigrations(s.id)).length] as const)));
+  const earlier = new Map(
+    await Promise.all(before.map(async (s) => [s.id, (await liveMigrations(s.id)).length] as const)),
+  );
   await powerOff(host);
   // An earlier test left compute-2 out of service in Shipshape's view (cancelled after its drain); with the
   // shipped guards, one host of three out of service holds the zone. This test is about the worker, not guards.
@@ -233,10 +281,15 @@ test('a worker killed during a live migration is replaced: no second migration r
   const first = startWorkerProcess();
   const started = await http('POST', `${env.apiUrl}/v1/signals`, operator, hostSignal(host));
   expect(started.body).toMatchObject({ outcome: 'started' });
-  await eventually('a live migration in flight', async () => {
-    for (const s of before) if ((await liveMigrations(s.id)).some((m) => !['completed', 'error', 'failed'].includes(m.status))) return true;
-    return undefined;
-  }, 120_000);
+  await eventually(
+    'a live migration in flight',
+    async () => {
+      for (const s of before)
+        if ((await liveMigrations(s.id)).some((m) => !['completed', 'error', 'failed'].includes(m.status))) return true;
+      return undefined;
+    },
+    120_000,
+  );
   first.kill('SIGKILL');
   await new Promise((ok) => first.once('exit', ok));
   startWorkerProcess();
@@ -252,15 +305,22 @@ test('a worker killed during a live migration is replaced: no second migration r
   for (const c of children) c.kill('SIGTERM');
 }, 300_000);
 
-test('a stopped server cannot be live-migrated: with the policy\'s cold-migration fallback it is migrated cold and confirmed', async () => {
+test("a stopped server cannot be live-migrated: with the policy's cold-migration fallback it is migrated cold and confirmed", async () => {
   const worker = await env.startWorker();
   const host = 'compute-2';
   const before = await serversOn(host);
   expect(before.length).toBeGreaterThan(1);
   const stoppedServer = before[0]!.id;
   const liveBefore = (await liveMigrations(stoppedServer)).length;
-  await admin.request('compute', 'POST', `/servers/${stoppedServer}/action`, { headers: NOVA, body: { 'os-stop': null } });
-  await eventually('the server stopped', async () => ((await serversOn(host)).find((s) => s.id === stoppedServer)?.status === 'SHUTOFF' ? true : undefined), 60_000);
+  await admin.request('compute', 'POST', `/servers/${stoppedServer}/action`, {
+    headers: NOVA,
+    body: { 'os-stop': null },
+  });
+  await eventually(
+    'the server stopped',
+    async () => ((await serversOn(host)).find((s) => s.id === stoppedServer)?.status === 'SHUTOFF' ? true : undefined),
+    60_000,
+  );
   await powerOff(host);
   try {
     const started = await http('POST', `${env.apiUrl}/v1/signals`, operator, hostSignal(host, 'HostDownCold'));
@@ -269,11 +329,20 @@ test('a stopped server cannot be live-migrated: with the policy\'s cold-migratio
     expect(done.phase).toBe('returned');
     expect(await serversOn(host)).toEqual([]);
     expect(await serverHost(stoppedServer)).not.toBe(host);
-    const { body } = await admin.request('compute', 'GET', `/os-migrations?instance_uuid=${stoppedServer}&migration_type=migration`, { headers: NOVA });
+    const { body } = await admin.request(
+      'compute',
+      'GET',
+      `/os-migrations?instance_uuid=${stoppedServer}&migration_type=migration`,
+      { headers: NOVA },
+    );
     expect((body as { migrations: Array<{ status: string }> }).migrations.map((m) => m.status)).toEqual(['confirmed']);
     expect((await liveMigrations(stoppedServer)).length).toBe(liveBefore); // refused, so never recorded
-    const audit = (await http('GET', `${env.apiUrl}/v1/audit-log?remediationId=${started.body.remediationId}`, operator)).body.entries as Array<{ action: string; reason: string }>;
-    expect(audit.find((a) => a.action === 'live migration failed')?.reason).toMatch(/live migration of .* refused \(HTTP 409\)/);
+    const audit = (
+      await http('GET', `${env.apiUrl}/v1/audit-log?remediationId=${started.body.remediationId}`, operator)
+    ).body.entries as Array<{ action: string; reason: string }>;
+    expect(audit.find((a) => a.action === 'live migration failed')?.reason).toMatch(
+      /live migration of .* refused \(HTTP 409\)/,
+    );
   } finally {
     await stopped(worker);
   }
@@ -293,24 +362,62 @@ test('a host that is down is evacuated once a person approves: fenced, servers r
     const asking = await inPhase(started.body.remediationId, ['awaiting-approval'], 60_000);
     expect(asking.poolState).toBe('in-service');
     expect(await serversOn(host)).toHaveLength(before.length); // nothing touched before the approval
-    expect((await http('POST', `${env.apiUrl}/v1/remediations/${started.body.remediationId}/approve`, approver, { comment: 'rack PDU dead; evacuate' })).status).toBe(200);
+    expect(
+      (
+        await http('POST', `${env.apiUrl}/v1/remediations/${started.body.remediationId}/approve`, approver, {
+          comment: 'rack PDU dead; evacuate',
+        })
+      ).status,
+    ).toBe(200);
     // The physical world: when Ironic powers the host on, it boots and its nova-compute starts again.
-    await eventually('the evacuation to be over', async () => ((await serversOn(host)).length === 0 ? true : undefined), 180_000);
-    await eventually(`${host} powered on`, async () => ((await nodePower(host)) === 'power on' ? true : undefined), 180_000);
+    await eventually(
+      'the evacuation to be over',
+      async () => ((await serversOn(host)).length === 0 ? true : undefined),
+      180_000,
+    );
+    await eventually(
+      `${host} powered on`,
+      async () => ((await nodePower(host)) === 'power on' ? true : undefined),
+      180_000,
+    );
     await cloud.restartCompute(host);
     const done = await inPhase(started.body.remediationId, ['returned', 'awaiting-operator']);
     expect({ phase: done.phase, handOff: done.handOff }).toEqual({ phase: 'returned', handOff: null });
     for (const s of before) {
       expect(await serverHost(s.id)).not.toBe(host);
-      const { body } = await admin.request('compute', 'GET', `/os-migrations?instance_uuid=${s.id}&migration_type=evacuation`, { headers: NOVA });
+      const { body } = await admin.request(
+        'compute',
+        'GET',
+        `/os-migrations?instance_uuid=${s.id}&migration_type=evacuation`,
+        { headers: NOVA },
+      );
       // 'done' once rebuilt elsewhere; 'completed' once the host's nova-compute has restarted and cleaned up.
-      expect((body as { migrations: Array<{ status: string }> }).migrations.map((m) => m.status)).toEqual(['completed']);
+      expect((body as { migrations: Array<{ status: string }> }).migrations.map((m) => m.status)).toEqual([
+        'completed',
+      ]);
     }
-    const { body } = await admin.request('compute', 'GET', `/os-services?binary=nova-compute&host=${host}`, { headers: NOVA });
-    expect((body as { services: Array<{ forced_down: boolean; status: string }> }).services[0]).toMatchObject({ forced_down: false, status: 'enabled' });
-    const actions = ((await http('GET', `${env.apiUrl}/v1/audit-log?remediationId=${started.body.remediationId}`, operator)).body.entries as Array<{ action: string }>).map((a) => a.action);
+    const { body } = await admin.request('compute', 'GET', `/os-services?binary=nova-compute&host=${host}`, {
+      headers: NOVA,
+    });
+    expect((body as { services: Array<{ forced_down: boolean; status: string }> }).services[0]).toMatchObject({
+      forced_down: false,
+      status: 'enabled',
+    });
+    const actions = (
+      (await http('GET', `${env.apiUrl}/v1/audit-log?remediationId=${started.body.remediationId}`, operator)).body
+        .entries as Array<{ action: string }>
+    ).map((a) => a.action);
     // Nova refuses to lift the fence until the host's nova-compute has restarted; Shipshape lifts it before returning the host.
-    expect(actions).toEqual(expect.arrayContaining(['approved', 'host fenced', 'fence kept', 'power-cycle', 'fence lifted', 'remediation returned']));
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        'approved',
+        'host fenced',
+        'fence kept',
+        'power-cycle',
+        'fence lifted',
+        'remediation returned',
+      ]),
+    );
     expect(actions.indexOf('host fenced')).toBeLessThan(actions.indexOf('fence kept'));
     expect(actions.indexOf('power-cycle')).toBeLessThan(actions.indexOf('fence lifted'));
   } finally {
@@ -328,17 +435,26 @@ test('a node a person puts in Ironic maintenance while Shipshape drains it gets 
   try {
     const started = await http('POST', `${env.apiUrl}/v1/signals`, operator, hostSignal(host));
     await inPhase(started.body.remediationId, ['draining'], 60_000);
-    await admin.request('baremetal', 'PUT', `/v1/nodes/${node}/maintenance`, { headers: IRONIC, body: { reason: 'replacing a DIMM' } });
+    await admin.request('baremetal', 'PUT', `/v1/nodes/${node}/maintenance`, {
+      headers: IRONIC,
+      body: { reason: 'replacing a DIMM' },
+    });
     const done = await inPhase(started.body.remediationId, ['stood-down', 'returned', 'awaiting-operator']);
     expect(done.phase).toBe('stood-down');
     expect(done.outcome.reason).toMatch(/maintenance outside Shipshape \("replacing a DIMM"\)/);
     expect(done.poolState).toBe('out-of-service');
     expect(await nodePower(host)).toBe('power off'); // never power-cycled
-    const actions = ((await http('GET', `${env.apiUrl}/v1/audit-log?remediationId=${started.body.remediationId}`, operator)).body.entries as Array<{ action: string }>).map((a) => a.action);
+    const actions = (
+      (await http('GET', `${env.apiUrl}/v1/audit-log?remediationId=${started.body.remediationId}`, operator)).body
+        .entries as Array<{ action: string }>
+    ).map((a) => a.action);
     expect(actions).not.toContain('power-cycle');
   } finally {
     await admin.request('baremetal', 'DELETE', `/v1/nodes/${node}/maintenance`, { headers: IRONIC });
-    await admin.request('baremetal', 'PUT', `/v1/nodes/${node}/states/power`, { headers: IRONIC, body: { target: 'power on' } });
+    await admin.request('baremetal', 'PUT', `/v1/nodes/${node}/states/power`, {
+      headers: IRONIC,
+      body: { target: 'power on' },
+    });
     await setService(host, 'enabled');
     await stopped(worker);
   }
@@ -347,8 +463,15 @@ test('a node a person puts in Ironic maintenance while Shipshape drains it gets 
 // ---- the session: tokens, retries, malformed answers ---------------------
 
 /** A proxy in front of Nova that misbehaves on the requests `misbehave` picks. */
-type Misbehaviour = { status: number; body: string; headers?: Record<string, string> } | { delayMs: number } | 'rewrite' | null;
-async function novaProxy(misbehave: (path: string, n: number, method: string) => Misbehaviour, rewrite?: (body: string) => string) {
+type Misbehaviour =
+  | { status: number; body: string; headers?: Record<string, string> }
+  | { delayMs: number }
+  | 'rewrite'
+  | null;
+async function novaProxy(
+  misbehave: (path: string, n: number, method: string) => Misbehaviour,
+  rewrite?: (body: string) => string,
+) {
   const target = new URL(cloud.endpoints.compute!);
   let n = 0;
   const server: Server = createServer(async (req, res) => {
@@ -360,16 +483,19 @@ async function novaProxy(misbehave: (path: string, n: number, method: string) =>
       res.writeHead(act.status, { 'content-type': 'application/json', ...act.headers }).end(act.body);
       return;
     }
-    const up = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
-      const chunks: Buffer[] = [];
-      r.on('data', (c: Buffer) => chunks.push(c));
-      r.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8');
-        const out = act === 'rewrite' && rewrite ? rewrite(body) : body;
-        const headers = { ...r.headers, 'content-length': String(Buffer.byteLength(out)) };
-        res.writeHead(r.statusCode ?? 502, headers).end(out);
-      });
-    });
+    const up = httpRequest(
+      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+      (r) => {
+        const chunks: Buffer[] = [];
+        r.on('data', (c: Buffer) => chunks.push(c));
+        r.on('end', () => {
+          const body = Buffer.concat(chunks).toString('utf8');
+          const out = act === 'rewrite' && rewrite ? rewrite(body) : body;
+          const headers = { ...r.headers, 'content-length': String(Buffer.byteLength(out)) };
+          res.writeHead(r.statusCode ?? 502, headers).end(out);
+        });
+      },
+    );
     up.on('error', () => res.destroy());
     req.pipe(up);
   });
@@ -398,7 +524,10 @@ test('an application credential logs in as well as a password', async () => {
     body: { application_credential: { name: `shipshape-test-${Date.now()}`, description: 'Shipshape provider test' } },
   });
   const credential = (body as { application_credential: { id: string; secret: string } }).application_credential;
-  const session = new OpenStackSession({ ...config, auth: { type: 'application-credential', id: credential.id, secret: credential.secret } });
+  const session = new OpenStackSession({
+    ...config,
+    auth: { type: 'application-credential', id: credential.id, secret: credential.secret },
+  });
   const hosts = await new OpenStackProvider(session).listHosts();
   expect(hosts.map((h) => h.id)).toEqual(cloud.computeHosts);
   expect(session.logins).toBe(1);
@@ -406,7 +535,11 @@ test('an application credential logs in as well as a password', async () => {
 });
 
 test('Nova answering 503 is retried (Retry-After honoured), then fails clearly when it keeps answering 503', async () => {
-  const flaky = await novaProxy((path, n) => (path.includes('os-services') && n <= 2 ? { status: 503, body: '{"message":"busy"}', headers: { 'Retry-After': '1' } } : null));
+  const flaky = await novaProxy((path, n) =>
+    path.includes('os-services') && n <= 2
+      ? { status: 503, body: '{"message":"busy"}', headers: { 'Retry-After': '1' } }
+      : null,
+  );
   try {
     const provider = new OpenStackProvider({ ...config, endpointOverrides: { compute: flaky.base } });
     expect((await provider.readHostState('compute-1')).host).toBe('compute-1');
@@ -415,11 +548,15 @@ test('Nova answering 503 is retried (Retry-After honoured), then fails clearly w
   }
   const down = await novaProxy(() => ({ status: 503, body: '{"computeFault":{"message":"Service Unavailable"}}' }));
   try {
-    const provider = new OpenStackProvider(new OpenStackSession({ ...config, endpointOverrides: { compute: down.base } }, async () => undefined));
+    const provider = new OpenStackProvider(
+      new OpenStackSession({ ...config, endpointOverrides: { compute: down.base } }, async () => undefined),
+    );
     const err = await provider.readHostState('compute-1').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenStackError);
     expect(err).toMatchObject({ status: 503, retryable: true });
-    expect((err as Error).message).toMatch(/^compute: GET \/.* answered HTTP 503 after 4 attempts: Service Unavailable/);
+    expect((err as Error).message).toMatch(
+      /^compute: GET \/.* answered HTTP 503 after 4 attempts: Service Unavailable/,
+    );
   } finally {
     await down.close();
   }
@@ -427,11 +564,16 @@ test('Nova answering 503 is retried (Retry-After honoured), then fails clearly w
 
 test('a service update Nova answers slowly (as for a host that has just died) is waited for beyond api_timeout; reads keep theirs', async () => {
   // Nova took 38–40 s to disable the service of a dead host; here api_timeout is 2 s and Nova takes 3.5 s.
-  const slow = await novaProxy((path, _n, method) => (method === 'PUT' && path.includes('os-services') ? { delayMs: 3_500 } : null));
+  const slow = await novaProxy((path, _n, method) =>
+    method === 'PUT' && path.includes('os-services') ? { delayMs: 3_500 } : null,
+  );
   try {
     const provider = new OpenStackProvider({ ...config, timeoutMs: 2_000, endpointOverrides: { compute: slow.base } });
     await provider.disableCompute('compute-1', 'shipshape: slow nova');
-    expect(await computeService('compute-1')).toMatchObject({ status: 'disabled', disabled_reason: 'shipshape: slow nova' });
+    expect(await computeService('compute-1')).toMatchObject({
+      status: 'disabled',
+      disabled_reason: 'shipshape: slow nova',
+    });
     await provider.enableCompute('compute-1');
     expect((await computeService('compute-1')).status).toBe('enabled');
   } finally {
@@ -440,7 +582,12 @@ test('a service update Nova answers slowly (as for a host that has just died) is
   }
   const hung = await novaProxy((path) => (path.includes('os-hypervisors') ? { delayMs: 3_500 } : null));
   try {
-    const provider = new OpenStackProvider(new OpenStackSession({ ...config, timeoutMs: 2_000, endpointOverrides: { compute: hung.base } }, async () => undefined));
+    const provider = new OpenStackProvider(
+      new OpenStackSession(
+        { ...config, timeoutMs: 2_000, endpointOverrides: { compute: hung.base } },
+        async () => undefined,
+      ),
+    );
     await expect(provider.readHostState('compute-1')).rejects.toThrow(OpenStackError);
   } finally {
     await hung.close();
@@ -448,7 +595,10 @@ test('a service update Nova answers slowly (as for a host that has just died) is
 });
 
 test('a malformed Nova answer is a typed, non-retryable error naming the field', async () => {
-  const garbling = await novaProxy((path) => (path.includes('os-services') ? 'rewrite' : null), (body) => body.replace(/"state": ?"up"/, '"state": 42'));
+  const garbling = await novaProxy(
+    (path) => (path.includes('os-services') ? 'rewrite' : null),
+    (body) => body.replace(/"state": ?"up"/, '"state": 42'),
+  );
   try {
     const provider = new OpenStackProvider({ ...config, endpointOverrides: { compute: garbling.base } });
     const err = await provider.readHostState('compute-1').catch((e: unknown) => e);
@@ -472,14 +622,30 @@ test('inventory, state and utilisation: hosts with zones from Nova, servers acro
   expect(servers).toHaveLength(cloud.servers.length);
   await expect(provider.readHostState('no-such-host')).rejects.toThrow(/no nova-compute service on host no-such-host/);
   // A host aggregate tagged shipshape_zone maps its hosts to that zone, over the availability zone.
-  const { body: created } = await admin.request('compute', 'POST', '/os-aggregates', { headers: NOVA, body: { aggregate: { name: `rack-${Date.now()}` } } });
+  const { body: created } = await admin.request('compute', 'POST', '/os-aggregates', {
+    headers: NOVA,
+    body: { aggregate: { name: `rack-${Date.now()}` } },
+  });
   const aggregateId = (created as { aggregate: { id: number } }).aggregate.id;
-  await admin.request('compute', 'POST', `/os-aggregates/${aggregateId}/action`, { headers: NOVA, body: { add_host: { host: 'compute-2' } } });
-  await admin.request('compute', 'POST', `/os-aggregates/${aggregateId}/action`, { headers: NOVA, body: { set_metadata: { metadata: { shipshape_zone: 'rack-7' } } } });
+  await admin.request('compute', 'POST', `/os-aggregates/${aggregateId}/action`, {
+    headers: NOVA,
+    body: { add_host: { host: 'compute-2' } },
+  });
+  await admin.request('compute', 'POST', `/os-aggregates/${aggregateId}/action`, {
+    headers: NOVA,
+    body: { set_metadata: { metadata: { shipshape_zone: 'rack-7' } } },
+  });
   try {
-    expect((await provider.listHosts()).map((h) => [h.id, h.zone])).toEqual([['compute-1', 'nova'], ['compute-2', 'rack-7'], ['compute-3', 'nova']]);
+    expect((await provider.listHosts()).map((h) => [h.id, h.zone])).toEqual([
+      ['compute-1', 'nova'],
+      ['compute-2', 'rack-7'],
+      ['compute-3', 'nova'],
+    ]);
   } finally {
-    await admin.request('compute', 'POST', `/os-aggregates/${aggregateId}/action`, { headers: NOVA, body: { remove_host: { host: 'compute-2' } } });
+    await admin.request('compute', 'POST', `/os-aggregates/${aggregateId}/action`, {
+      headers: NOVA,
+      body: { remove_host: { host: 'compute-2' } },
+    });
     await admin.request('compute', 'DELETE', `/os-aggregates/${aggregateId}`, { headers: NOVA });
   }
   // Disabling twice with the same reason sends nothing the second time.

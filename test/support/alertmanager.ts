@@ -67,7 +67,7 @@ export function findAlertmanager(): string {
     }
   }
   throw new Error(
-    'Prometheus Alertmanager is not installed: run scripts/setup.sh (it installs Debian\'s prometheus-alertmanager ' +
+    "Prometheus Alertmanager is not installed: run scripts/setup.sh (it installs Debian's prometheus-alertmanager " +
       'without starting its service), or set ALERTMANAGER_BIN to an alertmanager binary',
   );
 }

@@ -43,7 +43,12 @@ function quietRuntime(): void {
 }
 
 /** Policies with short waits, so a whole remediation takes seconds. */
-export function testPolicy(name: string, signals: string[], overrides: Partial<RemediationPolicy> = {}, match: Partial<PolicyMatch> = {}): LoadedPolicy {
+export function testPolicy(
+  name: string,
+  signals: string[],
+  overrides: Partial<RemediationPolicy> = {},
+  match: Partial<PolicyMatch> = {},
+): LoadedPolicy {
   return {
     file: `${name}.yaml`,
     name,
@@ -119,16 +124,25 @@ export interface TestEnvOptions {
 export async function createTestEnv(options: TestEnvOptions = {}): Promise<TestEnv> {
   quietRuntime();
   const dbName = `t_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
-  const admin = new PgClient({ connectionString: `postgres://shipshape@127.0.0.1:${process.env.SHIPSHAPE_TEST_PG_PORT}/postgres` });
+  const admin = new PgClient({
+    connectionString: `postgres://shipshape@127.0.0.1:${process.env.SHIPSHAPE_TEST_PG_PORT}/postgres`,
+  });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${dbName} TEMPLATE shipshape_template`);
   await admin.end();
   const databaseUrl = `postgres://shipshape@127.0.0.1:${process.env.SHIPSHAPE_TEST_PG_PORT}/${dbName}`;
   const db = createPool(databaseUrl, 20);
-  const provider = options.provider?.(db) ?? new SimulatedFleet(db, { migrationSeconds: options.migrationSeconds ?? 1, powerOnSeconds: 1 });
-  if (!options.provider) await seedSimulatedFleet(db, options.fleet ?? { zones: ['zone-a', 'zone-b'], hostsPerZone: 3, serversPerHost: 2 });
+  const provider =
+    options.provider?.(db) ??
+    new SimulatedFleet(db, { migrationSeconds: options.migrationSeconds ?? 1, powerOnSeconds: 1 });
+  if (!options.provider)
+    await seedSimulatedFleet(db, options.fleet ?? { zones: ['zone-a', 'zone-b'], hostsPerZone: 3, serversPerHost: 2 });
   await syncInventory(db, provider);
-  const bmc = createBmcConnector({ db, credentials: options.bmcCredentials ?? BmcCredentials.empty(), simulatedPower: provider });
+  const bmc = createBmcConnector({
+    db,
+    credentials: options.bmcCredentials ?? BmcCredentials.empty(),
+    simulatedPower: provider,
+  });
 
   const temporalAddress = process.env.SHIPSHAPE_TEST_TEMPORAL!;
   const connection = await Connection.connect({ address: temporalAddress });
@@ -145,9 +159,20 @@ export async function createTestEnv(options: TestEnvOptions = {}): Promise<TestE
   const fixed = options.policies ?? DEFAULT_TEST_POLICIES;
   const policies = policyStore ? () => policyStore.list() : () => fixed;
   const { app, dispatcher } = createApp({
-    db, client, connection, taskQueue, workflowIdPrefix, policies, policyStore, hostLabel: 'host', logger, guards: options.guards ?? (() => PERMISSIVE_GUARDS),
+    db,
+    client,
+    connection,
+    taskQueue,
+    workflowIdPrefix,
+    policies,
+    policyStore,
+    hostLabel: 'host',
+    logger,
+    guards: options.guards ?? (() => PERMISSIVE_GUARDS),
   });
-  const stopRedispatch = options.redispatchEveryMs ? startRedispatcher(db, dispatcher, logger, options.redispatchEveryMs) : async () => undefined;
+  const stopRedispatch = options.redispatchEveryMs
+    ? startRedispatcher(db, dispatcher, logger, options.redispatchEveryMs)
+    : async () => undefined;
   const server: Server = await new Promise((ok) => {
     const s = app.listen(0, () => ok(s));
   });

@@ -16,10 +16,16 @@ declare global {
 export default async function globalSetup(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'shipshape-test-'));
   chmodSync(dir, 0o755); // the cluster may run as the postgres user
-  const { pg, temporal } = await startServices({ dataDir: join(dir, 'pg'), fast: true }, { headless: true, logFile: join(dir, 'temporal.log') });
+  const { pg, temporal } = await startServices(
+    { dataDir: join(dir, 'pg'), fast: true },
+    { headless: true, logFile: join(dir, 'temporal.log') },
+  );
   globalThis.__shipshapeServices = { pg, temporal };
   migrate(await pg.createDatabase('shipshape_template'));
-  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: { info() {}, warn() {}, error() {}, debug() {}, trace() {}, log() {} } as never });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../../workflows'),
+    logger: { info() {}, warn() {}, error() {}, debug() {}, trace() {}, log() {} } as never,
+  });
   const bundlePath = join(dir, 'workflow-bundle.js');
   writeFileSync(bundlePath, code);
   Object.assign(process.env, {

@@ -9,7 +9,14 @@ import type { TestEnv } from './env';
 export function recordHistoryIfAsked(env: TestEnv, host: string): void {
   if (!process.env.RECORD_HISTORY) return;
   const json = execFileSync(temporalBinary(), [
-    'workflow', 'show', '--address', env.temporalAddress, '--workflow-id', `${env.workflowIdPrefix}remediation/${host}`, '--output', 'json',
+    'workflow',
+    'show',
+    '--address',
+    env.temporalAddress,
+    '--workflow-id',
+    `${env.workflowIdPrefix}remediation/${host}`,
+    '--output',
+    'json',
   ]);
   writeFileSync(join(__dirname, '..', 'fixtures', `${process.env.RECORD_HISTORY}-history.json`), json);
 }

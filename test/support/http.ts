@@ -4,11 +4,21 @@ export interface HttpResult<T = any> {
   body: T;
 }
 
-export async function http<T = any>(method: string, url: string, token: string | null, body?: unknown, raw?: string): Promise<HttpResult<T>> {
+export async function http<T = any>(
+  method: string,
+  url: string,
+  token: string | null,
+  body?: unknown,
+  raw?: string,
+): Promise<HttpResult<T>> {
   const headers: Record<string, string> = {};
   if (token) headers.authorization = `Bearer ${token}`;
   if (body !== undefined || raw !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(url, { method, headers, body: raw ?? (body === undefined ? undefined : JSON.stringify(body)) });
+  const res = await fetch(url, {
+    method,
+    headers,
+    body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
+  });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null };
 }

@@ -75,8 +75,7 @@ export function isRedfishEmulatorInstalled(): boolean {
 }
 
 /** The message a test should give when the emulator is missing. */
-export const REDFISH_EMULATOR_MISSING =
-  `sushy-tools is not installed at ${VENV}; run: python3 -m venv .tools/venv && .tools/venv/bin/pip install sushy-tools==2.2.0`;
+export const REDFISH_EMULATOR_MISSING = `sushy-tools is not installed at ${VENV}; run: python3 -m venv .tools/venv && .tools/venv/bin/pip install sushy-tools==2.2.0`;
 
 export async function startRedfishEmulator(options: RedfishEmulatorOptions): Promise<RunningRedfishEmulator> {
   if (!isRedfishEmulatorInstalled()) throw new Error(REDFISH_EMULATOR_MISSING);
@@ -90,7 +89,10 @@ export async function startRedfishEmulator(options: RedfishEmulatorOptions): Pro
   const logFile = join(dir, 'emulator.log');
   let child: ChildProcess;
   try {
-    writeFileSync(configFile, emulatorConfig(options.systems, port, dir, options.auth && writeAuthFile(dir, options.auth)));
+    writeFileSync(
+      configFile,
+      emulatorConfig(options.systems, port, dir, options.auth && writeAuthFile(dir, options.auth)),
+    );
     child = spawnEmulator(configFile, logFile, options.powerTransitionSeconds);
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
@@ -105,7 +107,14 @@ export async function startRedfishEmulator(options: RedfishEmulatorOptions): Pro
     await stop();
     throw err;
   }
-  return { url, systemIds: options.systems.map((s) => s.id), chassisId: EMULATED_CHASSIS_ID, pid: child.pid!, logFile, stop };
+  return {
+    url,
+    systemIds: options.systems.map((s) => s.id),
+    chassisId: EMULATED_CHASSIS_ID,
+    pid: child.pid!,
+    logFile,
+    stop,
+  };
 }
 
 /**
@@ -119,8 +128,10 @@ function scratchRoot(): string {
 function checkOptions(options: RedfishEmulatorOptions): void {
   checkSystems(options.systems);
   const { auth, powerTransitionSeconds: delay } = options;
-  if (auth && (!auth.username || auth.username.includes(':'))) throw new Error('auth username must be non-empty and have no colon');
-  if (delay !== undefined && (!Number.isInteger(delay) || delay < 0)) throw new Error('powerTransitionSeconds must be a whole number of seconds, 0 or more');
+  if (auth && (!auth.username || auth.username.includes(':')))
+    throw new Error('auth username must be non-empty and have no colon');
+  if (delay !== undefined && (!Number.isInteger(delay) || delay < 0))
+    throw new Error('powerTransitionSeconds must be a whole number of seconds, 0 or more');
 }
 
 /** Ids end up in URLs and names in a lookup table, so both must be plain and unique. */
@@ -145,7 +156,12 @@ function checkSystems(systems: EmulatedSystem[]): void {
  * must be private: sushy's default (/tmp/sushy-emulator) is shared by every
  * emulator on the machine and outlives it.
  */
-function emulatorConfig(systems: EmulatedSystem[], port: number, stateDir: string, authFile: string | undefined): string {
+function emulatorConfig(
+  systems: EmulatedSystem[],
+  port: number,
+  stateDir: string,
+  authFile: string | undefined,
+): string {
   const fakeSystems = systems.map((s, i) => ({
     uuid: s.id,
     name: s.name ?? s.id,
@@ -179,10 +195,14 @@ function macFor(index: number): string {
  * alone holds it to about 3 requests a second.
  */
 function writeAuthFile(dir: string, auth: { username: string; password: string }): string {
-  const hash = execFileSync(PYTHON, ['-c', 'import bcrypt, sys; print(bcrypt.hashpw(sys.stdin.buffer.read(), bcrypt.gensalt(4)).decode())'], {
-    input: auth.password,
-    encoding: 'utf8',
-  }).trim();
+  const hash = execFileSync(
+    PYTHON,
+    ['-c', 'import bcrypt, sys; print(bcrypt.hashpw(sys.stdin.buffer.read(), bcrypt.gensalt(4)).decode())'],
+    {
+      input: auth.password,
+      encoding: 'utf8',
+    },
+  ).trim();
   const file = join(dir, 'htpasswd');
   writeFileSync(file, `${auth.username}:${hash}\n`, { mode: 0o600 });
   return file;
@@ -193,9 +213,10 @@ function writeAuthFile(dir: string, auth: { username: string; password: string }
  * the delay fixed, run the emulator from a launcher that replaces that call.
  */
 function spawnEmulator(configFile: string, logFile: string, powerTransitionSeconds: number | undefined): ChildProcess {
-  const [command, args] = powerTransitionSeconds === undefined
-    ? [SUSHY_EMULATOR, ['--config', configFile]]
-    : [PYTHON, ['-c', fixedDelayLauncher(powerTransitionSeconds), '--config', configFile]];
+  const [command, args] =
+    powerTransitionSeconds === undefined
+      ? [SUSHY_EMULATOR, ['--config', configFile]]
+      : [PYTHON, ['-c', fixedDelayLauncher(powerTransitionSeconds), '--config', configFile]];
   const log = openSync(logFile, 'a');
   try {
     const child = spawn(command, args, {
@@ -231,7 +252,12 @@ function fixedDelayLauncher(seconds: number): string {
  * So wait for the root, then read the Systems collection once and check that
  * every configured system is in it.
  */
-async function waitUntilServing(url: string, child: ChildProcess, logFile: string, options: RedfishEmulatorOptions): Promise<void> {
+async function waitUntilServing(
+  url: string,
+  child: ChildProcess,
+  logFile: string,
+  options: RedfishEmulatorOptions,
+): Promise<void> {
   const timeoutMs = options.startTimeoutMs ?? 30_000;
   const deadline = Date.now() + timeoutMs;
   const headers: Record<string, string> = options.auth
@@ -240,15 +266,21 @@ async function waitUntilServing(url: string, child: ChildProcess, logFile: strin
   let last = 'no answer yet';
   while (Date.now() < deadline) {
     if (hasEnded(child)) {
-      throw new Error(`the Redfish emulator exited (${child.exitCode ?? child.signalCode ?? 'not started'}) before serving:\n${tail(logFile)}`);
+      throw new Error(
+        `the Redfish emulator exited (${child.exitCode ?? child.signalCode ?? 'not started'}) before serving:\n${tail(logFile)}`,
+      );
     }
     try {
       const root = await fetch(`${url}/redfish/v1`, { signal: AbortSignal.timeout(2_000) });
       if (!root.ok) throw new Error(`GET /redfish/v1 answered ${root.status}`);
-      const systems = await fetch(`${url}/redfish/v1/Systems`, { headers, signal: AbortSignal.timeout(Math.max(deadline - Date.now(), 1)) });
+      const systems = await fetch(`${url}/redfish/v1/Systems`, {
+        headers,
+        signal: AbortSignal.timeout(Math.max(deadline - Date.now(), 1)),
+      });
       if (!systems.ok) throw new Error(`GET /redfish/v1/Systems answered ${systems.status}`);
       const count = ((await systems.json()) as { 'Members@odata.count'?: number })['Members@odata.count'];
-      if (count !== options.systems.length) throw new Error(`the emulator lists ${count} systems, not ${options.systems.length}`);
+      if (count !== options.systems.length)
+        throw new Error(`the emulator lists ${count} systems, not ${options.systems.length}`);
       return;
     } catch (err) {
       last = (err as Error).message;

@@ -9,7 +9,13 @@
  * The real activities run on top of it, on the real Temporal dev server.
  */
 import { FailureType } from '../../domain/errors';
-import { PermanentProviderError, type FleetProvider, type MoveKind, type MoveStatus, type ServerLocation } from '../../domain/provider';
+import {
+  PermanentProviderError,
+  type FleetProvider,
+  type MoveKind,
+  type MoveStatus,
+  type ServerLocation,
+} from '../../domain/provider';
 import type { HostUtilisation } from '../../domain/telemetry';
 import type { HostState, InventoryHost, ServerRef } from '../../domain/types';
 
@@ -66,7 +72,17 @@ export class ScriptedFleet implements FleetProvider {
   constructor(zones: Record<string, string[]>, serversPerHost: number) {
     for (const [zone, hosts] of Object.entries(zones)) {
       for (const h of hosts) {
-        this.hosts.set(h, { zone, power: 'on', serviceRunning: true, enabled: true, disabledReason: null, forcedDown: false, maintenance: null, fault: null, powerCycleFixes: true });
+        this.hosts.set(h, {
+          zone,
+          power: 'on',
+          serviceRunning: true,
+          enabled: true,
+          disabledReason: null,
+          forcedDown: false,
+          maintenance: null,
+          fault: null,
+          powerCycleFixes: true,
+        });
         for (let i = 1; i <= serversPerHost; i++) this.servers.set(`${h}-vm${i}`, h);
       }
     }
@@ -87,7 +103,10 @@ export class ScriptedFleet implements FleetProvider {
 
   serversOn(host: string): string[] {
     this.settle();
-    return [...this.servers].filter(([, h]) => h === host).map(([s]) => s).sort();
+    return [...this.servers]
+      .filter(([, h]) => h === host)
+      .map(([s]) => s)
+      .sort();
   }
 
   private settle(): void {
@@ -124,7 +143,10 @@ export class ScriptedFleet implements FleetProvider {
     this.settle();
     const h = this.host(id);
     const up = h.serviceRunning && h.power === 'on' && !h.forcedDown;
-    const reasons = [...(up ? [] : [h.forcedDown ? 'nova-compute forced down' : 'nova-compute down']), ...(h.fault ? [h.fault] : [])];
+    const reasons = [
+      ...(up ? [] : [h.forcedDown ? 'nova-compute forced down' : 'nova-compute down']),
+      ...(h.fault ? [h.fault] : []),
+    ];
     return {
       host: id,
       power: h.power,
@@ -161,11 +183,24 @@ export class ScriptedFleet implements FleetProvider {
     const source = (await this.locateServer(serverId)).host;
     const src = this.host(source);
     if (kind === 'evacuate' && !src.forcedDown && src.serviceRunning) {
-      throw new PermanentProviderError(FailureType.MigrationFailed, `Compute service of ${source} is still in use (not forced down)`);
+      throw new PermanentProviderError(
+        FailureType.MigrationFailed,
+        `Compute service of ${source} is still in use (not forced down)`,
+      );
     }
-    const dest = [...this.hosts].find(([id, h]) => id !== source && h.zone === src.zone && h.enabled && h.serviceRunning && !h.forcedDown)?.[0];
+    const dest = [...this.hosts].find(
+      ([id, h]) => id !== source && h.zone === src.zone && h.enabled && h.serviceRunning && !h.forcedDown,
+    )?.[0];
     if (!dest) throw new PermanentProviderError(FailureType.NoValidHost, `no valid host for ${serverId}`);
-    const move: Move = { id: `m${this.moves.length + 1}`, server: serverId, kind, source, dest, doneAt: Date.now() + this.moveMs, status: 'running' };
+    const move: Move = {
+      id: `m${this.moves.length + 1}`,
+      server: serverId,
+      kind,
+      source,
+      dest,
+      doneAt: Date.now() + this.moveMs,
+      status: 'running',
+    };
     this.moves.push(move);
     this.actions.push(`${kind} ${serverId}`);
     this.scene.moveStarted?.(serverId, this);
@@ -195,14 +230,20 @@ export class ScriptedFleet implements FleetProvider {
   }
 
   async restartComputeService(id: string): Promise<void> {
-    throw new PermanentProviderError(FailureType.ProviderRejected, `restarting nova-compute on ${id} is not possible through this cloud's APIs`);
+    throw new PermanentProviderError(
+      FailureType.ProviderRejected,
+      `restarting nova-compute on ${id} is not possible through this cloud's APIs`,
+    );
   }
 
   /** Nova's rule: the fence cannot be lifted while evacuations from the host wait for its nova-compute to restart. */
   async setFenced(id: string, fenced: boolean): Promise<void> {
     const h = this.host(id);
     if (!fenced && this.moves.some((m) => m.source === id && m.status === 'done')) {
-      throw new PermanentProviderError(FailureType.ProviderRejected, `Unable to force up host ${id}: 'done' evacuation migration records remain`);
+      throw new PermanentProviderError(
+        FailureType.ProviderRejected,
+        `Unable to force up host ${id}: 'done' evacuation migration records remain`,
+      );
     }
     this.actions.push(`${fenced ? 'fence' : 'unfence'} ${id}`);
     h.forcedDown = fenced;

@@ -12,7 +12,9 @@ test('every proxy in the workflows is typed by one profile, never by the whole s
   const dir = join(__dirname, '../../workflows');
   const proxies = readdirSync(dir)
     .filter((f) => f.endsWith('.ts'))
-    .flatMap((f) => [...readFileSync(join(dir, f), 'utf8').matchAll(/proxyActivities<([^>]*>?)>/g)].map((m) => `${f}: ${m[1]}`));
+    .flatMap((f) =>
+      [...readFileSync(join(dir, f), 'utf8').matchAll(/proxyActivities<([^>]*>?)>/g)].map((m) => `${f}: ${m[1]}`),
+    );
   expect(proxies.length).toBeGreaterThanOrEqual(8);
   expect(proxies.filter((p) => !/: ProfileActivities<'\w+'>$/.test(p))).toEqual([]);
 });

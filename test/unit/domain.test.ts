@@ -1,5 +1,12 @@
 /** Pure decision logic, table-driven, no services. */
-import { approvalReason, confirmedProblems, labelMatches, parseMatcher, type ApprovalRule, type PolicyMatch } from '../../domain/policy';
+import {
+  approvalReason,
+  confirmedProblems,
+  labelMatches,
+  parseMatcher,
+  type ApprovalRule,
+  type PolicyMatch,
+} from '../../domain/policy';
 import { matchPolicy } from '../../domain/policy-match';
 import { disableReason, poolStateFor, type Phase } from '../../domain/remediation';
 import type { HostState } from '../../domain/types';
@@ -29,18 +36,38 @@ describe('poolStateFor', () => {
 
 describe('confirmedProblems with every check', () => {
   const healthy: HostState = {
-    host: 'h', power: 'on', health: 'ok', healthReasons: [], serverCount: 2,
+    host: 'h',
+    power: 'on',
+    health: 'ok',
+    healthReasons: [],
+    serverCount: 2,
     compute: { enabled: true, up: true, disabledReason: null },
   };
   const cases: [string, Partial<HostState>, string[]][] = [
     ['a healthy, powered, reporting host has none', {}, []],
-    ['a disabled but healthy host has none (disabling is not a fault)', { compute: { enabled: false, up: true, disabledReason: 'x' } }, []],
-    ['critical health names the reasons', { health: 'critical', healthReasons: ['PSU 1 failed', 'fan 2'] }, ['health critical: PSU 1 failed; fan 2']],
+    [
+      'a disabled but healthy host has none (disabling is not a fault)',
+      { compute: { enabled: false, up: true, disabledReason: 'x' } },
+      [],
+    ],
+    [
+      'critical health names the reasons',
+      { health: 'critical', healthReasons: ['PSU 1 failed', 'fan 2'] },
+      ['health critical: PSU 1 failed; fan 2'],
+    ],
     ['warning health without reasons', { health: 'warning' }, ['health warning']],
     ['unknown health counts', { health: 'unknown' }, ['health unknown']],
-    ['powered off', { power: 'off', compute: { enabled: true, up: false, disabledReason: null } }, ['power off', 'compute service down']],
+    [
+      'powered off',
+      { power: 'off', compute: { enabled: true, up: false, disabledReason: null } },
+      ['power off', 'compute service down'],
+    ],
     ['power unknown', { power: 'unknown' }, ['power unknown']],
-    ['compute service down only', { compute: { enabled: true, up: false, disabledReason: null } }, ['compute service down']],
+    [
+      'compute service down only',
+      { compute: { enabled: true, up: false, disabledReason: null } },
+      ['compute service down'],
+    ],
   ];
   test.each(cases)('%s', (_name, change, expected) => {
     expect(confirmedProblems({ ...healthy, ...change })).toEqual(expected);
@@ -48,7 +75,14 @@ describe('confirmedProblems with every check', () => {
 });
 
 describe('matchPolicy', () => {
-  const m = (signals: string[], extra: Partial<PolicyMatch> = {}): PolicyMatch => ({ signals, labels: [], severities: null, roles: null, zones: null, ...extra });
+  const m = (signals: string[], extra: Partial<PolicyMatch> = {}): PolicyMatch => ({
+    signals,
+    labels: [],
+    severities: null,
+    roles: null,
+    zones: null,
+    ...extra,
+  });
   const policies = [
     { name: 'prod-only', match: m(['HostDown'], { labels: [parseMatcher('env="prod"')!] }) },
     { name: 'host-down', match: m(['HostDown', 'NovaComputeDown']) },
@@ -61,13 +95,29 @@ describe('matchPolicy', () => {
     ['a label matcher that fails falls through to the next', 'HostDown', { env: 'dev' }, 'critical', host, 'host-down'],
     ['names are exact', 'hostdown', {}, 'critical', host, null],
     ['a role the host lacks does not match', 'DiskFailed', {}, 'critical', host, null],
-    ['a role the host has matches', 'DiskFailed', {}, 'critical', { zone: 'zone-a', roles: ['compute', 'storage'] }, 'storage'],
-    ['severity and zone must both hold', 'HardwareFault', {}, 'critical', { zone: 'zone-b', roles: [] }, 'critical-in-b'],
+    [
+      'a role the host has matches',
+      'DiskFailed',
+      {},
+      'critical',
+      { zone: 'zone-a', roles: ['compute', 'storage'] },
+      'storage',
+    ],
+    [
+      'severity and zone must both hold',
+      'HardwareFault',
+      {},
+      'critical',
+      { zone: 'zone-b', roles: [] },
+      'critical-in-b',
+    ],
     ['a lower severity does not match', 'HardwareFault', {}, 'warning', { zone: 'zone-b', roles: [] }, null],
     ['another zone does not match', 'HardwareFault', {}, 'critical', host, null],
   ];
   test.each(cases)('%s', (_name, signal, labels, severity, h, expected) => {
-    expect(matchPolicy(policies, { name: signal, labels, severity: severity as 'critical', host: h })?.name ?? null).toBe(expected);
+    expect(
+      matchPolicy(policies, { name: signal, labels, severity: severity as 'critical', host: h })?.name ?? null,
+    ).toBe(expected);
   });
 });
 
@@ -91,12 +141,22 @@ describe('label matchers, as Alertmanager reads them', () => {
 });
 
 describe('approvalReason', () => {
-  const rule = (r: Partial<ApprovalRule>): ApprovalRule => ({ mode: 'when', approverRoles: ['approver'], timeoutSeconds: 60, onTimeout: 'escalate', ...r });
+  const rule = (r: Partial<ApprovalRule>): ApprovalRule => ({
+    mode: 'when',
+    approverRoles: ['approver'],
+    timeoutSeconds: 60,
+    onTimeout: 'escalate',
+    ...r,
+  });
   const facts = { zone: 'zone-a', serverCount: 12, severity: 'warning' as const };
   const cases: [string, ApprovalRule, string | null][] = [
     ['never asks', rule({ mode: 'never' }), null],
     ['always asks', rule({ mode: 'always' }), 'the policy always asks for approval'],
-    ['more servers than the limit asks', rule({ when: { serversMoreThan: 10 } }), '12 servers on the host (more than 10)'],
+    [
+      'more servers than the limit asks',
+      rule({ when: { serversMoreThan: 10 } }),
+      '12 servers on the host (more than 10)',
+    ],
     ['fewer servers does not', rule({ when: { serversMoreThan: 20 } }), null],
     ['a listed zone asks', rule({ when: { zones: ['zone-a'] } }), 'zone zone-a asks for approval'],
     ['a listed severity asks', rule({ when: { severities: ['warning'] } }), 'severity warning asks for approval'],

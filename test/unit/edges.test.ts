@@ -10,16 +10,34 @@ describe('configuration', () => {
   const base = { DATABASE_URL: 'postgres://u@localhost:5432/db' };
   test('defaults fill everything but the database', () => {
     const c = loadConfig(base);
-    expect(c).toMatchObject({ TEMPORAL_ADDRESS: 'localhost:7233', TEMPORAL_NAMESPACE: 'default', SHIPSHAPE_PROVIDER: 'simulated', SHIPSHAPE_API_PORT: 8080, SHIPSHAPE_ALERTMANAGER_HOST_LABEL: 'host' });
+    expect(c).toMatchObject({
+      TEMPORAL_ADDRESS: 'localhost:7233',
+      TEMPORAL_NAMESPACE: 'default',
+      SHIPSHAPE_PROVIDER: 'simulated',
+      SHIPSHAPE_API_PORT: 8080,
+      SHIPSHAPE_ALERTMANAGER_HOST_LABEL: 'host',
+    });
   });
   const bad: [string, Record<string, string | undefined>, RegExp][] = [
     ['a missing DATABASE_URL', {}, /DATABASE_URL: is required/],
     ['a DATABASE_URL that is not postgres', { DATABASE_URL: 'mysql://x' }, /DATABASE_URL: must be a postgres:\/\/ URL/],
-    ['a TEMPORAL_ADDRESS without a port', { ...base, TEMPORAL_ADDRESS: 'temporal' }, /TEMPORAL_ADDRESS: must be host:port/],
-    ['a TLS certificate without its key', { ...base, TEMPORAL_TLS_CERT_PATH: '/c.pem' }, /TEMPORAL_TLS_CERT_PATH: .*set together/],
+    [
+      'a TEMPORAL_ADDRESS without a port',
+      { ...base, TEMPORAL_ADDRESS: 'temporal' },
+      /TEMPORAL_ADDRESS: must be host:port/,
+    ],
+    [
+      'a TLS certificate without its key',
+      { ...base, TEMPORAL_TLS_CERT_PATH: '/c.pem' },
+      /TEMPORAL_TLS_CERT_PATH: .*set together/,
+    ],
     ['an unknown provider', { ...base, SHIPSHAPE_PROVIDER: 'vmware' }, /SHIPSHAPE_PROVIDER/],
     ['a port out of range', { ...base, SHIPSHAPE_API_PORT: '70000' }, /SHIPSHAPE_API_PORT/],
-    ['a short dev token', { ...base, SHIPSHAPE_DEV_TOKEN: 'abc' }, /SHIPSHAPE_DEV_TOKEN: must be at least 20 characters/],
+    [
+      'a short dev token',
+      { ...base, SHIPSHAPE_DEV_TOKEN: 'abc' },
+      /SHIPSHAPE_DEV_TOKEN: must be at least 20 characters/,
+    ],
     ['a boolean that is not one', { ...base, TEMPORAL_TLS: 'maybe' }, /TEMPORAL_TLS/],
   ];
   test.each(bad)('%s stops start-up with a message naming the variable', (_name, env, message) => {
@@ -43,14 +61,34 @@ describe('policy files', () => {
   });
   const bad: [string, string, RegExp][] = [
     ['YAML that does not parse', 'name: [unclosed\n', /^x\.yaml:\d+:\d+: \(yaml\): /],
-    ['a step not in the catalog, at its line and column', good.replace('power-cycle', 'reinstall-os'), /^x\.yaml:5:13: steps\.0\.action: /],
+    [
+      'a step not in the catalog, at its line and column',
+      good.replace('power-cycle', 'reinstall-os'),
+      /^x\.yaml:5:13: steps\.0\.action: /,
+    ],
     ['an unknown field', `${good}colour: red\n`, /^x\.yaml:1:1: \(file\): Unrecognized key: "colour"/],
     ['a bad name', good.replace('host-down', 'Host Down'), /^x\.yaml:1:7: name: must be lower-case/],
     ['no signals', good.replace('[HostDown]', '[]'), /^x\.yaml:3:12: match\.signals: must name at least one signal/],
-    ['a malformed label matcher', good.replace('  signals: [HostDown]', '  signals: [HostDown]\n  labels: [env=prod]'), /^x\.yaml:4:12: match\.labels\.0: must be a matcher like/],
-    ['a wait step without seconds', `${good}  - action: wait\n`, /^x\.yaml:6:5: steps\.1\.seconds: a wait step needs seconds/],
-    ['a notify step without a message', good.replace('power-cycle', 'notify'), /steps\.0\.message: a notify step needs a message/],
-    ['approval "when" without a condition', `${good}approval:\n  mode: when\n`, /^x\.yaml:7:3: approval\.when: mode "when" needs a when: condition/],
+    [
+      'a malformed label matcher',
+      good.replace('  signals: [HostDown]', '  signals: [HostDown]\n  labels: [env=prod]'),
+      /^x\.yaml:4:12: match\.labels\.0: must be a matcher like/,
+    ],
+    [
+      'a wait step without seconds',
+      `${good}  - action: wait\n`,
+      /^x\.yaml:6:5: steps\.1\.seconds: a wait step needs seconds/,
+    ],
+    [
+      'a notify step without a message',
+      good.replace('power-cycle', 'notify'),
+      /steps\.0\.message: a notify step needs a message/,
+    ],
+    [
+      'approval "when" without a condition',
+      `${good}approval:\n  mode: when\n`,
+      /^x\.yaml:7:3: approval\.when: mode "when" needs a when: condition/,
+    ],
   ];
   test.each(bad)('%s is refused with the file, line, column and field', (_name, text, message) => {
     expect(() => parsePolicy('x.yaml', text)).toThrow(message);
@@ -77,7 +115,13 @@ describe('alert labels', () => {
     expect(hostFromLabels(labels, 'host')).toBe(expected);
   });
   const severities: [string | undefined, string][] = [
-    ['critical', 'critical'], ['page', 'critical'], ['ERROR', 'critical'], ['warning', 'warning'], ['info', 'info'], [undefined, 'warning'], ['weird', 'warning'],
+    ['critical', 'critical'],
+    ['page', 'critical'],
+    ['ERROR', 'critical'],
+    ['warning', 'warning'],
+    ['info', 'info'],
+    [undefined, 'warning'],
+    ['weird', 'warning'],
   ];
   test.each(severities)('severity label %s is %s', (label, expected) => {
     expect(severityFromLabel(label)).toBe(expected);
@@ -91,9 +135,15 @@ describe('alert labels', () => {
 
 describe('the policies guide', () => {
   const guide = readFileSync(join(__dirname, '..', '..', 'docs', 'policies.md'), 'utf8');
-  const examples = [...guide.matchAll(/### \d\. (.+)\n[\s\S]*?```yaml\n([\s\S]*?)```/g)].map((m) => [m[1]!, m[2]!] as const);
+  const examples = [...guide.matchAll(/### \d\. (.+)\n[\s\S]*?```yaml\n([\s\S]*?)```/g)].map(
+    (m) => [m[1]!, m[2]!] as const,
+  );
   test('has three worked examples', () => {
-    expect(examples.map(([title]) => title)).toEqual(['A compute host is down', 'Inlet temperature warning', 'Correctable ECC errors rising']);
+    expect(examples.map(([title]) => title)).toEqual([
+      'A compute host is down',
+      'Inlet temperature warning',
+      'Correctable ECC errors rising',
+    ]);
   });
   test.each(examples)('the example "%s" is a valid policy', (_title, yaml) => {
     expect(() => parsePolicy('example.yaml', yaml)).not.toThrow();

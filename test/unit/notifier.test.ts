@@ -23,16 +23,27 @@ afterAll(() => new Promise((ok) => server.close(ok)));
 
 test('a hand-off is posted as JSON with what the operator needs', async () => {
   answer = 204;
-  await createWebhookNotifier(url).notify({ kind: 'hand-off', remediationId: 'r-1', host: 'cmp-a-01', reason: 'verification failed' });
+  await createWebhookNotifier(url).notify({
+    kind: 'hand-off',
+    remediationId: 'r-1',
+    host: 'cmp-a-01',
+    reason: 'verification failed',
+  });
   expect(received.at(-1)).toEqual({
     contentType: 'application/json',
-    body: { source: 'shipshape', kind: 'hand-off', remediationId: 'r-1', host: 'cmp-a-01', reason: 'verification failed' },
+    body: {
+      source: 'shipshape',
+      kind: 'hand-off',
+      remediationId: 'r-1',
+      host: 'cmp-a-01',
+      reason: 'verification failed',
+    },
   });
 });
 
 test('a webhook that answers 500 fails the notification so the activity retries (capped by the workflow)', async () => {
   answer = 500;
-  await expect(createWebhookNotifier(url).notify({ kind: 'hand-off', remediationId: 'r-2', host: 'h', reason: 'x' })).rejects.toThrow(
-    'notification webhook answered 500',
-  );
+  await expect(
+    createWebhookNotifier(url).notify({ kind: 'hand-off', remediationId: 'r-2', host: 'h', reason: 'x' }),
+  ).rejects.toThrow('notification webhook answered 500');
 });

@@ -4,10 +4,14 @@ import { join } from 'node:path';
 import { PATCH } from '../../workflows/patches';
 
 const dir = join(__dirname, '../../workflows');
-const sources = readdirSync(dir).filter((f) => f.endsWith('.ts') && f !== 'patches.ts').map((f) => ({ f, text: readFileSync(join(dir, f), 'utf8') }));
+const sources = readdirSync(dir)
+  .filter((f) => f.endsWith('.ts') && f !== 'patches.ts')
+  .map((f) => ({ f, text: readFileSync(join(dir, f), 'utf8') }));
 
 test('every patched() and deprecatePatch() call names a registry entry, never a string of its own', () => {
-  const calls = sources.flatMap(({ f, text }) => [...text.matchAll(/\b(?:patched|deprecatePatch)\(([^)]*)\)/g)].map((m) => `${f}: ${m[1]}`));
+  const calls = sources.flatMap(({ f, text }) =>
+    [...text.matchAll(/\b(?:patched|deprecatePatch)\(([^)]*)\)/g)].map((m) => `${f}: ${m[1]}`),
+  );
   expect(calls.length).toBeGreaterThan(0);
   expect(calls.filter((c) => !/: PATCH\.\w+$/.test(c))).toEqual([]);
 });

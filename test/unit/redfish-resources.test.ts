@@ -19,7 +19,10 @@ const CH = '/redfish/v1/Chassis/1';
 const newerBmc = () => newerBmcService(['1']);
 const fixtureBmc = startFixtureBmc;
 
-const access = BmcCredentials.fromText('vendor:\n  username: root\n  password: calvin\n', 'fixture credentials').resolve('vendor');
+const access = BmcCredentials.fromText(
+  'vendor:\n  username: root\n  password: calvin\n',
+  'fixture credentials',
+).resolve('vendor');
 const client = (url: string) => new RedfishClient({ address: url, systemId: null, ...access });
 
 test('newer resources: ThermalSubsystem with sensor thresholds, fans, PowerSubsystem with redundancy, EnvironmentMetrics, SEL, memory error counts', async () => {
@@ -92,14 +95,23 @@ test('a vendor that omits resources is read with gaps; one that garbles a sensor
   older[CH] = { Thermal: { '@odata.id': `${CH}/Thermal` }, Power: { '@odata.id': `${CH}/Power` } };
   older[`${CH}/Thermal`] = {
     Temperatures: [
-      { Name: 'Inlet Temp', PhysicalContext: 'Intake', ReadingCelsius: 24, UpperThresholdNonCritical: 38, UpperThresholdCritical: 42 },
+      {
+        Name: 'Inlet Temp',
+        PhysicalContext: 'Intake',
+        ReadingCelsius: 24,
+        UpperThresholdNonCritical: 38,
+        UpperThresholdCritical: 42,
+      },
       { Name: 'Broken', ReadingCelsius: 'N/A' },
     ],
     Fans: [{ Name: 'Fan1', Reading: 5000, ReadingUnits: 'RPM', Status: { Health: 'OK' } }],
   };
   older[`${CH}/Power`] = {
     PowerControl: [{ PowerConsumedWatts: 298 }],
-    PowerSupplies: [{ Name: 'PS1', Status: { Health: 'OK', State: 'Enabled' } }, { Name: 'PS2', Status: { Health: 'OK', State: 'Enabled' } }],
+    PowerSupplies: [
+      { Name: 'PS1', Status: { Health: 'OK', State: 'Enabled' } },
+      { Name: 'PS2', Status: { Health: 'OK', State: 'Enabled' } },
+    ],
     Redundancy: [{ Name: 'PSU Redundancy', Mode: 'N+m', Status: { Health: 'OK', State: 'Enabled' } }],
   };
   const bmc2 = await fixtureBmc(older, { user: 'root', password: 'calvin' });
@@ -107,7 +119,9 @@ test('a vendor that omits resources is read with gaps; one that garbles a sensor
     const r = await client(bmc2.url).read();
     expect(r.sources).toEqual({ thermal: 'Thermal', power: 'Power' });
     expect(r.temperatures.map((t) => t.name)).toEqual(['Inlet Temp']);
-    expect(r.gaps).toEqual(['Temperatures[1] ignored: ReadingCelsius: Invalid input: expected number, received string']);
+    expect(r.gaps).toEqual([
+      'Temperatures[1] ignored: ReadingCelsius: Invalid input: expected number, received string',
+    ]);
     expect(r).toMatchObject({ powerConsumedWatts: 298, psuRedundancy: 'ok' });
   } finally {
     await bmc2.close();
@@ -119,7 +133,10 @@ test('the system resource itself garbled, or not JSON, fails the read naming the
   (bad[SYS] as Record<string, unknown>).PowerState = 1;
   const bmc = await fixtureBmc(bad, { user: 'root', password: 'calvin' });
   try {
-    await expect(client(bmc.url).read()).rejects.toMatchObject({ kind: 'garbage', message: expect.stringMatching(/GET \/redfish\/v1\/Systems\/1: PowerState: /) });
+    await expect(client(bmc.url).read()).rejects.toMatchObject({
+      kind: 'garbage',
+      message: expect.stringMatching(/GET \/redfish\/v1\/Systems\/1: PowerState: /),
+    });
   } finally {
     await bmc.close();
   }
@@ -127,32 +144,67 @@ test('the system resource itself garbled, or not JSON, fails the read naming the
   html[SYS] = '<html>login</html>';
   const bmc2 = await fixtureBmc(html, { user: 'root', password: 'calvin' });
   try {
-    await expect(client(bmc2.url).read()).rejects.toMatchObject({ kind: 'garbage', message: expect.stringMatching(/did not answer JSON/) });
+    await expect(client(bmc2.url).read()).rejects.toMatchObject({
+      kind: 'garbage',
+      message: expect.stringMatching(/did not answer JSON/),
+    });
   } finally {
     await bmc2.close();
   }
 });
 
 test('credentials files: errors name the entry and field and never echo a secret', () => {
-  expect(() => BmcCredentials.fromText('lab:\n  username: a\n', 'c.yaml')).toThrow(/^c\.yaml: lab\.password: set exactly one of password and passwordFile$/);
-  expect(() => BmcCredentials.fromText('lab:\n  username: a\n  password: s3cret\n  auth: digest\n', 'c.yaml')).toThrow(/lab\.auth/);
-  expect(() => BmcCredentials.fromText('lab:\n  username: a\n  password: s3cret\n  extra: 1\n', 'c.yaml')).not.toThrow(/s3cret/);
-  expect(() => BmcCredentials.fromText('lab:\n  username: a\n  passwordFile: /nonexistent/x\n', 'c.yaml')).toThrow(/lab\.passwordFile: cannot read \/nonexistent\/x \(ENOENT\)/);
+  expect(() => BmcCredentials.fromText('lab:\n  username: a\n', 'c.yaml')).toThrow(
+    /^c\.yaml: lab\.password: set exactly one of password and passwordFile$/,
+  );
+  expect(() => BmcCredentials.fromText('lab:\n  username: a\n  password: s3cret\n  auth: digest\n', 'c.yaml')).toThrow(
+    /lab\.auth/,
+  );
+  expect(() => BmcCredentials.fromText('lab:\n  username: a\n  password: s3cret\n  extra: 1\n', 'c.yaml')).not.toThrow(
+    /s3cret/,
+  );
+  expect(() => BmcCredentials.fromText('lab:\n  username: a\n  passwordFile: /nonexistent/x\n', 'c.yaml')).toThrow(
+    /lab\.passwordFile: cannot read \/nonexistent\/x \(ENOENT\)/,
+  );
   expect(() => BmcCredentials.fromText('{{', 'c.yaml')).toThrow(/^c\.yaml: not YAML/);
 });
 
 test('TLS: a self-signed BMC is refused without its CA, read with the CA bundle, and read with insecure', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'shipshape-tls-'));
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-    '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
-  ], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+    ],
+    { stdio: 'ignore' },
+  );
   const cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
-  const bmc = await fixtureBmc(newerBmc(), { user: 'root', password: 'calvin' }, 0, { cert, key: readFileSync(join(dir, 'key.pem'), 'utf8') });
+  const bmc = await fixtureBmc(newerBmc(), { user: 'root', password: 'calvin' }, 0, {
+    cert,
+    key: readFileSync(join(dir, 'key.pem'), 'utf8'),
+  });
   const file = (tls: string) => `v:\n  username: root\n  password: calvin\n  tls: ${tls}\n`;
-  const withTls = (tls: string) => new RedfishClient({ address: bmc.url, systemId: null, ...BmcCredentials.fromText(file(tls), 'c').resolve('v') });
+  const withTls = (tls: string) =>
+    new RedfishClient({ address: bmc.url, systemId: null, ...BmcCredentials.fromText(file(tls), 'c').resolve('v') });
   try {
-    await expect(withTls('{}').readPowerState()).rejects.toMatchObject({ kind: 'unreachable', message: expect.stringMatching(/TLS: .*set the CA bundle/) });
+    await expect(withTls('{}').readPowerState()).rejects.toMatchObject({
+      kind: 'unreachable',
+      message: expect.stringMatching(/TLS: .*set the CA bundle/),
+    });
     expect(await withTls(`{ caFile: ${join(dir, 'cert.pem')} }`).readPowerState()).toBe('on');
     expect(await withTls('{ insecure: true }').readPowerState()).toBe('on');
   } finally {

@@ -40,7 +40,9 @@ function lintAll(probes: { file: string; code: string }[]): string[][] {
       }
       process.stdout.write(JSON.stringify(out));
     })().catch((e) => { console.error(e); process.exit(1); });`;
-  return JSON.parse(execFileSync(process.execPath, ['-e', script, JSON.stringify(probes)], { cwd: ROOT, encoding: 'utf8' }));
+  return JSON.parse(
+    execFileSync(process.execPath, ['-e', script, JSON.stringify(probes)], { cwd: ROOT, encoding: 'utf8' }),
+  );
 }
 
 // Paths of files that exist: the type-aware parser lints the probe's text in their place.
@@ -68,6 +70,9 @@ describe('SQL outside db/ fails lint', () => {
   });
 
   test('the message names the query or the SQL text it found', () => {
-    expect(found[0]).toEqual([expect.stringContaining('(a node-postgres query)'), expect.stringContaining('(SQL text "DELETE FROM hosts ...")')]);
+    expect(found[0]).toEqual([
+      expect.stringContaining('(a node-postgres query)'),
+      expect.stringContaining('(SQL text "DELETE FROM hosts ...")'),
+    ]);
   });
 });

@@ -30,20 +30,26 @@ let operator: string;
 function policyFolder(): string {
   const dir = mkdtempSync(join(tmpdir(), 'shipshape-policies-'));
   cpSync(join(__dirname, '../../policies'), dir, { recursive: true });
-  writeFileSync(join(dir, 'host-down-evacuate.yaml'), `name: host-down-evacuate
+  writeFileSync(
+    join(dir, 'host-down-evacuate.yaml'),
+    `name: host-down-evacuate
 match: { signals: [HostDownEvacuate] }
 drain: { evacuate: when-host-down, evacuationApproval: false }
 steps:
   - { action: power-cycle, timeoutSeconds: 600, fixWithinSeconds: 5 }
 verify: { attempts: 6, intervalSeconds: 1 }
-`);
-  writeFileSync(join(dir, 'host-down-short.yaml'), `name: host-down-short
+`,
+  );
+  writeFileSync(
+    join(dir, 'host-down-short.yaml'),
+    `name: host-down-short
 match: { signals: [HostDownShort] }
 steps:
   - { action: power-cycle, timeoutSeconds: 4, fixWithinSeconds: 2 }
   - { action: restart-compute-service, fixWithinSeconds: 2 }
 verify: { attempts: 2, intervalSeconds: 1 }
-`);
+`,
+  );
   return dir;
 }
 
@@ -62,13 +68,23 @@ async function alert(host: string, name = 'HostDown'): Promise<string> {
   return res.body.remediationId;
 }
 const ended = (id: string, timeoutMs = 90_000) =>
-  eventually(`${id} to end or wait for an operator`, async () => {
-    const v = await view(id);
-    return ['returned', 'stood-down', 'awaiting-operator', 'false-alarm', 'cancelled', 'rejected'].includes(v.phase) ? v : undefined;
-  }, timeoutMs);
+  eventually(
+    `${id} to end or wait for an operator`,
+    async () => {
+      const v = await view(id);
+      return ['returned', 'stood-down', 'awaiting-operator', 'false-alarm', 'cancelled', 'rejected'].includes(v.phase)
+        ? v
+        : undefined;
+    },
+    timeoutMs,
+  );
 const actionsOn = (host: string) => fleet.actions.filter((a) => a.endsWith(` ${host}`) || a.includes(` ${host}-vm`));
 const auditActions = async (id: string) =>
-  ((await http('GET', `${env.apiUrl}/v1/audit-log?remediationId=${id}`, operator)).body.entries as Array<{ action: string }>).map((e) => e.action);
+  (
+    (await http('GET', `${env.apiUrl}/v1/audit-log?remediationId=${id}`, operator)).body.entries as Array<{
+      action: string;
+    }>
+  ).map((e) => e.action);
 
 describe('a person takes the host back while Shipshape drains it', () => {
   test('re-enabled between two migrations: no further server is moved, no power cycle, Shipshape stands down and the host stays in service', async () => {
@@ -92,7 +108,8 @@ describe('a person takes the host back while Shipshape drains it', () => {
     fleet.moveMs = 8_000;
     fleet.scene = {
       moveStarted: (server, f) => {
-        if (server === `${host}-vm1`) setTimeout(() => Object.assign(f.host(host), { enabled: true, disabledReason: null }), 500);
+        if (server === `${host}-vm1`)
+          setTimeout(() => Object.assign(f.host(host), { enabled: true, disabledReason: null }), 500);
       },
     };
     try {
@@ -132,7 +149,9 @@ describe("Shipshape's fence after an evacuation, with the default checks", () =>
     expect({ phase: r.phase, handOff: r.handOff }).toEqual({ phase: 'returned', handOff: null });
     expect(fleet.host(host)).toMatchObject({ forcedDown: false, enabled: true });
     const actions = await auditActions(id);
-    expect(actions).toEqual(expect.arrayContaining(['host fenced', 'fence kept', 'power-cycle', 'fence lifted', 'remediation returned']));
+    expect(actions).toEqual(
+      expect.arrayContaining(['host fenced', 'fence kept', 'power-cycle', 'fence lifted', 'remediation returned']),
+    );
     expect(actions.indexOf('power-cycle')).toBeLessThan(actions.indexOf('fence lifted'));
     // RECORD_HISTORY=<name> stores this run's history for the replay test (the fence patch's fixture).
     recordHistoryIfAsked(env, host);
@@ -149,7 +168,9 @@ describe("Shipshape's fence after an evacuation, with the default checks", () =>
     expect(fleet.host(host).forcedDown).toBe(true);
     expect(r.handOff.reason).toMatch(/Shipshape's fence is still on: nova-compute on e-1 is forced down/);
     // The page goes out right after the phase changes.
-    const sent = await eventually('the hand-off page', async () => env.notifications.find((n) => n.remediationId === id && n.kind === 'hand-off'));
+    const sent = await eventually('the hand-off page', async () =>
+      env.notifications.find((n) => n.remediationId === id && n.kind === 'hand-off'),
+    );
     expect(sent.reason).toMatch(/fence is still on/);
   });
 });
@@ -163,7 +184,9 @@ describe('a ladder step under a flaky control plane', () => {
       beforePowerAction: () => {
         if (refused < 4) {
           refused++;
-          throw Object.assign(new Error('baremetal: PUT /v1/nodes/x/states/power answered HTTP 503 after 4 attempts'), { retryable: true });
+          throw Object.assign(new Error('baremetal: PUT /v1/nodes/x/states/power answered HTTP 503 after 4 attempts'), {
+            retryable: true,
+          });
         }
       },
     };
@@ -173,12 +196,14 @@ describe('a ladder step under a flaky control plane', () => {
     expect(actionsOn(host).filter((a) => a.startsWith('power-cycle'))).toEqual([`power-cycle ${host}`]);
   });
 
-  test('a hand-off keeps every step\'s outcome: the power cycle that was never issued, and why, as well as the last step', async () => {
+  test("a hand-off keeps every step's outcome: the power cycle that was never issued, and why, as well as the last step", async () => {
     const host = 'g-1';
     fleet.host(host).fault = 'kernel panic';
     fleet.scene = {
       beforePowerAction: () => {
-        throw Object.assign(new Error('baremetal: PUT /v1/nodes/x/states/power answered HTTP 503 after 4 attempts'), { retryable: true });
+        throw Object.assign(new Error('baremetal: PUT /v1/nodes/x/states/power answered HTTP 503 after 4 attempts'), {
+          retryable: true,
+        });
       },
     };
     const r = await ended(await alert(host, 'HostDownShort'));

@@ -28,11 +28,20 @@ beforeAll(async () => {
   await env.startWorker({
     ...real,
     async auditHost(host) {
-      if (host === 'cmp-a-02') throw ApplicationFailure.create({ type: FailureType.ProviderRejected, message: 'BMC unreachable', nonRetryable: true });
+      if (host === 'cmp-a-02')
+        throw ApplicationFailure.create({
+          type: FailureType.ProviderRejected,
+          message: 'BMC unreachable',
+          nonRetryable: true,
+        });
       return real.auditHost(host);
     },
     async moveServerOffHost(input) {
-      throw ApplicationFailure.create({ type: FailureType.NoValidHost, message: `no valid host for ${input.serverId}`, nonRetryable: true });
+      throw ApplicationFailure.create({
+        type: FailureType.NoValidHost,
+        message: `no valid host for ${input.serverId}`,
+        nonRetryable: true,
+      });
     },
     async notifyOperator() {
       throw new Error('webhook answered 502');
@@ -75,8 +84,11 @@ test('a provider that cannot even read the host hands it off instead of failing 
 test('a remediation cancelled from Temporal itself is recorded as cancelled, with where the host was left', async () => {
   const host = 'cmp-a-03';
   await injectFault(env.db, host, { unhealthy: 'fan 1' });
-  const id = (await http('POST', `${env.apiUrl}/v1/signals`, operator, hostSignal(host, 'HardwareFault'))).body.remediationId;
-  await eventually('awaiting approval', async () => ((await view(id)).phase === 'awaiting-approval' ? true : undefined));
+  const id = (await http('POST', `${env.apiUrl}/v1/signals`, operator, hostSignal(host, 'HardwareFault'))).body
+    .remediationId;
+  await eventually('awaiting approval', async () =>
+    (await view(id)).phase === 'awaiting-approval' ? true : undefined,
+  );
   await env.client.workflow.getHandle(`${env.workflowIdPrefix}remediation/${host}`).cancel();
   const r = await eventually('cancelled', async () => {
     const v = await view(id);

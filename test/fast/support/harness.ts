@@ -10,10 +10,23 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { RemediationActivities } from '../../../activities';
-import { remediationWorkflowId, type Phase, type RemediationPolicy, type RemediationView } from '../../../domain/remediation';
+import {
+  remediationWorkflowId,
+  type Phase,
+  type RemediationPolicy,
+  type RemediationView,
+} from '../../../domain/remediation';
 import type { Severity } from '../../../domain/types';
 import { parsePolicy } from '../../../policies/loader';
-import { alertUpdate, approveUpdate, cancelUpdate, handBackUpdate, rejectUpdate, viewQuery, type OperatorAction } from '../../../workflows/messages';
+import {
+  alertUpdate,
+  approveUpdate,
+  cancelUpdate,
+  handBackUpdate,
+  rejectUpdate,
+  viewQuery,
+  type OperatorAction,
+} from '../../../workflows/messages';
 import type { remediationWorkflow } from '../../../workflows/remediation';
 import { StubCloud, type ActivityName } from './stub-cloud';
 import { createTimeSkippingEnv } from './time-skipping';
@@ -42,7 +55,12 @@ export interface Remediation {
   untilPhase(phase: Phase): Promise<RemediationView>;
   /** Poll the view until the step `name` is running (the workflow waits inside it). */
   untilStep(name: string): Promise<RemediationView>;
-  /** The final view, skipping the server's clock over every wait. */
+  /**
+   * The final view, skipping the server's clock over every wait. Once the run
+   * has closed, the server may skip far ahead (to a timer of some other run,
+   * even a closed one's) before the clock is held again: time a run by its own
+   * timestamps (the outcome's `at`, a call's `at`), not by `now()` after this.
+   */
   result(): Promise<RemediationView>;
   approve(by?: string): Promise<RemediationView>;
   reject(by: string, comment: string): Promise<RemediationView>;
@@ -60,7 +78,11 @@ export interface StartOptions {
 export interface Harness {
   env: TestWorkflowEnvironment;
   /** Start a remediation of a new host under `policy`; `prepare` sets up its cloud before the workflow runs (`startedAt`: server time). */
-  start(policy: RemediationPolicy, prepare?: (cloud: StubCloud, startedAt: number) => void, options?: StartOptions): Promise<Remediation>;
+  start(
+    policy: RemediationPolicy,
+    prepare?: (cloud: StubCloud, startedAt: number) => void,
+    options?: StartOptions,
+  ): Promise<Remediation>;
   /** Server time now, in ms. */
   now(): Promise<number>;
 }
@@ -94,7 +116,9 @@ export function useHarness(): Harness {
       connection: env.nativeConnection,
       taskQueue,
       activities,
-      ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: require.resolve('../../../workflows') }),
+      ...(bundlePath
+        ? { workflowBundle: { codePath: bundlePath } }
+        : { workflowsPath: require.resolve('../../../workflows') }),
     });
     running = worker.run();
   });
@@ -102,7 +126,10 @@ export function useHarness(): Harness {
   afterEach(async () => {
     // A test that left its remediation waiting (for an operator, say) ends it, so it cannot call the next test's stubs.
     for (const id of open.splice(0)) {
-      await env.client.workflow.getHandle(id).terminate('test over').catch(() => undefined);
+      await env.client.workflow
+        .getHandle(id)
+        .terminate('test over')
+        .catch(() => undefined);
     }
     current = null;
   });
@@ -115,7 +142,11 @@ export function useHarness(): Harness {
 
   const now = () => env.currentTimeMs();
 
-  async function start(policy: RemediationPolicy, prepare?: (cloud: StubCloud, startedAt: number) => void, options: StartOptions = {}): Promise<Remediation> {
+  async function start(
+    policy: RemediationPolicy,
+    prepare?: (cloud: StubCloud, startedAt: number) => void,
+    options: StartOptions = {},
+  ): Promise<Remediation> {
     const host = `cmp-${++hosts}`;
     const cloud = new StubCloud(host);
     const startedAt = await now();
@@ -133,7 +164,13 @@ export function useHarness(): Harness {
           host,
           zone: 'zone-a',
           policy,
-          trigger: { signalId: `sig-${host}`, name: options.signal ?? 'HostDown', fingerprint: `fp-${host}`, severity: options.severity ?? 'critical', status: 'firing' },
+          trigger: {
+            signalId: `sig-${host}`,
+            name: options.signal ?? 'HostDown',
+            fingerprint: `fp-${host}`,
+            severity: options.severity ?? 'critical',
+            status: 'firing',
+          },
           requestedBy,
         },
       ],
@@ -147,7 +184,10 @@ export function useHarness(): Harness {
       for (;;) {
         const v = await view();
         if (holds(v)) return v;
-        if (Date.now() > deadline) throw new Error(`${workflowId} is not ${what}: ${v.phase}; steps: ${v.steps.map((s) => `${s.name} (${s.status})`).join(', ')}`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `${workflowId} is not ${what}: ${v.phase}; steps: ${v.steps.map((s) => `${s.name} (${s.status})`).join(', ')}`,
+          );
         await new Promise((ok) => setTimeout(ok, 20));
       }
     };
@@ -159,14 +199,19 @@ export function useHarness(): Harness {
       handle,
       view,
       untilPhase: (phase) => until(`in ${phase}`, (v) => v.phase === phase),
-      untilStep: (name) => until(`in step ${name}`, (v) => v.steps.at(-1)?.name === name && v.steps.at(-1)?.status === 'running'),
+      untilStep: (name) =>
+        until(`in step ${name}`, (v) => v.steps.at(-1)?.name === name && v.steps.at(-1)?.status === 'running'),
       result: () => handle.result(),
-      approve: (by = 'approver-1') => handle.executeUpdate(approveUpdate, { args: [{ ...act(by, 'go ahead'), role: 'approver' }] }),
-      reject: (by, comment) => handle.executeUpdate(rejectUpdate, { args: [{ ...act(by, comment), role: 'approver' }] }),
+      approve: (by = 'approver-1') =>
+        handle.executeUpdate(approveUpdate, { args: [{ ...act(by, 'go ahead'), role: 'approver' }] }),
+      reject: (by, comment) =>
+        handle.executeUpdate(rejectUpdate, { args: [{ ...act(by, comment), role: 'approver' }] }),
       handBack: (by, comment) => handle.executeUpdate(handBackUpdate, { args: [act(by, comment)] }),
       cancel: (by, comment) => handle.executeUpdate(cancelUpdate, { args: [act(by, comment)] }),
       alert: (signalId, name = 'HostDown') =>
-        handle.executeUpdate(alertUpdate, { args: [{ signalId, name, fingerprint: `fp-${host}`, severity: 'critical', status: 'firing' }] }),
+        handle.executeUpdate(alertUpdate, {
+          args: [{ signalId, name, fingerprint: `fp-${host}`, severity: 'critical', status: 'firing' }],
+        }),
     };
   }
 

@@ -155,7 +155,13 @@ export class StubCloud {
           return [`${kind ?? 'live'} ${serverId}`];
         }
         case 'fenceHost':
-          return [(c.args[0] as Args<'fenceHost'>[0]).fenced ? 'fence' : c.outcome === 'failed' ? 'lift fence (refused)' : 'lift fence'];
+          return [
+            (c.args[0] as Args<'fenceHost'>[0]).fenced
+              ? 'fence'
+              : c.outcome === 'failed'
+                ? 'lift fence (refused)'
+                : 'lift fence',
+          ];
         default:
           return [];
       }
@@ -208,7 +214,12 @@ export class StubCloud {
     const state = this.read();
     const override = personOverride(state, DISABLE_REASON_PREFIX, true);
     if (override) {
-      throw ApplicationFailure.create({ type: FailureType.PersonOverride, message: `${override} (nothing was done: ${doing})`, nonRetryable: true, details: [{ computeEnabled: state.compute.enabled }] });
+      throw ApplicationFailure.create({
+        type: FailureType.PersonOverride,
+        message: `${override} (nothing was done: ${doing})`,
+        nonRetryable: true,
+        details: [{ computeEnabled: state.compute.enabled }],
+      });
     }
   }
 
@@ -216,12 +227,18 @@ export class StubCloud {
     this.stillHeld(`no ${action} was issued`);
     const effect = this.repairs[action] ?? 'no-change';
     if (effect === 'fails') {
-      throw ApplicationFailure.create({ type: FailureType.ProviderRejected, message: `${action} of ${this.host.name} refused by the BMC`, nonRetryable: true });
+      throw ApplicationFailure.create({
+        type: FailureType.ProviderRejected,
+        message: `${action} of ${this.host.name} refused by the BMC`,
+        nonRetryable: true,
+      });
     }
     if (effect === 'fixes') {
       // Once booted (a service restart is no boot), nova-compute has started again: Nova may lift an evacuation's fence.
       const booted = serverNow() + (action === 'restart-compute-service' ? 0 : this.bootSeconds * 1000);
-      this.changeAt(booted, (host) => Object.assign(host, { power: 'on', serviceRunning: true, fault: null, evacuatedSinceRestart: false }));
+      this.changeAt(booted, (host) =>
+        Object.assign(host, { power: 'on', serviceRunning: true, fault: null, evacuatedSinceRestart: false }),
+      );
     }
     return this.read();
   }

@@ -29,13 +29,19 @@ function quietRuntime(): void {
  */
 export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   if (!existsSync(TEST_SERVER)) {
-    throw new Error(`no Temporal test server at ${TEST_SERVER}: run \`bash scripts/setup.sh --tests\` (it installs it from Maven Central)`);
+    throw new Error(
+      `no Temporal test server at ${TEST_SERVER}: run \`bash scripts/setup.sh --tests\` (it installs it from Maven Central)`,
+    );
   }
   quietRuntime();
-  const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: TEST_SERVER } } });
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: TEST_SERVER } },
+  });
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? 'default',
-    searchAttributes: Object.fromEntries(ALL_SEARCH_ATTRIBUTES.map((k) => [k.name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
+    searchAttributes: Object.fromEntries(
+      ALL_SEARCH_ATTRIBUTES.map((k) => [k.name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
+    ),
   });
   return env;
 }
