@@ -5,15 +5,12 @@
  * pipeline, per-host errors that do not stop the sweep, the schedule, and
  * reading a host on demand.
  */
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { createServer, type Server } from 'node:http';
 import { createLogger } from '../../config/logger';
-import { temporalBinary } from '../../scripts/services';
 import { injectHardwareFault, pointBmcAt, repairByHand } from '../../providers/simulated/admin';
 import { syncInventory } from '../../activities/inventory';
+import { recordHistoryIfAsked } from '../support/history';
 import { ensureSweepSchedule, sweepScheduleId } from '../../workers/schedule';
 import type { telemetrySweepWorkflow } from '../../workflows/telemetry';
 import { createTestEnv, testPolicy, type TestEnv } from '../support/env';
@@ -212,19 +209,7 @@ test('a host whose inlet cools while the policy waits is checked after the wait,
   expect(steps).not.toContain('hand-off');
 
   // RECORD_TELEMETRY_HISTORY=<name> stores this run's history for the replay test (test/fixtures/<name>-history.json).
-  if (process.env.RECORD_TELEMETRY_HISTORY) {
-    const json = execFileSync(temporalBinary(), [
-      'workflow',
-      'show',
-      '--address',
-      env.temporalAddress,
-      '--workflow-id',
-      `${env.workflowIdPrefix}remediation/${id}`,
-      '--output',
-      'json',
-    ]);
-    writeFileSync(join(__dirname, '..', 'fixtures', `${process.env.RECORD_TELEMETRY_HISTORY}-history.json`), json);
-  }
+  recordHistoryIfAsked(env, id, 'RECORD_TELEMETRY_HISTORY');
 });
 
 test("a BMC that times out, answers 500 or returns garbage is that host's error; the sweep finishes for every other host", async () => {

@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { temporalBinary } from '../../scripts/services';
 import type { TestEnv } from './env';
 
-/** With RECORD_HISTORY=<name>, store the history of this host's remediation run as a replay fixture. */
-export function recordHistoryIfAsked(env: TestEnv, host: string): void {
-  if (!process.env.RECORD_HISTORY) return;
+/** With RECORD_HISTORY=<name> (or the variable given), store the history of this host's remediation run as a replay fixture. */
+export function recordHistoryIfAsked(env: TestEnv, host: string, variable = 'RECORD_HISTORY'): void {
+  const name = process.env[variable];
+  if (!name) return;
   const json = execFileSync(temporalBinary(), [
     'workflow',
     'show',
@@ -18,5 +19,5 @@ export function recordHistoryIfAsked(env: TestEnv, host: string): void {
     '--output',
     'json',
   ]);
-  writeFileSync(join(__dirname, '..', 'fixtures', `${process.env.RECORD_HISTORY}-history.json`), json);
+  writeFileSync(join(__dirname, '..', 'fixtures', `${name}-history.json`), json);
 }
