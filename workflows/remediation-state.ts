@@ -210,11 +210,6 @@ export class RemediationState {
     this.fenced = false;
   }
 
-  /** A person disabled the host outside Shipshape: it stays out of the pool, theirs. */
-  leftDisabledByPerson(): void {
-    this.outOfPool = true;
-  }
-
   /** A person took the host over: in or out of the pool as they left its compute service (null: as it was). */
   leftAsPersonSet(computeEnabled: boolean | null): void {
     if (computeEnabled !== null) this.outOfPool = !computeEnabled;

@@ -303,7 +303,7 @@ async function standDownTakenOver(r: RemediationState, err: PersonTookOver): Pro
 
 /** A person disabled the host outside Shipshape: leave it as they set it, out of the pool. */
 function standDownFor(r: RemediationState, reason: string, state: HostState): Promise<RemediationView> {
-  r.leftDisabledByPerson();
+  r.leftAsPersonSet(false); // they disabled it: out of the pool, theirs
   return r.finish('stood-down', reason, { after: state });
 }
 

@@ -200,20 +200,20 @@ export async function liftFence(r: RemediationState, why: string, withinSeconds 
 /** One quiet try at lifting Shipshape's fence: recorded when it is lifted, not each time Nova still says no. */
 export async function tryLiftFence(r: RemediationState, why: string): Promise<boolean> {
   r.throwIfCancelled();
-  let lifted: HostState;
   try {
-    lifted = await serviceToggles.fenceHost({ host: r.input.host, fenced: false });
-  } catch {
+    await lift(r, why, { quietly: true });
+    return true;
+  } catch (err) {
+    if (isInterruption(err)) throw err;
     return false;
   }
-  r.fenceLifted();
-  await r.record({ action: 'fence lifted', reason: `${r.input.host}: ${why}`, after: lifted.compute });
-  return true;
 }
 
-async function lift(r: RemediationState, why: string): Promise<void> {
+/** Lift the fence and record it; `quietly`: not shown as a step (a try Nova may refuse, made before every check). */
+async function lift(r: RemediationState, why: string, opts: { quietly?: boolean } = {}): Promise<void> {
   const { host } = r.input;
-  const lifted = await r.step('lift the fence', () => serviceToggles.fenceHost({ host, fenced: false }));
+  const unfence = () => serviceToggles.fenceHost({ host, fenced: false });
+  const lifted = opts.quietly ? await unfence() : await r.step('lift the fence', unfence);
   r.fenceLifted();
   await r.record({ action: 'fence lifted', reason: `${host}: ${why}`, after: lifted.compute });
 }

@@ -6,32 +6,10 @@
  * honest. Each probe is linted in place of a file that exists (the type-aware
  * parser needs one), so a rule whose files or patterns narrow fails here.
  */
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
-
-const ROOT = join(__dirname, '..', '..');
+import { lintProbes } from '../support/lint-probes';
 const RULE = '@typescript-eslint/no-restricted-imports';
 
 const probe = (from: string) => `import * as probe from '${from}';\nexport const probed = probe;\n`;
-
-/** Lint every probe in one ESLint process (building the type-aware program once costs seconds). */
-function lintAll(probes: { file: string; code: string }[]): string[][] {
-  const script = `
-    const { ESLint } = require('eslint');
-    const probes = JSON.parse(process.argv[1]);
-    (async () => {
-      const eslint = new ESLint({ cwd: ${JSON.stringify(ROOT)} });
-      const out = [];
-      for (const p of probes) {
-        const [r] = await eslint.lintText(p.code, { filePath: p.file });
-        out.push(r.messages.filter((m) => m.ruleId === ${JSON.stringify(RULE)}).map((m) => m.message));
-      }
-      process.stdout.write(JSON.stringify(out));
-    })().catch((e) => { console.error(e); process.exit(1); });`;
-  return JSON.parse(
-    execFileSync(process.execPath, ['-e', script, JSON.stringify(probes)], { cwd: ROOT, encoding: 'utf8' }),
-  );
-}
 
 // [what, the file the probe stands in for, what it imports, the message expected (null: allowed)]
 const cases: [string, string, string, RegExp | null][] = [
@@ -92,7 +70,10 @@ const cases: [string, string, string, RegExp | null][] = [
 describe('imports that cross a forbidden line fail lint', () => {
   let found: string[][];
   beforeAll(() => {
-    found = lintAll(cases.map(([, file, from]) => ({ file, code: probe(from) })));
+    found = lintProbes(
+      RULE,
+      cases.map(([, file, from]) => ({ file, code: probe(from) })),
+    );
   }, 60_000);
 
   test.each(cases.map((c, i) => [c[0], c[3], i] as const))('%s', (_what, expected, i) => {

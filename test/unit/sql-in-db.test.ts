@@ -5,10 +5,7 @@
  * a change that narrows the rule's files or its checks fails here. test/ is
  * exempt: it is the outside observer and checks the database directly.
  */
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
-
-const ROOT = join(__dirname, '..', '..');
+import { lintProbes } from '../support/lint-probes';
 
 /** SQL text a route might write, and a query on a pool whose SQL is built where no string check sees it. */
 const PROBE = `import type { Pool } from 'pg';
@@ -26,25 +23,6 @@ export async function probe(handle: WorkflowHandle): Promise<unknown> {
 }
 `;
 
-/** Lint every probe in one ESLint process (building the type-aware program once costs seconds). */
-function lintAll(probes: { file: string; code: string }[]): string[][] {
-  const script = `
-    const { ESLint } = require('eslint');
-    const probes = JSON.parse(process.argv[1]);
-    (async () => {
-      const eslint = new ESLint({ cwd: ${JSON.stringify(ROOT)} });
-      const out = [];
-      for (const p of probes) {
-        const [r] = await eslint.lintText(p.code, { filePath: p.file });
-        out.push(r.messages.filter((m) => m.ruleId === 'shipshape/sql-only-in-db').map((m) => m.message));
-      }
-      process.stdout.write(JSON.stringify(out));
-    })().catch((e) => { console.error(e); process.exit(1); });`;
-  return JSON.parse(
-    execFileSync(process.execPath, ['-e', script, JSON.stringify(probes)], { cwd: ROOT, encoding: 'utf8' }),
-  );
-}
-
 // Paths of files that exist: the type-aware parser lints the probe's text in their place.
 const cases: [string, string, string, number][] = [
   ['in a route, the SQL text and the query on a pool are both reported', 'api/routes/health.ts', PROBE, 2],
@@ -60,7 +38,10 @@ const cases: [string, string, string, number][] = [
 describe('SQL outside db/ fails lint', () => {
   let found: string[][];
   beforeAll(() => {
-    found = lintAll(cases.map(([, file, code]) => ({ file, code })));
+    found = lintProbes(
+      'shipshape/sql-only-in-db',
+      cases.map(([, file, code]) => ({ file, code })),
+    );
   }, 60_000);
 
   test.each(cases.map((c, i) => [c[0], c[3], i] as const))('%s', (_what, expected, i) => {
