@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import { allHostIds, bmcEndpointsOf } from '../db/hosts';
-import type { RaisedSignal } from '../db/signals';
+import { pruneSignals, type RaisedSignal } from '../db/signals';
 import {
   closeSweepAndPrune,
   correctableErrorsAtWindowStart,
@@ -39,6 +39,8 @@ export interface TelemetrySettings {
   thresholds: Thresholds;
   /** Samples older than this are pruned at the end of each sweep. */
   retentionDays: number;
+  /** Signals (alerts) older than this are pruned at the end of each sweep, but never those of an open remediation. */
+  signalRetentionDays: number;
   /** Hosts read at once within one batch. */
   concurrency: number;
   /** The longest one host's whole reading may take. */
@@ -48,6 +50,7 @@ export interface TelemetrySettings {
 export const DEFAULT_TELEMETRY: TelemetrySettings = {
   thresholds: DEFAULT_THRESHOLDS,
   retentionDays: 14,
+  signalRetentionDays: 90,
   concurrency: 16,
   readDeadlineMs: 30_000,
 };
@@ -185,9 +188,10 @@ export function createTelemetryActivities(deps: {
       return result;
     },
 
-    /** Close the sweep and prune samples past the retention. */
-    async finishSweep(sweepId: string): Promise<{ pruned: number }> {
-      return { pruned: await closeSweepAndPrune(db, sweepId, settings.retentionDays) };
+    /** Close the sweep and prune samples and signals past their retention. */
+    async finishSweep(sweepId: string): Promise<{ pruned: number; prunedSignals: number }> {
+      const prunedSignals = await pruneSignals(db, settings.signalRetentionDays);
+      return { pruned: await closeSweepAndPrune(db, sweepId, settings.retentionDays), prunedSignals };
     },
 
     /** Read one host now (POST /v1/hosts/{id}/refresh). */

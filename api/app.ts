@@ -29,6 +29,8 @@ export interface AppDeps {
   hostLabel: string;
   logger: Logger;
   guards: () => GuardConfig;
+  /** This process runs the demo: the demo's token (subject `dev`) is accepted only then. */
+  demo?: boolean;
   /** The policy files and their lifecycle API; without one, `policies` is fixed (tests). */
   policyStore?: PolicyStore;
 }
@@ -49,11 +51,11 @@ export function createApp(deps: AppDeps): { app: Express; dispatcher: SignalDisp
   const json = express.json({ limit: '1mb' });
   app.use((req, res, next) => (req.path === ALERTMANAGER_WEBHOOK_PATH ? next() : json(req, res, next)));
   app.use(refuseUnstorablePath);
-  app.use(createHealthRouter({ db: deps.db, temporal: deps.connection }));
+  app.use(createHealthRouter({ db: deps.db, temporal: deps.connection, logger: deps.logger }));
   app.get('/openapi.json', (_req, res) => {
     res.json(openapi);
   });
-  app.use('/v1', authenticate(deps.db));
+  app.use('/v1', authenticate(deps.db, { demo: deps.demo }));
   app.use(createSignalsRouter({ db: deps.db, dispatcher, hostLabel: deps.hostLabel, logger: deps.logger }));
   app.use(createRemediationsRouter({ db: deps.db, client: deps.client }));
   app.use(

@@ -332,7 +332,10 @@ export class SignalDispatcher {
             startWorkflowOperation: start,
           }),
         );
-        if (delivery.outcome === 'started') await this.indexNewRemediation(input);
+        // Index the id Temporal answered: when an earlier delivery of this signal started the run and its
+        // answer was lost (a timeout, the API stopped), the run has that delivery's id, not this one's.
+        if (delivery.outcome === 'started')
+          await this.indexNewRemediation({ ...input, remediationId: delivery.remediationId });
         const reason =
           delivery.outcome === 'started'
             ? `remediation started under policy ${policy.name}`

@@ -8,8 +8,8 @@ import {
   errorBody,
   fleetSummary,
   hostDetail,
+  hostList,
   hostListQuery,
-  hostView,
   operatorActionRequest,
   remediationListQuery,
   remediationView,
@@ -99,9 +99,9 @@ export function buildOpenApiDocument(): unknown {
   add({
     method: 'get',
     path: '/v1/hosts',
-    summary: 'Every host: pool state, health, power, BMC reachability (role: viewer)',
+    summary: 'Every host, a page at a time: pool state, health, power, BMC reachability (role: viewer)',
     request: { query: hostListQuery },
-    responses: { 200: json(z.object({ hosts: z.array(hostView) }), 'Hosts'), ...errors },
+    responses: { 200: json(hostList, 'Hosts'), ...errors },
   });
   add({
     method: 'get',

@@ -11,7 +11,42 @@ import { HEALTH_STATES, POOL_STATES, ROLES, SEVERITIES, SIGNAL_OUTCOMES, SIGNAL_
 
 extendZodWithOpenApi(z);
 
-const label = z.record(storableText(), storableText());
+/**
+ * What one signal may carry. Alertmanager and Prometheus set no limit of their
+ * own, so these bound what a caller can make Shipshape store, index and match
+ * (label matchers run over every value): a label is a short identifier, an
+ * annotation a sentence or a paragraph.
+ */
+export const SIGNAL_LIMITS = {
+  labelNameChars: 256,
+  labelValueChars: 4096,
+  labelsPerSignal: 128,
+  annotationValueChars: 16_384,
+  annotationsPerSignal: 64,
+  /**
+   * Alerts in one Alertmanager notification. A rack or a PDU is a few hundred hosts,
+   * so ten thousand is a whole data centre; set the webhook's `max_alerts` at or below it.
+   */
+  alertsPerWebhook: 10_000,
+} as const;
+
+/** A map of short names to text, with at most `entries` entries and values of at most `valueChars`. */
+function textMap(kind: 'label' | 'annotation', entries: number, valueChars: number) {
+  return z
+    .record(
+      storableText().max(
+        SIGNAL_LIMITS.labelNameChars,
+        `${kind} names are at most ${SIGNAL_LIMITS.labelNameChars} characters`,
+      ),
+      storableText().max(valueChars, `${kind} values are at most ${valueChars} characters`),
+    )
+    .superRefine((map, ctx) => {
+      const n = Object.keys(map).length;
+      if (n > entries) ctx.addIssue({ code: 'custom', message: `${n} ${kind}s; at most ${entries} are accepted` });
+    });
+}
+const label = textMap('label', SIGNAL_LIMITS.labelsPerSignal, SIGNAL_LIMITS.labelValueChars);
+const annotation = textMap('annotation', SIGNAL_LIMITS.annotationsPerSignal, SIGNAL_LIMITS.annotationValueChars);
 /** Summaries of the alerts (group labels, common labels): never kept, so never refused for their text. */
 const groupSummary = z.record(z.string(), z.string());
 
@@ -26,7 +61,7 @@ export const signalRequest = z
     severity: z.enum(SEVERITIES),
     status: z.enum(SIGNAL_STATUSES),
     labels: label.default({}),
-    annotations: label.default({}),
+    annotations: annotation.default({}),
     startsAt: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' }),
     fingerprint: storableText().min(1).max(200).optional(),
   })
@@ -55,17 +90,22 @@ export const alertmanagerWebhook = z
     commonLabels: groupSummary,
     commonAnnotations: groupSummary,
     externalURL: z.string(),
-    alerts: z.array(
-      z.object({
-        status: z.enum(SIGNAL_STATUSES),
-        labels: label,
-        annotations: label,
-        startsAt: z.iso.datetime({ offset: true, message: 'must be an RFC 3339 date-time' }),
-        endsAt: z.string().optional(),
-        generatorURL: z.string().optional(),
-        fingerprint: storableText().optional(),
-      }),
-    ),
+    alerts: z
+      .array(
+        z.object({
+          status: z.enum(SIGNAL_STATUSES),
+          labels: label,
+          annotations: annotation,
+          startsAt: z.iso.datetime({ offset: true, message: 'must be an RFC 3339 date-time' }),
+          endsAt: z.string().optional(),
+          generatorURL: z.string().optional(),
+          fingerprint: storableText().max(200).optional(),
+        }),
+      )
+      .max(
+        SIGNAL_LIMITS.alertsPerWebhook,
+        `at most ${SIGNAL_LIMITS.alertsPerWebhook} alerts per notification; set the webhook's max_alerts at or below it`,
+      ),
   })
   .openapi('AlertmanagerWebhook');
 export type AlertmanagerWebhook = z.infer<typeof alertmanagerWebhook>;
@@ -221,15 +261,29 @@ export const hostListQuery = z.strictObject({
   role: z.enum(ROLES).optional(),
   health: z.enum(HEALTH_STATES).optional(),
   poolState: z.enum(POOL_STATES).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(500).describe('Hosts per page, by host ID'),
+  after: storableText().min(1).optional().describe('The `next` of the previous page: hosts after this ID'),
 });
 
+export const hostList = z
+  .object({
+    hosts: z.array(hostView),
+    next: z.string().nullable().describe('Pass as `after` for the next page; null on the last page'),
+  })
+  .openapi('HostList');
+
 /** `since`/`until`: an ISO 8601 time, or a duration back from now such as 15m, 6h, 7d. */
+const MAX_AGO_DAYS = 3650;
 const timeOrAgo = z.string().transform((v, ctx) => {
   const ago = /^(\d+)(s|m|h|d)$/.exec(v);
-  if (ago)
-    return new Date(
-      Date.now() - Number(ago[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[ago[2] as 's' | 'm' | 'h' | 'd'] * 1000,
-    );
+  if (ago) {
+    const seconds = Number(ago[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[ago[2] as 's' | 'm' | 'h' | 'd'];
+    if (!(seconds <= MAX_AGO_DAYS * 86400)) {
+      ctx.addIssue({ code: 'custom', message: `a duration of at most ${MAX_AGO_DAYS}d (ten years)` });
+      return z.NEVER;
+    }
+    return new Date(Date.now() - seconds * 1000);
+  }
   const t = new Date(v);
   if (Number.isNaN(t.getTime()) || !/^\d{4}-\d{2}-\d{2}/.test(v)) {
     ctx.addIssue({ code: 'custom', message: 'must be an ISO 8601 time or a duration such as 15m, 6h, 7d' });

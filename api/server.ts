@@ -14,7 +14,7 @@ import { createPool, type Db } from '../db/pool';
 import { watchGuardsFile } from '../policies/guards-schema';
 import { PolicyStore } from './policy-store';
 import { connectClient, createClient } from '../workers/temporal';
-import { createToken } from './auth';
+import { createToken, DEV_TOKEN_SUBJECT } from './auth';
 import { createApp } from './app';
 import { startRedispatcher } from './redispatch';
 
@@ -33,7 +33,7 @@ export async function startApi(config: Config, options: { port?: number; logger?
   const policyStore = new PolicyStore(db, config.SHIPSHAPE_POLICY_DIR, logger, { provider: config.SHIPSHAPE_PROVIDER });
   await policyStore.load();
   policyStore.watch();
-  if (config.SHIPSHAPE_DEV_TOKEN) await createToken(db, 'dev', 'admin', config.SHIPSHAPE_DEV_TOKEN);
+  if (config.SHIPSHAPE_DEV_TOKEN) await issueDevToken(db, config.SHIPSHAPE_DEV_TOKEN, logger);
   const connection = await connectClient(config);
   const client = createClient(connection, config);
   const { app, dispatcher } = createApp({
@@ -41,6 +41,7 @@ export async function startApi(config: Config, options: { port?: number; logger?
     client,
     connection,
     logger,
+    demo: config.SHIPSHAPE_DEMO,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     workflowIdPrefix: config.SHIPSHAPE_WORKFLOW_ID_PREFIX,
     policies: () => policyStore.list(),
@@ -69,4 +70,16 @@ export async function startApi(config: Config, options: { port?: number; logger?
       await db.end();
     },
   };
+}
+
+/**
+ * The demo's admin token (config allows it only with SHIPSHAPE_DEMO). Issued
+ * once; when someone revoked it, it stays revoked and the API says so.
+ */
+async function issueDevToken(db: Db, token: string, logger: Logger): Promise<void> {
+  try {
+    await createToken(db, DEV_TOKEN_SUBJECT, 'admin', { token, by: { kind: 'system', name: 'shipshape-demo' } });
+  } catch (err) {
+    logger.warn({ reason: (err as Error).message }, 'SHIPSHAPE_DEV_TOKEN is not issued');
+  }
 }

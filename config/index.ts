@@ -39,7 +39,10 @@ export const configSchema = z
     SHIPSHAPE_GUARDS_FILE: z.string().min(1).optional(),
     SHIPSHAPE_ALERTMANAGER_HOST_LABEL: z.string().min(1).default('host'),
     SHIPSHAPE_NOTIFY_WEBHOOK_URL: z.url().optional(),
+    /** The demo's admin token (subject `dev`); only with SHIPSHAPE_DEMO, and refused by an API that is not the demo. */
     SHIPSHAPE_DEV_TOKEN: z.string().min(20, 'must be at least 20 characters').optional(),
+    /** This process runs the demo (scripts/demo.ts, docker-compose.yml): the only case where SHIPSHAPE_DEV_TOKEN works. */
+    SHIPSHAPE_DEMO: bool.default(false),
     /** The worker seeds the demo's 24-host simulated fleet at start (idempotent), before it syncs the inventory. */
     SHIPSHAPE_SEED_SIMULATED_FLEET: bool.default(false),
     SHIPSHAPE_SIM_MIGRATION_SECONDS: z.coerce.number().min(0).default(3),
@@ -49,6 +52,8 @@ export const configSchema = z
     SHIPSHAPE_SWEEP_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
     SHIPSHAPE_BMC_READ_DEADLINE_SECONDS: z.coerce.number().gt(0).max(300).default(30),
     SHIPSHAPE_TELEMETRY_RETENTION_DAYS: z.coerce.number().gt(0).default(14),
+    /** Signals past this age are pruned by the sweep, except those of a remediation still open. */
+    SHIPSHAPE_SIGNAL_RETENTION_DAYS: z.coerce.number().gt(0).default(90),
     SHIPSHAPE_BMC_CREDENTIALS_FILE: z.string().min(1).optional(),
     SHIPSHAPE_INLET_WARNING_C: z.coerce.number().default(35),
     SHIPSHAPE_INLET_CRITICAL_C: z.coerce.number().default(40),
@@ -59,6 +64,10 @@ export const configSchema = z
   .refine((c) => c.SHIPSHAPE_INLET_WARNING_C < c.SHIPSHAPE_INLET_CRITICAL_C, {
     message: 'must be below SHIPSHAPE_INLET_CRITICAL_C',
     path: ['SHIPSHAPE_INLET_WARNING_C'],
+  })
+  .refine((c) => !c.SHIPSHAPE_DEV_TOKEN || c.SHIPSHAPE_DEMO, {
+    message: 'only the demo has a dev token (SHIPSHAPE_DEMO=true); create real tokens with `npm run token create`',
+    path: ['SHIPSHAPE_DEV_TOKEN'],
   })
   .refine((c) => !c.TEMPORAL_TLS_CERT_PATH === !c.TEMPORAL_TLS_KEY_PATH, {
     message: 'TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH must be set together',

@@ -207,6 +207,10 @@ export interface HostFilter {
   role?: HostRole;
   health?: Health;
   poolState?: PoolState;
+  /** Only hosts whose ID sorts after this one (the previous page's last). */
+  after?: string;
+  /** At most this many. */
+  limit?: number;
 }
 
 /** The hosts that match every filter given, by ID, with their latest snapshots. */
@@ -215,8 +219,10 @@ export async function listHosts(db: Queryable, f: HostFilter): Promise<HostRecor
     .add('h.zone = ?', f.zone)
     .add('? = ANY(h.roles)', f.role)
     .add('h.health = ?', f.health)
-    .add('h.pool_state = ?', f.poolState);
-  const { rows } = await db.query<HostRow>(`${SELECT_HOSTS} ${where} ORDER BY h.id`, where.args);
+    .add('h.pool_state = ?', f.poolState)
+    .add('h.id > ?', f.after);
+  const limit = f.limit === undefined ? '' : ` LIMIT ${where.param(f.limit)}`;
+  const { rows } = await db.query<HostRow>(`${SELECT_HOSTS} ${where} ORDER BY h.id${limit}`, where.args);
   return rows.map(asHostRecord);
 }
 

@@ -8,6 +8,7 @@
  * worker writes only the signals its telemetry sweep raises (recordQueuedSignal).
  */
 import type { Pool, PoolClient } from 'pg';
+import { FINAL_PHASES } from '../domain/remediation';
 import type { SignalOutcome, SignalRecord } from '../domain/types';
 import { inTransaction, type Queryable } from './pool';
 
@@ -251,4 +252,27 @@ export async function alertNamesOfRemediation(db: Queryable, remediationId: stri
 export async function countSignals(db: Queryable): Promise<number> {
   const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM signals');
   return rows[0]!.n;
+}
+
+/**
+ * Delete signals received more than `retentionDays` ago, in batches of
+ * `batch`: only those already dispatched, and only when no open remediation
+ * points at them (its alert list stays whole while it runs). Returns how many
+ * went. Runs with the telemetry sweep's bookkeeping.
+ */
+export async function pruneSignals(db: Queryable, retentionDays: number, batch = 5000): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const { rowCount } = await db.query(
+      `DELETE FROM signals WHERE id IN (
+         SELECT s.id FROM signals s LEFT JOIN remediations r ON r.id = s.remediation_id
+          WHERE s.received_at < now() - make_interval(days => $1)
+            AND s.outcome IS NOT NULL AND s.outcome <> 'queued'
+            AND (r.id IS NULL OR r.phase = ANY($3::text[]))
+          LIMIT $2)`,
+      [retentionDays, batch, FINAL_PHASES],
+    );
+    total += rowCount ?? 0;
+    if ((rowCount ?? 0) < batch) return total;
+  }
 }

@@ -103,6 +103,7 @@ async function main(): Promise<void> {
     // With OS_CLOUD set, the demo drives that cloud (clouds.yaml); otherwise the embedded simulated fleet.
     SHIPSHAPE_PROVIDER: REAL_CLOUD ? 'openstack' : 'simulated',
     SHIPSHAPE_SEED_SIMULATED_FLEET: REAL_CLOUD ? 'false' : 'true',
+    SHIPSHAPE_DEMO: 'true',
     SHIPSHAPE_DEV_TOKEN: DEV_TOKEN,
     SHIPSHAPE_POLICY_DIR: policyDir,
     SHIPSHAPE_SWEEP_INTERVAL_SECONDS: process.env.SHIPSHAPE_SWEEP_INTERVAL_SECONDS ?? '15',

@@ -110,6 +110,7 @@ export function createTelemetrySettings(config: Config): TelemetrySettings {
       correctableErrorsWindowMinutes: config.SHIPSHAPE_CORRECTABLE_ERRORS_WINDOW_MINUTES,
     },
     retentionDays: config.SHIPSHAPE_TELEMETRY_RETENTION_DAYS,
+    signalRetentionDays: config.SHIPSHAPE_SIGNAL_RETENTION_DAYS,
     concurrency: config.SHIPSHAPE_SWEEP_CONCURRENCY,
     readDeadlineMs: config.SHIPSHAPE_BMC_READ_DEADLINE_SECONDS * 1000,
   };

@@ -100,7 +100,10 @@ export function createHostsRouter(deps: {
 
   router.get('/v1/hosts', requireRole('viewer'), async (req, res) => {
     const q = parse(hostListQuery, req.query, 'query');
-    res.json({ hosts: (await listHosts(deps.db, q)).map(summary) });
+    // One more than asked says whether there is a next page.
+    const rows = await listHosts(deps.db, { ...q, limit: q.limit + 1 });
+    const page = rows.slice(0, q.limit);
+    res.json({ hosts: page.map(summary), next: rows.length > q.limit ? page[page.length - 1]!.id : null });
   });
 
   router.get('/v1/hosts/:id', requireRole('viewer'), async (req, res) => {

@@ -38,6 +38,11 @@ describe('configuration', () => {
       { ...base, SHIPSHAPE_DEV_TOKEN: 'abc' },
       /SHIPSHAPE_DEV_TOKEN: must be at least 20 characters/,
     ],
+    [
+      'a dev token outside the demo',
+      { ...base, SHIPSHAPE_DEV_TOKEN: 'shipshape-demo-admin-token' },
+      /SHIPSHAPE_DEV_TOKEN: only the demo has a dev token \(SHIPSHAPE_DEMO=true\)/,
+    ],
     ['a boolean that is not one', { ...base, TEMPORAL_TLS: 'maybe' }, /TEMPORAL_TLS/],
   ];
   test.each(bad)('%s stops start-up with a message naming the variable', (_name, env, message) => {
