@@ -55,7 +55,7 @@ export async function storeTokenHash(
       actor: by.name,
       policyVersion: null,
       action: 'token-issued',
-      reason: `a ${holder.role} token for ${holder.subject}`,
+      reason: `${holder.role} token for ${holder.subject}`,
       after: { subject: holder.subject, role: holder.role, tokenId: Number(rows[0]!.id) },
     });
     return 'issued';
