@@ -255,3 +255,30 @@ test('signals past their retention are pruned, except those of an open remediati
   const ofOpenRun = await env.db.query('SELECT id FROM signals WHERE id = $1', [open.body.signalId]);
   expect(ofOpenRun.rows).toHaveLength(1);
 });
+
+test('an Alertmanager notification is recorded whole or not at all, so its retry records each alert once', async () => {
+  // PostgreSQL refuses the third alert's row part-way through (a trigger stands in for any failure there).
+  await env.db.query(`CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN IF NEW.name = 'Poison' THEN RAISE EXCEPTION 'refused for the test'; END IF; RETURN NEW; END $$`);
+  await env.db.query(
+    `CREATE TRIGGER refuse_poison BEFORE INSERT ON signals FOR EACH ROW EXECUTE FUNCTION refuse_poison()`,
+  );
+  const notification = webhook([
+    alert({ alertname: 'Fine', instance: 'cmp-a-03:9100' }),
+    alert({ alertname: 'Fine', instance: 'node-x:9100' }),
+    alert({ alertname: 'Poison', instance: 'node-y:9100' }),
+    alert({ alertname: 'Fine', instance: 'node-z:9100' }),
+  ]);
+  const before = await count('signals');
+  try {
+    const failed = await http('POST', `${env.apiUrl}/v1/integrations/alertmanager`, operator, notification);
+    expect(failed.status).toBeGreaterThanOrEqual(500); // Alertmanager retries a 5xx
+    expect(await count('signals')).toBe(before);
+  } finally {
+    await env.db.query('DROP TRIGGER refuse_poison ON signals');
+    await env.db.query('DROP FUNCTION refuse_poison()');
+  }
+  const retried = await http('POST', `${env.apiUrl}/v1/integrations/alertmanager`, operator, notification);
+  expect(retried.status).toBe(200);
+  expect(await count('signals')).toBe(before + 4);
+});
