@@ -38,8 +38,11 @@ const entrySchema = z
     path: ['password'],
   });
 
+/** What a credentials entry may be called, and so what a credentials reference may be. */
+export const CREDENTIALS_NAME = /^[A-Za-z0-9._-]+$/;
+
 export const credentialsFileSchema = z.record(
-  z.string().regex(/^[A-Za-z0-9._-]+$/, 'names are letters, digits, ".", "_", "-"'),
+  z.string().regex(CREDENTIALS_NAME, 'names are letters, digits, ".", "_", "-"'),
   entrySchema,
 );
 
