@@ -5,7 +5,7 @@
  * loopback port that records what reaches it); and a node's BMC gets the
  * credentials reference its Ironic `extra` names, else the fleet-wide one.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { CloudConfig } from '../../providers/openstack/cloud-config';
 import { OpenStackProvider } from '../../providers/openstack/provider';
 import { OpenStackError } from '../../providers/openstack/session';
@@ -45,7 +45,7 @@ async function startFakeCloud(): Promise<FakeCloud> {
     nodes: { pages: { '': [] }, next: () => undefined },
     servers: { page: [] },
   };
-  const json = (res: import('node:http').ServerResponse, status: number, body: unknown, headers = {}) =>
+  const json = (res: ServerResponse, status: number, body: unknown, headers = {}) =>
     res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
   const server: Server = createServer((req, res) => {
     req.resume();
