@@ -74,7 +74,8 @@ async function main(): Promise<void> {
 
   const fixture = await startFixtureProcess();
   const credentials = BmcCredentials.fromText(
-    `bench:\n  username: ${AUTH.user}\n  password: ${AUTH.password}\n  timeoutSeconds: 10\n`,
+    // The fixture service serves plain http on loopback.
+    `bench:\n  username: ${AUTH.user}\n  password: ${AUTH.password}\n  timeoutSeconds: 10\n  allowPlainHttp: true\n`,
     'bench',
   );
   const connection = await NativeConnection.connect({ address: temporal.address });

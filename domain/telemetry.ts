@@ -81,8 +81,12 @@ export interface HostUtilisation {
   agents: AgentStatus[];
 }
 
-/** Why a BMC could not be read: no answer, credentials refused, an HTTP error, an answer that is not Redfish, an action it lacks. */
-export type BmcFailure = 'unreachable' | 'auth' | 'http' | 'garbage' | 'unsupported';
+/**
+ * Why a BMC could not be read: no answer, credentials refused, an HTTP error, an answer that is not Redfish, an action
+ * it lacks, or Shipshape refusing to send (a link off the BMC, credentials over plain http): permanent until the BMC
+ * or the credentials file changes, so never retried.
+ */
+export type BmcFailure = 'unreachable' | 'auth' | 'http' | 'garbage' | 'unsupported' | 'refused';
 
 /** A reading's outcome for the BMC: read, failed (a state of the host, not a crash), or no BMC known. */
 export type BmcOutcome =

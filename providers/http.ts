@@ -29,6 +29,30 @@ export interface HttpResponse {
 
 const MAX_BODY = 16 * 1024 * 1024;
 
+/**
+ * A link a peer put in its answer (a Redfish `@odata.id`, an OpenStack `next`),
+ * resolved against the peer's base URL; null when it leads off the peer. A
+ * relative reference stays on the peer; an absolute one must have the same
+ * scheme, host and port, and no user information. This is the one test every
+ * followed link passes before a request carrying credentials or a token is
+ * made to it: a peer's answer must not be able to send them elsewhere.
+ */
+export function linkOnOrigin(ref: string, base: URL): URL | null {
+  let url: URL;
+  try {
+    url = new URL(ref, base);
+  } catch {
+    return null;
+  }
+  if (url.origin !== base.origin || url.username !== '' || url.password !== '') return null;
+  return url;
+}
+
+/** A peer-supplied link as an error message shows it: at most 200 characters. */
+export function shownLink(ref: string): string {
+  return ref.length > 200 ? `${ref.slice(0, 200)}…` : ref;
+}
+
 export function sendRequest(
   url: URL,
   opts: { method: string; headers: Record<string, string>; body?: string; timeoutMs: number; tls: TlsOptions },

@@ -14,6 +14,9 @@
  *   `extra.shipshape_host`): a power cycle is power off, seen off, power on.
  * - Zones: a host aggregate's `shipshape_zone` metadata, else the
  *   nova-compute service's availability zone.
+ * - BMCs: a Redfish BMC in the node's driver_info, with the credentials
+ *   reference the node's `extra.shipshape_bmc_credentials` names, else the
+ *   fleet-wide one (Ironic masks passwords; only the worker resolves names).
  */
 import { FailureType } from '../../domain/errors';
 import {
@@ -25,6 +28,7 @@ import {
 } from '../../domain/provider';
 import type { AgentStatus, HostUtilisation } from '../../domain/telemetry';
 import type { BmcEndpoint, HostRole, HostState, InventoryHost, ServerRef } from '../../domain/types';
+import { CREDENTIALS_NAME } from '../redfish/credentials';
 import type { CloudConfig } from './cloud-config';
 import * as os from './schemas';
 import { OpenStackError, OpenStackSession, parseAnswer } from './session';
@@ -45,6 +49,8 @@ const NODE_LISTING_MAX_AGE_MS = 60_000;
 const SERVICE_UPDATE_TIMEOUT_MS = 120_000;
 /** How long a requested live migration may go unrecorded by Nova before it counts as not started. */
 const UNRECORDED_MOVE_MS = 60_000;
+/** The Ironic node `extra` key naming the node's own BMC credentials entry. */
+export const NODE_CREDENTIALS_KEY = 'shipshape_bmc_credentials';
 
 type Node = z.infer<typeof os.ironicNode>;
 
@@ -56,7 +62,7 @@ const older = (a: readonly [number, number], b: readonly [number, number]) =>
   a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
 
 export interface OpenStackOptions {
-  /** The credentials reference given to BMCs found in Ironic's driver_info. */
+  /** The credentials reference given to BMCs found in Ironic's driver_info, unless the node names its own. */
   bmcCredentialsRef?: string | null;
 }
 
@@ -163,7 +169,7 @@ export class OpenStackProvider implements FleetProvider {
             { headers: IRONIC },
           );
           out.push(...page.nodes);
-          path = page.next;
+          path = page.next && (await this.session.link('baremetal', page.next, 'the next link of GET /v1/nodes')).href;
         }
         return out;
       },
@@ -306,9 +312,27 @@ export class OpenStackProvider implements FleetProvider {
     if (!address) return null;
     return {
       address: /^https?:\/\//.test(address) ? address : `https://${address}`,
-      credentialsRef: this.options.bmcCredentialsRef ?? null,
+      credentialsRef: this.credentialsRefOf(node),
       systemId: typeof info.redfish_system_id === 'string' ? (info.redfish_system_id.split('/').pop() ?? null) : null,
     };
+  }
+
+  /**
+   * The node's own credentials reference (`extra.shipshape_bmc_credentials`),
+   * else the fleet-wide one. Anything there but a credentials name is a
+   * non-retryable error naming the node and the field, never the value (it
+   * might be a password put in the wrong place): the inventory is left as it was.
+   */
+  private credentialsRefOf(node: Node): string | null {
+    const own = node.extra?.[NODE_CREDENTIALS_KEY];
+    if (own === undefined || own === null) return this.options.bmcCredentialsRef ?? null;
+    if (typeof own === 'string' && CREDENTIALS_NAME.test(own)) return own;
+    throw new OpenStackError(
+      `baremetal: node ${node.name ?? node.uuid}: extra.${NODE_CREDENTIALS_KEY} must be the name of a BMC credentials entry (letters, digits, ".", "_", "-"; value not shown)`,
+      null,
+      false,
+      null,
+    );
   }
 
   async readHostState(host: string): Promise<HostState> {
@@ -393,7 +417,8 @@ export class OpenStackProvider implements FleetProvider {
     while (path) {
       const page: z.infer<typeof os.servers> = await this.nova('GET', path, os.servers);
       for (const s of page.servers) if (s['OS-EXT-SRV-ATTR:host'] === host) out.push({ id: s.id, name: s.name, host });
-      path = page.servers_links?.find((l) => l.rel === 'next')?.href;
+      const next = page.servers_links?.find((l) => l.rel === 'next')?.href;
+      path = next && (await this.session.link('compute', next, 'the next link of GET /servers/detail')).href;
     }
     return out.sort((a, b) => a.id.localeCompare(b.id));
   }

@@ -4,10 +4,12 @@
  * it expires; endpoints from the service catalog by type, interface and
  * region; retries on 429/503 (honouring Retry-After) and on transport
  * failures of reads; pagination; and every failure typed, retryable or not,
- * with OpenStack's request id.
+ * with OpenStack's request id. The token goes only to the endpoints the
+ * catalog (or an override) names: a link in an answer (a pagination `next`)
+ * that leads anywhere else is refused, not followed.
  */
 import type { z } from 'zod';
-import { sendRequest, TransportError, type HttpResponse } from '../http';
+import { linkOnOrigin, sendRequest, shownLink, TransportError, type HttpResponse } from '../http';
 import type { CloudConfig } from './cloud-config';
 import { catalogSchema } from './schemas';
 
@@ -199,8 +201,26 @@ export class OpenStackSession {
   }
 
   /**
+   * A link an answer gave (`what`: e.g. the next link of GET /v1/nodes),
+   * resolved against the service's endpoint. One on another scheme, host or
+   * port is a non-retryable error naming it, raised before anything is sent:
+   * an answer must not be able to send the token elsewhere.
+   */
+  async link(service: string, ref: string, what: string): Promise<URL> {
+    const endpoint = new URL(await this.endpoint(service));
+    const url = linkOnOrigin(ref, endpoint);
+    if (url) return url;
+    throw new OpenStackError(
+      `${service}: ${what}: ${shownLink(ref)} is not on the ${service} endpoint (${endpoint.origin}); not followed, the token is not sent there`,
+      null,
+      false,
+      null,
+    );
+  }
+
+  /**
    * One API call. `path` is relative to the service's endpoint, or a full URL
-   * (pagination links). 401 → authenticate again, once. 429 and 503 → wait
+   * (pagination links) on the endpoint's origin. 401 → authenticate again, once. 429 and 503 → wait
    * (Retry-After, else backing off) and try again, up to 4 attempts; transport
    * failures are retried for reads only. Returns the parsed body (null when empty).
    */
@@ -210,8 +230,8 @@ export class OpenStackSession {
     path: string,
     opts: RequestOptions = {},
   ): Promise<{ status: number; body: unknown; headers: HttpResponse['headers'] }> {
-    const url = /^https?:\/\//.test(path)
-      ? new URL(path)
+    const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(path)
+      ? await this.link(service, path, `${method} link`)
       : new URL(`${await this.endpoint(service)}${path.startsWith('/') ? '' : '/'}${path}`);
     const what = `${service}: ${method} ${url.pathname}${url.search}`;
     let reauthenticated = false;

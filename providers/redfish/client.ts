@@ -7,6 +7,12 @@
  * Only the system resource is required: any other resource the BMC lacks
  * (404, missing link) is listed in `gaps` and its figures are left empty.
  * A resource that is there but malformed is garbage and fails the read.
+ *
+ * Every path after the service root comes from the BMC's own answers, so each
+ * one is followed only when it stays on the BMC's origin (`follow`): a link to
+ * anywhere else fails the read before any request, and credentials or a session
+ * token never leave for another host. Credentials are not sent over plain http
+ * unless their entry allows it (`allowPlainHttp`).
  */
 import type { z } from 'zod';
 import {
@@ -19,7 +25,14 @@ import {
   type TemperatureReading,
 } from '../../domain/telemetry';
 import { BmcError } from '../bmc';
-import { sendRequest as sendHttp, TransportError, type HttpResponse, type TlsOptions } from '../http';
+import {
+  linkOnOrigin,
+  sendRequest as sendHttp,
+  shownLink,
+  TransportError,
+  type HttpResponse,
+  type TlsOptions,
+} from '../http';
 import * as rf from './schemas';
 
 export interface RedfishCredentials {
@@ -27,6 +40,8 @@ export interface RedfishCredentials {
   password: string;
   /** `session` logs in once and reuses the token (the default); `basic` sends the password on every request. */
   auth: 'session' | 'basic';
+  /** Whether these credentials may be sent to an `http://` BMC, in clear text (a lab, an emulator). */
+  allowPlainHttp?: boolean;
 }
 
 export interface RedfishTarget {
@@ -89,6 +104,41 @@ export class RedfishClient {
     return `${this.base.origin}|${this.target.credentials?.username ?? ''}`;
   }
 
+  /**
+   * A link the BMC gave (`field` of the resource at `from`), resolved against
+   * the BMC; refused, before any request, when it leads off the BMC. Every
+   * request this client makes goes to a URL from here.
+   */
+  private follow(ref: string, from: string, field: string): URL {
+    const url = linkOnOrigin(ref, this.base);
+    if (!url)
+      throw new BmcError(
+        'refused',
+        `${from} ${field} link: ${shownLink(ref)} is not on this BMC (${this.base.origin}); not followed, nothing sent`,
+      );
+    return url;
+  }
+
+  /** An optional link: null when the BMC gives none. */
+  private link(ref: string | null | undefined, from: URL | string, field: string): URL | null {
+    return ref ? this.follow(ref, typeof from === 'string' ? from : pathOf(from), field) : null;
+  }
+
+  /** Paths Shipshape knows itself (the service root, the standard collections). */
+  private own(path: string): URL {
+    return this.follow(path, '(Shipshape)', 'standard path');
+  }
+
+  /** Credentials go over plain http only when their entry says so; checked before anything is sent. */
+  private refuseClearText(): void {
+    const c = this.target.credentials;
+    if (c && this.base.protocol === 'http:' && c.allowPlainHttp !== true)
+      throw new BmcError(
+        'refused',
+        `${this.base.origin}: BMC credentials are not sent over plain http; use https, or set allowPlainHttp: true in this BMC's credentials entry`,
+      );
+  }
+
   private authHeaders(): Record<string, string> {
     const c = this.target.credentials;
     if (!c) return {};
@@ -101,24 +151,28 @@ export class RedfishClient {
   /**
    * Log in where the service root links a sessions collection (Redfish
    * requires the link when sessions are supported); otherwise use basic
-   * authentication on every request. The root itself needs no credentials.
+   * authentication on every request. The root itself needs no credentials,
+   * and so cannot be trusted to say where the password goes: a sessions link
+   * off the BMC is refused, not answered with basic authentication.
    */
   private async login(): Promise<void> {
     const c = this.target.credentials;
     if (!c || c.auth !== 'session') return;
     const opts = { timeoutMs: this.target.timeoutMs, tls: this.target.tls };
-    const rootRes = await sendRequest(new URL('/redfish/v1/', this.base), { method: 'GET', headers: {}, ...opts });
-    let sessionsPath: string | undefined;
+    const rootUrl = this.own('/redfish/v1/');
+    const rootRes = await sendRequest(rootUrl, { method: 'GET', headers: {}, ...opts });
+    let sessionsRef: string | undefined;
     try {
-      sessionsPath = rf.serviceRoot.parse(JSON.parse(rootRes.body)).Links?.Sessions?.['@odata.id'];
+      sessionsRef = rf.serviceRoot.parse(JSON.parse(rootRes.body)).Links?.Sessions?.['@odata.id'];
     } catch {
-      sessionsPath = undefined;
+      sessionsRef = undefined;
     }
-    if (rootRes.status >= 400 || !sessionsPath) {
+    if (rootRes.status >= 400 || !sessionsRef) {
       sessions.set(this.sessionKey, 'basic');
       return;
     }
-    const res = await sendRequest(new URL(sessionsPath, this.base), {
+    const sessionsUrl = this.follow(sessionsRef, pathOf(rootUrl), 'Links.Sessions');
+    const res = await sendRequest(sessionsUrl, {
       method: 'POST',
       headers: {},
       body: JSON.stringify({ UserName: c.username, Password: c.password }),
@@ -146,11 +200,13 @@ export class RedfishClient {
   }
 
   /** One request with the session token; a 401 on a session logs in again once. */
-  private async send(method: string, path: string, body?: unknown): Promise<HttpResponse> {
+  private async send(method: string, url: URL, body?: unknown): Promise<HttpResponse> {
+    if (url.origin !== this.base.origin) throw new Error(`${pathOf(url)}: not a URL from follow()`); // a bug, not the BMC
+    this.refuseClearText();
     const c = this.target.credentials;
     if (c?.auth === 'session' && !sessions.has(this.sessionKey)) await this.login();
     const go = () =>
-      sendRequest(new URL(path, this.base), {
+      sendRequest(url, {
         method,
         headers: this.authHeaders(),
         body: body === undefined ? undefined : JSON.stringify(body),
@@ -164,13 +220,18 @@ export class RedfishClient {
       res = await go();
     }
     if (res.status === 401 || res.status === 403)
-      throw new BmcError('auth', `${this.base.host}: ${method} ${path} refused (HTTP ${res.status})`, res.status);
+      throw new BmcError(
+        'auth',
+        `${this.base.host}: ${method} ${pathOf(url)} refused (HTTP ${res.status})`,
+        res.status,
+      );
     return res;
   }
 
   /** GET a resource and validate it; null when the BMC does not have it (404). */
-  private async get<S extends z.ZodType>(path: string, schema: S, optional: boolean): Promise<z.infer<S> | null> {
-    const res = await this.send('GET', path);
+  private async get<S extends z.ZodType>(url: URL, schema: S, optional: boolean): Promise<z.infer<S> | null> {
+    const path = pathOf(url);
+    const res = await this.send('GET', url);
     if (res.status === 404 && optional) return null;
     if (res.status >= 400)
       throw new BmcError('http', `${this.base.host}: GET ${path} answered HTTP ${res.status}`, res.status);
@@ -191,25 +252,31 @@ export class RedfishClient {
     return parsed.data as z.infer<S>;
   }
 
-  private async systemPath(): Promise<string> {
-    const root = await this.get('/redfish/v1/', rf.serviceRoot, false);
-    const systems = root?.Systems?.['@odata.id'] ?? '/redfish/v1/Systems';
-    if (this.target.systemId) return `${systems.replace(/\/$/, '')}/${encodeURIComponent(this.target.systemId)}`;
+  private async systemUrl(): Promise<URL> {
+    const rootUrl = this.own('/redfish/v1/');
+    const root = await this.get(rootUrl, rf.serviceRoot, false);
+    const systems = this.link(root?.Systems?.['@odata.id'], rootUrl, 'Systems') ?? this.own('/redfish/v1/Systems');
+    if (this.target.systemId)
+      return this.follow(
+        `${systems.pathname.replace(/\/$/, '')}/${encodeURIComponent(this.target.systemId)}`,
+        pathOf(rootUrl),
+        'Systems',
+      );
     const list = await this.get(systems, rf.collection, false);
-    const first = list?.Members[0]?.['@odata.id'];
-    if (!first) throw new BmcError('garbage', `${this.base.host}: ${systems} lists no systems`);
+    const first = this.link(list?.Members[0]?.['@odata.id'], systems, 'Members[0]');
+    if (!first) throw new BmcError('garbage', `${this.base.host}: ${pathOf(systems)} lists no systems`);
     return first;
   }
 
-  async readSystem(): Promise<{ path: string; system: z.infer<typeof rf.system> }> {
-    const path = await this.systemPath();
-    const system = await this.get(path, rf.system, false);
-    if (!system) throw new BmcError('garbage', `${this.base.host}: ${path} is empty`);
-    return { path, system };
+  async readSystem(): Promise<{ url: URL; system: z.infer<typeof rf.system> }> {
+    const url = await this.systemUrl();
+    const system = await this.get(url, rf.system, false);
+    if (!system) throw new BmcError('garbage', `${this.base.host}: ${pathOf(url)} is empty`);
+    return { url, system };
   }
 
   async read(): Promise<BmcReading> {
-    const { system } = await this.readSystem();
+    const { url: systemUrl, system } = await this.readSystem();
     const gaps: string[] = [];
     const reading: BmcReading = {
       power: powerOf(system.PowerState),
@@ -236,32 +303,40 @@ export class RedfishClient {
       gaps,
     };
 
+    // Every link the system names is checked before anything is read: one that leads off the BMC fails the read.
+    const chassisLink = this.link(system.Links?.Chassis?.[0]?.['@odata.id'], systemUrl, 'Links.Chassis[0]');
+    const managerLink = this.link(system.Links?.ManagedBy?.[0]?.['@odata.id'], systemUrl, 'Links.ManagedBy[0]');
+    const systemLogs = this.link(system.LogServices?.['@odata.id'], systemUrl, 'LogServices');
+    const metricsUrl = this.link(system.MemorySummary?.Metrics?.['@odata.id'], systemUrl, 'MemorySummary.Metrics');
+
     // The parts are independent: read them at once (a BMC answers each request slowly, not many at a time badly).
     const thermalGaps: string[] = [];
     const powerGaps: string[] = [];
     const selGaps: string[] = [];
     const chassisPart = (async () => {
-      const chassisPath = system.Links?.Chassis?.[0]?.['@odata.id'] ?? (await this.firstMember('/redfish/v1/Chassis'));
-      const chassis = chassisPath ? await this.get(chassisPath, rf.chassis, true) : null;
-      if (!chassis) return false;
-      await Promise.all([this.readThermal(chassis, reading, thermalGaps), this.readPower(chassis, reading, powerGaps)]);
+      const chassisUrl = chassisLink ?? (await this.firstMember(this.own('/redfish/v1/Chassis')));
+      const chassis = chassisUrl ? await this.get(chassisUrl, rf.chassis, true) : null;
+      if (!chassisUrl || !chassis) return false;
+      await Promise.all([
+        this.readThermal(chassisUrl, chassis, reading, thermalGaps),
+        this.readPower(chassisUrl, chassis, reading, powerGaps),
+      ]);
       return true;
     })();
     const managerPart = (async () => {
-      const managerPath =
-        system.Links?.ManagedBy?.[0]?.['@odata.id'] ?? (await this.firstMember('/redfish/v1/Managers'));
-      return managerPath ? this.get(managerPath, rf.manager, true) : null;
+      const managerUrl = managerLink ?? (await this.firstMember(this.own('/redfish/v1/Managers')));
+      const manager = managerUrl ? await this.get(managerUrl, rf.manager, true) : null;
+      return manager && managerUrl
+        ? { manager, logs: this.link(manager.LogServices?.['@odata.id'], managerUrl, 'LogServices') }
+        : null;
     })();
-    const selPart = managerPart.then((manager) =>
-      this.readSel([system.LogServices?.['@odata.id'], manager?.LogServices?.['@odata.id']], selGaps),
-    );
-    const metricsPath = system.MemorySummary?.Metrics?.['@odata.id'];
-    const metricsPart = metricsPath ? this.get(metricsPath, rf.memoryMetrics, true) : Promise.resolve(null);
-    const [hasChassis, manager, events, metrics] = await Promise.all([chassisPart, managerPart, selPart, metricsPart]);
+    const selPart = managerPart.then((m) => this.readSel([systemLogs, m?.logs ?? null], selGaps));
+    const metricsPart = metricsUrl ? this.get(metricsUrl, rf.memoryMetrics, true) : Promise.resolve(null);
+    const [hasChassis, managed, events, metrics] = await Promise.all([chassisPart, managerPart, selPart, metricsPart]);
 
     gaps.push(...(hasChassis ? [...thermalGaps, ...powerGaps] : ['chassis']));
-    if (!manager) gaps.push('manager');
-    reading.bmcFirmware = manager?.FirmwareVersion ?? null;
+    if (!managed) gaps.push('manager');
+    reading.bmcFirmware = managed?.manager.FirmwareVersion ?? null;
     reading.events = events;
     gaps.push(...selGaps);
     reading.memory.correctableErrors =
@@ -270,38 +345,49 @@ export class RedfishClient {
     return reading;
   }
 
-  private async firstMember(collectionPath: string): Promise<string | null> {
-    const list = await this.get(collectionPath, rf.collection, true);
-    return list?.Members[0]?.['@odata.id'] ?? null;
+  private async firstMember(collection: URL): Promise<URL | null> {
+    const list = await this.get(collection, rf.collection, true);
+    return this.link(list?.Members[0]?.['@odata.id'], collection, 'Members[0]');
   }
 
   /** Members of a collection, fetched one by one when the BMC lists only links. */
-  private async members<S extends z.ZodType>(collectionPath: string, schema: S): Promise<z.infer<S>[]> {
-    const list = await this.get(collectionPath, rf.collection, true);
+  private async members<S extends z.ZodType>(collection: URL, schema: S): Promise<z.infer<S>[]> {
+    const list = await this.get(collection, rf.collection, true);
     if (!list) return [];
+    const members = list.Members.slice(0, MAX_MEMBERS).map((m, i) => {
+      const inline = Object.keys(m).length > 1 ? schema.safeParse(m) : null;
+      if (inline?.success) return { item: inline.data as z.infer<S>, url: null };
+      return { item: null, url: this.link(m['@odata.id'], collection, `Members[${i}]`) };
+    });
     const items: Array<z.infer<S> | null> = await Promise.all(
-      list.Members.slice(0, MAX_MEMBERS).map(async (m): Promise<z.infer<S> | null> => {
-        const inline = Object.keys(m).length > 1 ? schema.safeParse(m) : null;
-        if (inline?.success) return inline.data as z.infer<S>;
-        return m['@odata.id'] ? this.get(m['@odata.id'], schema, true) : null;
-      }),
+      members.map(
+        async (m): Promise<z.infer<S> | null> =>
+          m.item !== null ? m.item : m.url ? this.get(m.url, schema, true) : null,
+      ),
     );
     return items.filter((i) => i !== null) as z.infer<S>[];
   }
 
-  private async readThermal(chassis: z.infer<typeof rf.chassis>, reading: BmcReading, gaps: string[]): Promise<void> {
-    const sub = chassis.ThermalSubsystem?.['@odata.id'];
-    const old = chassis.Thermal?.['@odata.id'];
+  private async readThermal(
+    chassisUrl: URL,
+    chassis: z.infer<typeof rf.chassis>,
+    reading: BmcReading,
+    gaps: string[],
+  ): Promise<void> {
+    const sub = this.link(chassis.ThermalSubsystem?.['@odata.id'], chassisUrl, 'ThermalSubsystem');
+    const old = this.link(chassis.Thermal?.['@odata.id'], chassisUrl, 'Thermal');
     if (sub) {
       const ts = await this.get(sub, rf.thermalSubsystem, true);
       if (ts) {
         reading.sources.thermal = 'ThermalSubsystem';
-        const metricsPath = ts.ThermalMetrics?.['@odata.id'];
-        const metrics = metricsPath ? await this.get(metricsPath, rf.thermalMetrics, true) : null;
+        const metricsUrl = this.link(ts.ThermalMetrics?.['@odata.id'], sub, 'ThermalMetrics');
+        const fansUrl = this.link(ts.Fans?.['@odata.id'], sub, 'Fans');
+        const metrics = metricsUrl ? await this.get(metricsUrl, rf.thermalMetrics, true) : null;
         const readings = metrics?.TemperatureReadingsCelsius ?? [];
-        const sensors = await Promise.all(
-          readings.map((t) => (t.DataSourceUri ? this.get(t.DataSourceUri, rf.sensor, true) : null)),
+        const sources = readings.map((t, i) =>
+          metricsUrl ? this.link(t.DataSourceUri, metricsUrl, `TemperatureReadingsCelsius[${i}].DataSourceUri`) : null,
         );
+        const sensors = await Promise.all(sources.map((u) => (u ? this.get(u, rf.sensor, true) : null)));
         readings.forEach((t, i) => {
           const sensor = sensors[i] ?? null;
           reading.temperatures.push({
@@ -313,8 +399,7 @@ export class RedfishClient {
             health: redfishHealth(sensor?.Status?.Health),
           });
         });
-        const fansPath = ts.Fans?.['@odata.id'];
-        for (const f of fansPath ? await this.members(fansPath, rf.fan) : []) {
+        for (const f of fansUrl ? await this.members(fansUrl, rf.fan) : []) {
           const rpm = f.SpeedPercent?.SpeedRPM ?? null;
           reading.fans.push({
             name: f.Name ?? f.Id ?? 'fan',
@@ -352,15 +437,21 @@ export class RedfishClient {
     );
   }
 
-  private async readPower(chassis: z.infer<typeof rf.chassis>, reading: BmcReading, gaps: string[]): Promise<void> {
-    const sub = chassis.PowerSubsystem?.['@odata.id'];
-    const old = chassis.Power?.['@odata.id'];
+  private async readPower(
+    chassisUrl: URL,
+    chassis: z.infer<typeof rf.chassis>,
+    reading: BmcReading,
+    gaps: string[],
+  ): Promise<void> {
+    const sub = this.link(chassis.PowerSubsystem?.['@odata.id'], chassisUrl, 'PowerSubsystem');
+    const old = this.link(chassis.Power?.['@odata.id'], chassisUrl, 'Power');
+    const envUrl = this.link(chassis.EnvironmentMetrics?.['@odata.id'], chassisUrl, 'EnvironmentMetrics');
     if (sub) {
       const ps = await this.get(sub, rf.powerSubsystem, true);
       if (ps) {
         reading.sources.power = 'PowerSubsystem';
-        const suppliesPath = ps.PowerSupplies?.['@odata.id'];
-        reading.powerSupplies = (suppliesPath ? await this.members(suppliesPath, rf.subsystemPowerSupply) : []).map(
+        const suppliesUrl = this.link(ps.PowerSupplies?.['@odata.id'], sub, 'PowerSupplies');
+        reading.powerSupplies = (suppliesUrl ? await this.members(suppliesUrl, rf.subsystemPowerSupply) : []).map(
           (p): PowerSupplyReading => ({
             name: p.Name ?? p.Id ?? 'power supply',
             health: redfishHealth(p.Status?.Health),
@@ -373,8 +464,7 @@ export class RedfishClient {
           ps.PowerSupplyRedundancy?.map((r) => r.Status) ?? [],
           reading.powerSupplies,
         );
-        const envPath = chassis.EnvironmentMetrics?.['@odata.id'];
-        const env = envPath ? await this.get(envPath, rf.environmentMetrics, true) : null;
+        const env = envUrl ? await this.get(envUrl, rf.environmentMetrics, true) : null;
         reading.powerConsumedWatts = env?.PowerWatts?.Reading ?? null;
         return;
       }
@@ -402,12 +492,12 @@ export class RedfishClient {
     );
   }
 
-  private async readSel(logServicePaths: Array<string | undefined>, gaps: string[]): Promise<BmcEvent[]> {
-    for (const path of logServicePaths) {
-      if (!path) continue;
-      const services = await this.members(path, rf.logService);
+  private async readSel(logServices: Array<URL | null>, gaps: string[]): Promise<BmcEvent[]> {
+    for (const url of logServices) {
+      if (!url) continue;
+      const services = await this.members(url, rf.logService);
       const sel = services.find((s) => s.LogEntryType === 'SEL' || /^sel$/i.test(s.Id ?? ''));
-      const entries = sel?.Entries?.['@odata.id'];
+      const entries = this.link(sel?.Entries?.['@odata.id'], `${pathOf(url)} SEL`, 'Entries');
       if (!entries) continue;
       const list = await this.get(entries, rf.collection, true);
       const recent = (list?.Members ?? []).slice(-MAX_EVENTS);
@@ -425,9 +515,11 @@ export class RedfishClient {
 
   /** Ask for a reset; refused before sending when the BMC lists the types it allows and this is not one. */
   async reset(type: ResetType): Promise<void> {
-    const { path, system } = await this.readSystem();
+    const { url, system } = await this.readSystem();
     const action = system.Actions?.['#ComputerSystem.Reset'];
-    const target = action?.target ?? `${path.replace(/\/$/, '')}/Actions/ComputerSystem.Reset`;
+    const target =
+      this.link(action?.target, url, 'Actions.#ComputerSystem.Reset.target') ??
+      this.follow(`${pathOf(url).replace(/\/$/, '')}/Actions/ComputerSystem.Reset`, pathOf(url), 'reset action');
     const allowed = action?.['ResetType@Redfish.AllowableValues'];
     if (allowed && !allowed.includes(type)) {
       throw new BmcError(
@@ -439,7 +531,7 @@ export class RedfishClient {
     if (res.status >= 300)
       throw new BmcError(
         'http',
-        `${this.base.host}: POST ${target} (ResetType ${type}) answered HTTP ${res.status}`,
+        `${this.base.host}: POST ${pathOf(target)} (ResetType ${type}) answered HTTP ${res.status}`,
         res.status,
       );
   }
@@ -532,4 +624,9 @@ function parseEach<S extends z.ZodType>(
       );
   });
   return out;
+}
+
+/** A URL as messages show it: the path and query on the BMC. */
+function pathOf(url: URL): string {
+  return `${url.pathname}${url.search}`;
 }

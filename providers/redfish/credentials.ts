@@ -10,6 +10,7 @@
  *     auth: session                            # session (default) | basic
  *     tls: { caFile: /etc/shipshape/bmc-ca.pem, insecure: false }
  *     timeoutSeconds: 10
+ *     allowPlainHttp: false   # true: these credentials may go to an http:// BMC (a lab, an emulator)
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { parse } from 'yaml';
@@ -29,14 +30,19 @@ const entrySchema = z
       .strictObject({ caFile: z.string().min(1).optional(), insecure: z.boolean().default(false) })
       .default({ insecure: false }),
     timeoutSeconds: z.number().gt(0).max(120).default(10),
+    /** Credentials go in clear text over http://; refused unless the entry says so for itself. */
+    allowPlainHttp: z.boolean().default(false),
   })
   .refine((e) => (e.password === undefined) !== (e.passwordFile === undefined), {
     message: 'set exactly one of password and passwordFile',
     path: ['password'],
   });
 
+/** What a credentials entry may be called, and so what a credentials reference may be. */
+export const CREDENTIALS_NAME = /^[A-Za-z0-9._-]+$/;
+
 export const credentialsFileSchema = z.record(
-  z.string().regex(/^[A-Za-z0-9._-]+$/, 'names are letters, digits, ".", "_", "-"'),
+  z.string().regex(CREDENTIALS_NAME, 'names are letters, digits, ".", "_", "-"'),
   entrySchema,
 );
 
@@ -76,7 +82,7 @@ export class BmcCredentials {
     for (const [name, e] of Object.entries(parsed.data)) {
       const password = e.password ?? readSecret(e.passwordFile as string, `${source}: ${name}.passwordFile`);
       entries.set(name, {
-        credentials: { username: e.username, password, auth: e.auth },
+        credentials: { username: e.username, password, auth: e.auth, allowPlainHttp: e.allowPlainHttp },
         tls: {
           insecure: e.tls.insecure,
           ca: e.tls.caFile ? readSecret(e.tls.caFile, `${source}: ${name}.tls.caFile`) : undefined,

@@ -6,6 +6,7 @@
  * the whole pipeline into the API.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { BmcCredentials } from '../../providers/redfish/credentials';
 import { BmcError } from '../../providers/bmc';
 import { RedfishClient } from '../../providers/redfish/client';
@@ -21,8 +22,12 @@ const PASSWORD = `pw-${randomUUID()}`;
 let emulator: RunningRedfishEmulator;
 let env: TestEnv;
 
+// sushy-tools serves plain http on loopback, so these entries say their credentials may go over it (allowPlainHttp);
+// 'strict' is the default, which refuses.
 const credentials = BmcCredentials.fromText(
-  `lab:\n  username: ${USER}\n  password: ${PASSWORD}\n  timeoutSeconds: 10\nwrong:\n  username: ${USER}\n  password: not-it\n  auth: basic\n`,
+  `lab:\n  username: ${USER}\n  password: ${PASSWORD}\n  timeoutSeconds: 10\n  allowPlainHttp: true\n` +
+    `wrong:\n  username: ${USER}\n  password: not-it\n  auth: basic\n  allowPlainHttp: true\n` +
+    `strict:\n  username: ${USER}\n  password: ${PASSWORD}\n  auth: basic\n`,
   'test credentials',
 );
 
@@ -79,6 +84,21 @@ test('credentials are required: none, or a wrong password, is an auth error nami
   expect(err).toBeInstanceOf(BmcError);
   expect((err as BmcError).message).not.toContain('not-it');
   expect(() => credentials.resolve('missing')).toThrow(/no BMC credentials named "missing"/);
+});
+
+test('credentials whose entry does not allow plain http are not sent to the http:// emulator: refused, and it receives nothing', async () => {
+  const logged = () => readFileSync(emulator.logFile, 'utf8');
+  const before = logged();
+  await expect(client('node-1', 'strict').read()).rejects.toMatchObject({
+    kind: 'refused',
+    message: expect.stringMatching(/not sent over plain http; .*allowPlainHttp: true/),
+  });
+  await expect(client('node-2', 'strict').reset('ForceOff')).rejects.toMatchObject({ kind: 'refused' });
+  await new Promise((ok) => setTimeout(ok, 200)); // the emulator logs a request when it has answered it
+  expect(logged()).toBe(before);
+  expect(await client('node-2').readPowerState()).toBe('on'); // and the emulator logs what does reach it
+  await new Promise((ok) => setTimeout(ok, 200));
+  expect(logged()).not.toBe(before);
 });
 
 test('a reset changes the observed power state, polled until the target: ForceOff, On, and a power cycle', async () => {

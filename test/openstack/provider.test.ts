@@ -656,3 +656,45 @@ test('inventory, state and utilisation: hosts with zones from Nova, servers acro
   await provider.enableCompute('compute-1');
   expect((await computeService('compute-1')).status).toBe('enabled');
 });
+
+test("the next links real Ironic and Nova give are on the catalog's endpoints and are followed; a node's extra names its own BMC credentials", async () => {
+  // Pagination: a page of one, then its next link, checked by the same rule the provider applies.
+  const first = (await admin.request('baremetal', 'GET', '/v1/nodes?limit=1', { headers: IRONIC })).body as {
+    nodes: Array<{ uuid: string }>;
+    next?: string;
+  };
+  expect(first.next).toEqual(expect.any(String));
+  const second = await admin.request('baremetal', 'GET', (await admin.link('baremetal', first.next!, 'next')).href, {
+    headers: IRONIC,
+  });
+  expect((second.body as { nodes: Array<{ uuid: string }> }).nodes[0]?.uuid).not.toBe(first.nodes[0]?.uuid);
+  const servers = (await admin.request('compute', 'GET', '/servers/detail?all_tenants=1&limit=1', { headers: NOVA }))
+    .body as { servers_links?: Array<{ rel: string; href: string }> };
+  const next = servers.servers_links?.find((l) => l.rel === 'next')?.href;
+  expect(next).toEqual(expect.any(String));
+  await expect(admin.link('compute', next!, 'next')).resolves.toBeInstanceOf(URL);
+
+  // A Redfish BMC in driver_info on two nodes; one names its own credentials entry.
+  const [own, shared] = cloud.ironicNodes;
+  const patch = (uuid: string, ops: unknown[]) =>
+    admin.request('baremetal', 'PATCH', `/v1/nodes/${uuid}`, { headers: IRONIC, body: ops });
+  await patch(own!.uuid, [
+    { op: 'add', path: '/driver_info/redfish_address', value: 'https://10.0.0.11' },
+    { op: 'add', path: '/extra/shipshape_bmc_credentials', value: 'rack-7' },
+  ]);
+  await patch(shared!.uuid, [{ op: 'add', path: '/driver_info/redfish_address', value: 'https://10.0.0.12' }]);
+  try {
+    const hosts = await new OpenStackProvider(config, { bmcCredentialsRef: 'fleet' }).listHosts();
+    expect(hosts.map((h) => [h.id, h.bmc])).toEqual([
+      ['compute-1', { address: 'https://10.0.0.11', credentialsRef: 'rack-7', systemId: null }],
+      ['compute-2', { address: 'https://10.0.0.12', credentialsRef: 'fleet', systemId: null }],
+      ['compute-3', null],
+    ]);
+  } finally {
+    await patch(own!.uuid, [
+      { op: 'remove', path: '/driver_info/redfish_address' },
+      { op: 'remove', path: '/extra/shipshape_bmc_credentials' },
+    ]);
+    await patch(shared!.uuid, [{ op: 'remove', path: '/driver_info/redfish_address' }]);
+  }
+});

@@ -19,8 +19,9 @@ const CH = '/redfish/v1/Chassis/1';
 const newerBmc = () => newerBmcService(['1']);
 const fixtureBmc = startFixtureBmc;
 
+// The fixture serves plain http on loopback: the credentials say they may go there (redfish-origin.test.ts checks the refusal).
 const access = BmcCredentials.fromText(
-  'vendor:\n  username: root\n  password: calvin\n',
+  'vendor:\n  username: root\n  password: calvin\n  allowPlainHttp: true\n',
   'fixture credentials',
 ).resolve('vendor');
 const client = (url: string) => new RedfishClient({ address: url, systemId: null, ...access });
