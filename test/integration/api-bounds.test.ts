@@ -7,6 +7,7 @@
  * Temporal answered with, and old signals are pruned.
  */
 import type { Server } from 'node:http';
+import type { Connection } from '@temporalio/client';
 import { Pool } from 'pg';
 import { createApp } from '../../api/app';
 import { SIGNAL_LIMITS } from '../../api/schemas';
@@ -31,7 +32,7 @@ const count = async (table: string) =>
 
 const alert = (labels: Record<string, string>, annotations: Record<string, string> = {}) => ({
   status: 'firing',
-  labels: { alertname: 'NodeExporterNoise', ...labels },
+  labels: { alertname: 'NodeExporterNoise', ...labels } as Record<string, string>,
   annotations,
   startsAt: new Date().toISOString(),
 });
@@ -156,7 +157,7 @@ describe('bounded answers', () => {
     const { app } = createApp({
       db: dead,
       client: env.client,
-      connection: env.client.connection,
+      connection: env.client.connection as Connection,
       taskQueue: env.taskQueue,
       workflowIdPrefix: env.workflowIdPrefix,
       policies: () => DEFAULT_TEST_POLICIES,

@@ -5,6 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import type { Server } from 'node:http';
+import type { Connection } from '@temporalio/client';
 import { promisify } from 'node:util';
 import { createApp } from '../../api/app';
 import { createToken, DEV_TOKEN_SUBJECT } from '../../api/auth';
@@ -29,7 +30,7 @@ async function apiServing(demo: boolean): Promise<{ url: string; close(): Promis
   const { app } = createApp({
     db: env.db,
     client: env.client,
-    connection: env.client.connection,
+    connection: env.client.connection as Connection,
     taskQueue: env.taskQueue,
     workflowIdPrefix: env.workflowIdPrefix,
     policies: () => DEFAULT_TEST_POLICIES,
@@ -68,7 +69,9 @@ test('a revoked token is never issued again: issuing the same secret is refused 
 test("issuing a secret someone else holds is refused, and the holder's role does not change", async () => {
   const token = await env.token('viewer-bot', 'viewer');
   await expect(createToken(env.db, 'mallory', 'admin', { token })).rejects.toThrow(/already issued to another/);
-  const { rows } = await env.db.query(`SELECT subject, role FROM api_tokens WHERE subject IN ('viewer-bot', 'mallory')`);
+  const { rows } = await env.db.query(
+    `SELECT subject, role FROM api_tokens WHERE subject IN ('viewer-bot', 'mallory')`,
+  );
   expect(rows).toEqual([{ subject: 'viewer-bot', role: 'viewer' }]);
 });
 
