@@ -42,38 +42,54 @@ export async function recordLoadedPolicy(db: Queryable, p: PolicyFile, author: s
 }
 
 /**
- * Record a policy a person applies, with the audit record, then `writeFile`
- * inside the same transaction: if the database says no the file is untouched,
+ * Key of the advisory lock that serialises changes to the policy folder.
+ * Every API process sharing the folder shares the database, so two of them
+ * take turns; a change holds it for its transaction only.
+ */
+const POLICY_FOLDER_LOCK = 0x9011c7;
+
+/**
+ * Run one change to the policy folder in a transaction that holds the policy
+ * folder lock: the change reads the folder, records and writes while no other
+ * change (in this process or another) can, so none is lost. The lock ends with
+ * the transaction, also when the change throws.
+ */
+export async function withPolicyFolderLock<T>(db: Pool, change: (tx: Queryable) => Promise<T>): Promise<T> {
+  return inTransaction(db, async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [POLICY_FOLDER_LOCK]);
+    return change(tx);
+  });
+}
+
+/**
+ * Record a policy a person applies, with the audit record, then `writeFile`,
+ * in the caller's transaction: if the database says no the file is untouched,
  * and if writing the file fails nothing is recorded.
  */
 export async function recordAppliedPolicy(
-  db: Pool,
+  tx: Queryable,
   p: PolicyFile,
   person: string,
   writeFile: () => void,
 ): Promise<void> {
-  await inTransaction(db, async (tx) => {
-    await recordVersion(tx, p, person);
-    await appendPersonAudit(tx, person, 'policy applied', `${p.name}@${p.version}`, p.version);
-    writeFile();
-  });
+  await recordVersion(tx, p, person);
+  await appendPersonAudit(tx, person, 'policy applied', `${p.name}@${p.version}`, p.version);
+  writeFile();
 }
 
-/** Record that a person deleted a policy, with the audit record, then `removeFile` inside the same transaction. */
+/** Record that a person deleted a policy, with the audit record, then `removeFile`, in the caller's transaction. */
 export async function recordDeletedPolicy(
-  db: Pool,
+  tx: Queryable,
   p: PolicyFile,
   person: string,
   removeFile: () => void,
 ): Promise<void> {
-  await inTransaction(db, async (tx) => {
-    await tx.query(
-      `INSERT INTO policy_versions (name, version, content, author, deleted) VALUES ($1, $2, $3, $4, true) ON CONFLICT DO NOTHING`,
-      [p.name, p.version, p.content, person],
-    );
-    await appendPersonAudit(tx, person, 'policy deleted', p.name, p.version);
-    removeFile();
-  });
+  await tx.query(
+    `INSERT INTO policy_versions (name, version, content, author, deleted) VALUES ($1, $2, $3, $4, true) ON CONFLICT DO NOTHING`,
+    [p.name, p.version, p.content, person],
+  );
+  await appendPersonAudit(tx, person, 'policy deleted', p.name, p.version);
+  removeFile();
 }
 
 /** The policy's versions, newest first. */

@@ -1,47 +1,12 @@
 /**
  * The policy language's decisions, pure: which signals a policy covers, which
  * checks confirm a problem, and when a person must approve. Imported by the
- * API (matching, simulate) and the workflow (confirm, approval).
+ * API (matching, simulate) and the workflow (confirm, approval). Label
+ * matchers are read and tested in domain/label-matcher.ts, matching in
+ * domain/policy-match.ts: the workflow bundle needs neither.
  */
+import type { LabelMatcher } from './label-matcher';
 import type { ApiRole, HostRole, HostState, Severity } from './types';
-
-export interface LabelMatcher {
-  name: string;
-  op: '=' | '!=' | '=~' | '!~';
-  value: string;
-}
-
-const MATCHER = /^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*$/;
-
-/** Parse an Alertmanager-style matcher such as `env="prod"` or `instance=~"cmp-.*"`; null if malformed. */
-export function parseMatcher(text: string): LabelMatcher | null {
-  const m = MATCHER.exec(text);
-  if (!m) return null;
-  const matcher = { name: m[1]!, op: m[2] as LabelMatcher['op'], value: m[3]!.replace(/\\(.)/g, '$1') };
-  if (matcher.op === '=~' || matcher.op === '!~') {
-    try {
-      new RegExp(matcher.value);
-    } catch {
-      return null;
-    }
-  }
-  return matcher;
-}
-
-/** As Alertmanager does: a missing label is the empty string, and regular expressions are anchored. */
-export function labelMatches(m: LabelMatcher, labels: Record<string, string>): boolean {
-  const value = labels[m.name] ?? '';
-  switch (m.op) {
-    case '=':
-      return value === m.value;
-    case '!=':
-      return value !== m.value;
-    case '=~':
-      return new RegExp(`^(?:${m.value})$`).test(value);
-    case '!~':
-      return !new RegExp(`^(?:${m.value})$`).test(value);
-  }
-}
 
 export interface PolicyMatch {
   signals: string[];
@@ -56,17 +21,6 @@ export interface MatchInput {
   labels: Record<string, string>;
   severity: Severity;
   host: { zone: string; roles: string[] };
-}
-
-/** Every condition must hold: the signal's name is listed, every label matcher holds, and severity, role and zone are allowed. */
-export function policyMatches(match: PolicyMatch, s: MatchInput): boolean {
-  return (
-    match.signals.includes(s.name) &&
-    match.labels.every((m) => labelMatches(m, s.labels)) &&
-    (match.severities === null || match.severities.includes(s.severity)) &&
-    (match.roles === null || match.roles.some((r) => s.host.roles.includes(r))) &&
-    (match.zones === null || match.zones.includes(s.host.zone))
-  );
 }
 
 export const CONFIRM_CHECKS = ['host-health', 'power', 'compute-service', 'bmc-health', 'bmc-reachable'] as const;

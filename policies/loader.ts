@@ -6,7 +6,8 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
-import { parseMatcher, type PolicyMatch } from '../domain/policy';
+import { parseMatcher } from '../domain/label-matcher';
+import type { PolicyMatch } from '../domain/policy';
 import { findUnstorable } from '../domain/text';
 import { stepRefusal } from '../domain/provider';
 import { REPAIR_ACTIONS, type RemediationPolicy, type RepairAction } from '../domain/remediation';
@@ -148,14 +149,27 @@ function refuseUnstorable(file: string, text: string): void {
   fail(file, [issue]);
 }
 
-/** Every policy file of a folder (guards.yaml is the guards file, not a policy). */
-export function loadPolicies(dir: string, options: LoadOptions = {}): LoadedPolicy[] {
-  const files = readdirSync(dir)
-    .filter((f) => /\.ya?ml$/.test(f) && !/^guards\.ya?ml$/.test(f))
-    .sort();
-  const policies = files.map((f) => parsePolicy(f, readFileSync(join(dir, f), 'utf8'), options));
+/** A policy file of the folder: YAML, and not guards.yaml (the fleet-wide guards file). */
+export function isPolicyFile(file: string): boolean {
+  return /\.ya?ml$/.test(file) && !/^guards\.ya?ml$/.test(file);
+}
+
+/** The policy files of a folder and their text, by file name in name order. */
+export function readPolicyFolder(dir: string): Map<string, string> {
+  const files = readdirSync(dir).filter(isPolicyFile).sort();
+  return new Map(files.map((f) => [f, readFileSync(join(dir, f), 'utf8')]));
+}
+
+/** Every policy of a folder's files, as one set: each file must load and the names must be unique. */
+export function parsePolicyFolder(files: ReadonlyMap<string, string>, options: LoadOptions = {}): LoadedPolicy[] {
+  const policies = [...files].map(([file, text]) => parsePolicy(file, text, options));
   assertUniqueNames(policies);
   return inMatchOrder(policies);
+}
+
+/** Every policy file of a folder (guards.yaml is the guards file, not a policy). */
+export function loadPolicies(dir: string, options: LoadOptions = {}): LoadedPolicy[] {
+  return parsePolicyFolder(readPolicyFolder(dir), options);
 }
 
 export function assertUniqueNames(policies: readonly LoadedPolicy[]): void {

@@ -3,7 +3,8 @@
  * schema produces policies/policy.schema.json for editors (npm run build).
  */
 import { z } from 'zod';
-import { CONFIRM_CHECKS, DEFAULT_CONFIRM_CHECKS, parseMatcher } from '../domain/policy';
+import { readMatcher } from '../domain/label-matcher';
+import { CONFIRM_CHECKS, DEFAULT_CONFIRM_CHECKS } from '../domain/policy';
 import { LADDER_ACTIONS } from '../domain/remediation';
 import { storableText } from '../domain/text';
 import { API_ROLES, ROLES, SEVERITIES } from '../domain/types';
@@ -36,8 +37,23 @@ export const ladderStepSchema = z
     path: ['message'],
   });
 
+/** Names that are not policies: guards.yaml is the fleet-wide guards file in the same folder. */
+export const RESERVED_POLICY_NAMES = ['guards'] as const;
+/** Label matchers one policy may list. */
+export const MAX_MATCHERS = 32;
+
+/** A policy's name is also the stem of its file: a safe file name, and not one the folder uses for something else. */
+export const policyName = z
+  .string()
+  .max(100)
+  .regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lower-case letters, digits and dashes')
+  .refine(
+    (n) => !(RESERVED_POLICY_NAMES as readonly string[]).includes(n),
+    'is reserved: guards.yaml in the policy folder is the fleet-wide guards file, not a policy',
+  );
+
 export const policyFileSchema = z.strictObject({
-  name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lower-case letters, digits and dashes'),
+  name: policyName,
   description: storableText().optional(),
   priority: z
     .number()
@@ -50,13 +66,16 @@ export const policyFileSchema = z.strictObject({
     signals: z.array(storableText().min(1)).min(1, 'must name at least one signal'),
     labels: z
       .array(
-        storableText().refine(
-          (m) => parseMatcher(m) !== null,
-          'must be a matcher like env="prod", env!="dev", instance=~"cmp-.*" or job!~"test.*" (with a valid regular expression)',
-        ),
+        storableText().superRefine((m, ctx) => {
+          const read = readMatcher(m);
+          if ('problem' in read) ctx.addIssue({ code: 'custom', message: read.problem });
+        }),
       )
+      .max(MAX_MATCHERS, `at most ${MAX_MATCHERS} matchers`)
       .default([])
-      .describe('Alertmanager-style label matchers; all must hold'),
+      .describe(
+        'Alertmanager-style label matchers; all must hold. Regular expressions (=~, !~) are RE2, as in Alertmanager, and match the whole value',
+      ),
     severity: z.array(z.enum(SEVERITIES)).min(1).optional(),
     roles: z.array(z.enum(ROLES)).min(1).optional(),
     zones: z.array(storableText().min(1)).min(1).optional(),

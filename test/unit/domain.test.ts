@@ -1,12 +1,6 @@
 /** Pure decision logic, table-driven, no services. */
-import {
-  approvalReason,
-  confirmedProblems,
-  labelMatches,
-  parseMatcher,
-  type ApprovalRule,
-  type PolicyMatch,
-} from '../../domain/policy';
+import { labelMatches, parseMatcher } from '../../domain/label-matcher';
+import { approvalReason, confirmedProblems, type ApprovalRule, type PolicyMatch } from '../../domain/policy';
 import { matchPolicy } from '../../domain/policy-match';
 import { disableReason, poolStateFor, type Phase } from '../../domain/remediation';
 import type { HostState } from '../../domain/types';
