@@ -7,6 +7,11 @@
  * the worker (remediation progress, a tripped breaker) and the API (a person's
  * pause, resume, breaker reset, policy applied or deleted). A record written
  * apart from its change could exist without it, or the change without it.
+ *
+ * Tamper evidence (migration 1732950000000): the application role may only
+ * INSERT and SELECT here, TRUNCATE is refused by a trigger, and every row
+ * carries the hash of the row before it. `verifyAuditChain` finds the first
+ * row that an edit, insert or delete behind the application's back broke.
  */
 import type { AuditEntry } from '../domain/audit';
 import { Filters } from './filters';
@@ -91,4 +96,90 @@ export async function readAuditLog(db: Queryable, f: AuditFilter): Promise<Audit
     where.args,
   );
   return rows;
+}
+
+/** The hash the first row chains to. */
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** The first row where the chain does not hold, and why. */
+export interface AuditChainBreak {
+  seq: number;
+  /** `content`: the row's fields no longer give its hash (edited). `link`: its previous hash is not the hash of the row before it (a row before it was deleted, inserted or rewritten). */
+  problem: 'content' | 'link';
+  message: string;
+  expected: string;
+  found: string;
+}
+
+export interface AuditChainReport {
+  ok: boolean;
+  /** Rows checked (all of them when `ok`, up to and including the broken one otherwise). */
+  checked: number;
+  /** The newest row and its hash: record it elsewhere to detect a rewrite of the whole chain or a cut-off tail later. */
+  head: { seq: number; hash: string } | null;
+  firstBreak: AuditChainBreak | null;
+}
+
+interface ChainRow {
+  seq: string;
+  prevHash: string;
+  hash: string;
+  recomputed: string;
+}
+
+/**
+ * Walk the chain in seq order, `batchSize` rows at a time (never the whole log in memory), and
+ * stop at the first row whose content does not give its stored hash or whose previous hash is
+ * not the stored hash of the row before it. Gaps in seq are fine: a rolled-back insert leaves one.
+ */
+export async function verifyAuditChain(db: Queryable, batchSize = 1000): Promise<AuditChainReport> {
+  let after = '0';
+  let previous: { seq: number; hash: string } | null = null;
+  let checked = 0;
+  for (;;) {
+    const { rows } = await db.query<ChainRow>(
+      `SELECT seq::text, prev_hash AS "prevHash", hash, audit_log_row_hash(a) AS recomputed
+         FROM audit_log a WHERE a.seq > $1::bigint ORDER BY a.seq LIMIT $2`,
+      [after, batchSize],
+    );
+    for (const row of rows) {
+      checked++;
+      const seq = Number(row.seq);
+      const broken = chainBreakAt(seq, row, previous);
+      if (broken) return { ok: false, checked, head: previous, firstBreak: broken };
+      previous = { seq, hash: row.hash };
+    }
+    if (rows.length < batchSize) return { ok: true, checked, head: previous, firstBreak: null };
+    after = rows[rows.length - 1]!.seq;
+  }
+}
+
+function chainBreakAt(
+  seq: number,
+  row: ChainRow,
+  previous: { seq: number; hash: string } | null,
+): AuditChainBreak | null {
+  if (row.recomputed !== row.hash) {
+    return {
+      seq,
+      problem: 'content',
+      message: `audit log row ${seq}: its content does not match its hash (edited after it was written)`,
+      expected: row.recomputed,
+      found: row.hash,
+    };
+  }
+  const expected = previous?.hash ?? GENESIS_HASH;
+  if (row.prevHash !== expected) {
+    const before = previous
+      ? `the hash of row ${previous.seq} before it (a row between them was deleted, or row ${previous.seq} rewritten)`
+      : 'the start of the chain (earlier rows were deleted)';
+    return {
+      seq,
+      problem: 'link',
+      message: `audit log row ${seq}: its previous hash does not match ${before}`,
+      expected,
+      found: row.prevHash,
+    };
+  }
+  return null;
 }

@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   const logger = createLogger(config.LOG_LEVEL, 'shipshape-worker');
   const unexpected = stopOnUnexpectedError(logger);
   Runtime.install({ logger: new DefaultLogger(SDK_LEVEL[config.LOG_LEVEL]) });
-  const db = createPool(config.DATABASE_URL);
+  const db = createPool(config.DATABASE_URL, 10, logger);
   const deps = createActivityDeps(config, db, logger);
   const clientConnection = await connectClient(config);
   await ensureSearchAttributes(clientConnection, config.TEMPORAL_NAMESPACE, logger);
