@@ -5,10 +5,12 @@
  * behind the application's back (as a superuser) is named by
  * `GET /v1/audit-log/verify` and by `npm run audit:verify`.
  */
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Client as PgClient } from 'pg';
-import { appendPersonAudit } from '../../db/audit-log';
+import { appendPersonAudit, verifyAuditChain } from '../../db/audit-log';
+import { PROJECT_ROOT } from '../../scripts/services';
 import { createTestEnv, type TestEnv } from '../support/env';
 import { http } from '../support/http';
 
@@ -132,4 +134,36 @@ test('a middle row deleted as a superuser breaks the link of the row after it', 
   const cli = verifyCli();
   expect(cli.out).toContain(`BROKEN at row ${next}`);
   expect(cli.status).toBe(1);
+});
+
+test('rows written before the chain existed are chained by its migration, and new rows chain onto them', async () => {
+  const port = process.env.SHIPSHAPE_TEST_PG_PORT;
+  const name = `m_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
+  const superuser = new PgClient({ connectionString: `postgres://shipshape@127.0.0.1:${port}/postgres` });
+  await superuser.connect();
+  await superuser.query(`CREATE DATABASE ${name} OWNER shipshape_owner`);
+  await superuser.end();
+  const ownerUrl = `postgres://shipshape_owner@127.0.0.1:${port}/${name}`;
+  const migrateUp = (...count: string[]) =>
+    execFileSync(
+      process.execPath,
+      [join(PROJECT_ROOT, 'node_modules', 'node-pg-migrate', 'bin', 'node-pg-migrate.js'), 'up', ...count],
+      { env: { ...process.env, DATABASE_URL: ownerUrl }, cwd: PROJECT_ROOT, stdio: 'pipe' },
+    );
+  migrateUp('4'); // the schema as it was before the chain
+  const db = new PgClient({ connectionString: ownerUrl });
+  await db.connect();
+  try {
+    for (const reason of ['first', 'second', 'third'])
+      await db.query(
+        `INSERT INTO audit_log (actor_kind, actor, action, reason, before) VALUES ('person', 'ada', 'pause', $1, '{"b": 1, "a": [2]}')`,
+        [reason],
+      );
+    migrateUp();
+    expect(await verifyAuditChain(db)).toMatchObject({ ok: true, checked: 3, head: { seq: 3 } });
+    await appendPersonAudit(db, 'ada', 'resume', 'fourth');
+    expect(await verifyAuditChain(db, 2)).toMatchObject({ ok: true, checked: 4, head: { seq: 4 } });
+  } finally {
+    await db.end();
+  }
 });
