@@ -15,7 +15,7 @@
  */
 import type { AuditEntry } from '../domain/audit';
 import { Filters } from './filters';
-import type { Queryable } from './pool';
+import type { PoolLogger, Queryable } from './pool';
 
 /** One record: `host` and `remediationId` when it concerns them. */
 export interface AuditRecord extends AuditEntry {
@@ -182,4 +182,31 @@ function chainBreakAt(
     };
   }
   return null;
+}
+
+/**
+ * What the connecting role may do to the audit log that the application role must not:
+ * `UPDATE`, `DELETE`, `TRUNCATE`, or `owner` (it could drop the triggers). Empty when the
+ * API and the worker connect as the application role.
+ */
+export async function auditLogPowersOfCurrentRole(db: Queryable): Promise<string[]> {
+  const { rows } = await db.query<{ power: string }>(
+    `SELECT p AS power FROM unnest(ARRAY['UPDATE', 'DELETE', 'TRUNCATE']) AS p WHERE has_table_privilege('audit_log', p)
+     UNION ALL
+     SELECT 'owner' FROM pg_class WHERE oid = 'audit_log'::regclass AND pg_has_role(relowner, 'USAGE')`,
+  );
+  return rows.map((r) => r.power);
+}
+
+/**
+ * Said once at start-up: a process connected as the owner or a superuser (a deployment from
+ * before the application role) works, but its audit log is not tamper-evident.
+ */
+export async function warnIfAuditLogMutable(db: Queryable, logger: PoolLogger): Promise<void> {
+  const powers = await auditLogPowersOfCurrentRole(db).catch(() => []);
+  if (powers.length > 0)
+    logger.warn(
+      { powers },
+      'DATABASE_URL connects as a role that may change or drop the audit log: connect as the application role shipshape_app (README: Database roles)',
+    );
 }

@@ -9,7 +9,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Client as PgClient } from 'pg';
-import { appendPersonAudit, verifyAuditChain } from '../../db/audit-log';
+import { appendPersonAudit, auditLogPowersOfCurrentRole, verifyAuditChain } from '../../db/audit-log';
 import { PROJECT_ROOT } from '../../scripts/services';
 import { createTestEnv, type TestEnv } from '../support/env';
 import { http } from '../support/http';
@@ -84,6 +84,16 @@ test.each([
   const before = await seqs();
   await expect(env.db.query(sql)).rejects.toThrow(refusal);
   expect(await seqs()).toEqual(before);
+});
+
+test('the start-up check finds no power over the audit log in the application role, and every one in the superuser', async () => {
+  expect(await auditLogPowersOfCurrentRole(env.db)).toEqual([]);
+  expect((await asSuperuser((pg) => auditLogPowersOfCurrentRole(pg))).sort()).toEqual([
+    'DELETE',
+    'TRUNCATE',
+    'UPDATE',
+    'owner',
+  ]);
 });
 
 test('TRUNCATE is refused by a trigger even to the owner of the table', async () => {
