@@ -45,7 +45,10 @@ export interface AuditLogEntry {
 
 const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
 
-/** Append one record; inside the caller's transaction when given one. */
+/**
+ * Append one record; inside the caller's transaction when given one. The chain's lock is held
+ * from this insert to the end of that transaction, so make it the transaction's last statement.
+ */
 export async function appendAudit(db: Queryable, r: AuditRecord): Promise<void> {
   await db.query(
     `INSERT INTO audit_log (actor_kind, actor, policy_version, host, remediation_id, action, reason, before, after, idempotency_key)
