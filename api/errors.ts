@@ -33,8 +33,9 @@ export const unprocessable = (code: string, message: string, details?: Record<st
 export const DATABASE_RETRY_AFTER_SECONDS = 5;
 
 /**
- * PostgreSQL is restarting or unreachable: nothing of the request was committed (a write is one
- * transaction, or a statement that failed), so the same request may be sent again after `Retry-After`.
+ * PostgreSQL is restarting or unreachable. Each write is one transaction, so none is half-done: a
+ * signal recorded before the failure is delivered by the redispatcher, and sending the same request
+ * again after `Retry-After` is safe.
  */
 export const databaseUnavailable = () =>
   new AppError(503, 'database_unavailable', 'the database is unavailable; retry after Retry-After seconds', {
