@@ -6,6 +6,7 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { z, ZodError } from 'zod';
 import { escapeUnstorable } from '../domain/text';
 import type { Logger } from '../config/logger';
+import { isDatabaseUnavailable } from '../db/pool';
 
 export class AppError extends Error {
   constructor(
@@ -27,6 +28,19 @@ export const conflict = (message: string, details?: Record<string, unknown>) =>
 export const forbidden = (message: string) => new AppError(403, 'forbidden', message);
 export const unprocessable = (code: string, message: string, details?: Record<string, unknown>) =>
   new AppError(422, code, message, details);
+
+/** How long a client should wait before retrying while PostgreSQL is away (a restart takes seconds). */
+export const DATABASE_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * PostgreSQL is restarting or unreachable. Each write is one transaction, so none is half-done: a
+ * signal recorded before the failure is delivered by the redispatcher, and sending the same request
+ * again after `Retry-After` is safe.
+ */
+export const databaseUnavailable = () =>
+  new AppError(503, 'database_unavailable', 'the database is unavailable; retry after Retry-After seconds', {
+    retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS,
+  });
 
 function reasonOf(issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys') return `unknown field(s): ${issue.keys.join(', ')}`;
@@ -53,6 +67,12 @@ export const notFoundRoute: RequestHandler = (req, _res, next) => {
 
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
+    if (isDatabaseUnavailable(err)) {
+      const e = err as { code?: string; message?: string };
+      logger.warn({ code: e.code, err: e.message, path: req.path }, 'database unavailable: answered 503');
+      res.set('Retry-After', String(DATABASE_RETRY_AFTER_SECONDS));
+      err = databaseUnavailable();
+    }
     if (err instanceof AppError) {
       res.status(err.status).json({ error: { code: err.code, message: err.message, details: err.details } });
       return;

@@ -5,6 +5,7 @@
 import { ConfigError, loadConfig } from '../config';
 import { createLogger } from '../config/logger';
 import { stopOnUnexpectedError } from '../config/process-errors';
+import { warnIfAuditLogMutable } from '../db/audit-log';
 import { startApi } from './server';
 
 async function main(): Promise<void> {
@@ -13,6 +14,7 @@ async function main(): Promise<void> {
   const unexpected = stopOnUnexpectedError(logger);
   const api = await startApi(config, { logger });
   unexpected.stopWith(() => api.stop());
+  await warnIfAuditLogMutable(api.db, logger);
   const stop = () => {
     logger.info('stopping');
     api.stop().then(

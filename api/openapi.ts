@@ -145,6 +145,31 @@ export function buildOpenApiDocument(): unknown {
   });
   add({
     method: 'get',
+    path: '/v1/audit-log/verify',
+    summary: "Walk the audit log's hash chain; name the first row an edit or delete broke (role: viewer)",
+    responses: {
+      200: json(
+        z.object({
+          ok: z.boolean(),
+          checked: z.number().int(),
+          head: z.object({ seq: z.number().int(), hash: z.string() }).nullable(),
+          firstBreak: z
+            .object({
+              seq: z.number().int(),
+              problem: z.enum(['content', 'link']),
+              message: z.string(),
+              expected: z.string(),
+              found: z.string(),
+            })
+            .nullable(),
+        }),
+        '`ok: false` and `firstBreak` when the chain is broken',
+      ),
+      ...errors,
+    },
+  });
+  add({
+    method: 'get',
     path: '/v1/guards',
     summary:
       "Fleet-wide guards: configuration, pause, tripped breakers, leases held, each zone's budget (role: viewer)",

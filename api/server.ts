@@ -29,7 +29,7 @@ export interface RunningApi {
 
 export async function startApi(config: Config, options: { port?: number; logger?: Logger } = {}): Promise<RunningApi> {
   const logger = options.logger ?? createLogger(config.LOG_LEVEL, 'shipshape-api');
-  const db = createPool(config.DATABASE_URL, 20);
+  const db = createPool(config.DATABASE_URL, 20, logger);
   const policyStore = new PolicyStore(db, config.SHIPSHAPE_POLICY_DIR, logger, { provider: config.SHIPSHAPE_PROVIDER });
   await policyStore.load();
   policyStore.watch();

@@ -92,8 +92,10 @@ async function main(): Promise<void> {
   cpSync(REAL_CLOUD ? join(PROJECT_ROOT, 'policies') : join(PROJECT_ROOT, 'demo', 'policies'), policyDir, {
     recursive: true,
   });
-  const databaseUrl = await pg.createDatabase('shipshape');
-  migrate(databaseUrl);
+  // Migrations as the owner role; the API and the worker as the application role (see README, Database roles).
+  await pg.createDatabase('shipshape');
+  migrate(pg.ownerUrl('shipshape'));
+  const databaseUrl = pg.appUrl('shipshape');
 
   const config = loadConfig({
     ...process.env,

@@ -9,7 +9,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, openSync, readdirSync, sta
 import { createServer } from 'node:net';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { createDatabaseIfMissing } from '../db/bootstrap';
+import { APP_ROLE, OWNER_ROLE, createDatabaseIfMissing, createRolesIfMissing } from '../db/bootstrap';
 import { ALL_SEARCH_ATTRIBUTES } from '../domain/search-attributes';
 
 const parent = resolve(__dirname, '..');
@@ -64,11 +64,23 @@ export function postgresBinDir(): string {
   return join(base, newest, 'bin');
 }
 
+/**
+ * A local cluster with three roles: `shipshape`, the superuser (creates databases; tests' fixtures),
+ * the owner role (owns the tables, runs the migrations) and the application role (API and worker).
+ */
 export interface RunningPostgres {
   port: number;
+  /** The superuser's URL of `database`. */
   url(database: string): string;
+  /** The owner role's URL: for migrations (MIGRATION_DATABASE_URL). */
+  ownerUrl(database: string): string;
+  /** The application role's URL: for the API and the worker (DATABASE_URL). */
+  appUrl(database: string): string;
+  /** Create the database (owned by the owner role) unless it exists; returns the superuser's URL of it. */
   createDatabase(name: string, template?: string): Promise<string>;
   stop(): Promise<void>;
+  /** Start the stopped cluster again on the same port and data (a restart, as of a server upgrade). */
+  start(): Promise<void>;
 }
 
 /** PostgreSQL refuses to run as root; as root, the cluster runs as the `postgres` user. */
@@ -128,33 +140,44 @@ export async function startPostgres(options: {
   const settings = ['-p', String(port), '-k', dataDir, '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'];
   // Tests throw the cluster away afterwards: durability buys them nothing.
   if (options.fast) settings.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
-  run(join(bin, 'pg_ctl'), [
-    '-D',
-    dataDir,
-    '-o',
-    settings.join(' '),
-    '-l',
-    join(dataDir, 'server.log'),
-    '-w',
-    '-t',
-    '60',
-    'start',
-  ]);
-  const url = (db: string) => `postgres://shipshape@127.0.0.1:${port}/${db}`;
+  const start = () =>
+    run(join(bin, 'pg_ctl'), [
+      '-D',
+      dataDir,
+      '-o',
+      settings.join(' '),
+      '-l',
+      join(dataDir, 'server.log'),
+      '-w',
+      '-t',
+      '60',
+      'start',
+    ]);
+  start();
+  const roleUrl = (role: string) => (db: string) => `postgres://${role}@127.0.0.1:${port}/${db}`;
+  const url = roleUrl('shipshape');
+  let rolesCreated = false;
   return {
     port,
     url,
+    ownerUrl: roleUrl(OWNER_ROLE),
+    appUrl: roleUrl(APP_ROLE),
     async createDatabase(name, template) {
-      await createDatabaseIfMissing(url('postgres'), name, template);
+      if (!rolesCreated) await createRolesIfMissing(url('postgres'));
+      rolesCreated = true;
+      await createDatabaseIfMissing(url('postgres'), name, template, OWNER_ROLE);
       return url(name);
     },
     async stop() {
       run(join(bin, 'pg_ctl'), ['-D', dataDir, '-m', 'fast', '-w', 'stop']);
     },
+    async start() {
+      start();
+    },
   };
 }
 
-/** Apply the migrations in migrations/ with node-pg-migrate's CLI. */
+/** Apply the migrations in migrations/ with node-pg-migrate's CLI, as `databaseUrl`'s role (the owner role). */
 export function migrate(databaseUrl: string): void {
   execFileSync(
     process.execPath,

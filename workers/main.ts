@@ -8,6 +8,7 @@ import type { Pool } from 'pg';
 import { ConfigError, loadConfig } from '../config';
 import { createLogger, type Logger } from '../config/logger';
 import { stopOnUnexpectedError } from '../config/process-errors';
+import { warnIfAuditLogMutable } from '../db/audit-log';
 import { readZoneBudgets } from '../db/guards';
 import { createPool } from '../db/pool';
 import { describeBudget, type GuardConfig } from '../domain/guards';
@@ -32,8 +33,9 @@ async function main(): Promise<void> {
   const logger = createLogger(config.LOG_LEVEL, 'shipshape-worker');
   const unexpected = stopOnUnexpectedError(logger);
   Runtime.install({ logger: new DefaultLogger(SDK_LEVEL[config.LOG_LEVEL]) });
-  const db = createPool(config.DATABASE_URL);
+  const db = createPool(config.DATABASE_URL, 10, logger);
   const deps = createActivityDeps(config, db, logger);
+  await warnIfAuditLogMutable(db, logger);
   const clientConnection = await connectClient(config);
   await ensureSearchAttributes(clientConnection, config.TEMPORAL_NAMESPACE, logger);
   // A schedule that cannot be created (no permission on Temporal Cloud, say) must not stop remediation: say so and go on.

@@ -21,6 +21,7 @@ import { startRedispatcher } from '../../api/redispatch';
 import { createApp } from '../../api/app';
 import { PolicyStore } from '../../api/policy-store';
 import { createLogger } from '../../config/logger';
+import { APP_ROLE, OWNER_ROLE } from '../../db/bootstrap';
 import { createPool } from '../../db/pool';
 import type { GuardConfig } from '../../domain/guards';
 import type { FleetProvider } from '../../domain/provider';
@@ -73,10 +74,12 @@ export const DEFAULT_TEST_POLICIES = [
 ];
 
 export interface TestEnv {
+  /** The application role's pool, as the API and the worker use it (tampering fixtures connect as the superuser `shipshape`). */
   db: Pool;
   provider: FleetProvider;
   /** The worker's BMC access: simulated BMCs, and Redfish with the credentials given (none by default). */
   bmc: BmcConnector;
+  /** The application role's URL (DATABASE_URL of a worker process). */
   databaseUrl: string;
   temporalAddress: string;
   client: Client;
@@ -128,9 +131,9 @@ export async function createTestEnv(options: TestEnvOptions = {}): Promise<TestE
     connectionString: `postgres://shipshape@127.0.0.1:${process.env.SHIPSHAPE_TEST_PG_PORT}/postgres`,
   });
   await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName} TEMPLATE shipshape_template`);
+  await admin.query(`CREATE DATABASE ${dbName} TEMPLATE shipshape_template OWNER ${OWNER_ROLE}`);
   await admin.end();
-  const databaseUrl = `postgres://shipshape@127.0.0.1:${process.env.SHIPSHAPE_TEST_PG_PORT}/${dbName}`;
+  const databaseUrl = `postgres://${APP_ROLE}@127.0.0.1:${process.env.SHIPSHAPE_TEST_PG_PORT}/${dbName}`;
   const db = createPool(databaseUrl, 20);
   const provider =
     options.provider?.(db) ??

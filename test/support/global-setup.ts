@@ -21,7 +21,9 @@ export default async function globalSetup(): Promise<void> {
     { headless: true, logFile: join(dir, 'temporal.log') },
   );
   globalThis.__shipshapeServices = { pg, temporal };
-  migrate(await pg.createDatabase('shipshape_template'));
+  // Migrated as the owner role, as in production; test files' app connections use the application role.
+  await pg.createDatabase('shipshape_template');
+  migrate(pg.ownerUrl('shipshape_template'));
   const { code } = await bundleWorkflowCode({
     workflowsPath: require.resolve('../../workflows'),
     logger: { info() {}, warn() {}, error() {}, debug() {}, trace() {}, log() {} } as never,
