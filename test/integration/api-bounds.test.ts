@@ -8,7 +8,7 @@
  */
 import type { Server } from 'node:http';
 import type { Connection } from '@temporalio/client';
-import { Pool } from 'pg';
+import { Client as PgClient, Pool } from 'pg';
 import { createApp } from '../../api/app';
 import { SIGNAL_LIMITS } from '../../api/schemas';
 import { createLogger } from '../../config/logger';
@@ -258,10 +258,13 @@ test('signals past their retention are pruned, except those of an open remediati
 });
 
 test('an Alertmanager notification is recorded whole or not at all, so its retry records each alert once', async () => {
-  // PostgreSQL refuses the third alert's row part-way through (a trigger stands in for any failure there).
-  await env.db.query(`CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+  // PostgreSQL refuses the third alert's row part-way through (a trigger stands in for any failure there;
+  // the superuser adds it, since the application role may not).
+  const superuser = new PgClient({ connectionString: env.superuserUrl });
+  await superuser.connect();
+  await superuser.query(`CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN IF NEW.name = 'Poison' THEN RAISE EXCEPTION 'refused for the test'; END IF; RETURN NEW; END $$`);
-  await env.db.query(
+  await superuser.query(
     `CREATE TRIGGER refuse_poison BEFORE INSERT ON signals FOR EACH ROW EXECUTE FUNCTION refuse_poison()`,
   );
   const notification = webhook([
@@ -276,8 +279,9 @@ test('an Alertmanager notification is recorded whole or not at all, so its retry
     expect(failed.status).toBeGreaterThanOrEqual(500); // Alertmanager retries a 5xx
     expect(await count('signals')).toBe(before);
   } finally {
-    await env.db.query('DROP TRIGGER refuse_poison ON signals');
-    await env.db.query('DROP FUNCTION refuse_poison()');
+    await superuser.query('DROP TRIGGER refuse_poison ON signals');
+    await superuser.query('DROP FUNCTION refuse_poison()');
+    await superuser.end();
   }
   const retried = await http('POST', `${env.apiUrl}/v1/integrations/alertmanager`, operator, notification);
   expect(retried.status).toBe(200);

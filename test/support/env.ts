@@ -81,6 +81,8 @@ export interface TestEnv {
   bmc: BmcConnector;
   /** The application role's URL (DATABASE_URL of a worker process). */
   databaseUrl: string;
+  /** The same database as the superuser: for fixtures that change what the application may not (DDL, triggers). */
+  superuserUrl: string;
   temporalAddress: string;
   client: Client;
   taskQueue: string;
@@ -190,6 +192,7 @@ export async function createTestEnv(options: TestEnvOptions = {}): Promise<TestE
     provider,
     bmc,
     databaseUrl,
+    superuserUrl: `postgres://shipshape@127.0.0.1:${process.env.SHIPSHAPE_TEST_PG_PORT}/${dbName}`,
     temporalAddress,
     client,
     taskQueue,
