@@ -18,7 +18,13 @@ import {
 import { personOverride } from '../domain/health';
 import { confirmedProblems } from '../domain/policy';
 import { DISABLE_REASON_PREFIX, type RemediationInput, type RemediationView } from '../domain/remediation';
-import { approvalPlan, drainPlan, healthSummary, type ApprovalPlan } from '../domain/remediation-plan';
+import {
+  approvalPlan,
+  approvalSeverity,
+  drainPlan,
+  healthSummary,
+  type ApprovalPlan,
+} from '../domain/remediation-plan';
 import type { HostState } from '../domain/types';
 import type { ComputeToggle } from '../activities/host-actions';
 import { hostActions, records, serviceToggles } from './activity-profiles';
@@ -107,8 +113,12 @@ async function remediate(r: RemediationState): Promise<RemediationView> {
     : null;
   if (repeat) return handOffUntilReturned(r, repeat, 'hand-off');
 
-  // A person approves first, if the policy says so for this host and alert.
-  const approval = approvalPlan(policy, { zone, serverCount: state.serverCount, severity: trigger.severity });
+  // A person approves first, if the policy says so for this host and alert. The alert's severity is the
+  // sender's claim: it can raise the severity the rule sees above what the audit shows, never lower it.
+  const severity = patched(PATCH.approvalOnAuditedSeverity)
+    ? approvalSeverity(trigger.severity, state)
+    : trigger.severity;
+  const approval = approvalPlan(policy, { zone, serverCount: state.serverCount, severity });
   const refused = approval.ask ? await approvalGate(r, approval) : null;
   if (refused) return refused;
 

@@ -37,6 +37,8 @@ test('a signal accepted while Temporal is unreachable is queued, then delivered 
     workflowIdPrefix: env.workflowIdPrefix,
     policies: env.policies,
     hostLabel: 'host',
+    keys: env.keys,
+    codecCorsOrigin: 'http://localhost:8233',
     logger,
     guards: () => PERMISSIVE_GUARDS,
   });
