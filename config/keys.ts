@@ -79,7 +79,11 @@ export function parseKeys(file: string, text: string): ShipshapeKeys {
   }
   const result = keysFileSchema.safeParse(raw);
   if (!result.success) {
-    const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(file)'}: ${i.message}`);
+    const lines = result.error.issues.flatMap((i) =>
+      i.code === 'unrecognized_keys'
+        ? i.keys.map((k) => `  ${[...i.path, k].join('.')}: unknown field`)
+        : [`  ${i.path.join('.') || '(file)'}: ${i.message}`],
+    );
     throw new ConfigError(`keys file ${file} is invalid:\n${lines.join('\n')}`);
   }
   const decode = (list: { id: string; key: string }[]) =>
