@@ -95,7 +95,7 @@ export function parseKeys(file: string, text: string): ShipshapeKeys {
 export function loadKeys(path: string | undefined): ShipshapeKeys {
   if (!path)
     throw new ConfigError(
-      'SHIPSHAPE_KEYS_FILE: is required (the keys file that encrypts Temporal payloads and signs decisions; create one with `npm run keys -- <file>`)',
+      'SHIPSHAPE_KEYS_FILE: is required (the keys file that encrypts Temporal payloads and signs decisions; create one with `npm run keys -- create <file>`)',
     );
   let text: string;
   try {

@@ -4,10 +4,13 @@
  * and the codec endpoint the Web UI calls decodes its payloads for a
  * Shipshape token (viewer or higher) and for nobody else.
  */
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
 import { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { injectFault } from '../../providers/simulated/admin';
+import { temporalBinary } from '../../scripts/services';
 import { createTestEnv, type TestEnv } from '../support/env';
 import { eventually, hostSignal, http } from '../support/http';
 
@@ -99,6 +102,19 @@ test('a history read straight from Temporal holds no plaintext comment or host f
   const [arg] = ((await decoded.json()) as { payloads: JsonPayload[] }).payloads;
   expect(text(arg!.metadata.encoding)).toBe('json/plain');
   expect(JSON.parse(text(arg!.data))).toMatchObject({ remediationId: id, by: 'bob', role: 'approver', comment });
+
+  // The Temporal CLI, pointed at the codec endpoint with a viewer's token, shows the history decoded.
+  const show = (
+    auth: string[], // (without a token the endpoint answers 401, as above)
+  ) =>
+    promisify(execFile)(temporalBinary(), [
+      ...['workflow', 'show', '--address', env.temporalAddress, '--workflow-id', done.workflowId, '--output', 'json'],
+      ...['--codec-endpoint', `${env.apiUrl}/v1/codec`, ...auth],
+    ]);
+  const shown = (await show(['--codec-auth', `Bearer ${tokens.viewer}`])).stdout;
+  expect(shown).not.toContain(Buffer.from('binary/encrypted').toString('base64'));
+  const payloadTexts = [...shown.matchAll(/"data": "([A-Za-z0-9+/=]+)"/g)].map((m) => text(m[1]));
+  expect(payloadTexts.some((t) => t.includes(comment))).toBe(true);
 });
 
 test("the codec endpoint answers the UI's preflight, and only the configured origin is allowed", async () => {
