@@ -35,8 +35,8 @@ export interface AppDeps {
   policyStore?: PolicyStore;
   /** The keys file: the API signs people's decisions with it, and its codec endpoint decrypts payloads with it. */
   keys: ShipshapeKeys;
-  /** The Temporal Web UI's origin, allowed to call the codec endpoint. */
-  codecCorsOrigin: string;
+  /** The Temporal Web UI's origins, allowed to call the codec endpoint. */
+  codecCorsOrigins: readonly string[];
 }
 
 export function createApp(deps: AppDeps): { app: Express; dispatcher: SignalDispatcher } {
@@ -60,7 +60,7 @@ export function createApp(deps: AppDeps): { app: Express; dispatcher: SignalDisp
     res.json(openapi);
   });
   // Before the /v1 authentication: the UI's CORS preflight carries no token (the codec's POSTs authenticate themselves).
-  app.use(createCodecRouter({ db: deps.db, keys: deps.keys, corsOrigin: deps.codecCorsOrigin }));
+  app.use(createCodecRouter({ db: deps.db, keys: deps.keys, corsOrigins: deps.codecCorsOrigins }));
   app.use('/v1', authenticate(deps.db));
   app.use(createSignalsRouter({ db: deps.db, dispatcher, hostLabel: deps.hostLabel, logger: deps.logger }));
   app.use(createRemediationsRouter({ db: deps.db, client: deps.client, decisionKeys: deps.keys.decisionKeys }));

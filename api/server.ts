@@ -50,7 +50,7 @@ export async function startApi(config: Config, options: { port?: number; logger?
     hostLabel: config.SHIPSHAPE_ALERTMANAGER_HOST_LABEL,
     guards: watchGuardsFile(config, logger),
     keys,
-    codecCorsOrigin: config.SHIPSHAPE_CODEC_CORS_ORIGIN,
+    codecCorsOrigins: config.SHIPSHAPE_CODEC_CORS_ORIGIN,
   });
   const stopRedispatch = startRedispatcher(db, dispatcher, logger);
   const server: Server = await new Promise((resolve) => {

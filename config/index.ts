@@ -41,11 +41,12 @@ export const configSchema = z
     SHIPSHAPE_NOTIFY_WEBHOOK_URL: z.url().optional(),
     /** The keys file (JSON): payload encryption keys and decision signing keys; required by the API and the worker. */
     SHIPSHAPE_KEYS_FILE: z.string().min(1).optional(),
-    /** The Temporal Web UI's origin, allowed to call the codec endpoint (CORS). */
+    /** The Temporal Web UI's origins (comma-separated), allowed to call the codec endpoint (CORS). */
     SHIPSHAPE_CODEC_CORS_ORIGIN: z
       .string()
-      .regex(/^https?:\/\/[^/\s]+$/, 'must be an origin: http(s)://host[:port], no path')
-      .default('http://localhost:8233'),
+      .regex(/^https?:\/\/[^/\s,]+(,https?:\/\/[^/\s,]+)*$/, 'must be origins, http(s)://host[:port], comma-separated')
+      .default('http://localhost:8233,http://127.0.0.1:8233')
+      .transform((v) => v.split(',')),
     SHIPSHAPE_DEV_TOKEN: z.string().min(20, 'must be at least 20 characters').optional(),
     /** The worker seeds the demo's 24-host simulated fleet at start (idempotent), before it syncs the inventory. */
     SHIPSHAPE_SEED_SIMULATED_FLEET: bool.default(false),

@@ -117,7 +117,7 @@ async function main(): Promise<void> {
     SHIPSHAPE_DEV_TOKEN: DEV_TOKEN,
     SHIPSHAPE_POLICY_DIR: policyDir,
     SHIPSHAPE_KEYS_FILE: keysFile,
-    SHIPSHAPE_CODEC_CORS_ORIGIN: `http://localhost:${uiPort}`,
+    SHIPSHAPE_CODEC_CORS_ORIGIN: `http://localhost:${uiPort},http://127.0.0.1:${uiPort}`,
     SHIPSHAPE_SWEEP_INTERVAL_SECONDS: process.env.SHIPSHAPE_SWEEP_INTERVAL_SECONDS ?? '15',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   });

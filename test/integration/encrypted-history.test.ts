@@ -150,3 +150,42 @@ test('encode then decode through the endpoint gives the payload back; a bad body
   expect(bad.status).toBe(400);
   expect(bad.body.error.message).toBe('body.payloads.0.data: must be base64');
 });
+
+test('in a browser, a person signs in once with their token; the cookie then lets the UI decode, and signing out ends it', async () => {
+  const payloads = (
+    (await (await codec('encode', [{ metadata: {}, data: b64(Buffer.from('"x"')) }], tokens.viewer)).json()) as {
+      payloads: JsonPayload[];
+    }
+  ).payloads;
+  const login = (token: string) =>
+    fetch(`${env.apiUrl}/v1/codec/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token }).toString(),
+    });
+  expect((await login('not-a-token')).status).toBe(401);
+  const form = await fetch(`${env.apiUrl}/v1/codec/login`);
+  expect(await form.text()).toContain('name="token"');
+
+  const signedIn = await login(tokens.viewer);
+  expect(signedIn.status).toBe(200);
+  expect(await signedIn.text()).toContain('Signed in as victor (viewer)');
+  const cookie = signedIn.headers.get('set-cookie')!;
+  expect(cookie).toMatch(/; Path=\/v1\/codec; HttpOnly; SameSite=Lax; Max-Age=28800/);
+
+  const viaCookie = (c: string) =>
+    fetch(`${env.apiUrl}/v1/codec/decode`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: UI_ORIGIN, cookie: c.split(';')[0]! },
+      body: JSON.stringify({ payloads }),
+    });
+  const decoded = await viaCookie(cookie);
+  expect(decoded.status).toBe(200);
+  expect(decoded.headers.get('access-control-allow-credentials')).toBe('true');
+  expect(text(((await decoded.json()) as { payloads: JsonPayload[] }).payloads[0]!.data)).toBe('"x"');
+
+  const out = await fetch(`${env.apiUrl}/v1/codec/logout`, { method: 'POST' });
+  const cleared = out.headers.get('set-cookie')!;
+  expect(cleared).toMatch(/^shipshape_codec=; .*Max-Age=0/);
+  expect((await viaCookie(cleared)).status).toBe(401);
+});

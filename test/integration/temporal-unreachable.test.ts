@@ -38,7 +38,7 @@ test('a signal accepted while Temporal is unreachable is queued, then delivered 
     policies: env.policies,
     hostLabel: 'host',
     keys: env.keys,
-    codecCorsOrigin: 'http://localhost:8233',
+    codecCorsOrigins: ['http://localhost:8233'],
     logger,
     guards: () => PERMISSIVE_GUARDS,
   });

@@ -179,7 +179,7 @@ export async function createTestEnv(options: TestEnvOptions = {}): Promise<TestE
     logger,
     guards: options.guards ?? (() => PERMISSIVE_GUARDS),
     keys,
-    codecCorsOrigin: 'http://localhost:8233',
+    codecCorsOrigins: ['http://localhost:8233'],
   });
   const stopRedispatch = options.redispatchEveryMs
     ? startRedispatcher(db, dispatcher, logger, options.redispatchEveryMs)
