@@ -189,3 +189,10 @@ test('in a browser, a person signs in once with their token; the cookie then let
   expect(cleared).toMatch(/^shipshape_codec=; .*Max-Age=0/);
   expect((await viaCookie(cleared)).status).toBe(401);
 });
+
+test('the OpenAPI document describes the codec routes', async () => {
+  const doc = (await http('GET', `${env.apiUrl}/openapi.json`, null)).body;
+  expect(Object.keys(doc.paths)).toEqual(
+    expect.arrayContaining(['/v1/codec/decode', '/v1/codec/encode', '/v1/codec/login', '/v1/codec/logout']),
+  );
+});
