@@ -15,7 +15,9 @@ function main(): void {
   const usage = 'usage: keys create <file> [--if-missing] | keys rotate <file> <new-key-id> | keys check <file>';
   if (!file) throw new Error(usage);
   if (command === 'create') {
-    if (rest.includes('--if-missing') && existsSync(file)) {
+    if (existsSync(file)) {
+      if (!rest.includes('--if-missing'))
+        throw new Error(`${file} exists: a keys file is never overwritten (to add a key: keys rotate ${file} <id>)`);
       loadKeys(file);
       console.log(`${file} exists and is valid; left as it is`);
       return;
