@@ -6,7 +6,7 @@
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import type { NamedKey } from '../config/keys';
-import { decisionSignatureValid } from '../config/decision-signature';
+import { decisionSignatureValid, startSignatureValid } from '../config/decision-signature';
 import { decisionRefusal, type DecisionClaim } from '../domain/decisions';
 import { FailureType } from '../domain/errors';
 import type { ApiRole } from '../domain/types';
@@ -36,6 +36,14 @@ export function createDecisionActivities(decisionKeys: NamedKey[]) {
         nowMs: Date.now(),
       });
       if (refusal) throw refuse(refusal);
+    },
+
+    /** Resolves when the API started this remediation with exactly this input; otherwise fails, naming why. */
+    async verifyStart(check: { workflowId: string; input: object; signature?: string }): Promise<void> {
+      if (!startSignatureValid(decisionKeys, check.workflowId, check.input, check.signature))
+        throw refuse(
+          `${check.workflowId} was not started by the Shipshape API with this input: it does nothing (remediations start from alerts sent to the API)`,
+        );
     },
   };
 }

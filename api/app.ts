@@ -47,6 +47,7 @@ export function createApp(deps: AppDeps): { app: Express; dispatcher: SignalDisp
     workflowIdPrefix: deps.workflowIdPrefix,
     policies: deps.policies,
     logger: deps.logger,
+    decisionKeys: deps.keys.decisionKeys,
   });
   const openapi = buildOpenApiDocument();
   const app = express();

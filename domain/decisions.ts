@@ -91,3 +91,20 @@ export function decisionRefusal(
     return `${decision} was signed at ${claim.issuedAt}, more than ${DECISION_MAX_AGE_MS / 60000} minutes ago: send it again`;
   return null;
 }
+
+/** JSON with every object's keys sorted: the same text for the same value, however it was built or carried. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object')
+    return `{${Object.keys(value)
+      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** The exact text a remediation's start signature is computed over: its workflow ID and its input. */
+export function canonicalStart(workflowId: string, input: object): string {
+  return JSON.stringify(['shipshape-start-v1', workflowId, canonicalJson(input)]);
+}

@@ -18,7 +18,7 @@ export const PROFILE_ACTIVITIES = {
   stepActions: ['powerCycle', 'reboot', 'restartComputeService'],
   sweepBookkeeping: ['startSweep', 'finishSweep'],
   sweepReads: ['sweepHosts', 'refreshHost'],
-  decisions: ['verifyDecision'],
+  decisions: ['verifyDecision', 'verifyStart'],
 } as const satisfies Record<string, ReadonlyArray<keyof RemediationActivities>>;
 
 /** The activities of one profile, and only those. */

@@ -37,6 +37,8 @@ export const PATCH = {
   signedDecisions: 'signed-decisions',
   /** 2026-11-28: an approval rule's severities are met by the severity the audit shows too, not only by the alert's claim. */
   approvalOnAuditedSeverity: 'approval-on-audited-severity',
+  /** 2026-11-28: a remediation acts only if the worker verified that the API started it with this input. */
+  signedStart: 'signed-start',
 } as const;
 
 export type PatchId = (typeof PATCH)[keyof typeof PATCH];

@@ -4,8 +4,9 @@
  * the run still waits; a decision without a role is refused; and an alert's
  * claimed severity cannot talk a critical host out of a critical-only approval.
  */
-import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { remediationWorkflowId } from '../../domain/remediation';
 import { injectFault } from '../../providers/simulated/admin';
 import { approveUpdate, cancelUpdate, handBackUpdate, viewQuery } from '../../workflows/messages';
 import { createTestEnv, DEFAULT_TEST_POLICIES, testPolicy, type TestEnv } from '../support/env';
@@ -159,4 +160,43 @@ test('a host the audit finds powered off counts as critical: an "info" claim sti
   expect(audit.find((a: { action: string }) => a.action === 'approval requested')?.reason).toBe(
     'severity critical asks for approval',
   );
+});
+
+test('a remediation started straight through Temporal, with a policy that asks nobody, fails at once and touches nothing', async () => {
+  const host = 'cmp-a-06';
+  await injectFault(env.db, host, { unhealthy: 'DIMM A3 uncorrectable errors' });
+  const workflowId = remediationWorkflowId(host, env.workflowIdPrefix);
+  const handle = await env.client.workflow.start('remediationWorkflow', {
+    taskQueue: env.taskQueue,
+    workflowId,
+    args: [
+      {
+        remediationId: 'forged-1',
+        host,
+        zone: 'zone-a',
+        policy: testPolicy('no-approval', ['HardwareFault']).policy,
+        trigger: {
+          signalId: 'forged',
+          name: 'HardwareFault',
+          fingerprint: 'f',
+          severity: 'critical',
+          status: 'firing',
+        },
+        requestedBy: 'mallory',
+      },
+    ],
+  });
+  const err = await handle.result().then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
+  expect(cause.type).toBe('Forbidden');
+  expect(cause.message).toMatch(/was not started by the Shipshape API/);
+  const sim = (await env.db.query('SELECT compute_enabled, power_cycles FROM sim_hosts WHERE id = $1', [host])).rows[0];
+  expect(sim).toEqual({ compute_enabled: true, power_cycles: 0 });
+  expect(
+    (await env.db.query('SELECT count(*)::int AS n FROM audit_log WHERE remediation_id = $1', ['forged-1'])).rows[0].n,
+  ).toBe(0);
 });

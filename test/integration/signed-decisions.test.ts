@@ -7,8 +7,10 @@
 import { randomBytes } from 'node:crypto';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { type ApplicationFailure } from '@temporalio/common';
-import { signDecision } from '../../config/decision-signature';
+import { WorkflowFailedError } from '@temporalio/client';
+import { signDecision, signStart } from '../../config/decision-signature';
 import { decisionAnswers, type DecisionClaim } from '../../domain/decisions';
+import { remediationWorkflowId, type RemediationInput } from '../../domain/remediation';
 import { injectFault } from '../../providers/simulated/admin';
 import { approveUpdate, viewQuery, type OperatorAction } from '../../workflows/messages';
 import { createTestEnv, type TestEnv } from '../support/env';
@@ -108,4 +110,37 @@ test('a decision signed without a role is refused for the missing role', async (
   const run = await awaitingApproval('cmp-a-04');
   const signed = await signedApproval(run, { role: null });
   await refusedWith(run, { ...signed, role: undefined }, /needs the caller's role/);
+});
+
+test('a start signed for one input is refused when the input is changed (another policy) or sent under another workflow ID', async () => {
+  const input: RemediationInput = {
+    remediationId: 'copied-1',
+    host: 'cmp-a-01',
+    zone: 'zone-a',
+    policy: env.policies().find((p) => p.name === 'hardware-fault')!.policy,
+    trigger: { signalId: 's', name: 'HardwareFault', fingerprint: 'f', severity: 'critical', status: 'firing' },
+    requestedBy: 'ops-bot',
+  };
+  const signedFor = remediationWorkflowId('cmp-a-01', env.workflowIdPrefix);
+  const startSignature = signStart(env.keys.decisionKeys, signedFor, input);
+  const lenient = { ...input.policy, approval: { required: false, timeoutSeconds: 60 } };
+  const attempts = [
+    { workflowId: `${env.workflowIdPrefix}forged/a`, args: { ...input, policy: lenient, startSignature } },
+    { workflowId: `${env.workflowIdPrefix}forged/b`, args: { ...input, startSignature } },
+  ];
+  for (const a of attempts) {
+    const handle = await env.client.workflow.start('remediationWorkflow', {
+      taskQueue: env.taskQueue,
+      workflowId: a.workflowId,
+      args: [a.args],
+    });
+    const err = await handle.result().then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect(((err as WorkflowFailedError).cause as ApplicationFailure).message).toMatch(
+      /not started by the Shipshape API/,
+    );
+  }
 });

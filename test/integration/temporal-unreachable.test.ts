@@ -64,6 +64,7 @@ test('a signal accepted while Temporal is unreachable is queued, then delivered 
     workflowIdPrefix: env.workflowIdPrefix,
     policies: env.policies,
     logger,
+    decisionKeys: env.keys.decisionKeys,
   });
   const stop = startRedispatcher(env.db, dispatcher, logger, 200);
   try {

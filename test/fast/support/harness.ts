@@ -11,7 +11,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { RemediationActivities } from '../../../activities';
 import { createDecisionActivities } from '../../../activities/decisions';
-import { signDecision } from '../../../config/decision-signature';
+import { signDecision, signStart } from '../../../config/decision-signature';
 import { newKeysFileText, parseKeys } from '../../../config/keys';
 import { decisionAnswers, type OperatorDecision } from '../../../domain/decisions';
 import {
@@ -162,25 +162,26 @@ export function useHarness(): Harness {
     const remediationId = `rem-${host}`;
     const workflowId = remediationWorkflowId(host);
     const requestedBy = options.requestedBy ?? 'alertmanager';
+    const input = {
+      remediationId,
+      host,
+      zone: 'zone-a',
+      policy,
+      trigger: {
+        signalId: `sig-${host}`,
+        name: options.signal ?? 'HostDown',
+        fingerprint: `fp-${host}`,
+        severity: options.severity ?? 'critical',
+        status: 'firing' as const,
+      },
+      requestedBy,
+    };
+    // Signed as the API signs the remediations it starts; the worker checks it.
+    const startSignature = signStart(HARNESS_KEYS.decisionKeys, workflowId, input);
     await env.client.workflow.start('remediationWorkflow', {
       taskQueue,
       workflowId,
-      args: [
-        {
-          remediationId,
-          host,
-          zone: 'zone-a',
-          policy,
-          trigger: {
-            signalId: `sig-${host}`,
-            name: options.signal ?? 'HostDown',
-            fingerprint: `fp-${host}`,
-            severity: options.severity ?? 'critical',
-            status: 'firing',
-          },
-          requestedBy,
-        },
-      ],
+      args: [{ ...input, startSignature }],
     });
     open.push(workflowId);
     const handle = env.client.workflow.getHandle<typeof remediationWorkflow>(workflowId);
