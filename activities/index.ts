@@ -8,6 +8,7 @@ import type { GuardConfig } from '../domain/guards';
 import type { FleetProvider } from '../domain/provider';
 import type { BmcConnector } from '../providers/bmc';
 import type { Notifier } from '../providers/notifiers';
+import type { DecisionActivities } from './decisions';
 import { createGuardActivities } from './guards';
 import { createHostActivities } from './host-actions';
 import { createRecordActivities } from './records';
@@ -40,4 +41,7 @@ export function createActivities(deps: ActivityDeps) {
   };
 }
 
-export type RemediationActivities = ReturnType<typeof createActivities>;
+/** The activities built from the fleet's dependencies (the worker adds the decision check, built from its keys). */
+export type FleetActivities = ReturnType<typeof createActivities>;
+/** Every activity the workflows proxy. */
+export type RemediationActivities = FleetActivities & DecisionActivities;

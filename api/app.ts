@@ -2,6 +2,7 @@
 import type { Client, Connection } from '@temporalio/client';
 import express, { type Express } from 'express';
 import type { Pool } from 'pg';
+import type { ShipshapeKeys } from '../config/keys';
 import type { Logger } from '../config/logger';
 import type { LoadedPolicy } from '../policies/loader';
 import { authenticate } from './auth';
@@ -10,6 +11,7 @@ import { errorHandler, notFoundRoute } from './errors';
 import { buildOpenApiDocument } from './openapi';
 import type { GuardConfig } from '../domain/guards';
 import { createAuditRouter } from './routes/audit';
+import { createCodecRouter } from './routes/codec';
 import { createGuardsRouter } from './routes/guards';
 import { createPoliciesRouter } from './routes/policies';
 import type { PolicyStore } from './policy-store';
@@ -33,6 +35,10 @@ export interface AppDeps {
   demo?: boolean;
   /** The policy files and their lifecycle API; without one, `policies` is fixed (tests). */
   policyStore?: PolicyStore;
+  /** The keys file: the API signs people's decisions with it, and its codec endpoint decrypts payloads with it. */
+  keys: ShipshapeKeys;
+  /** The Temporal Web UI's origins, allowed to call the codec endpoint. */
+  codecCorsOrigins: readonly string[];
 }
 
 export function createApp(deps: AppDeps): { app: Express; dispatcher: SignalDispatcher } {
@@ -43,6 +49,7 @@ export function createApp(deps: AppDeps): { app: Express; dispatcher: SignalDisp
     workflowIdPrefix: deps.workflowIdPrefix,
     policies: deps.policies,
     logger: deps.logger,
+    decisionKeys: deps.keys.decisionKeys,
   });
   const openapi = buildOpenApiDocument();
   const app = express();
@@ -55,9 +62,11 @@ export function createApp(deps: AppDeps): { app: Express; dispatcher: SignalDisp
   app.get('/openapi.json', (_req, res) => {
     res.json(openapi);
   });
+  // Before the /v1 authentication: the UI's CORS preflight carries no token (the codec's POSTs authenticate themselves).
+  app.use(createCodecRouter({ db: deps.db, keys: deps.keys, corsOrigins: deps.codecCorsOrigins }));
   app.use('/v1', authenticate(deps.db, { demo: deps.demo }));
   app.use(createSignalsRouter({ db: deps.db, dispatcher, hostLabel: deps.hostLabel, logger: deps.logger }));
-  app.use(createRemediationsRouter({ db: deps.db, client: deps.client }));
+  app.use(createRemediationsRouter({ db: deps.db, client: deps.client, decisionKeys: deps.keys.decisionKeys }));
   app.use(
     createHostsRouter({
       db: deps.db,

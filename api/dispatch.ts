@@ -33,6 +33,8 @@ import { HOST, PHASE, POLICY, ZONE } from '../domain/search-attributes';
 import type { SignalOutcome, SignalRecord } from '../domain/types';
 import type { LoadedPolicy } from '../policies/loader';
 import type { remediationWorkflow } from '../workflows/remediation';
+import { signStart } from '../config/decision-signature';
+import type { NamedKey } from '../config/keys';
 import { alertUpdate } from '../workflows/messages';
 import type { SignalResult } from './schemas';
 
@@ -45,6 +47,8 @@ export interface DispatcherDeps {
   logger: Logger;
   /** How long one delivery to Temporal may take before the signal is queued instead (default 5 s). */
   deliveryDeadlineMs?: number;
+  /** The keys file's decision keys: the API signs every remediation it starts, and the worker checks it. */
+  decisionKeys: NamedKey[];
 }
 
 /** Where a host stands in the fleet: what policies match on. */
@@ -307,12 +311,14 @@ export class SignalDispatcher {
       trigger,
       requestedBy: signal.receivedBy,
     };
+    const workflowId = remediationWorkflowId(signal.host, this.deps.workflowIdPrefix);
+    const startSignature = signStart(this.deps.decisionKeys, workflowId, input);
     // A workflow in its last moments rejects new alerts; the retry then starts a fresh run.
     for (let attempt = 1; ; attempt++) {
       const start = new WithStartWorkflowOperation<typeof remediationWorkflow>('remediationWorkflow', {
-        workflowId: remediationWorkflowId(signal.host, this.deps.workflowIdPrefix),
+        workflowId,
         taskQueue: this.deps.taskQueue,
-        args: [input],
+        args: [{ ...input, startSignature }],
         workflowIdConflictPolicy: 'USE_EXISTING',
         workflowIdReusePolicy: 'ALLOW_DUPLICATE',
         typedSearchAttributes: [

@@ -91,6 +91,7 @@ export function buildOpenApiDocument(): unknown {
       responses: {
         200: json(remediationView, 'Accepted by the workflow'),
         ...errors,
+        403: json(errorBody, 'The role may not (or the policy names other approver roles, or the caller requested it)'),
         404: json(errorBody, 'Unknown remediation'),
         409: json(errorBody, 'Not in a phase that accepts this; the message says why'),
       },
@@ -218,6 +219,45 @@ export function buildOpenApiDocument(): unknown {
       },
     });
   }
+  const codecPayloads = z.object({
+    payloads: z.array(
+      z.object({
+        metadata: z.record(z.string(), z.string()).describe('base64 values'),
+        data: z.string().describe('base64'),
+      }),
+    ),
+  });
+  for (const op of ['decode', 'encode'] as const) {
+    add({
+      method: 'post',
+      path: `/v1/codec/${op}`,
+      summary: `Temporal remote codec: ${op} payloads with the keys file (role: viewer; Bearer token or the /v1/codec/login cookie; CORS for the Web UI's origins)`,
+      request: { body: { content: { 'application/json': { schema: codecPayloads } }, required: true } },
+      responses: {
+        200: json(codecPayloads, `The payloads, ${op}d`),
+        ...errors,
+        422: json(errorBody, 'A payload cannot be decrypted: the message names its key id'),
+      },
+    });
+  }
+  registry.registerPath({
+    method: 'get',
+    path: '/v1/codec/login',
+    summary: 'A form to sign in with a token, so the Web UI can decode payloads in this browser',
+    responses: { 200: { description: 'HTML form' } },
+  });
+  registry.registerPath({
+    method: 'post',
+    path: '/v1/codec/login',
+    summary: 'Sign in (form field `token`, viewer or higher): sets an HttpOnly cookie scoped to /v1/codec for 8 hours',
+    responses: { 200: { description: 'Signed in' }, 401: json(errorBody, 'Token not valid') },
+  });
+  registry.registerPath({
+    method: 'post',
+    path: '/v1/codec/logout',
+    summary: 'Sign out: clears the cookie',
+    responses: { 204: { description: 'Signed out' } },
+  });
   registry.registerPath({
     method: 'get',
     path: '/healthz',

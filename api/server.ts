@@ -9,6 +9,7 @@
 import type { Server } from 'node:http';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
+import { loadKeys } from '../config/keys';
 import { createLogger, type Logger } from '../config/logger';
 import { createPool, type Db } from '../db/pool';
 import { watchGuardsFile } from '../policies/guards-schema';
@@ -29,13 +30,14 @@ export interface RunningApi {
 
 export async function startApi(config: Config, options: { port?: number; logger?: Logger } = {}): Promise<RunningApi> {
   const logger = options.logger ?? createLogger(config.LOG_LEVEL, 'shipshape-api');
+  const keys = loadKeys(config.SHIPSHAPE_KEYS_FILE);
   const db = createPool(config.DATABASE_URL, 20, logger);
   const policyStore = new PolicyStore(db, config.SHIPSHAPE_POLICY_DIR, logger, { provider: config.SHIPSHAPE_PROVIDER });
   await policyStore.load();
   policyStore.watch();
   if (config.SHIPSHAPE_DEV_TOKEN) await issueDevToken(db, config.SHIPSHAPE_DEV_TOKEN, logger);
   const connection = await connectClient(config);
-  const client = createClient(connection, config);
+  const client = createClient(connection, config, keys);
   const { app, dispatcher } = createApp({
     db,
     client,
@@ -48,6 +50,8 @@ export async function startApi(config: Config, options: { port?: number; logger?
     policyStore,
     hostLabel: config.SHIPSHAPE_ALERTMANAGER_HOST_LABEL,
     guards: watchGuardsFile(config, logger),
+    keys,
+    codecCorsOrigins: config.SHIPSHAPE_CODEC_CORS_ORIGIN,
   });
   const stopRedispatch = startRedispatcher(db, dispatcher, logger);
   const server: Server = await new Promise((resolve) => {

@@ -18,6 +18,7 @@ import { DEFAULT_GUARDS } from '../policies/guards-schema';
 import { createToken } from '../api/auth';
 import { startApi } from '../api/server';
 import { loadConfig } from '../config';
+import { loadKeys, writeNewKeysFile } from '../config/keys';
 import { countSignals } from '../db/signals';
 import { connectWorker } from '../workers/temporal';
 import { createRemediationWorker } from '../workers/worker';
@@ -103,7 +104,10 @@ async function main(): Promise<void> {
   );
   const url = await pg.createDatabase('shipshape');
   migrate(url);
+  const keysFile = join(dir, 'keys.json');
+  writeNewKeysFile(keysFile);
   const config = loadConfig({
+    SHIPSHAPE_KEYS_FILE: keysFile,
     DATABASE_URL: url,
     TEMPORAL_ADDRESS: temporal.address,
     SHIPSHAPE_SEED_SIMULATED_FLEET: 'true',
@@ -126,6 +130,7 @@ async function main(): Promise<void> {
       notifier: { notify: async () => undefined },
       guards: () => DEFAULT_GUARDS,
     }),
+    keys: loadKeys(keysFile),
   });
   const running = worker.run();
 

@@ -31,6 +31,8 @@ import { createBmcConnector } from '../workers/composition';
 import { createRemediationWorker } from '../workers/worker';
 import { migrate, startServices } from '../scripts/services';
 import { newerBmcService, startFixtureBmc } from './redfish-fixture';
+import { newKeysFileText, parseKeys } from '../config/keys';
+import { shipshapeDataConverter } from '../workers/data-converter';
 
 const HOSTS = Number(process.env.BENCH_HOSTS ?? 1000);
 const LATENCY_MS = Number(process.env.BENCH_BMC_LATENCY_MS ?? 50);
@@ -78,6 +80,8 @@ async function main(): Promise<void> {
     `bench:\n  username: ${AUTH.user}\n  password: ${AUTH.password}\n  timeoutSeconds: 10\n  allowPlainHttp: true\n`,
     'bench',
   );
+  // The sweep's payloads encrypted as in production (keys made for this run only).
+  const keys = parseKeys('bench', newKeysFileText('bench'));
   const connection = await NativeConnection.connect({ address: temporal.address });
   const taskQueue = 'bench-sweep';
   const worker = await createRemediationWorker({
@@ -92,9 +96,13 @@ async function main(): Promise<void> {
       bmc: createBmcConnector({ db, credentials, simulatedPower: provider }),
       telemetry: { concurrency: CONCURRENCY },
     }),
+    keys,
   });
   const running = worker.run();
-  const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
+  const client = new Client({
+    connection: await Connection.connect({ address: temporal.address }),
+    dataConverter: shipshapeDataConverter(keys),
+  });
 
   const sweep = async () => {
     const t = performance.now();

@@ -39,6 +39,14 @@ export const configSchema = z
     SHIPSHAPE_GUARDS_FILE: z.string().min(1).optional(),
     SHIPSHAPE_ALERTMANAGER_HOST_LABEL: z.string().min(1).default('host'),
     SHIPSHAPE_NOTIFY_WEBHOOK_URL: z.url().optional(),
+    /** The keys file (JSON): payload encryption keys and decision signing keys; required by the API and the worker. */
+    SHIPSHAPE_KEYS_FILE: z.string().min(1).optional(),
+    /** The Temporal Web UI's origins (comma-separated), allowed to call the codec endpoint (CORS). */
+    SHIPSHAPE_CODEC_CORS_ORIGIN: z
+      .string()
+      .regex(/^https?:\/\/[^/\s,]+(,https?:\/\/[^/\s,]+)*$/, 'must be origins, http(s)://host[:port], comma-separated')
+      .default('http://localhost:8233,http://127.0.0.1:8233')
+      .transform((v) => v.split(',')),
     /** The demo's admin token (subject `dev`); only with SHIPSHAPE_DEMO, and refused by an API that is not the demo. */
     SHIPSHAPE_DEV_TOKEN: z.string().min(20, 'must be at least 20 characters').optional(),
     /** This process runs the demo (scripts/demo.ts, docker-compose.yml): the only case where SHIPSHAPE_DEV_TOKEN works. */

@@ -6,7 +6,7 @@
  */
 import { approvalReason, confirmedProblems, type ConfirmCheck, type HostFacts } from './policy';
 import { hostIsDown, type RemediationPolicy } from './remediation';
-import type { HostState } from './types';
+import { SEVERITIES, type HostState, type Severity } from './types';
 
 /**
  * One line for a host's state under the checks: "healthy", or every problem
@@ -41,6 +41,29 @@ export function approvalPlan(policy: Pick<RemediationPolicy, 'name' | 'approval'
       ? `policy ${policy.name} requires approval`
       : null;
   return why ? { ask: true, why, onTimeout: rule?.onTimeout ?? 'escalate' } : { ask: false };
+}
+
+/**
+ * The severity Shipshape's own audit shows for a host, or null when it shows
+ * none: critical when the host's health or its BMC's health is critical, or
+ * the host is down (powered off, or its compute service down); warning when
+ * either health is warning.
+ */
+export function auditedSeverity(state: HostState): Severity | null {
+  const healths = [state.health, state.bmc?.status === 'read' ? state.bmc.health : 'ok'];
+  if (healths.includes('critical') || hostIsDown(state)) return 'critical';
+  if (healths.includes('warning')) return 'warning';
+  return null;
+}
+
+/**
+ * The severity an approval rule is evaluated on: the higher of what the alert
+ * claims and what the audit shows. The claim comes from whoever sent the
+ * alert, so it can only make approval stricter, never spare it.
+ */
+export function approvalSeverity(claimed: Severity, state: HostState): Severity {
+  const audited = auditedSeverity(state);
+  return audited && SEVERITIES.indexOf(audited) > SEVERITIES.indexOf(claimed) ? audited : claimed;
 }
 
 export interface DrainPlan {

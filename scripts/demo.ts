@@ -18,6 +18,7 @@ import { createActivityDeps, prepareFleet } from '../workers/composition';
 import { createToken } from '../api/auth';
 import { startApi, type RunningApi } from '../api/server';
 import { loadConfig } from '../config';
+import { loadKeys, writeNewKeysFile } from '../config/keys';
 import { hostsAndZones } from '../db/hosts';
 import { phasesOfRemediations } from '../db/remediations';
 import { lastFinishedSweep } from '../db/telemetry';
@@ -80,7 +81,14 @@ async function main(): Promise<void> {
   rmSync(pgDir, { recursive: true, force: true }); // fresh each time, wherever the cluster's data lives
   const { pg, temporal } = await startServices(
     { dataDir: pgDir },
-    { port: temporalPort, uiPort, dbFile: join(dataDir, 'temporal.db'), logFile: join(dataDir, 'temporal.log') },
+    {
+      port: temporalPort,
+      uiPort,
+      // The UI asks the API to decrypt payloads for it (a viewer token is needed: see the README).
+      uiCodecEndpoint: `http://localhost:${apiPort}/v1/codec`,
+      dbFile: join(dataDir, 'temporal.db'),
+      logFile: join(dataDir, 'temporal.log'),
+    },
   );
   started.push(
     () => pg.stop(),
@@ -96,6 +104,9 @@ async function main(): Promise<void> {
   await pg.createDatabase('shipshape');
   migrate(pg.ownerUrl('shipshape'));
   const databaseUrl = pg.appUrl('shipshape');
+  // The demo's keys (payload encryption, decision signing): made once per demo, in its data folder, owner-only.
+  const keysFile = join(dataDir, 'keys.json');
+  writeNewKeysFile(keysFile);
 
   const config = loadConfig({
     ...process.env,
@@ -108,6 +119,8 @@ async function main(): Promise<void> {
     SHIPSHAPE_DEMO: 'true',
     SHIPSHAPE_DEV_TOKEN: DEV_TOKEN,
     SHIPSHAPE_POLICY_DIR: policyDir,
+    SHIPSHAPE_KEYS_FILE: keysFile,
+    SHIPSHAPE_CODEC_CORS_ORIGIN: `http://localhost:${uiPort},http://127.0.0.1:${uiPort}`,
     SHIPSHAPE_SWEEP_INTERVAL_SECONDS: process.env.SHIPSHAPE_SWEEP_INTERVAL_SECONDS ?? '15',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   });
@@ -135,6 +148,7 @@ async function main(): Promise<void> {
               ),
           },
     }),
+    keys: loadKeys(keysFile),
   });
   const workerDone = worker.run();
   // The telemetry sweep: every simulated BMC read every 15 s; crossed thresholds become signals.

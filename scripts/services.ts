@@ -216,6 +216,8 @@ export async function startTemporalDevServer(options: {
   port?: number;
   uiPort?: number;
   headless?: boolean;
+  /** The Web UI's remote codec endpoint (Shipshape's /v1/codec), so the UI can show decrypted payloads. */
+  uiCodecEndpoint?: string;
   logFile: string;
 }): Promise<RunningTemporal> {
   const port = options.port ?? (await freePort());
@@ -223,6 +225,7 @@ export async function startTemporalDevServer(options: {
   if (options.dbFile) args.push('--db-filename', options.dbFile);
   if (options.headless) args.push('--headless');
   else args.push('--ui-port', String(options.uiPort ?? port + 1000));
+  if (options.uiCodecEndpoint && !options.headless) args.push('--ui-codec-endpoint', options.uiCodecEndpoint);
   for (const key of ALL_SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=Keyword`);
   const log = openSync(options.logFile, 'a');
   const child = spawn(temporalBinary(), args, { stdio: ['ignore', log, log], detached: false });

@@ -6,6 +6,7 @@
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import { ConfigError, loadConfig } from '../config';
+import { loadKeys } from '../config/keys';
 import { createLogger, type Logger } from '../config/logger';
 import { stopOnUnexpectedError } from '../config/process-errors';
 import { warnIfAuditLogMutable } from '../db/audit-log';
@@ -30,6 +31,7 @@ const SDK_LEVEL = {
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  const keys = loadKeys(config.SHIPSHAPE_KEYS_FILE);
   const logger = createLogger(config.LOG_LEVEL, 'shipshape-worker');
   const unexpected = stopOnUnexpectedError(logger);
   Runtime.install({ logger: new DefaultLogger(SDK_LEVEL[config.LOG_LEVEL]) });
@@ -39,7 +41,7 @@ async function main(): Promise<void> {
   const clientConnection = await connectClient(config);
   await ensureSearchAttributes(clientConnection, config.TEMPORAL_NAMESPACE, logger);
   // A schedule that cannot be created (no permission on Temporal Cloud, say) must not stop remediation: say so and go on.
-  await ensureSweepSchedule(createClient(clientConnection, config), {
+  await ensureSweepSchedule(createClient(clientConnection, config, keys), {
     prefix: config.SHIPSHAPE_WORKFLOW_ID_PREFIX,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     everySeconds: config.SHIPSHAPE_SWEEP_INTERVAL_SECONDS,
@@ -57,6 +59,7 @@ async function main(): Promise<void> {
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     activities: createActivities(deps),
+    keys,
   });
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE }, 'worker started');
   // Beside the worker, not before it: a slow provider must not hold up remediation. The inventory is

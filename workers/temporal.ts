@@ -7,6 +7,8 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import type { Config } from '../config';
+import type { ShipshapeKeys } from '../config/keys';
+import { shipshapeDataConverter } from './data-converter';
 import { ALL_SEARCH_ATTRIBUTES } from '../domain/search-attributes';
 import type { Logger } from '../config/logger';
 
@@ -35,8 +37,9 @@ export function connectWorker(config: Config): Promise<NativeConnection> {
   });
 }
 
-export function createClient(connection: Connection, config: Config): Client {
-  return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+/** The client the API and the worker process use: payloads encrypted with the keys file's codec keys. */
+export function createClient(connection: Connection, config: Config, keys: ShipshapeKeys): Client {
+  return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: shipshapeDataConverter(keys) });
 }
 
 /**

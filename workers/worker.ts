@@ -6,13 +6,18 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker, type NativeConnection } from '@temporalio/worker';
-import type { RemediationActivities } from '../activities';
+import type { FleetActivities } from '../activities';
+import { createDecisionActivities } from '../activities/decisions';
+import type { ShipshapeKeys } from '../config/keys';
+import { shipshapeDataConverter } from './data-converter';
 
 export interface WorkerOptions {
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
-  activities: RemediationActivities;
+  activities: FleetActivities;
+  /** The keys file: payloads are encrypted with its codec keys, decisions checked with its decision keys. */
+  keys: ShipshapeKeys;
   /** A prebuilt workflow bundle (npm run build:workflows); without one the worker bundles at start. */
   workflowBundlePath?: string;
   /** Concurrent activities: moves and power cycles mostly wait, so this can be generous. */
@@ -27,7 +32,8 @@ export function createRemediationWorker(options: WorkerOptions): Promise<Worker>
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    activities: options.activities,
+    activities: { ...options.activities, ...createDecisionActivities(options.keys.decisionKeys) },
+    dataConverter: shipshapeDataConverter(options.keys),
     ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: require.resolve('../workflows') }),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 100,
     // Finish activities in flight (a migration being tracked) before exiting on SIGTERM.

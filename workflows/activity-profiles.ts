@@ -5,7 +5,7 @@
  * test), and a profile exposes only its own, so no workflow can call an
  * activity with another profile's timeouts.
  */
-import { proxyActivities } from '@temporalio/workflow';
+import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { RemediationActivities } from '../activities';
 
 /** Which activities each profile carries; the sweep's two profiles are in telemetry.ts. */
@@ -18,6 +18,7 @@ export const PROFILE_ACTIVITIES = {
   stepActions: ['powerCycle', 'reboot', 'restartComputeService'],
   sweepBookkeeping: ['startSweep', 'finishSweep'],
   sweepReads: ['sweepHosts', 'refreshHost'],
+  decisions: ['verifyDecision', 'verifyStart'],
 } as const satisfies Record<string, ReadonlyArray<keyof RemediationActivities>>;
 
 /** The activities of one profile, and only those. */
@@ -82,3 +83,13 @@ export function stepActions(step: { timeoutSeconds?: number }) {
     retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
   });
 }
+
+/**
+ * The check of a person's decision (signature, role), run in the worker before
+ * an Update acts: local, because the caller is waiting; not retried, because a
+ * refusal is final and a person can simply send the decision again.
+ */
+export const decisions = proxyLocalActivities<ProfileActivities<'decisions'>>({
+  startToCloseTimeout: '10 seconds',
+  retry: { maximumAttempts: 1 },
+});

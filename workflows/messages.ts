@@ -12,11 +12,15 @@ export interface OperatorAction {
   remediationId: string;
   /** The API subject of the person acting. */
   by: string;
-  /** The caller's API role, for policies that name who may approve. */
+  /** The caller's API role: required, and checked against the decision and the policy's approver roles. */
   role?: ApiRole;
   comment?: string;
   /** For hand-back: the catalog action that fixed the host, so a policy can be drafted from it. */
   fixedBy?: RepairAction;
+  /** When the API signed this decision (ISO 8601). */
+  issuedAt?: string;
+  /** The API's HMAC over the decision (domain/decisions.ts `DecisionClaim`); the worker refuses a decision without a valid one. */
+  signature?: string;
 }
 
 export const alertUpdate = defineUpdate<AlertDelivery, [TriggerSignal]>('alert');

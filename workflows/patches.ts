@@ -33,6 +33,12 @@ export const PATCH = {
   evacuation: 'evacuation',
   /** 2026-11-28: while Shipshape's fence is on, checks first try to lift it; a hand-off or stand-down names a fence that stays. */
   liftFenceBeforeChecks: 'lift-fence-before-checks',
+  /** 2026-11-28: a person's decision (approve, reject, hand back, cancel) is acted on only once the worker verified the API's signature and the role. */
+  signedDecisions: 'signed-decisions',
+  /** 2026-11-28: an approval rule's severities are met by the severity the audit shows too, not only by the alert's claim. */
+  approvalOnAuditedSeverity: 'approval-on-audited-severity',
+  /** 2026-11-28: a remediation acts only if the worker verified that the API started it with this input. */
+  signedStart: 'signed-start',
 } as const;
 
 export type PatchId = (typeof PATCH)[keyof typeof PATCH];

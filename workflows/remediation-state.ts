@@ -33,7 +33,8 @@ import { PHASE } from '../domain/search-attributes';
 import type { HostState } from '../domain/types';
 import type { ConfirmCheck } from '../domain/policy';
 import type { DrainPlan } from '../domain/remediation-plan';
-import { paging, records } from './activity-profiles';
+import { decisionAnswers, type DecisionClaim, type OperatorDecision } from '../domain/decisions';
+import { decisions, paging, records } from './activity-profiles';
 import { PATCH } from './patches';
 import {
   alertUpdate,
@@ -108,6 +109,10 @@ export function describeFailure(err: unknown): string {
   const cause = err instanceof ActivityFailure ? err.cause : err;
   if (cause instanceof ApplicationFailure && cause.type) return `${cause.type}: ${cause.message}`;
   return cause instanceof Error ? cause.message : String(err);
+}
+
+function forbidden(message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type: FailureType.Forbidden, message, nonRetryable: true });
 }
 
 function wrongPhase(action: string, view: RemediationView, accepted: string): ApplicationFailure {
@@ -304,36 +309,32 @@ export class RemediationState {
       },
     );
     // Approve, reject and hand back answer once the workflow has acted on them, so the caller sees the new phase.
+    // A decision is acted on only after the worker verified it (the API's signature, the role): see verifyDecision.
     const decide = (decision: 'approved' | 'rejected') => async (action: OperatorAction) => {
+      const verb = decision === 'approved' ? 'approve' : 'reject';
+      if (await this.verifyDecision(verb, action)) this.checkAwaitingApproval(verb);
       this.approval = { decision, by: action.by, comment: action.comment ?? '' };
       if (patched(PATCH.answerAfterActing)) await condition(() => this.view.phase !== 'awaiting-approval');
       return this.view;
     };
-    const approvalValidator = (verb: string) => (action: OperatorAction) => {
+    const approvalValidator = (verb: 'approve' | 'reject') => (action: OperatorAction) => {
       this.checkSameRemediation(action);
-      if (this.view.phase !== 'awaiting-approval' || this.approval)
-        throw wrongPhase(verb, this.view, 'while awaiting approval');
+      this.checkAwaitingApproval(verb);
+      if (!action.role) throw forbidden(`${verb} needs the caller's role; ${action.by} sent none`);
       const roles = this.input.policy.approval.rule?.approverRoles;
-      if (roles && action.role && !roles.includes(action.role)) {
-        throw ApplicationFailure.create({
-          type: FailureType.Forbidden,
-          message: `policy ${this.input.policy.name} lets only ${roles.join(' or ')} ${verb}; ${action.by} is ${action.role}`,
-          nonRetryable: true,
-        });
-      }
-      if (action.by === this.view.requestedBy) {
-        throw ApplicationFailure.create({
-          type: FailureType.Forbidden,
-          message: `${action.by} requested this remediation and may not ${verb} it; another approver must`,
-          nonRetryable: true,
-        });
-      }
+      if (roles && !roles.includes(action.role))
+        throw forbidden(
+          `policy ${this.input.policy.name} lets only ${roles.join(' or ')} ${verb}; ${action.by} is ${action.role}`,
+        );
+      if (action.by === this.view.requestedBy)
+        throw forbidden(`${action.by} requested this remediation and may not ${verb} it; another approver must`);
     };
     setHandler(approveUpdate, decide('approved'), { validator: approvalValidator('approve') });
     setHandler(rejectUpdate, decide('rejected'), { validator: approvalValidator('reject') });
     setHandler(
       handBackUpdate,
       async (action) => {
+        if (await this.verifyDecision('hand-back', action)) this.checkAwaitingOperator();
         this.handBack = { by: action.by, comment: action.comment ?? '', fixedBy: action.fixedBy };
         if (patched(PATCH.answerAfterActing)) await condition(() => this.view.phase !== 'awaiting-operator');
         return this.view;
@@ -341,25 +342,75 @@ export class RemediationState {
       {
         validator: (action) => {
           this.checkSameRemediation(action);
-          if (this.view.phase !== 'awaiting-operator' || this.handBack)
-            throw wrongPhase('hand-back', this.view, 'while awaiting an operator');
+          this.checkAwaitingOperator();
+          if (!action.role) throw forbidden(`hand-back needs the caller's role; ${action.by} sent none`);
         },
       },
     );
     setHandler(
       cancelUpdate,
-      (action) => {
+      async (action) => {
+        if (await this.verifyDecision('cancel', action)) this.checkRunning();
         this.cancel = { by: action.by, comment: action.comment ?? '' };
         return this.view;
       },
       {
         validator: (action) => {
           this.checkSameRemediation(action);
-          if (isFinal(this.view.phase) || this.cancel)
-            throw wrongPhase('cancel', this.view, 'while the remediation runs');
+          this.checkRunning();
+          if (!action.role) throw forbidden(`cancel needs the caller's role; ${action.by} sent none`);
         },
       },
     );
+  }
+
+  /**
+   * Have the worker check a person's decision before it is acted on: the API's
+   * signature over exactly this workflow, remediation, decision and what it
+   * answers (filled in here from the workflow's own state, not the caller's),
+   * and the role. A refusal fails the Update and changes nothing. Returns
+   * whether it checked (runs from before the patch replay without the check),
+   * so the caller re-checks the phase: it may have moved on while waiting.
+   */
+  private async verifyDecision(decision: OperatorDecision, action: OperatorAction): Promise<boolean> {
+    if (!patched(PATCH.signedDecisions)) return false;
+    const claim: DecisionClaim = {
+      workflowId: workflowInfo().workflowId,
+      remediationId: this.view.remediationId,
+      decision,
+      by: action.by,
+      role: action.role ?? null,
+      comment: action.comment ?? '',
+      fixedBy: action.fixedBy ?? null,
+      answers: decisionAnswers(decision, this.view),
+      issuedAt: action.issuedAt ?? '',
+    };
+    try {
+      await decisions.verifyDecision({
+        claim,
+        signature: action.signature,
+        policyName: this.input.policy.name,
+        approverRoles: this.input.policy.approval.rule?.approverRoles ?? null,
+      });
+    } catch (err) {
+      // The refusal itself (Forbidden), not the activity wrapper, so the API answers 403 with its reason.
+      throw err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : err;
+    }
+    return true;
+  }
+
+  private checkAwaitingApproval(verb: string): void {
+    if (this.view.phase !== 'awaiting-approval' || this.approval)
+      throw wrongPhase(verb, this.view, 'while awaiting approval');
+  }
+
+  private checkAwaitingOperator(): void {
+    if (this.view.phase !== 'awaiting-operator' || this.handBack)
+      throw wrongPhase('hand-back', this.view, 'while awaiting an operator');
+  }
+
+  private checkRunning(): void {
+    if (isFinal(this.view.phase) || this.cancel) throw wrongPhase('cancel', this.view, 'while the remediation runs');
   }
 
   private checkSameRemediation(action: OperatorAction): void {

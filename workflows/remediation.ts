@@ -5,7 +5,9 @@
  * is derived from the host, so a host has one remediation at a time.
  */
 import {
+  ActivityFailure,
   allHandlersFinished,
+  ApplicationFailure,
   CancellationScope,
   condition,
   ContinueAsNew,
@@ -18,10 +20,16 @@ import {
 import { personOverride } from '../domain/health';
 import { confirmedProblems } from '../domain/policy';
 import { DISABLE_REASON_PREFIX, type RemediationInput, type RemediationView } from '../domain/remediation';
-import { approvalPlan, drainPlan, healthSummary, type ApprovalPlan } from '../domain/remediation-plan';
+import {
+  approvalPlan,
+  approvalSeverity,
+  drainPlan,
+  healthSummary,
+  type ApprovalPlan,
+} from '../domain/remediation-plan';
 import type { HostState } from '../domain/types';
 import type { ComputeToggle } from '../activities/host-actions';
-import { hostActions, records, serviceToggles } from './activity-profiles';
+import { decisions, hostActions, records, serviceToggles } from './activity-profiles';
 import { waitForCapacity } from './capacity';
 import {
   describeFailure,
@@ -39,11 +47,14 @@ import { checkHeldHost, drainAndClimbLadder, drainAndRepair, fenceStaysOn, liftF
 export interface RemediationWorkflowInput extends RemediationInput {
   /** Set only when a long hand-off continued as new. */
   resume?: ResumeState;
+  /** The API's signature over the workflow ID and the input without `resume` (see verifyStarted). */
+  startSignature?: string;
 }
 
 export async function remediationWorkflow(input: RemediationWorkflowInput): Promise<RemediationView> {
   const r = new RemediationState(input, input.resume);
   r.registerHandlers();
+  if (patched(PATCH.signedStart)) await verifyStarted(input);
   let view: RemediationView;
   try {
     view = await handOffOnFailure(r, input.resume ? () => resumeHandOff(r) : () => remediate(r));
@@ -62,6 +73,25 @@ export async function remediationWorkflow(input: RemediationWorkflowInput): Prom
   // Let Update handlers that are mid-flight answer before the run closes.
   await condition(allHandlersFinished);
   return view;
+}
+
+/**
+ * Only the API starts a remediation: anyone else with access to Temporal could
+ * choose the policy (one without approval, say). The worker checks the API's
+ * signature over the workflow ID and the input; a run that fails the check
+ * fails at once, before anything is recorded or touched. A run continued as
+ * new from a hand-off carries its first run's signature; one that continued
+ * from a run started before this check (no signature) is accepted only as a
+ * continuation, which no client can start.
+ */
+async function verifyStarted(input: RemediationWorkflowInput): Promise<void> {
+  const { resume: _resume, startSignature, ...started } = input;
+  if (!startSignature && input.resume && workflowInfo().continuedFromExecutionRunId) return;
+  try {
+    await decisions.verifyStart({ workflowId: workflowInfo().workflowId, input: started, signature: startSignature });
+  } catch (err) {
+    throw err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : err;
+  }
 }
 
 /**
@@ -107,8 +137,12 @@ async function remediate(r: RemediationState): Promise<RemediationView> {
     : null;
   if (repeat) return handOffUntilReturned(r, repeat, 'hand-off');
 
-  // A person approves first, if the policy says so for this host and alert.
-  const approval = approvalPlan(policy, { zone, serverCount: state.serverCount, severity: trigger.severity });
+  // A person approves first, if the policy says so for this host and alert. The alert's severity is the
+  // sender's claim: it can raise the severity the rule sees above what the audit shows, never lower it.
+  const severity = patched(PATCH.approvalOnAuditedSeverity)
+    ? approvalSeverity(trigger.severity, state)
+    : trigger.severity;
+  const approval = approvalPlan(policy, { zone, serverCount: state.serverCount, severity });
   const refused = approval.ask ? await approvalGate(r, approval) : null;
   if (refused) return refused;
 

@@ -1,13 +1,20 @@
-/** Remediations: list, inspect, and the human steps (approve, reject, hand back, cancel) as Temporal Updates. */
+/**
+ * Remediations: list, inspect, and the human steps (approve, reject, hand
+ * back, cancel) as Temporal Updates. Each step is signed here with the keys
+ * file's decision key, bound to the workflow, the remediation and what it
+ * answers; the worker refuses a decision the API did not sign.
+ */
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { Router } from 'express';
 import type { Pool } from 'pg';
+import type { NamedKey } from '../../config/keys';
+import { signDecision } from '../../config/decision-signature';
 import { findRemediation, listRemediations, type RemediationRecord } from '../../db/remediations';
 import { FailureType } from '../../domain/errors';
+import { DECISION_ROLE, decisionAnswers, type DecisionClaim } from '../../domain/decisions';
 import type { RepairAction } from '../../domain/remediation';
-import type { ApiRole } from '../../domain/types';
-import { OPERATOR_UPDATES, type OperatorUpdateName } from '../../workflows/messages';
+import { OPERATOR_UPDATES, viewQuery, type OperatorUpdateName } from '../../workflows/messages';
 import { requireRole } from '../auth';
 import { AppError, conflict, forbidden, notFound } from '../errors';
 import { handBackRequest, operatorActionRequest, remediationListQuery } from '../schemas';
@@ -33,13 +40,6 @@ function present(row: RemediationRecord) {
   };
 }
 
-const ROLE_FOR: Record<OperatorUpdateName, ApiRole> = {
-  approve: 'approver',
-  reject: 'approver',
-  'hand-back': 'operator',
-  cancel: 'operator',
-};
-
 function failureType(err: unknown): { type: string | undefined; message: string } {
   const cause = err instanceof WorkflowUpdateFailedError ? err.cause : err;
   if (cause instanceof ApplicationFailure) return { type: cause.type ?? undefined, message: cause.message };
@@ -56,7 +56,7 @@ function asHttpError(err: unknown, row: RemediationRecord): unknown {
   return err;
 }
 
-export function createRemediationsRouter(deps: { db: Pool; client: Client }): Router {
+export function createRemediationsRouter(deps: { db: Pool; client: Client; decisionKeys: NamedKey[] }): Router {
   const router = Router();
 
   async function load(id: string): Promise<RemediationRecord> {
@@ -75,7 +75,7 @@ export function createRemediationsRouter(deps: { db: Pool; client: Client }): Ro
   });
 
   for (const name of Object.keys(OPERATOR_UPDATES) as OperatorUpdateName[]) {
-    router.post(`/v1/remediations/:id/${name}`, requireRole(ROLE_FOR[name]), async (req, res) => {
+    router.post(`/v1/remediations/:id/${name}`, requireRole(DECISION_ROLE[name]), async (req, res) => {
       const body = parse(name === 'hand-back' ? handBackRequest : operatorActionRequest, req.body ?? {}, 'body') as {
         comment?: string;
         fixedBy?: RepairAction;
@@ -86,14 +86,29 @@ export function createRemediationsRouter(deps: { db: Pool; client: Client }): Ro
           phase: row.phase,
         });
       try {
-        const view = await deps.client.workflow.getHandle(row.workflowId).executeUpdate(OPERATOR_UPDATES[name], {
+        const handle = deps.client.workflow.getHandle(row.workflowId);
+        // What the decision answers (this approval request, this hand-off), as the workflow has it now.
+        const claim: DecisionClaim = {
+          workflowId: row.workflowId,
+          remediationId: row.id,
+          decision: name,
+          by: req.caller!.subject,
+          role: req.caller!.role,
+          comment: body.comment ?? '',
+          fixedBy: body.fixedBy ?? null,
+          answers: decisionAnswers(name, await handle.query(viewQuery)),
+          issuedAt: new Date().toISOString(),
+        };
+        const view = await handle.executeUpdate(OPERATOR_UPDATES[name], {
           args: [
             {
               remediationId: row.id,
-              by: req.caller!.subject,
-              role: req.caller!.role,
+              by: claim.by,
+              role: claim.role!,
               comment: body.comment,
               fixedBy: body.fixedBy,
+              issuedAt: claim.issuedAt,
+              signature: signDecision(deps.decisionKeys, claim),
             },
           ],
         });

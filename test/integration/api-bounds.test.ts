@@ -164,6 +164,8 @@ describe('bounded answers', () => {
       hostLabel: 'host',
       logger: createLogger('silent', 'test'),
       guards: () => PERMISSIVE_GUARDS,
+      keys: env.keys,
+      codecCorsOrigins: [],
     });
     const server: Server = await new Promise((ok) => {
       const s = app.listen(0, '127.0.0.1', () => ok(s));

@@ -59,6 +59,7 @@ test("the worker's start-up log says, per zone, how many hosts may go out now an
       SHIPSHAPE_WORKFLOW_ID_PREFIX: env.workflowIdPrefix,
       SHIPSHAPE_SWEEP_INTERVAL_SECONDS: '0',
       SHIPSHAPE_GUARDS_FILE: SHIPPED_FILE,
+      SHIPSHAPE_KEYS_FILE: env.keysFile,
       LOG_LEVEL: 'info',
     },
     stdio: ['ignore', 'pipe', 'pipe'],

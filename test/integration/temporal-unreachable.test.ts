@@ -37,6 +37,8 @@ test('a signal accepted while Temporal is unreachable is queued, then delivered 
     workflowIdPrefix: env.workflowIdPrefix,
     policies: env.policies,
     hostLabel: 'host',
+    keys: env.keys,
+    codecCorsOrigins: ['http://localhost:8233'],
     logger,
     guards: () => PERMISSIVE_GUARDS,
   });
@@ -62,6 +64,7 @@ test('a signal accepted while Temporal is unreachable is queued, then delivered 
     workflowIdPrefix: env.workflowIdPrefix,
     policies: env.policies,
     logger,
+    decisionKeys: env.keys.decisionKeys,
   });
   const stop = startRedispatcher(env.db, dispatcher, logger, 200);
   try {

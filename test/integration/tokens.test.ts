@@ -37,6 +37,8 @@ async function apiServing(demo: boolean): Promise<{ url: string; close(): Promis
     hostLabel: 'host',
     logger: createLogger('silent', 'test'),
     guards: () => PERMISSIVE_GUARDS,
+    keys: env.keys,
+    codecCorsOrigins: [],
     demo,
   });
   const server: Server = await new Promise((ok) => {

@@ -4,11 +4,12 @@
  * the real API in-process, and a worker with the real activities.
  */
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import type { Server } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import { Client as PgClient, type Pool } from 'pg';
-import { createActivities, type RemediationActivities } from '../../activities';
+import { createActivities, type FleetActivities } from '../../activities';
 import { syncInventory } from '../../activities/inventory';
 import type { Notifier, OperatorNotification } from '../../providers/notifiers';
 import { SimulatedFleet } from '../../providers/simulated/provider';
@@ -20,6 +21,7 @@ import { createToken } from '../../api/auth';
 import { startRedispatcher } from '../../api/redispatch';
 import { createApp } from '../../api/app';
 import { PolicyStore } from '../../api/policy-store';
+import { loadKeys, writeNewKeysFile, type ShipshapeKeys } from '../../config/keys';
 import { createLogger } from '../../config/logger';
 import { APP_ROLE, OWNER_ROLE } from '../../db/bootstrap';
 import { createPool } from '../../db/pool';
@@ -30,6 +32,7 @@ import type { RemediationPolicy } from '../../domain/remediation';
 import type { ApiRole } from '../../domain/types';
 import type { LoadedPolicy } from '../../policies/loader';
 import { createBmcConnector } from '../../workers/composition';
+import { shipshapeDataConverter } from '../../workers/data-converter';
 import { createRemediationWorker } from '../../workers/worker';
 
 let runtimeInstalled = false;
@@ -92,7 +95,10 @@ export interface TestEnv {
   notifications: OperatorNotification[];
   policies: () => readonly LoadedPolicy[];
   token(subject: string, role: ApiRole): Promise<string>;
-  startWorker(activities?: RemediationActivities): Promise<Worker>;
+  /** The keys file the API and the worker load (every payload is encrypted, every decision signed), and its keys. */
+  keysFile: string;
+  keys: ShipshapeKeys;
+  startWorker(activities?: FleetActivities): Promise<Worker>;
   close(): Promise<void>;
 }
 
@@ -150,8 +156,11 @@ export async function createTestEnv(options: TestEnvOptions = {}): Promise<TestE
   });
 
   const temporalAddress = process.env.SHIPSHAPE_TEST_TEMPORAL!;
+  const keysFile = join(process.env.SHIPSHAPE_TEST_DIR!, `keys-${dbName}.json`);
+  writeNewKeysFile(keysFile);
+  const keys = loadKeys(keysFile);
   const connection = await Connection.connect({ address: temporalAddress });
-  const client = new Client({ connection });
+  const client = new Client({ connection, dataConverter: shipshapeDataConverter(keys) });
   const taskQueue = `test-${randomUUID()}`;
   const logger = createLogger('silent', 'test');
   const workflowIdPrefix = `${dbName}/`;
@@ -174,6 +183,8 @@ export async function createTestEnv(options: TestEnvOptions = {}): Promise<TestE
     hostLabel: 'host',
     logger,
     guards: options.guards ?? (() => PERMISSIVE_GUARDS),
+    keys,
+    codecCorsOrigins: ['http://localhost:8233'],
   });
   const stopRedispatch = options.redispatchEveryMs
     ? startRedispatcher(db, dispatcher, logger, options.redispatchEveryMs)
@@ -200,6 +211,8 @@ export async function createTestEnv(options: TestEnvOptions = {}): Promise<TestE
     apiUrl: `http://127.0.0.1:${port}`,
     notifications,
     policies,
+    keysFile,
+    keys,
     token: (subject, role) => createToken(db, subject, role),
     async startWorker(activities) {
       const workerConnection = await NativeConnection.connect({ address: temporalAddress });
@@ -218,6 +231,7 @@ export async function createTestEnv(options: TestEnvOptions = {}): Promise<TestE
             telemetry: options.telemetry,
           }),
         workflowBundlePath: process.env.SHIPSHAPE_TEST_BUNDLE,
+        keys,
       });
       workers.push({ worker, done: worker.run(), connection: workerConnection });
       return worker;

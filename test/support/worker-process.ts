@@ -13,6 +13,7 @@ export function spawnWorkerProcess(env: TestEnv, extra: Record<string, string>):
       TEMPORAL_ADDRESS: env.temporalAddress,
       TEMPORAL_TASK_QUEUE: env.taskQueue,
       SHIPSHAPE_WORKFLOW_ID_PREFIX: env.workflowIdPrefix,
+      SHIPSHAPE_KEYS_FILE: env.keysFile,
       SHIPSHAPE_SWEEP_INTERVAL_SECONDS: '0', // no telemetry schedule left behind on the shared dev server
       LOG_LEVEL: 'warn',
       ...extra,

@@ -10,13 +10,17 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { RemediationActivities } from '../../../activities';
+import { createDecisionActivities } from '../../../activities/decisions';
+import { signDecision, signStart } from '../../../config/decision-signature';
+import { newKeysFileText, parseKeys } from '../../../config/keys';
+import { decisionAnswers, type OperatorDecision } from '../../../domain/decisions';
 import {
   remediationWorkflowId,
   type Phase,
   type RemediationPolicy,
   type RemediationView,
 } from '../../../domain/remediation';
-import type { Severity } from '../../../domain/types';
+import type { ApiRole, Severity } from '../../../domain/types';
 import { parsePolicy } from '../../../policies/loader';
 import {
   alertUpdate,
@@ -88,6 +92,8 @@ export interface Harness {
 }
 
 const bundlePath = process.env.SHIPSHAPE_TEST_BUNDLE;
+/** The keys the harness signs decisions with, as the API does; the worker checks them as in production. */
+export const HARNESS_KEYS = parseKeys('harness', newKeysFileText('harness'));
 
 /** Registers the file's beforeAll/afterEach/afterAll; the returned object is usable inside tests. */
 export function useHarness(): Harness {
@@ -112,6 +118,7 @@ export function useHarness(): Harness {
         },
       ]),
     ) as unknown as RemediationActivities;
+    Object.assign(activities, createDecisionActivities(HARNESS_KEYS.decisionKeys));
     worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue,
@@ -155,30 +162,42 @@ export function useHarness(): Harness {
     const remediationId = `rem-${host}`;
     const workflowId = remediationWorkflowId(host);
     const requestedBy = options.requestedBy ?? 'alertmanager';
+    const input = {
+      remediationId,
+      host,
+      zone: 'zone-a',
+      policy,
+      trigger: {
+        signalId: `sig-${host}`,
+        name: options.signal ?? 'HostDown',
+        fingerprint: `fp-${host}`,
+        severity: options.severity ?? 'critical',
+        status: 'firing' as const,
+      },
+      requestedBy,
+    };
+    // Signed as the API signs the remediations it starts; the worker checks it.
+    const startSignature = signStart(HARNESS_KEYS.decisionKeys, workflowId, input);
     await env.client.workflow.start('remediationWorkflow', {
       taskQueue,
       workflowId,
-      args: [
-        {
-          remediationId,
-          host,
-          zone: 'zone-a',
-          policy,
-          trigger: {
-            signalId: `sig-${host}`,
-            name: options.signal ?? 'HostDown',
-            fingerprint: `fp-${host}`,
-            severity: options.severity ?? 'critical',
-            status: 'firing',
-          },
-          requestedBy,
-        },
-      ],
+      args: [{ ...input, startSignature }],
     });
     open.push(workflowId);
     const handle = env.client.workflow.getHandle<typeof remediationWorkflow>(workflowId);
-    const act = (by: string, comment = ''): OperatorAction => ({ remediationId, by, comment });
     const view = () => handle.query(viewQuery);
+    /** A decision as the API sends it: signed over this workflow, remediation and what it answers. */
+    const act = async (
+      decision: OperatorDecision,
+      by: string,
+      role: ApiRole,
+      comment = '',
+    ): Promise<OperatorAction> => {
+      const issuedAt = new Date().toISOString();
+      const answers = decisionAnswers(decision, await view());
+      const claim = { workflowId, remediationId, decision, by, role, comment, fixedBy: null, answers, issuedAt };
+      return { remediationId, by, role, comment, issuedAt, signature: signDecision(HARNESS_KEYS.decisionKeys, claim) };
+    };
     const until = async (what: string, holds: (v: RemediationView) => boolean): Promise<RemediationView> => {
       const deadline = Date.now() + 30_000;
       for (;;) {
@@ -202,12 +221,14 @@ export function useHarness(): Harness {
       untilStep: (name) =>
         until(`in step ${name}`, (v) => v.steps.at(-1)?.name === name && v.steps.at(-1)?.status === 'running'),
       result: () => handle.result(),
-      approve: (by = 'approver-1') =>
-        handle.executeUpdate(approveUpdate, { args: [{ ...act(by, 'go ahead'), role: 'approver' }] }),
-      reject: (by, comment) =>
-        handle.executeUpdate(rejectUpdate, { args: [{ ...act(by, comment), role: 'approver' }] }),
-      handBack: (by, comment) => handle.executeUpdate(handBackUpdate, { args: [act(by, comment)] }),
-      cancel: (by, comment) => handle.executeUpdate(cancelUpdate, { args: [act(by, comment)] }),
+      approve: async (by = 'approver-1') =>
+        handle.executeUpdate(approveUpdate, { args: [await act('approve', by, 'approver', 'go ahead')] }),
+      reject: async (by, comment) =>
+        handle.executeUpdate(rejectUpdate, { args: [await act('reject', by, 'approver', comment)] }),
+      handBack: async (by, comment) =>
+        handle.executeUpdate(handBackUpdate, { args: [await act('hand-back', by, 'operator', comment)] }),
+      cancel: async (by, comment) =>
+        handle.executeUpdate(cancelUpdate, { args: [await act('cancel', by, 'operator', comment)] }),
       alert: (signalId, name = 'HostDown') =>
         handle.executeUpdate(alertUpdate, {
           args: [{ signalId, name, fingerprint: `fp-${host}`, severity: 'critical', status: 'firing' }],

@@ -11,7 +11,7 @@
  */
 import { activityInfo } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { RemediationActivities } from '../../../activities';
+import type { FleetActivities as RemediationActivities } from '../../../activities';
 import type { AuditEntry } from '../../../domain/audit';
 import { FailureType } from '../../../domain/errors';
 import { personOverride } from '../../../domain/health';
