@@ -12,6 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
+import { createToken } from '../../api/auth';
+import { writeNewKeysFile } from '../../config/keys';
 import { injectFault } from '../../providers/simulated/admin';
 import { freePort, migrate, startPostgres, type RunningPostgres } from '../../scripts/services';
 import { eventually } from '../support/http';
@@ -98,6 +100,9 @@ beforeAll(async () => {
   migrate(pg.ownerUrl('shipshape'));
   fixtures = new Pool({ connectionString: pg.url('shipshape'), max: 2 });
   fixtures.on('error', () => undefined); // this pool sees the restart too
+  await createToken(fixtures, 'restart-test', 'admin', { token: TOKEN });
+  const keysFile = join(dir, 'keys.json');
+  writeNewKeysFile(keysFile);
 
   const policyDir = join(dir, 'policies');
   mkdirSync(policyDir);
@@ -110,6 +115,7 @@ beforeAll(async () => {
     TEMPORAL_TASK_QUEUE: `pg-restart-${randomUUID()}`,
     SHIPSHAPE_WORKFLOW_ID_PREFIX: `pg-restart-${randomUUID().slice(0, 8)}/`,
     SHIPSHAPE_SWEEP_INTERVAL_SECONDS: '0', // no schedule left behind on the shared dev server
+    SHIPSHAPE_KEYS_FILE: keysFile,
     LOG_LEVEL: 'warn',
   };
   startProcess('worker', 'workers/main.js', {
@@ -121,7 +127,6 @@ beforeAll(async () => {
   startProcess('api', 'api/main.js', {
     ...common,
     SHIPSHAPE_API_PORT: String(port),
-    SHIPSHAPE_DEV_TOKEN: TOKEN,
     SHIPSHAPE_POLICY_DIR: policyDir,
   });
   await eventually(
