@@ -11,6 +11,7 @@ import type { Connection } from '@temporalio/client';
 import { Client as PgClient, Pool } from 'pg';
 import { createApp } from '../../api/app';
 import { SIGNAL_LIMITS } from '../../api/schemas';
+import { signStart } from '../../config/decision-signature';
 import { createLogger } from '../../config/logger';
 import { pruneSignals } from '../../db/signals';
 import { remediationWorkflowId, type RemediationInput } from '../../domain/remediation';
@@ -204,10 +205,12 @@ test('a signal delivered again after its first delivery started the run indexes 
       trigger: { signalId, name: 'HardwareFault', fingerprint: 'fp-1', severity: 'critical', status: 'firing' },
       requestedBy: 'ops-bot',
     };
+    // Started as the API starts it: signed with the decision key (an unsigned start fails at once).
+    const workflowId = remediationWorkflowId(host, own.workflowIdPrefix);
     await own.client.workflow.start('remediationWorkflow', {
-      workflowId: remediationWorkflowId(host, own.workflowIdPrefix),
+      workflowId,
       taskQueue: own.taskQueue,
-      args: [input],
+      args: [{ ...input, startSignature: signStart(own.keys.decisionKeys, workflowId, input) }],
     });
     await own.db.query(
       `INSERT INTO signals (id, source, name, resource_kind, resource_id, host, severity, status, fingerprint, received_by, outcome, outcome_reason)
