@@ -41,6 +41,8 @@ const AGENTS: Record<HostRole, string> = {
 export interface SimulatedTimings {
   migrationSeconds: number;
   powerOnSeconds: number;
+  /** How long a power call takes to return after the host went off, like OpenStack waiting for "power off" (default 0). */
+  powerCallSeconds?: number;
 }
 
 export class SimulatedFleet implements FleetProvider {
@@ -134,15 +136,24 @@ export class SimulatedFleet implements FleetProvider {
     return { id: row.id, status: row.status, destination: row.dest, error: row.status === 'failed' ? row.error : null };
   }
 
+  /** Like the OpenStack provider's: a host that is off already is only powered on, and that is not counted as a cycle. */
   async requestPowerCycle(host: string): Promise<void> {
     await this.hostRow(host);
     await powerOffSimulatedHost(this.db, host, this.timings.powerOnSeconds, 'power-cycle');
+    await this.slowAnswer();
   }
 
   /** The simulation does not tell a reboot from a power cycle, except that it is not counted as one. */
   async requestReboot(host: string): Promise<void> {
     await this.hostRow(host);
     await powerOffSimulatedHost(this.db, host, this.timings.powerOnSeconds, 'reboot');
+    await this.slowAnswer();
+  }
+
+  /** The host is off already; the answer comes later (tests kill a worker while the call is in flight). */
+  private async slowAnswer(): Promise<void> {
+    const ms = (this.timings.powerCallSeconds ?? 0) * 1000;
+    if (ms > 0) await new Promise((ok) => setTimeout(ok, ms));
   }
 
   async restartComputeService(host: string): Promise<void> {
