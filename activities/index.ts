@@ -10,6 +10,7 @@ import type { BmcConnector } from '../providers/bmc';
 import type { Notifier } from '../providers/notifiers';
 import { createGuardActivities } from './guards';
 import { createHostActivities } from './host-actions';
+import type { LeaseReaper } from './lease-reaper';
 import { createRecordActivities } from './records';
 import { createTelemetryActivities, DEFAULT_TELEMETRY, type TelemetrySettings } from './telemetry';
 
@@ -22,6 +23,8 @@ export interface ActivityDeps {
   /** How each host's BMC is reached (simulated or Redfish, with the credentials file): built by workers/composition.ts. */
   bmc: BmcConnector;
   telemetry?: Partial<TelemetrySettings>;
+  /** Releases leases whose run Temporal says is closed or gone; asked when a lease-counting guard blocks (none: not asked). */
+  leaseReaper?: LeaseReaper;
 }
 
 /** Every activity the remediation workflow proxies, wired to its dependencies. */

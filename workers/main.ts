@@ -12,6 +12,7 @@ import { readZoneBudgets } from '../db/guards';
 import { createPool } from '../db/pool';
 import { describeBudget, type GuardConfig } from '../domain/guards';
 import { createActivities } from '../activities';
+import { LeaseReaper, temporalHolderRuns } from '../activities/lease-reaper';
 import { createActivityDeps, prepareFleet } from './composition';
 import { ensureSweepSchedule } from './schedule';
 import { connectClient, connectWorker, createClient, ensureSearchAttributes } from './temporal';
@@ -48,13 +49,20 @@ async function main(): Promise<void> {
       'telemetry sweep schedule not created: no sweeps run until it is (the worker goes on)',
     ),
   );
-  await clientConnection.close();
+  // The client connection stays open for the lease reaper, which asks Temporal about the runs holding leases.
+  const leaseReaper = new LeaseReaper({
+    db,
+    holderRun: temporalHolderRuns(createClient(clientConnection, config)),
+    logger,
+  });
+  const stopReaper =
+    config.SHIPSHAPE_LEASE_REAP_SECONDS > 0 ? leaseReaper.start(config.SHIPSHAPE_LEASE_REAP_SECONDS) : () => undefined;
   const connection = await connectWorker(config);
   const worker = await createRemediationWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    activities: createActivities(deps),
+    activities: createActivities({ ...deps, leaseReaper }),
   });
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE }, 'worker started');
   // Beside the worker, not before it: a slow provider must not hold up remediation. The inventory is
@@ -75,7 +83,9 @@ async function main(): Promise<void> {
     await running;
   });
   await running;
+  stopReaper();
   await connection.close();
+  await clientConnection.close();
   await db.end();
   logger.info('worker stopped');
 }
