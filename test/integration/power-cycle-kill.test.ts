@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { injectFault, simulatedHostName } from '../../providers/simulated/admin';
 import { createTestEnv, type TestEnv } from '../support/env';
 import { eventually, hostSignal, http } from '../support/http';
-import { spawnWorkerProcess, WORKER_MAIN } from '../support/worker-process';
+import { pollingSince, spawnWorkerProcess, WORKER_MAIN } from '../support/worker-process';
 
 let env: TestEnv;
 let operator: string;
@@ -20,13 +20,15 @@ const children: ChildProcess[] = [];
 /** Long enough that the host is still off when the retry looks (heartbeat timeout 10 s + 1 s back-off). */
 const POWER_ON_SECONDS = '20';
 
-function startWorker(extra: Record<string, string> = {}): ChildProcess {
+async function startWorker(extra: Record<string, string> = {}): Promise<ChildProcess> {
+  const startedAt = new Date();
   const child = spawnWorkerProcess(env, {
     SHIPSHAPE_SIM_MIGRATION_SECONDS: '1',
     SHIPSHAPE_SIM_POWER_ON_SECONDS: POWER_ON_SECONDS,
     ...extra,
   });
   children.push(child);
+  await pollingSince(env, startedAt);
   return child;
 }
 
@@ -69,12 +71,12 @@ async function when(what: string, probe: () => Promise<boolean>, timeoutMs = 90_
  */
 async function remediateKillingOnce(host: string, workerEnv: Record<string, string>, killAt: () => Promise<void>) {
   await injectFault(env.db, host, { unhealthy: 'kernel panic' });
-  const doomed = startWorker(workerEnv);
+  const doomed = await startWorker(workerEnv);
   const res = await http('POST', `${env.apiUrl}/v1/signals`, operator, hostSignal(host));
   expect(res.body.outcome).toBe('started');
   await killAt();
   await stop(doomed, 'SIGKILL');
-  const replacement = startWorker();
+  const replacement = await startWorker();
   try {
     const done = await eventually(
       `the remediation of ${host} over after the kill`,
