@@ -41,7 +41,10 @@ const AGENTS: Record<HostRole, string> = {
 export interface SimulatedTimings {
   migrationSeconds: number;
   powerOnSeconds: number;
-  /** How long a power call takes to return after the host went off, like OpenStack waiting for "power off" (default 0). */
+  /**
+   * How long a power call takes (default 0); the host goes off halfway through. A slow provider is slow on
+   * both sides of the cut: before it, the request waits to be taken; after it, OpenStack waits for "power off".
+   */
   powerCallSeconds?: number;
 }
 
@@ -139,20 +142,22 @@ export class SimulatedFleet implements FleetProvider {
   /** Like the OpenStack provider's: a host that is off already is only powered on, and that is not counted as a cycle. */
   async requestPowerCycle(host: string): Promise<void> {
     await this.hostRow(host);
+    await this.halfACall();
     await powerOffSimulatedHost(this.db, host, this.timings.powerOnSeconds, 'power-cycle');
-    await this.slowAnswer();
+    await this.halfACall();
   }
 
   /** The simulation does not tell a reboot from a power cycle, except that it is not counted as one. */
   async requestReboot(host: string): Promise<void> {
     await this.hostRow(host);
+    await this.halfACall();
     await powerOffSimulatedHost(this.db, host, this.timings.powerOnSeconds, 'reboot');
-    await this.slowAnswer();
+    await this.halfACall();
   }
 
-  /** The host is off already; the answer comes later (tests kill a worker while the call is in flight). */
-  private async slowAnswer(): Promise<void> {
-    const ms = (this.timings.powerCallSeconds ?? 0) * 1000;
+  /** Half of a slow power call (tests kill a worker while one is in flight, on either side of the cut). */
+  private async halfACall(): Promise<void> {
+    const ms = ((this.timings.powerCallSeconds ?? 0) * 1000) / 2;
     if (ms > 0) await new Promise((ok) => setTimeout(ok, ms));
   }
 

@@ -4,7 +4,8 @@
  * over, and the remediation completes with the host power-cycled exactly once.
  * The simulated fleet lives in PostgreSQL, so its cycle count outlives the
  * worker; its power call can be made slow, as OpenStack's is (it waits up to
- * 120 s for "power off"), so the kill can land while the call is in flight.
+ * 120 s for "power off"), so the kill can land while the call is in flight,
+ * before or after the host goes off.
  */
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -98,7 +99,9 @@ beforeAll(async () => {
   if (!existsSync(WORKER_MAIN))
     throw new Error(`${WORKER_MAIN} is missing: run "npm run build" before the tests (npm test does)`);
   // One host per zone per test: the shipped guards let one host of a small zone out at a time.
-  env = await createTestEnv({ fleet: { zones: ['zone-a', 'zone-b', 'zone-c'], hostsPerZone: 4, serversPerHost: 1 } });
+  env = await createTestEnv({
+    fleet: { zones: ['zone-a', 'zone-b', 'zone-c', 'zone-d', 'zone-e'], hostsPerZone: 4, serversPerHost: 1 },
+  });
   operator = await env.token('ops-bot', 'operator');
 });
 afterAll(async () => {
@@ -108,8 +111,8 @@ afterAll(async () => {
 
 test('a worker killed while the power-off call is in flight: the next one finishes the cycle without a second one', async () => {
   const host = simulatedHostName('zone-a', 1);
-  // The host goes off at once; the call answers 6 s later. The kill lands in those 6 s.
-  const done = await remediateKillingOnce(host, { SHIPSHAPE_SIM_POWER_CALL_SECONDS: '6' }, () =>
+  // A call of 12 s: the host goes off 6 s in, the call answers 6 s later. The kill lands in those 6 s.
+  const done = await remediateKillingOnce(host, { SHIPSHAPE_SIM_POWER_CALL_SECONDS: '12' }, () =>
     when('the host powered off', async () => (await powerCycles(host)) === 1),
   );
   expect([done.phase, done.handOff]).toEqual(['returned', null]);
@@ -135,4 +138,41 @@ test('a worker killed right after the provider took the power cycle, before any 
   );
   expect([done.phase, done.handOff]).toEqual(['returned', null]);
   expect(await powerCycles(host)).toBe(1);
+}, 240_000);
+
+test('a power call that blocks longer than the heartbeat timeout is not taken for a dead worker: one attempt, one cycle', async () => {
+  const host = simulatedHostName('zone-d', 1);
+  await injectFault(env.db, host, { unhealthy: 'kernel panic' });
+  // 24 s against a heartbeat timeout of 10 s: the host goes off 12 s in, and is on again 2 s later.
+  const worker = await startWorker({ SHIPSHAPE_SIM_POWER_CALL_SECONDS: '24', SHIPSHAPE_SIM_POWER_ON_SECONDS: '2' });
+  try {
+    const res = await http('POST', `${env.apiUrl}/v1/signals`, operator, hostSignal(host));
+    const done = await eventually(
+      `the remediation of ${host} over`,
+      async () => {
+        const v = (await http('GET', `${env.apiUrl}/v1/remediations/${res.body.remediationId}`, operator)).body;
+        return ['returned', 'awaiting-operator', 'stood-down'].includes(v.phase) ? v : undefined;
+      },
+      150_000,
+    );
+    expect([done.phase, done.handOff]).toEqual(['returned', null]);
+    expect(await powerCycleAttempts(res.body.remediationId)).toEqual([1]);
+    expect(await powerCycles(host)).toBe(1);
+  } finally {
+    await stop(worker, 'SIGTERM');
+  }
+}, 240_000);
+
+test('a worker killed before the provider acted on its request: the host is on, the cycle is not issued again on a guess, and a person gets the host', async () => {
+  const host = simulatedHostName('zone-e', 1);
+  // A call of 12 s whose cut would come 6 s in: killed as soon as the intent is written, the request never acts.
+  const done = await remediateKillingOnce(host, { SHIPSHAPE_SIM_POWER_CALL_SECONDS: '12' }, () =>
+    when('the intent written', async () => {
+      const r = await env.db.query('SELECT 1 FROM power_action_intents WHERE host = $1', [host]);
+      return r.rowCount === 1;
+    }),
+  );
+  expect(done.phase).toBe('awaiting-operator');
+  expect(done.handOff.reason).toMatch(/whether it was issued is unknown, so it is not issued again/);
+  expect(await powerCycles(host)).toBe(0);
 }, 240_000);
