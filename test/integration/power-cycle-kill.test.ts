@@ -154,7 +154,9 @@ test('a power call that blocks longer than the heartbeat timeout is not taken fo
         return ['returned', 'awaiting-operator', 'stood-down'].includes(v.phase) ? v : undefined;
       },
       150_000,
-    );
+    ).catch(async (err: Error) => {
+      throw new Error(`${err.message}; the host was power-cycled ${await powerCycles(host)} times meanwhile`);
+    });
     expect([done.phase, done.handOff]).toEqual(['returned', null]);
     expect(await powerCycleAttempts(res.body.remediationId)).toEqual([1]);
     expect(await powerCycles(host)).toBe(1);
