@@ -168,6 +168,7 @@ export function createHostActivities(deps: {
     const ctx = Context.current();
     const alive = new KeepAlive<PowerMarker>({ issued: false });
     if ((ctx.info.heartbeatDetails as PowerMarker | undefined)?.issued !== true) {
+      // Activity IDs restart in a run that continued as new: the run is part of the key.
       const { workflowExecution, activityId } = ctx.info;
       const key: PowerActionKey = {
         workflowId: workflowExecution?.workflowId ?? '',
@@ -206,7 +207,7 @@ export function createHostActivities(deps: {
     request: () => Promise<void>,
     alive: KeepAlive<PowerMarker>,
   ): Promise<void> {
-    const state = await alive.around(() => viaProvider(() => provider.readHostState(host)));
+    const state = await alive.around(() => stillHeld(host, `a ${what} a worker had started was not finished`));
     if (state.power === 'off') {
       if (what === 'power cycle') await alive.around(() => viaProvider(request));
       return;
