@@ -7,12 +7,16 @@
 import type { Pool } from 'pg';
 import { previousTakeOutsOfHost, releaseCapacityLease, takeCapacityLease } from '../db/guards';
 import { repeatOffence, stricter, type Blocker, type GuardConfig, type PolicyGuards } from '../domain/guards';
+import type { LeaseReaper } from './lease-reaper';
+
+/** Guards that count leases: a stale lease can be what blocks them. */
+const LEASE_COUNTING = new Set<Blocker['guard']>(['zone-concurrency', 'fleet-concurrency', 'zone-out-of-service']);
 
 export type CapacityResult =
   | { acquired: true; trippedBreaker: string | null }
   | { acquired: false; blockers: Blocker[]; pollSeconds: number; waitTimeoutMinutes: number };
 
-export function createGuardActivities(deps: { db: Pool; guards: () => GuardConfig }) {
+export function createGuardActivities(deps: { db: Pool; guards: () => GuardConfig; leaseReaper?: LeaseReaper }) {
   const { db } = deps;
   return {
     /** Would acting on this host again be a loop? (cooldown, max attempts) */
@@ -42,7 +46,11 @@ export function createGuardActivities(deps: { db: Pool; guards: () => GuardConfi
       policyGuards?: PolicyGuards;
     }): Promise<CapacityResult> {
       const config = stricter(deps.guards(), input.policyGuards);
-      const lease = await takeCapacityLease(db, input, config);
+      let lease = await takeCapacityLease(db, input, config);
+      // Full because of a lease whose run is gone? Ask Temporal about the holders now, not at the reaper's next pass.
+      if (!lease.acquired && deps.leaseReaper && lease.blockers.some((b) => LEASE_COUNTING.has(b.guard))) {
+        if ((await deps.leaseReaper.reapIfDue()).length > 0) lease = await takeCapacityLease(db, input, config);
+      }
       if (lease.acquired) return lease;
       return {
         acquired: false,

@@ -8,14 +8,28 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Pool } from 'pg';
 import { recordHostHealth } from '../db/hosts';
+import {
+  findPowerActionIntent,
+  forgetPowerActionRequest,
+  notePowerActionIssued,
+  notePowerActionRequested,
+  type PowerActionKey,
+} from '../db/power-actions';
 import { FailureType } from '../domain/errors';
 import { personOverride } from '../domain/health';
 import { DISABLE_REASON_PREFIX } from '../domain/remediation';
 import { PermanentProviderError, type FleetProvider, type MoveKind } from '../domain/provider';
 import type { HostState, ServerMoveResult, ServerRef } from '../domain/types';
 import type { Notifier, OperatorNotification } from '../providers/notifiers';
+import { KeepAlive } from './keep-alive';
 
 const POLL_MS = 500;
+
+/** A power action's heartbeat: `issued` stays true in every beat once the provider took the request. */
+interface PowerMarker {
+  issued: boolean;
+  power?: HostState['power'];
+}
 /** While a long action runs, how often the host is re-read for a person's override. */
 const OVERRIDE_CHECK_MS = 2_000;
 
@@ -104,12 +118,13 @@ export function createHostActivities(deps: {
     done: (s: HostState) => boolean,
     timeoutMs: number,
     doing: string,
+    alive: KeepAlive<PowerMarker>,
   ): Promise<HostState> {
     const ctx = Context.current();
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const state = await viaProvider(() => provider.readHostState(host));
-      ctx.heartbeat({ issued: true, power: state.power });
+      const state = await alive.around(() => viaProvider(() => provider.readHostState(host)));
+      alive.set({ issued: true, power: state.power });
       refuseIfTakenOver(state, true, `seen while ${doing}; Shipshape stopped waiting for it`);
       if (done(state)) return state;
       if (Date.now() > deadline) {
@@ -124,22 +139,86 @@ export function createHostActivities(deps: {
   }
 
   /**
-   * Issue a power action once per activity and wait until the host is on. A
-   * retry that finds its own earlier heartbeat ("issued") only waits: the
-   * host is not power-cycled twice because a worker died.
+   * Issue a power action once per activity and wait until the host is on.
+   *
+   * Once is kept by two records. The heartbeat's `{ issued: true }` (every
+   * later beat keeps it) lets a retry skip straight to waiting. But a beat is
+   * throttled and dies with the worker, so before the request leaves, an
+   * intent is committed to PostgreSQL under this activity's key, and marked
+   * issued when the provider answers. A retry that finds the intent issued
+   * only waits. One that finds it unconfirmed (the worker died with the call
+   * in flight, or just after it returned) asks the provider:
+   * - the host is off: the earlier request took. A power cycle is asked
+   *   again to finish it, which on a host that is off only powers it on (the
+   *   OpenStack cycle is off, wait, on: a worker that died in the wait left it
+   *   off); a reboot is only waited for.
+   * - the host is on: the request may never have left, or the whole cycle
+   *   may be over already. Shipshape does not cut the power again on a guess:
+   *   the step fails (PowerActionUncertain) and the ladder climbs on. That is
+   *   at-most-once for the one window where the provider's state cannot tell.
+   * A provider that answers the request with an error is believed: nothing
+   * was issued, the intent is dropped and the retry asks again (at-least-once
+   * if that answer was wrong, e.g. a timeout after the provider took it).
    */
   async function issueOnceThenAwaitPowerOn(
     input: { host: string; timeoutSeconds: number },
-    what: string,
+    what: 'power cycle' | 'reboot',
     request: () => Promise<void>,
   ): Promise<HostState> {
     const ctx = Context.current();
-    if ((ctx.info.heartbeatDetails as { issued?: boolean } | undefined)?.issued !== true) {
-      await stillHeld(input.host, `no ${what} was issued`);
-      await notIssuedOnFailure(what, () => viaProvider(request));
-      ctx.heartbeat({ issued: true });
+    const alive = new KeepAlive<PowerMarker>({ issued: false });
+    if ((ctx.info.heartbeatDetails as PowerMarker | undefined)?.issued !== true) {
+      // Activity IDs restart in a run that continued as new: the run is part of the key.
+      const { workflowExecution, activityId } = ctx.info;
+      const key: PowerActionKey = {
+        workflowId: workflowExecution?.workflowId ?? '',
+        runId: workflowExecution?.runId ?? '',
+        activityId,
+      };
+      const intent = await findPowerActionIntent(db, key);
+      if (!intent) {
+        await alive.around(() => stillHeld(input.host, `no ${what} was issued`));
+        await notePowerActionRequested(db, key, { host: input.host, action: what });
+        try {
+          await alive.around(() => notIssuedOnFailure(what, () => viaProvider(request)));
+        } catch (err) {
+          await forgetPowerActionRequest(db, key);
+          throw err;
+        }
+      } else if (!intent.issuedAt) {
+        await finishUnconfirmed(input.host, what, request, alive);
+      }
+      await notePowerActionIssued(db, key);
     }
-    return pollUntil(input.host, (st) => st.power === 'on', input.timeoutSeconds * 1000, `the ${what} was under way`);
+    alive.set({ issued: true });
+    return pollUntil(
+      input.host,
+      (st) => st.power === 'on',
+      input.timeoutSeconds * 1000,
+      `the ${what} was under way`,
+      alive,
+    );
+  }
+
+  /** An earlier attempt died while its request was in flight: decide from the host's power whether it took. */
+  async function finishUnconfirmed(
+    host: string,
+    what: 'power cycle' | 'reboot',
+    request: () => Promise<void>,
+    alive: KeepAlive<PowerMarker>,
+  ): Promise<void> {
+    const state = await alive.around(() => stillHeld(host, `a ${what} a worker had started was not finished`));
+    if (state.power === 'off') {
+      if (what === 'power cycle') await alive.around(() => viaProvider(request));
+      return;
+    }
+    throw ApplicationFailure.create({
+      type: FailureType.PowerActionUncertain,
+      message:
+        `a worker died while a ${what} of ${host} was being requested, and the host is ${state.power}: ` +
+        `whether it was issued is unknown, so it is not issued again`,
+      nonRetryable: true,
+    });
   }
 
   return {
@@ -187,26 +266,29 @@ export function createHostActivities(deps: {
      */
     async moveServerOffHost(input: { host: string; serverId: string; kind?: MoveKind }): Promise<ServerMoveResult> {
       const ctx = Context.current();
-      const where = await viaProvider(() => provider.locateServer(input.serverId));
+      const alive = new KeepAlive<{ moveId?: string }>({});
+      const where = await alive.around(() => viaProvider(() => provider.locateServer(input.serverId)));
       if (where.host !== input.host && !where.activeMoveId) {
         return { server: input.serverId, result: 'already-off-host', to: where.host };
       }
-      if (!where.activeMoveId) await stillHeld(input.host, `server ${input.serverId} was not moved`);
+      if (!where.activeMoveId)
+        await alive.around(() => stillHeld(input.host, `server ${input.serverId} was not moved`));
       const moveId =
-        where.activeMoveId ?? (await viaProvider(() => provider.startServerMove(input.serverId, input.kind ?? 'live')));
+        where.activeMoveId ??
+        (await alive.around(() => viaProvider(() => provider.startServerMove(input.serverId, input.kind ?? 'live'))));
       let checkedAt = Date.now();
       for (;;) {
-        ctx.heartbeat({ moveId });
+        alive.set({ moveId });
         if (Date.now() - checkedAt >= OVERRIDE_CHECK_MS) {
           checkedAt = Date.now();
-          const state = await viaProvider(() => provider.readHostState(input.host));
+          const state = await alive.around(() => viaProvider(() => provider.readHostState(input.host)));
           refuseIfTakenOver(
             state,
             true,
             `seen while server ${input.serverId} was moving (move ${moveId} left to the cloud); no further server is moved`,
           );
         }
-        const move = await viaProvider(() => provider.getServerMove(moveId));
+        const move = await alive.around(() => viaProvider(() => provider.getServerMove(moveId)));
         if (move.status === 'failed') {
           throw ApplicationFailure.create({
             type: FailureType.MigrationFailed,
@@ -215,7 +297,7 @@ export function createHostActivities(deps: {
           });
         }
         if (move.status === 'completed') {
-          const landed = await viaProvider(() => provider.locateServer(input.serverId));
+          const landed = await alive.around(() => viaProvider(() => provider.locateServer(input.serverId)));
           if (landed.host === input.host)
             throw new Error(`server ${input.serverId} still on ${input.host} after its move completed`);
           return { server: input.serverId, result: 'moved', to: landed.host, migrationId: moveId };
@@ -241,10 +323,14 @@ export function createHostActivities(deps: {
       return viaProvider(() => provider.readHostState(input.host));
     },
 
+    /** A step activity (heartbeat timeout 10 s): every provider call heartbeats while it runs. */
     async restartComputeService(host: string): Promise<HostState> {
-      await stillHeld(host, 'nova-compute was not restarted');
-      await notIssuedOnFailure('service restart', () => viaProvider(() => provider.restartComputeService(host)));
-      return viaProvider(() => provider.readHostState(host));
+      const alive = new KeepAlive({ restarting: host });
+      await alive.around(() => stillHeld(host, 'nova-compute was not restarted'));
+      await alive.around(() =>
+        notIssuedOnFailure('service restart', () => viaProvider(() => provider.restartComputeService(host))),
+      );
+      return alive.around(() => viaProvider(() => provider.readHostState(host)));
     },
 
     async notifyOperator(notification: OperatorNotification): Promise<void> {

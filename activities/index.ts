@@ -11,6 +11,7 @@ import type { Notifier } from '../providers/notifiers';
 import type { DecisionActivities } from './decisions';
 import { createGuardActivities } from './guards';
 import { createHostActivities } from './host-actions';
+import type { LeaseReaper } from './lease-reaper';
 import { createRecordActivities } from './records';
 import { createTelemetryActivities, DEFAULT_TELEMETRY, type TelemetrySettings } from './telemetry';
 
@@ -23,6 +24,8 @@ export interface ActivityDeps {
   /** How each host's BMC is reached (simulated or Redfish, with the credentials file): built by workers/composition.ts. */
   bmc: BmcConnector;
   telemetry?: Partial<TelemetrySettings>;
+  /** Releases leases whose run Temporal says is closed or gone; asked when a lease-counting guard blocks (none: not asked). */
+  leaseReaper?: LeaseReaper;
 }
 
 /** Every activity the remediation workflow proxies, wired to its dependencies. */

@@ -10,6 +10,7 @@ import {
   hostDetail,
   hostList,
   hostListQuery,
+  leaseReleaseRequest,
   operatorActionRequest,
   remediationListQuery,
   remediationView,
@@ -257,6 +258,21 @@ export function buildOpenApiDocument(): unknown {
     path: '/v1/codec/logout',
     summary: 'Sign out: clears the cookie',
     responses: { 204: { description: 'Signed out' } },
+  });
+  add({
+    method: 'post',
+    path: '/v1/guards/leases/{host}/release',
+    summary:
+      "Give back the capacity lease a host's remediation holds, in place of its workflow (role: admin); audited with the caller and reason",
+    request: {
+      params: z.object({ host: z.string() }),
+      body: { content: { 'application/json': { schema: leaseReleaseRequest } }, required: true },
+    },
+    responses: {
+      200: { description: 'Released; written to the audit log' },
+      ...errors,
+      404: json(errorBody, 'The host holds no lease'),
+    },
   });
   registry.registerPath({
     method: 'get',

@@ -124,6 +124,17 @@ export const operatorActionRequest = z
   .strictObject({ comment: storableText().max(2000).optional().openapi({ example: 'replaced the PSU; host is fine' }) })
   .openapi('OperatorAction');
 
+/** A person gives back a capacity lease in place of its workflow: why is required, for the audit log. */
+export const leaseReleaseRequest = z
+  .strictObject({
+    reason: storableText()
+      .trim()
+      .min(1, 'is required: say why the lease is given back')
+      .max(2000)
+      .openapi({ example: 'run terminated by hand during the outage; zone blocked' }),
+  })
+  .openapi('LeaseRelease');
+
 const phase = z.enum([...ACTIVE_PHASES, ...FINAL_PHASES]);
 
 export const remediationView = z

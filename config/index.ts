@@ -55,6 +55,10 @@ export const configSchema = z
     SHIPSHAPE_SEED_SIMULATED_FLEET: bool.default(false),
     SHIPSHAPE_SIM_MIGRATION_SECONDS: z.coerce.number().min(0).default(3),
     SHIPSHAPE_SIM_POWER_ON_SECONDS: z.coerce.number().min(0).default(4),
+    /** How long a simulated power call takes, the host going off halfway (OpenStack's can take 120 s). */
+    SHIPSHAPE_SIM_POWER_CALL_SECONDS: z.coerce.number().min(0).default(0),
+    /** How often the worker releases capacity leases whose run Temporal says is closed or gone; 0 turns it off. */
+    SHIPSHAPE_LEASE_REAP_SECONDS: z.coerce.number().int().min(0).default(60),
     /** The telemetry sweep's interval; 0 turns the schedule off. */
     SHIPSHAPE_SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(300),
     SHIPSHAPE_SWEEP_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),

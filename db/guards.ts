@@ -251,3 +251,74 @@ export async function resetBreaker(db: Pool, zone: string, person: string, comme
     return true;
   });
 }
+
+/** A lease not yet given back, with the workflow run that holds it. */
+export interface HeldLease {
+  remediationId: string;
+  host: string;
+  zone: string;
+  acquiredAt: Date;
+  workflowId: string;
+  /** Empty when the remediation has not recorded its run yet. */
+  runId: string;
+}
+
+/** Every lease not given back, oldest first, with the run that holds it. */
+export async function readHeldLeases(db: Queryable): Promise<HeldLease[]> {
+  const { rows } = await db.query<HeldLease>(
+    `SELECT l.remediation_id AS "remediationId", l.host, l.zone, l.acquired_at AS "acquiredAt",
+            r.workflow_id AS "workflowId", r.run_id AS "runId"
+       FROM guard_leases l JOIN remediations r ON r.id = l.remediation_id
+      WHERE l.released_at IS NULL ORDER BY l.acquired_at`,
+  );
+  return rows;
+}
+
+/** Who gives a lease back in place of its workflow, and why: the audit record's actor and reason. */
+export interface LeaseReleaser {
+  actorKind: 'person' | 'system';
+  actor: string;
+  reason: string;
+}
+
+/**
+ * Give a remediation's lease back for it (its workflow will not), with the
+ * audit record in the same transaction. Null when it holds none (any more):
+ * two reapers racing release it once and write one record.
+ */
+export async function releaseLeaseFor(
+  db: Pool,
+  remediationId: string,
+  by: LeaseReleaser,
+): Promise<{ host: string; zone: string } | null> {
+  return inTransaction(db, async (tx) => {
+    const { rows } = await tx.query<{ host: string; zone: string }>(
+      `UPDATE guard_leases SET released_at = now() WHERE remediation_id = $1 AND released_at IS NULL RETURNING host, zone`,
+      [remediationId],
+    );
+    const lease = rows[0];
+    if (!lease) return null;
+    await appendAudit(tx, {
+      actorKind: by.actorKind,
+      actor: by.actor,
+      policyVersion: null,
+      host: lease.host,
+      remediationId,
+      action: 'capacity lease released',
+      reason: `${lease.zone}: ${by.reason}`,
+    });
+    return lease;
+  });
+}
+
+/** The remediation holding a lease on the host now, if any. */
+export async function findLeaseOfHost(db: Queryable, host: string): Promise<HeldLease | null> {
+  const { rows } = await db.query<HeldLease>(
+    `SELECT l.remediation_id AS "remediationId", l.host, l.zone, l.acquired_at AS "acquiredAt",
+            r.workflow_id AS "workflowId", r.run_id AS "runId"
+       FROM guard_leases l JOIN remediations r ON r.id = l.remediation_id
+      WHERE l.released_at IS NULL AND l.host = $1`,
+    [host],
+  );
+  return rows[0] ?? null;
+}

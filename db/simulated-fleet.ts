@@ -172,25 +172,22 @@ export async function findSimulatedMigration(
   return rows[0] ?? null;
 }
 
-/** Power the host off now and on again in `seconds`; a power cycle is counted, a reboot is not. */
+/**
+ * Power the host off now and on again in `seconds`; a power cycle is counted, a reboot is not. A host that is
+ * off already is only powered on (in `seconds` unless a power-on is due already), and that is not a cycle: the
+ * OpenStack provider, asked to cycle a host that is off, only powers it on too.
+ */
 export async function powerOffSimulatedHost(
   db: Queryable,
   host: string,
   seconds: number,
   kind: 'power-cycle' | 'reboot',
 ): Promise<void> {
-  if (kind === 'power-cycle') {
-    await db.query(
-      `UPDATE sim_hosts SET power = 'off', power_cycles = power_cycles + 1,
-              power_on_due = now() + make_interval(secs => $2) WHERE id = $1`,
-      [host, seconds],
-    );
-  } else {
-    await db.query(
-      `UPDATE sim_hosts SET power = 'off', power_on_due = now() + make_interval(secs => $2) WHERE id = $1`,
-      [host, seconds],
-    );
-  }
+  await db.query(
+    `UPDATE sim_hosts SET power = 'off', power_cycles = power_cycles + CASE WHEN $3 AND power = 'on' THEN 1 ELSE 0 END,
+            power_on_due = coalesce(power_on_due, now() + make_interval(secs => $2)) WHERE id = $1`,
+    [host, seconds, kind === 'power-cycle'],
+  );
 }
 
 /** Restarting the compute service fixes a powered-on host unless its fault resists it. */

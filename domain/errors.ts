@@ -17,6 +17,11 @@ export const FailureType = {
   /** A power action did not reach its target state in time. */
   PowerActionTimedOut: 'PowerActionTimedOut',
   /**
+   * A worker died while a power action was being requested and the host is on:
+   * whether the action reached the provider is unknown, so it is not repeated.
+   */
+  PowerActionUncertain: 'PowerActionUncertain',
+  /**
    * A person took the host over while Shipshape held it (re-enabled it, disabled
    * it with their own reason, put it in maintenance): the action was not taken.
    */

@@ -51,6 +51,7 @@ export function createProvider(config: Config, db: Pool): FleetProvider {
       return new SimulatedFleet(db, {
         migrationSeconds: config.SHIPSHAPE_SIM_MIGRATION_SECONDS,
         powerOnSeconds: config.SHIPSHAPE_SIM_POWER_ON_SECONDS,
+        powerCallSeconds: config.SHIPSHAPE_SIM_POWER_CALL_SECONDS,
       });
     case 'openstack':
       // clouds.yaml (OS_CLOUD) or the OS_* variables; a bad entry stops the process naming the file and field.

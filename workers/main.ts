@@ -14,6 +14,7 @@ import { readZoneBudgets } from '../db/guards';
 import { createPool } from '../db/pool';
 import { describeBudget, type GuardConfig } from '../domain/guards';
 import { createActivities } from '../activities';
+import { LeaseReaper, temporalHolderRuns } from '../activities/lease-reaper';
 import { createActivityDeps, prepareFleet } from './composition';
 import { ensureSweepSchedule } from './schedule';
 import { connectClient, connectWorker, createClient, ensureSearchAttributes } from './temporal';
@@ -40,8 +41,9 @@ async function main(): Promise<void> {
   await warnIfAuditLogMutable(db, logger);
   const clientConnection = await connectClient(config);
   await ensureSearchAttributes(clientConnection, config.TEMPORAL_NAMESPACE, logger);
+  const client = createClient(clientConnection, config, keys);
   // A schedule that cannot be created (no permission on Temporal Cloud, say) must not stop remediation: say so and go on.
-  await ensureSweepSchedule(createClient(clientConnection, config, keys), {
+  await ensureSweepSchedule(client, {
     prefix: config.SHIPSHAPE_WORKFLOW_ID_PREFIX,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     everySeconds: config.SHIPSHAPE_SWEEP_INTERVAL_SECONDS,
@@ -52,13 +54,20 @@ async function main(): Promise<void> {
       'telemetry sweep schedule not created: no sweeps run until it is (the worker goes on)',
     ),
   );
-  await clientConnection.close();
+  // The client connection stays open for the lease reaper, which asks Temporal about the runs holding leases.
+  const leaseReaper = new LeaseReaper({
+    db,
+    holderRun: temporalHolderRuns(client),
+    logger,
+  });
+  const stopReaper =
+    config.SHIPSHAPE_LEASE_REAP_SECONDS > 0 ? leaseReaper.start(config.SHIPSHAPE_LEASE_REAP_SECONDS) : () => undefined;
   const connection = await connectWorker(config);
   const worker = await createRemediationWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    activities: createActivities(deps),
+    activities: createActivities({ ...deps, leaseReaper }),
     keys,
   });
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE }, 'worker started');
@@ -80,7 +89,9 @@ async function main(): Promise<void> {
     await running;
   });
   await running;
+  stopReaper();
   await connection.close();
+  await clientConnection.close();
   await db.end();
   logger.info('worker stopped');
 }

@@ -51,8 +51,9 @@ export const serviceToggles = proxyActivities<ProfileActivities<'serviceToggles'
 
 /**
  * Long actions that are tracked until done (live migrations, power cycles).
- * They heartbeat, so a killed worker is noticed within the heartbeat timeout
- * and the retry resumes tracking the action in flight.
+ * They heartbeat, also while a provider call blocks (activities/keep-alive.ts:
+ * OpenStack's power cycle can take 120 s), so the 10 s timeout means a dead
+ * worker, never a slow call, and the retry resumes tracking the action in flight.
  */
 export const trackedActions = proxyActivities<ProfileActivities<'trackedActions'>>({
   startToCloseTimeout: '30 minutes',

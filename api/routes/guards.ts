@@ -1,11 +1,19 @@
-/** The fleet-wide guards: what they are, what they hold back, each zone's budget, and the switches a person controls (pause, breaker reset). */
+/** The fleet-wide guards: what they are, what they hold back, each zone's budget, and the switches a person controls (pause, breaker reset, a lease given back by hand). */
 import { Router } from 'express';
 import type { Pool } from 'pg';
-import { pauseAutomation, readGuardHolds, readZoneBudgets, resetBreaker, resumeAutomation } from '../../db/guards';
+import {
+  findLeaseOfHost,
+  pauseAutomation,
+  readGuardHolds,
+  readZoneBudgets,
+  releaseLeaseFor,
+  resetBreaker,
+  resumeAutomation,
+} from '../../db/guards';
 import type { GuardConfig } from '../../domain/guards';
 import { requireRole } from '../auth';
-import { conflict } from '../errors';
-import { operatorActionRequest } from '../schemas';
+import { conflict, notFound } from '../errors';
+import { leaseReleaseRequest, operatorActionRequest } from '../schemas';
 import { parse } from '../validate';
 
 export function createGuardsRouter(deps: { db: Pool; guards: () => GuardConfig }): Router {
@@ -38,6 +46,22 @@ export function createGuardsRouter(deps: { db: Pool; guards: () => GuardConfig }
       throw conflict(`the circuit breaker of ${zone} is not tripped`, { field: 'zone' });
     }
     res.json({ zone, reset: true });
+  });
+
+  /** A lease its workflow will not give back (the reaper does this by itself when Temporal says the run is over). */
+  router.post('/v1/guards/leases/:host/release', requireRole('admin'), async (req, res) => {
+    const body = parse(leaseReleaseRequest, req.body ?? {}, 'body');
+    const host = req.params.host as string;
+    const lease = await findLeaseOfHost(deps.db, host);
+    const released =
+      lease &&
+      (await releaseLeaseFor(deps.db, lease.remediationId, {
+        actorKind: 'person',
+        actor: req.caller!.subject,
+        reason: body.reason,
+      }));
+    if (!lease || !released) throw notFound(`${host} holds no capacity lease`, { field: 'host' });
+    res.json({ host, zone: released.zone, remediationId: lease.remediationId, released: true });
   });
 
   return router;

@@ -41,6 +41,11 @@ const AGENTS: Record<HostRole, string> = {
 export interface SimulatedTimings {
   migrationSeconds: number;
   powerOnSeconds: number;
+  /**
+   * How long a power call takes (default 0); the host goes off halfway through. A slow provider is slow on
+   * both sides of the cut: before it, the request waits to be taken; after it, OpenStack waits for "power off".
+   */
+  powerCallSeconds?: number;
 }
 
 export class SimulatedFleet implements FleetProvider {
@@ -134,15 +139,26 @@ export class SimulatedFleet implements FleetProvider {
     return { id: row.id, status: row.status, destination: row.dest, error: row.status === 'failed' ? row.error : null };
   }
 
+  /** Like the OpenStack provider's: a host that is off already is only powered on, and that is not counted as a cycle. */
   async requestPowerCycle(host: string): Promise<void> {
     await this.hostRow(host);
+    await this.halfACall();
     await powerOffSimulatedHost(this.db, host, this.timings.powerOnSeconds, 'power-cycle');
+    await this.halfACall();
   }
 
   /** The simulation does not tell a reboot from a power cycle, except that it is not counted as one. */
   async requestReboot(host: string): Promise<void> {
     await this.hostRow(host);
+    await this.halfACall();
     await powerOffSimulatedHost(this.db, host, this.timings.powerOnSeconds, 'reboot');
+    await this.halfACall();
+  }
+
+  /** Half of a slow power call (tests kill a worker while one is in flight, on either side of the cut). */
+  private async halfACall(): Promise<void> {
+    const ms = ((this.timings.powerCallSeconds ?? 0) * 1000) / 2;
+    if (ms > 0) await new Promise((ok) => setTimeout(ok, ms));
   }
 
   async restartComputeService(host: string): Promise<void> {
