@@ -4,7 +4,8 @@
  * failed outright or timed out never gets there, and with one host per zone
  * its zone would stay blocked for good. The reaper asks Temporal about the run
  * holding each lease (domain/leases.ts decides) and releases, with an audit
- * record, those whose run is closed or gone.
+ * record, those whose run is closed or gone; and it closes, as cancelled, the
+ * remediations such runs left open in the index.
  *
  * It runs in the worker process, on a timer, rather than as a Temporal
  * Schedule: it exists for the runs Temporal's own machinery left behind, it
@@ -19,7 +20,8 @@ import { temporal } from '@temporalio/proto';
 import type { Pool } from 'pg';
 import type { Logger } from '../config/logger';
 import { readHeldLeases, releaseLeaseFor, type HeldLease } from '../db/guards';
-import { staleLeaseReason, type HolderRun } from '../domain/leases';
+import { closeAbandonedRemediation, openRemediationRuns } from '../db/remediations';
+import { abandonedRunReason, staleLeaseReason, type HolderRun } from '../domain/leases';
 
 /** How Temporal's answer about a run is looked up: injected so the reaper can be tested without a dead run. */
 export type HolderRunLookup = (workflowId: string, runId: string) => Promise<HolderRun>;
@@ -97,8 +99,9 @@ export class LeaseReaper {
 
   /** Reap now and every `seconds` until the returned stop function is called. */
   start(seconds: number): () => void {
+    // The timer's passes also close abandoned remediations; the guard activity's on-demand passes need only leases.
     const tick = () =>
-      void this.reap().catch((err: unknown) =>
+      void Promise.all([this.reap(), this.closeAbandoned()]).catch((err: unknown) =>
         this.deps.logger?.warn({ err: (err as Error).message }, 'lease reaper pass failed; the next one retries'),
       );
     tick();
@@ -114,6 +117,19 @@ export class LeaseReaper {
       if (released) reaped.push(released);
     }
     return reaped;
+  }
+
+  /**
+   * The same run's other leftover: its remediation stays open in the index, so
+   * repeats of its alerts would join a run that is gone (and the host shows a
+   * remediation under way). Closed as cancelled, with the reason and an audit record.
+   */
+  async closeAbandoned(): Promise<void> {
+    for (const open of await openRemediationRuns(this.deps.db)) {
+      const reason = abandonedRunReason(open.workflowId, await this.deps.holderRun(open.workflowId, open.runId));
+      if (reason && (await closeAbandonedRemediation(this.deps.db, open.remediationId, reason)))
+        this.deps.logger?.info({ remediationId: open.remediationId, host: open.host }, `remediation closed: ${reason}`);
+    }
   }
 
   private async reapOne(lease: HeldLease): Promise<ReapedLease | null> {

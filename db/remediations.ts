@@ -189,3 +189,55 @@ export async function phasesOfRemediations(db: Queryable): Promise<{ id: string;
   );
   return rows;
 }
+
+/** An open remediation and the run that should close it (the lease reaper checks them). */
+export interface OpenRun {
+  remediationId: string;
+  host: string;
+  workflowId: string;
+  /** Empty until the run recorded its first step. */
+  runId: string;
+}
+
+/** Remediations still open in the index, oldest first. */
+export async function openRemediationRuns(db: Queryable): Promise<OpenRun[]> {
+  const { rows } = await db.query<OpenRun>(
+    `SELECT id AS "remediationId", host, workflow_id AS "workflowId", run_id AS "runId"
+       FROM remediations WHERE closed_at IS NULL ORDER BY started_at`,
+  );
+  return rows;
+}
+
+/**
+ * Close an open remediation whose run ended without finishing (terminated or
+ * deleted in Temporal): phase `cancelled` with the reason, and the audit
+ * record, in one transaction. The host's pool state is not touched: it stays
+ * as the run left it, for a person to look at. False when it was already closed.
+ */
+export async function closeAbandonedRemediation(db: Pool, remediationId: string, reason: string): Promise<boolean> {
+  return inTransaction(db, async (tx) => {
+    const outcome = { phase: 'cancelled', reason, at: new Date().toISOString() };
+    const { rows } = await tx.query<{ host: string; phase: string }>(
+      `WITH before AS (SELECT id, phase FROM remediations WHERE id = $1 AND closed_at IS NULL FOR UPDATE)
+       UPDATE remediations r SET closed_at = now(), phase = 'cancelled',
+              view = jsonb_set(jsonb_set(r.view, '{outcome}', $2::jsonb), '{phase}', '"cancelled"')
+         FROM before WHERE r.id = before.id
+       RETURNING r.host, before.phase`,
+      [remediationId, JSON.stringify(outcome)],
+    );
+    const row = rows[0];
+    if (!row) return false;
+    await appendAudit(tx, {
+      actorKind: 'system',
+      actor: 'lease-reaper',
+      policyVersion: null,
+      host: row.host,
+      remediationId,
+      action: 'remediation closed',
+      reason,
+      before: { phase: row.phase },
+      after: { phase: 'cancelled' },
+    });
+    return true;
+  });
+}

@@ -33,3 +33,20 @@ export function staleLeaseReason(lease: { remediationId: string; workflowId: str
       return `Temporal does not know its run ${lease.workflowId}: the workflow is gone, so nothing can give the lease back`;
   }
 }
+
+/**
+ * Why an open remediation's run will never close its books (its row in the
+ * index, the host's open remediation), or null while it may: the same rule as
+ * for leases. Its alerts would otherwise keep joining a run that is gone.
+ */
+export function abandonedRunReason(workflowId: string, run: HolderRun): string | null {
+  switch (run.state) {
+    case 'running':
+    case 'unknown':
+      return null;
+    case 'closed':
+      return `its run ${workflowId} (${run.runId}) ended in Temporal without finishing: ${run.status.toLowerCase().replace(/_/g, ' ')}; the host is left as that run left it`;
+    case 'not-found':
+      return `Temporal does not know its run ${workflowId}; the host is left as that run left it`;
+  }
+}

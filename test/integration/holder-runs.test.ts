@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { temporalHolderRuns } from '../../activities/lease-reaper';
+import { shipshapeDataConverter } from '../../workers/data-converter';
 import { continueOnce, finish } from '../support/continue-once-workflow';
 import { createTestEnv, type TestEnv } from '../support/env';
 import { eventually } from '../support/http';
@@ -23,6 +24,7 @@ beforeAll(async () => {
     connection,
     taskQueue,
     workflowsPath: require.resolve('../support/continue-once-workflow'),
+    dataConverter: shipshapeDataConverter(env.keys), // the test env's client encrypts every payload
   });
   running = worker.run();
 }, 120_000);

@@ -115,6 +115,16 @@ test("a run terminated from Temporal gives its zone's lease back within the reap
     }),
   ]);
 
+  // The run's other leftover: its remediation, still open in the index, is closed as cancelled with the reason,
+  // so the host shows no remediation under way and repeats of its alert no longer join a run that is gone.
+  const closed = await eventually('the terminated remediation closed', async () => {
+    const v = await view(first);
+    return v.phase === 'cancelled' ? v : undefined;
+  });
+  expect(closed.outcome.reason).toMatch(/ended in Temporal without finishing: terminated; the host is left as/);
+  const open = await http('GET', `${env.apiUrl}/v1/remediations?host=${h1}&state=open`, operator);
+  expect(open.body.remediations).toEqual([]);
+
   const second = await alert(h2);
   const done = await returned(second);
   expect([done.phase, done.handOff]).toEqual(['returned', null]);
