@@ -6,18 +6,14 @@
  * failing dependency's message. A signal delivered again indexes the run
  * Temporal answered with, and old signals are pruned.
  */
-import type { Server } from 'node:http';
-import type { Connection } from '@temporalio/client';
 import { Client as PgClient, Pool } from 'pg';
-import { createApp } from '../../api/app';
 import { SIGNAL_LIMITS } from '../../api/schemas';
 import { signStart } from '../../config/decision-signature';
-import { createLogger } from '../../config/logger';
 import { pruneSignals } from '../../db/signals';
 import { remediationWorkflowId, type RemediationInput } from '../../domain/remediation';
 import { injectFault } from '../../providers/simulated/admin';
-import { createTestEnv, DEFAULT_TEST_POLICIES, PERMISSIVE_GUARDS, type TestEnv } from '../support/env';
-import { eventually, hostSignal, http } from '../support/http';
+import { createTestEnv, DEFAULT_TEST_POLICIES, type TestEnv } from '../support/env';
+import { eventually, hostSignal, http, webhookAlert, webhookNotification } from '../support/http';
 
 let env: TestEnv;
 let operator: string;
@@ -31,24 +27,9 @@ afterAll(() => env.close());
 const count = async (table: string) =>
   (await env.db.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n as number;
 
-const alert = (labels: Record<string, string>, annotations: Record<string, string> = {}) => ({
-  status: 'firing',
-  labels: { alertname: 'NodeExporterNoise', ...labels } as Record<string, string>,
-  annotations,
-  startsAt: new Date().toISOString(),
-});
-const webhook = (alerts: unknown[]) => ({
-  version: '4',
-  groupKey: '{}:{rack="r7"}',
-  truncatedAlerts: 0,
-  status: 'firing',
-  receiver: 'shipshape',
-  groupLabels: {},
-  commonLabels: {},
-  commonAnnotations: {},
-  externalURL: 'http://alertmanager.example:9093',
-  alerts,
-});
+const alert = (labels: Record<string, string>, annotations: Record<string, string> = {}) =>
+  webhookAlert({ alertname: 'NodeExporterNoise', ...labels }, annotations);
+const webhook = webhookNotification;
 const many = (n: number, make: (i: number) => [string, string]) =>
   Object.fromEntries(Array.from({ length: n }, (_, i) => make(i)));
 
@@ -155,30 +136,15 @@ describe('bounded answers', () => {
 
   test('readiness says a dependency is unavailable without its address, user or message', async () => {
     const dead = new Pool({ connectionString: 'postgres://shipshape:s3cret-pw@127.0.0.1:1/shipshape' });
-    const { app } = createApp({
-      db: dead,
-      client: env.client,
-      connection: env.client.connection as Connection,
-      taskQueue: env.taskQueue,
-      workflowIdPrefix: env.workflowIdPrefix,
-      policies: () => DEFAULT_TEST_POLICIES,
-      hostLabel: 'host',
-      logger: createLogger('silent', 'test'),
-      guards: () => PERMISSIVE_GUARDS,
-      keys: env.keys,
-      codecCorsOrigins: [],
-    });
-    const server: Server = await new Promise((ok) => {
-      const s = app.listen(0, '127.0.0.1', () => ok(s));
-    });
+    const app = await env.serveApp({ db: dead });
     try {
-      const res = await http('GET', `http://127.0.0.1:${(server.address() as { port: number }).port}/readyz`, null);
+      const res = await http('GET', `${app.url}/readyz`, null);
       expect(res).toEqual({
         status: 503,
         body: { status: 'not-ready', checks: { postgres: 'unavailable', temporal: 'ok' } },
       });
     } finally {
-      await new Promise((ok) => server.close(ok));
+      await app.close();
       await dead.end();
     }
   });

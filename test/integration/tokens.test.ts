@@ -4,14 +4,10 @@
  * revoking are on the audit log, without the secret.
  */
 import { execFile } from 'node:child_process';
-import type { Server } from 'node:http';
-import type { Connection } from '@temporalio/client';
 import { promisify } from 'node:util';
-import { createApp } from '../../api/app';
 import { createToken, DEV_TOKEN_SUBJECT } from '../../api/auth';
-import { createLogger } from '../../config/logger';
 import { revokeTokensOf } from '../../db/tokens';
-import { createTestEnv, DEFAULT_TEST_POLICIES, PERMISSIVE_GUARDS, type TestEnv } from '../support/env';
+import { createTestEnv, type TestEnv } from '../support/env';
 import { http } from '../support/http';
 
 const run = promisify(execFile);
@@ -26,29 +22,7 @@ const hosts = (token: string, base = env.apiUrl) => http('GET', `${base}/v1/host
 const admin = { kind: 'person', name: 'ada' } as const;
 
 /** Another API on the same database, run as the demo or not. */
-async function apiServing(demo: boolean): Promise<{ url: string; close(): Promise<void> }> {
-  const { app } = createApp({
-    db: env.db,
-    client: env.client,
-    connection: env.client.connection as Connection,
-    taskQueue: env.taskQueue,
-    workflowIdPrefix: env.workflowIdPrefix,
-    policies: () => DEFAULT_TEST_POLICIES,
-    hostLabel: 'host',
-    logger: createLogger('silent', 'test'),
-    guards: () => PERMISSIVE_GUARDS,
-    keys: env.keys,
-    codecCorsOrigins: [],
-    demo,
-  });
-  const server: Server = await new Promise((ok) => {
-    const s = app.listen(0, '127.0.0.1', () => ok(s));
-  });
-  return {
-    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
-    close: () => new Promise((ok) => server.close(() => ok())),
-  };
-}
+const apiServing = (demo: boolean) => env.serveApp({ demo });
 
 test('a revoked token is refused on the very next request, though it was used a moment before', async () => {
   const token = await env.token('leaky-bot', 'viewer');

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { injectFault } from '../../providers/simulated/admin';
 import { createToken } from '../../api/auth';
 import { createTestEnv, type TestEnv } from '../support/env';
-import { eventually, hostSignal, http } from '../support/http';
+import { eventually, hostSignal, http, webhookAlert, webhookNotification } from '../support/http';
 
 const NUL = '\u0000';
 
@@ -49,25 +49,8 @@ const records = async () => ({
   policies: await count('policy_versions'),
 });
 
-const alert = (labels: Record<string, string>, annotations: Record<string, string> = {}) => ({
-  status: 'firing',
-  labels,
-  annotations,
-  startsAt: new Date().toISOString(),
-  fingerprint: Math.random().toString(16).slice(2, 18),
-});
-const webhook = (alerts: unknown[]) => ({
-  version: '4',
-  groupKey: '{}:{rack="r7"}',
-  truncatedAlerts: 0,
-  status: 'firing',
-  receiver: 'shipshape',
-  groupLabels: {},
-  commonLabels: {},
-  commonAnnotations: {},
-  externalURL: 'http://alertmanager.example:9093',
-  alerts,
-});
+const alert = webhookAlert;
+const webhook = webhookNotification;
 const fine = (host: string) => alert({ alertname: 'HostDown', instance: `${host}:9100` });
 
 type Call = () => Promise<{ status: number; body: any }>;

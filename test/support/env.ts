@@ -19,7 +19,7 @@ import { BmcCredentials } from '../../providers/redfish/credentials';
 import type { TelemetrySettings } from '../../activities/telemetry';
 import { createToken } from '../../api/auth';
 import { startRedispatcher } from '../../api/redispatch';
-import { createApp } from '../../api/app';
+import { createApp, type AppDeps } from '../../api/app';
 import { PolicyStore } from '../../api/policy-store';
 import { loadKeys, writeNewKeysFile, type ShipshapeKeys } from '../../config/keys';
 import { createLogger } from '../../config/logger';
@@ -99,6 +99,8 @@ export interface TestEnv {
   keysFile: string;
   keys: ShipshapeKeys;
   startWorker(activities?: FleetActivities): Promise<Worker>;
+  /** Another API app on this env's database and Temporal, with some of its dependencies changed (no redispatcher). */
+  serveApp(changes: Partial<AppDeps>): Promise<{ url: string; close(): Promise<void> }>;
   close(): Promise<void>;
 }
 
@@ -172,7 +174,7 @@ export async function createTestEnv(options: TestEnvOptions = {}): Promise<TestE
   }
   const fixed = options.policies ?? DEFAULT_TEST_POLICIES;
   const policies = policyStore ? () => policyStore.list() : () => fixed;
-  const { app, dispatcher } = createApp({
+  const appDeps: AppDeps = {
     db,
     client,
     connection,
@@ -185,7 +187,8 @@ export async function createTestEnv(options: TestEnvOptions = {}): Promise<TestE
     guards: options.guards ?? (() => PERMISSIVE_GUARDS),
     keys,
     codecCorsOrigins: ['http://localhost:8233'],
-  });
+  };
+  const { app, dispatcher } = createApp(appDeps);
   const stopRedispatch = options.redispatchEveryMs
     ? startRedispatcher(db, dispatcher, logger, options.redispatchEveryMs)
     : async () => undefined;
@@ -235,6 +238,16 @@ export async function createTestEnv(options: TestEnvOptions = {}): Promise<TestE
       });
       workers.push({ worker, done: worker.run(), connection: workerConnection });
       return worker;
+    },
+    async serveApp(changes) {
+      const { app: other } = createApp({ ...appDeps, ...changes });
+      const otherServer: Server = await new Promise((ok) => {
+        const srv = other.listen(0, '127.0.0.1', () => ok(srv));
+      });
+      return {
+        url: `http://127.0.0.1:${(otherServer.address() as { port: number }).port}`,
+        close: () => new Promise<void>((ok) => otherServer.close(() => ok())),
+      };
     },
     async close() {
       for (const w of workers) {

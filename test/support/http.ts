@@ -37,6 +37,33 @@ export function hostSignal(host: string, name = 'HostDown', extra: Record<string
   };
 }
 
+/** One alert as Alertmanager's webhook carries it (firing, now, a random fingerprint). */
+export function webhookAlert(labels: Record<string, string>, annotations: Record<string, string> = {}) {
+  return {
+    status: 'firing',
+    labels,
+    annotations,
+    startsAt: new Date().toISOString(),
+    fingerprint: Math.random().toString(16).slice(2, 18),
+  };
+}
+
+/** An Alertmanager webhook notification (payload version 4) of these alerts. */
+export function webhookNotification(alerts: unknown[]) {
+  return {
+    version: '4',
+    groupKey: '{}:{rack="r7"}',
+    truncatedAlerts: 0,
+    status: 'firing',
+    receiver: 'shipshape',
+    groupLabels: {},
+    commonLabels: {},
+    commonAnnotations: {},
+    externalURL: 'http://alertmanager.example:9093',
+    alerts,
+  };
+}
+
 /** Poll `probe` until it returns a value that is not undefined, or fail after `timeoutMs`. */
 export async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
