@@ -5,7 +5,17 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdirSync, openSync, readdirSync, statSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -211,7 +221,7 @@ export interface RunningTemporal {
   stop(): Promise<void>;
 }
 
-export async function startTemporalDevServer(options: {
+export interface TemporalDevServerOptions {
   dbFile?: string;
   port?: number;
   uiPort?: number;
@@ -219,7 +229,27 @@ export async function startTemporalDevServer(options: {
   /** The Web UI's remote codec endpoint (Shipshape's /v1/codec), so the UI can show decrypted payloads. */
   uiCodecEndpoint?: string;
   logFile: string;
-}): Promise<RunningTemporal> {
+}
+
+/**
+ * Start the dev server. A port found free can be taken by another process
+ * before the server binds it (the server then exits at once): with no port
+ * asked for, that is tried again on new ports, up to three times.
+ */
+export async function startTemporalDevServer(options: TemporalDevServerOptions): Promise<RunningTemporal> {
+  for (let attempt = 1; ; attempt++) {
+    const logFrom = existsSync(options.logFile) ? statSync(options.logFile).size : 0;
+    try {
+      return await startTemporalDevServerOnce(options);
+    } catch (err) {
+      const portTaken = readFileSync(options.logFile).subarray(logFrom).toString().includes('address already in use');
+      if (options.port !== undefined || !portTaken || attempt >= 3) throw err;
+      appendFileSync(options.logFile, `[shipshape] a port was taken before the server bound it; trying new ports\n`);
+    }
+  }
+}
+
+async function startTemporalDevServerOnce(options: TemporalDevServerOptions): Promise<RunningTemporal> {
   const port = options.port ?? (await freePort());
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'warn'];
   if (options.dbFile) args.push('--db-filename', options.dbFile);
