@@ -79,6 +79,19 @@ export interface GroupingSettings {
 
 export const DEFAULT_GROUPING: GroupingSettings = { topologyLabels: ['rack', 'pdu', 'switch'], windowMinutes: 5 };
 
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+/** Check grouping settings; each problem names the field. */
+export function groupingSettingsProblems(s: GroupingSettings): string[] {
+  const problems: string[] = [];
+  s.topologyLabels.forEach((label, i) => {
+    if (!LABEL_NAME.test(label)) problems.push(`topologyLabels.${i}: "${label}" is not a label name`);
+    else if (s.topologyLabels.indexOf(label) !== i) problems.push(`topologyLabels.${i}: "${label}" is listed twice`);
+  });
+  if (!(s.windowMinutes > 0)) problems.push('windowMinutes: must be above 0');
+  return problems;
+}
+
 /** Where a signal goes. Every decision says why, in words for the item's history. */
 export type GroupingDecision =
   | { action: 'join'; itemId: string; reason: string }

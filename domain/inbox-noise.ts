@@ -3,9 +3,17 @@
  * many of those automation closed, and which rules flap, so the people who
  * own the rules can fix them. Pure aggregation over item summaries.
  */
+import type { InboxStateView } from './inbox';
 
 /** Who closed an item; null while it is open. */
 export type ClosedBy = 'automation' | 'person' | 'source' | null;
+
+/** Who closed an item, from its derived state: a verified return is automation's; null while it is not resolved. */
+export function closedBy(view: InboxStateView): ClosedBy {
+  if (view.state !== 'resolved') return null;
+  if (view.how === 'verified') return 'automation';
+  return view.how === 'person' ? 'person' : 'source';
+}
 
 /** One item, as the report needs it. */
 export interface NoiseItem {

@@ -96,6 +96,14 @@ export interface InboxTimings {
 
 export const DEFAULT_INBOX_TIMINGS: InboxTimings = { graceMinutes: 5, guardWaitMinutes: 30 };
 
+/** Check the timings; each problem names the field. */
+export function inboxTimingsProblems(t: InboxTimings): string[] {
+  const problems: string[] = [];
+  if (!(t.graceMinutes > 0)) problems.push('graceMinutes: must be above 0');
+  if (!(t.guardWaitMinutes > 0)) problems.push('guardWaitMinutes: must be above 0');
+  return problems;
+}
+
 /** An item's derived state: who has it, why, since when. */
 export interface InboxStateView {
   state: InboxState;

@@ -1,6 +1,7 @@
 /** Which inbox item a signal joins, row by row: fingerprint, resource and alert, topology within the window. */
 import {
   groupSignal,
+  groupingSettingsProblems,
   inboxTitle,
   topologyKey,
   topologyOf,
@@ -275,5 +276,29 @@ describe('inboxTitle: one line a person reads', () => {
     expect(inboxTitle({ kind: 'topology', topology: { label: 'rack', value: 'r7' }, alerts })).toBe(
       '12 hosts in rack r7: PowerLost',
     );
+  });
+});
+
+describe('groupingSettingsProblems: each names the field', () => {
+  test.each([
+    ['the defaults are valid', DEFAULT_GROUPING, []],
+    [
+      'no topology labels is valid: grouping by fingerprint and resource only',
+      { topologyLabels: [], windowMinutes: 5 },
+      [],
+    ],
+    [
+      'a label that is not a label name',
+      { topologyLabels: ['rack', 'pdu-id'], windowMinutes: 5 },
+      ['topologyLabels.1: "pdu-id" is not a label name'],
+    ],
+    [
+      'a label listed twice',
+      { topologyLabels: ['rack', 'rack'], windowMinutes: 5 },
+      ['topologyLabels.1: "rack" is listed twice'],
+    ],
+    ['no window', { topologyLabels: ['rack'], windowMinutes: 0 }, ['windowMinutes: must be above 0']],
+  ])('%s', (_what, settings, expected) => {
+    expect(groupingSettingsProblems(settings)).toEqual(expected);
   });
 });

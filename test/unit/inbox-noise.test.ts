@@ -1,5 +1,6 @@
 /** The noise report: items per monitoring rule, the share automation closed, the flappers. */
-import { noiseReport, type NoiseItem } from '../../domain/inbox-noise';
+import type { InboxStateView } from '../../domain/inbox';
+import { closedBy, noiseReport, type NoiseItem } from '../../domain/inbox-noise';
 
 const item = (name: string, over: Partial<NoiseItem> = {}): NoiseItem => ({
   name,
@@ -85,4 +86,21 @@ describe('noiseReport', () => {
       }).toEqual(expected);
     },
   );
+});
+
+describe('closedBy: who closed an item, from its state', () => {
+  const view = (over: Partial<InboxStateView>): InboxStateView => ({
+    state: 'resolved',
+    reason: 'r',
+    since: new Date('2026-11-28T08:00:00Z'),
+    ...over,
+  });
+  test.each([
+    ['a verified return is automation', view({ how: 'verified' }), 'automation'],
+    ["a person's resolution is the person", view({ how: 'person' }), 'person'],
+    ['the source resolving is the source', view({ how: 'source' }), 'source'],
+    ['an item not resolved is open', view({ state: 'needs-person' }), null],
+  ])('%s', (_what, v, expected) => {
+    expect(closedBy(v)).toBe(expected);
+  });
 });

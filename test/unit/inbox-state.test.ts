@@ -3,6 +3,7 @@ import {
   clock,
   compareForPerson,
   inboxState,
+  inboxTimingsProblems,
   inboxTransition,
   type InboxFacts,
   type InboxOrderFacts,
@@ -442,5 +443,15 @@ describe('compareForPerson: needs-person first, then most severe, then newest', 
     const states = ['resolved', 'silenced', 'automation', 'snoozed', 'acknowledged', 'needs-person'] as const;
     const sorted = states.map((state) => item(state, { state })).sort(compareForPerson);
     expect(sorted.map((i) => i.state)).toEqual([...states].reverse());
+  });
+});
+
+describe('inboxTimingsProblems: each names the field', () => {
+  test.each([
+    ['the defaults are valid', { graceMinutes: 5, guardWaitMinutes: 30 }, []],
+    ['no grace time', { graceMinutes: 0, guardWaitMinutes: 30 }, ['graceMinutes: must be above 0']],
+    ['a negative guard-wait limit', { graceMinutes: 5, guardWaitMinutes: -1 }, ['guardWaitMinutes: must be above 0']],
+  ])('%s', (_what, timings, expected) => {
+    expect(inboxTimingsProblems(timings)).toEqual(expected);
   });
 });
