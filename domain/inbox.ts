@@ -11,7 +11,8 @@
  *    still at work (an item closes only once its host was verified) and the
  *    alert is not flapping (a flapping alert stays one item until it is quiet).
  * 2. `silenced`: a silence applies. It hides the item whatever it would be
- *    otherwise; the reason says what that is.
+ *    otherwise; the reason says what that is. Since the later of the
+ *    silence's start and the item's first alert.
  * 3. The needs of a person, each with the time it began:
  *    - its remediation was handed off (awaiting an operator);
  *    - its remediation awaits approval;
@@ -76,11 +77,12 @@ export interface InboxFacts {
   policy: string | null;
   remediation: LinkedRemediation | null;
   flapping: { since: Date; percent: number } | null;
+  /** The tripped breaker of the host's zone, when it holds this item's remediation back (or kept one from starting). */
   breaker: { zone: string; trippedAt: Date; reason: string } | null;
   acknowledged: { by: string; at: Date } | null;
   snooze: { by: string; at: Date; until: Date | null; untilChange: boolean } | null;
   /** The silence that applies (see `activeSilence` in domain/silences.ts). */
-  silence: { id: string; createdBy: string; comment: string; endsAt: Date } | null;
+  silence: { id: string; createdBy: string; comment: string; startsAt: Date; endsAt: Date } | null;
   /** A person resolved it. */
   resolvedByPerson: { by: string; at: Date; note: string } | null;
   /** A person reopened it: a resolution before this no longer counts. */
@@ -133,7 +135,7 @@ export function inboxState(
     return {
       state: 'silenced',
       reason: `silenced by ${s.id} (${s.createdBy}: ${s.comment}) until ${clock(s.endsAt, now)}; otherwise ${underlying.state}: ${underlying.reason}`,
-      since: facts.openedAt,
+      since: s.startsAt > facts.openedAt ? s.startsAt : facts.openedAt,
     };
   }
   return underlying;
@@ -190,58 +192,61 @@ function joinNeeds(needs: Need[]): string {
 
 /** Every reason the item needs a person now, each with when it began (rule 3). */
 function needsOfPerson(facts: InboxFacts, now: Date, timings: InboxTimings): Need[] {
-  const needs: Need[] = [];
   const r = facts.remediation;
+  return [...(r ? remediationNeeds(r, facts.firing, now, timings) : []), ...alertNeeds(facts, now, timings)];
+}
+
+/** What about its remediation needs a person: a hand-off, an approval, a long guard wait, an end that left the alert firing. */
+function remediationNeeds(r: LinkedRemediation, firing: boolean, now: Date, timings: InboxTimings): Need[] {
+  const needs: Need[] = [];
+  const of = `remediation ${r.id} of ${r.host}`;
   const at = (d: Date) => clock(d, now);
-  const grace = timings.graceMinutes * 60_000;
-  const graceEnd = new Date(facts.openedAt.getTime() + grace);
-  if (r?.phase === 'awaiting-operator' || (r?.handOffReason && !isEnded(r.phase)))
+  const ended = isEnded(r.phase);
+  if (r.phase === 'awaiting-operator' || (r.handOffReason && !ended))
     needs.push({
       since: r.since,
-      reason: `remediation ${r.id} of ${r.host} handed off: ${r.handOffReason ?? 'awaiting an operator'}, since ${at(r.since)}`,
+      reason: `${of} handed off: ${r.handOffReason ?? 'awaiting an operator'}, since ${at(r.since)}`,
     });
-  if (r?.phase === 'awaiting-approval')
-    needs.push({ since: r.since, reason: `remediation ${r.id} of ${r.host} awaits approval since ${at(r.since)}` });
-  if (r?.waitingSince && !isEnded(r.phase)) {
-    const limit = new Date(r.waitingSince.getTime() + timings.guardWaitMinutes * 60_000);
+  if (r.phase === 'awaiting-approval')
+    needs.push({ since: r.since, reason: `${of} awaits approval since ${at(r.since)}` });
+  const waitLimit = r.waitingSince && new Date(r.waitingSince.getTime() + timings.guardWaitMinutes * 60_000);
+  if (r.waitingSince && waitLimit && !ended && now >= waitLimit) {
     const guards = r.waitingFor?.length ? ` (${r.waitingFor.join(', ')})` : '';
-    if (now >= limit)
-      needs.push({
-        since: limit,
-        reason: `remediation ${r.id} of ${r.host} has waited on guards${guards} since ${at(r.waitingSince)}, more than ${timings.guardWaitMinutes} min`,
-      });
+    const reason = `${of} has waited on guards${guards} since ${at(r.waitingSince)}, more than ${timings.guardWaitMinutes} min`;
+    needs.push({ since: waitLimit, reason });
   }
-  if (facts.breaker)
+  if (!firing || !ended) return needs;
+  if (r.phase !== 'returned')
+    needs.push({ since: r.since, reason: `${of} ended ${r.phase} at ${at(r.since)} and the alert still fires` });
+  const graceEnd = new Date(r.since.getTime() + timings.graceMinutes * 60_000);
+  if (r.phase === 'returned' && now >= graceEnd) {
+    const reason = `remediation ${r.id} returned ${r.host} after verification at ${at(r.since)} but the alert still fires ${timings.graceMinutes} min later`;
+    needs.push({ since: graceEnd, reason });
+  }
+  return needs;
+}
+
+/** What about the alert needs a person: a tripped breaker, flapping, firing past the grace time with no policy or no remediation. */
+function alertNeeds(facts: InboxFacts, now: Date, timings: InboxTimings): Need[] {
+  const needs: Need[] = [];
+  const at = (d: Date) => clock(d, now);
+  const { breaker, flapping, policy } = facts;
+  if (breaker)
     needs.push({
-      since: facts.breaker.trippedAt,
-      reason: `the circuit breaker of zone ${facts.breaker.zone} tripped at ${at(facts.breaker.trippedAt)}: ${facts.breaker.reason}`,
+      since: breaker.trippedAt,
+      reason: `the circuit breaker of zone ${breaker.zone} tripped at ${at(breaker.trippedAt)}: ${breaker.reason}`,
     });
-  if (facts.flapping)
+  if (flapping)
     needs.push({
-      since: facts.flapping.since,
-      reason: `flapping since ${at(facts.flapping.since)} (${facts.flapping.percent}% state change)`,
+      since: flapping.since,
+      reason: `flapping since ${at(flapping.since)} (${flapping.percent}% state change)`,
     });
-  if (!facts.firing) return needs;
-  if (!facts.policy && now >= graceEnd)
-    needs.push({
-      since: graceEnd,
-      reason: `no policy matches and the alert still fires after ${timings.graceMinutes} min`,
-    });
-  if (facts.policy && !r && now >= graceEnd)
-    needs.push({
-      since: graceEnd,
-      reason: `policy ${facts.policy} matched but no remediation started within ${timings.graceMinutes} min`,
-    });
-  if (r && isEnded(r.phase) && r.phase !== 'returned')
-    needs.push({
-      since: r.since,
-      reason: `remediation ${r.id} of ${r.host} ended ${r.phase} at ${at(r.since)} and the alert still fires`,
-    });
-  if (r?.phase === 'returned' && now.getTime() >= r.since.getTime() + grace)
-    needs.push({
-      since: new Date(r.since.getTime() + grace),
-      reason: `remediation ${r.id} returned ${r.host} after verification at ${at(r.since)} but the alert still fires ${timings.graceMinutes} min later`,
-    });
+  const graceEnd = new Date(facts.openedAt.getTime() + timings.graceMinutes * 60_000);
+  if (!facts.firing || now < graceEnd) return needs;
+  const grace = `${timings.graceMinutes} min`;
+  if (!policy) needs.push({ since: graceEnd, reason: `no policy matches and the alert still fires after ${grace}` });
+  else if (!facts.remediation)
+    needs.push({ since: graceEnd, reason: `policy ${policy} matched but no remediation started within ${grace}` });
   return needs;
 }
 

@@ -297,7 +297,7 @@ describe('inboxState: who owns the item, why, since when', () => {
       'a silence hides the item and says what it would be otherwise',
       facts({
         ...handedOff,
-        silence: { id: 's-1', createdBy: 'carol', comment: 'rack r7 re-cabling', endsAt: at(120) },
+        silence: { id: 's-1', createdBy: 'carol', comment: 'rack r7 re-cabling', startsAt: at(-60), endsAt: at(120) },
       }),
       NOW,
       {
@@ -305,6 +305,20 @@ describe('inboxState: who owns the item, why, since when', () => {
         since: T0,
         reason:
           'silenced by s-1 (carol: rack r7 re-cabling) until 08:56; otherwise needs-person: remediation r-12 of cmp-a-03 handed off: power-cycle failed, since 07:06',
+      },
+    ],
+    [
+      'a silence that began after the first alert: silenced since the silence began',
+      facts({
+        remediation: remediation(),
+        silence: { id: 's-2', createdBy: 'carol', comment: 'maintenance window', startsAt: at(30), endsAt: at(90) },
+      }),
+      NOW,
+      {
+        state: 'silenced',
+        since: at(30),
+        reason:
+          'silenced by s-2 (carol: maintenance window) until 08:26; otherwise automation: remediation r-12 of cmp-a-03, repairing, since 06:56',
       },
     ],
     // resolved
@@ -336,7 +350,7 @@ describe('inboxState: who owns the item, why, since when', () => {
       facts({
         firing: false,
         resolvedAt: at(20),
-        silence: { id: 's-1', createdBy: 'carol', comment: 'maintenance', endsAt: at(120) },
+        silence: { id: 's-1', createdBy: 'carol', comment: 'maintenance', startsAt: at(30), endsAt: at(120) },
       }),
       NOW,
       { state: 'resolved', how: 'source', since: at(20), reason: 'the source resolved every alert' },
