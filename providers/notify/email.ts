@@ -80,6 +80,8 @@ export function createEmailReceiver(config: EmailReceiverConfig): Receiver {
 function smtpError(name: string, err: unknown): ReceiverError {
   const e = err as { code?: string; responseCode?: number; response?: string; message?: string };
   const said = e.response ?? e.message ?? String(err);
+  if (/certificate/i.test(said))
+    return new ReceiverError(`receiver ${name}: the SMTP server's certificate is not trusted: ${said}`, true);
   switch (e.code) {
     case 'EAUTH':
       return new ReceiverError(`receiver ${name}: the SMTP server refused the login: ${said}`, true);
