@@ -198,6 +198,19 @@ describe('the e-mail receiver against a real SMTP server (aiosmtpd, STARTTLS and
     expect(smtp.messages().length).toBe(before + 1);
   });
 
+  test('a server that offers no STARTTLS gets nothing: not the password, not the message', async () => {
+    const plain = await startSmtpServer({ username: 'shipshape', password: 'correct horse', starttls: false });
+    try {
+      const receiver = createEmailReceiver({ ...config, smtp: { ...config.smtp, port: plain.port } });
+      const result = await deliver(receiver, message, { attempts: 3, backoffMs: 1 });
+      expect(result).toMatchObject({ ok: false, attempts: 1 });
+      expect(result.lastError).toMatch(/^receiver oncall-mail: STARTTLS failed or is not offered by the SMTP server/);
+      expect(plain.messages()).toEqual([]);
+    } finally {
+      await plain.stop();
+    }
+  });
+
   test('with the SMTP server down, sending fails saying it cannot be reached', async () => {
     const receiver = createEmailReceiver({ ...config, smtp: { ...config.smtp, port: await freePort() } });
     const result = await deliver(receiver, message, { attempts: 2, backoffMs: 1 });

@@ -2,7 +2,9 @@
 AUTH (PLAIN/LOGIN) required after STARTTLS, one JSON file per accepted message.
 
 Run by test/support/smtp-server.ts as:
-  python smtp-server.py <port> <cert.pem> <key.pem> <maildir>
+  python smtp-server.py <port> <cert.pem> <key.pem> <maildir> [--no-starttls]
+--no-starttls: a server that offers no STARTTLS and takes AUTH in the clear,
+for testing that a client refuses it.
 with SMTP_TEST_USERNAME and SMTP_TEST_PASSWORD in the environment.
 """
 import email
@@ -18,6 +20,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 port, cert, key, maildir = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+starttls = "--no-starttls" not in sys.argv[5:]
 USERNAME = os.environ["SMTP_TEST_USERNAME"].encode()
 PASSWORD = os.environ["SMTP_TEST_PASSWORD"].encode()
 
@@ -58,10 +61,10 @@ controller = Controller(
     Recorder(),
     hostname="127.0.0.1",
     port=port,
-    tls_context=context,
-    require_starttls=True,
+    tls_context=context if starttls else None,
+    require_starttls=starttls,
     auth_required=True,
-    auth_require_tls=True,
+    auth_require_tls=starttls,
     authenticator=authenticator,
 )
 stopping = threading.Event()

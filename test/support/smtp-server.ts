@@ -59,9 +59,15 @@ export function isSmtpServerInstalled(): boolean {
   }
 }
 
-export async function startSmtpServer(
-  credentials: { username: string; password: string } = { username: 'shipshape', password: 'test-password' },
-): Promise<RunningSmtpServer> {
+export interface SmtpServerOptions {
+  username?: string;
+  password?: string;
+  /** false: a server that offers no STARTTLS and takes AUTH in the clear (to test that a client refuses it). */
+  starttls?: boolean;
+}
+
+export async function startSmtpServer(options: SmtpServerOptions = {}): Promise<RunningSmtpServer> {
+  const credentials = { username: options.username ?? 'shipshape', password: options.password ?? 'test-password' };
   if (!isSmtpServerInstalled()) throw new Error(SMTP_SERVER_MISSING);
   const dir = mkdtempSync(join(tmpdir(), 'shipshape-smtp-'));
   const maildir = join(dir, 'mail');
@@ -75,10 +81,14 @@ export async function startSmtpServer(
     throw err;
   }
   const port = await freePort();
-  const child = spawn(PYTHON, [SCRIPT, String(port), cert, key, maildir], {
-    env: { ...process.env, SMTP_TEST_USERNAME: credentials.username, SMTP_TEST_PASSWORD: credentials.password },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    PYTHON,
+    [SCRIPT, String(port), cert, key, maildir, ...(options.starttls === false ? ['--no-starttls'] : [])],
+    {
+      env: { ...process.env, SMTP_TEST_USERNAME: credentials.username, SMTP_TEST_PASSWORD: credentials.password },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const stop = stopper(child, dir);
   try {
     await ready(child);
