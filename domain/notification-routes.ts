@@ -127,9 +127,7 @@ export function notificationsDue(
 ): DueNotification[] {
   if (QUIET_STATES.has(item.state)) return [];
   const told = new Set(deliveries.map((d) => d.receiver));
-  const toldOfThisState = new Set(
-    deliveries.filter((d) => d.stateSince.getTime() === item.stateSince.getTime()).map((d) => d.receiver),
-  );
+  const toldOfThisState = new Set(deliveries.filter((d) => sameStateChange(d, item)).map((d) => d.receiver));
   const due = new Map<string, NotificationKind>();
   const add = (receiver: string, kind: NotificationKind) => {
     if (!due.has(receiver)) due.set(receiver, kind);
@@ -140,8 +138,10 @@ export function notificationsDue(
   for (const route of matched) {
     if (item.state !== UNACKNOWLEDGED || route.escalateTo === undefined || route.escalateAfterMs === undefined)
       continue;
-    if (unacknowledgedFor >= route.escalateAfterMs && !toldOfThisState.has(route.escalateTo))
-      add(route.escalateTo, 'escalated');
+    const escalated = deliveries.some(
+      (d) => d.receiver === route.escalateTo && d.kind === 'escalated' && sameStateChange(d, item),
+    );
+    if (unacknowledgedFor >= route.escalateAfterMs && !escalated) add(route.escalateTo, 'escalated');
   }
   for (const receiver of told) {
     if (!toldOfThisState.has(receiver)) add(receiver, item.state === 'resolved' ? 'resolved' : 'changed');
@@ -157,6 +157,10 @@ export function notificationsDue(
     }
   }
   return [...due].map(([receiver, kind]) => ({ receiver, message: messageFor(item, kind) }));
+}
+
+function sameStateChange(delivery: NotificationDelivery, item: RoutableItem): boolean {
+  return delivery.stateSince.getTime() === item.stateSince.getTime();
 }
 
 function lastDeliveryTo(receiver: string, deliveries: NotificationDelivery[]): Date | undefined {

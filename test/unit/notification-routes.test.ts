@@ -80,7 +80,16 @@ describe('which notifications are due now', () => {
   const T1 = at(10);
   const T2 = at(120);
 
-  test.each<[string, Partial<RoutableItem>, NotificationDelivery[], Date, Array<[string, NotificationKind]>]>([
+  test.each<
+    [
+      string,
+      Partial<RoutableItem>,
+      NotificationDelivery[],
+      Date,
+      Array<[string, NotificationKind]>,
+      NotificationRoute[]?,
+    ]
+  >([
     [
       'a new critical item in zone-a is opened to the pager and, continuing, to team-a (which stops the routes)',
       {},
@@ -188,9 +197,25 @@ describe('which notifications are due now', () => {
     [
       'reopened and unacknowledged for escalateAfter again: the lead is told again, once for this stretch',
       { stateSince: at(300) },
-      [sent('pager', 'changed', at(300)), sent('team-a', 'changed', at(300)), sent('lead', 'escalated', T0, at(30))],
+      [
+        sent('lead', 'escalated', T0, at(30)),
+        sent('pager', 'changed', at(300)),
+        sent('team-a', 'changed', at(300)),
+        sent('lead', 'changed', at(300)),
+      ],
       at(330),
       [['lead', 'escalated']],
+    ],
+    [
+      'a receiver that is both routed to and escalated to still gets the escalation',
+      {},
+      [sent('pager', 'opened', T0)],
+      at(30),
+      [
+        ['pager', 'escalated'],
+        ['team-a', 'opened'],
+      ],
+      [{ ...routes[0]!, escalateTo: 'pager' }, routes[1]!],
     ],
     [
       'a delivery that failed after its retries counts as made: no retry on every evaluation',
@@ -199,8 +224,8 @@ describe('which notifications are due now', () => {
       at(1),
       [],
     ],
-  ])('%s', (_what, over, deliveries, now, expected) => {
-    const due = notificationsDue(item(over), routes, deliveries, now);
+  ])('%s', (_what, over, deliveries, now, expected, withRoutes = routes) => {
+    const due = notificationsDue(item(over), withRoutes, deliveries, now);
     expect(due.map((d) => [d.receiver, d.message.kind])).toEqual(expected);
   });
 
