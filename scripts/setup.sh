@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Idempotent set-up used by both README commands: npm dependencies, the
 # Temporal CLI (dev server), PostgreSQL server binaries, Alertmanager, the
-# Redfish emulator, and the build.
+# Redfish emulator, the test SMTP server, and the build.
 # Nothing is started here and no system service is enabled.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { echo "[setup] $*"; }
-# --tests: also what only the test suite needs (Alertmanager, the Redfish emulator).
+# --tests: also what only the test suite needs (Alertmanager, the Redfish emulator, the SMTP server).
 for_tests=false; [ "${1:-}" = "--tests" ] && for_tests=true
 t0=$(date +%s)
 
@@ -74,6 +74,16 @@ if $for_tests && { [ ! -x .tools/venv/bin/sushy-emulator ] || [ "$(cat .tools/ve
   python3 -m venv .tools/venv
   .tools/venv/bin/pip install --quiet --disable-pip-version-check "sushy-tools==$SUSHY_VERSION"
   echo "$SUSHY_VERSION" > .tools/venv/.sushy-version
+fi
+
+# 5b. Tests only: aiosmtpd (the tests' real SMTP server, with STARTTLS and AUTH), from PyPI into the same venv.
+AIOSMTPD_VERSION=1.4.6
+if $for_tests && { [ ! -x .tools/venv/bin/python ] || [ "$(cat .tools/venv/.aiosmtpd-version 2>/dev/null)" != "$AIOSMTPD_VERSION" ]; }; then
+  command -v python3 >/dev/null 2>&1 || { echo "[setup] Python 3 is needed for the test SMTP server (aiosmtpd)" >&2; exit 1; }
+  log "installing aiosmtpd $AIOSMTPD_VERSION into .tools/venv"
+  [ -x .tools/venv/bin/python ] || python3 -m venv .tools/venv
+  .tools/venv/bin/pip install --quiet --disable-pip-version-check "aiosmtpd==$AIOSMTPD_VERSION"
+  echo "$AIOSMTPD_VERSION" > .tools/venv/.aiosmtpd-version
 fi
 
 # 6. Tests only: the project's test OpenStack cloud (keystone, placement, nova, glance, neutron,
