@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { ZoneBudget } from '../../domain/guards';
 import { segment } from '../client';
 import { withApi } from '../context';
+import { cell } from '../output';
 
 interface GuardsAnswer {
   config: unknown;
@@ -25,7 +26,7 @@ export function registerGuards(program: Command): void {
         const g = await ctx.api.get<GuardsAnswer>('/v1/guards');
         if (ctx.json) return ctx.print.json(g);
         ctx.print.fields([
-          ['Automation', g.paused ? `paused by ${g.paused.by} at ${g.paused.at}: ${g.paused.reason}` : 'running'],
+          ['Automation', g.paused ? `paused by ${g.paused.by} at ${cell(g.paused.at)}: ${g.paused.reason}` : 'running'],
         ]);
         ctx.print.line();
         ctx.print.table(

@@ -6,11 +6,13 @@ import { METRICS } from '../../domain/telemetry';
 import { HEALTH_STATES, POOL_STATES, ROLES } from '../../domain/types';
 import { segment } from '../client';
 import { integerIn, withApi } from '../context';
-import type { Printer } from '../output';
+import { cell, type Printer } from '../output';
 
 type HostList = z.infer<typeof hostList>;
 type HostDetail = z.infer<typeof hostDetail>;
 
+const bmcState = (reachable: boolean | null) =>
+  reachable === null ? 'not read yet' : reachable ? 'reachable' : 'unreachable';
 const used = (u: { used: number; total: number }) => `${u.used}/${u.total}`;
 
 function showHost(print: Printer, h: HostDetail): void {
@@ -22,7 +24,7 @@ function showHost(print: Printer, h: HostDetail): void {
     ['Health', h.healthReasons.length ? `${h.health}: ${h.healthReasons.join('; ')}` : h.health],
     ['Health checked', h.healthCheckedAt],
     ['Power', h.power],
-    ['BMC', h.bmc.address ? `${h.bmc.address} (${h.bmcReachable ? 'reachable' : 'unreachable'})` : 'none configured'],
+    ['BMC', h.bmc.address ? `${h.bmc.address} (${bmcState(h.bmcReachable)})` : 'none configured'],
     ['BMC error', h.bmc.error ?? undefined],
     ['Firmware', h.bmc.firmware ?? undefined],
     ['PSU redundancy', h.psuRedundancy],
@@ -118,7 +120,7 @@ export function registerHosts(program: Command): void {
             h.poolState,
             h.health,
             h.power,
-            h.bmcReachable === null ? null : h.bmcReachable ? 'reachable' : 'unreachable',
+            h.bmcReachable === null ? null : bmcState(h.bmcReachable),
             h.openRemediationId,
           ]),
           'no hosts',
@@ -199,7 +201,7 @@ export function registerFleet(program: Command): void {
           [
             'Last sweep',
             s.lastSweep
-              ? `${s.lastSweep.startedAt}: ${s.lastSweep.readOk}/${s.lastSweep.hosts} read, ${s.lastSweep.readFailed} failed, ${s.lastSweep.signals} signals`
+              ? `${cell(s.lastSweep.startedAt)}: ${s.lastSweep.readOk}/${s.lastSweep.hosts} read, ${s.lastSweep.readFailed} failed, ${s.lastSweep.signals} signals`
               : 'none yet',
           ],
         ]);

@@ -5,7 +5,7 @@ import type { remediationView } from '../../api/schemas';
 import { ACTIVE_PHASES, FINAL_PHASES, REPAIR_ACTIONS } from '../../domain/remediation';
 import { segment } from '../client';
 import { integerIn, withApi, type CommandContext } from '../context';
-import type { Printer } from '../output';
+import { cell as when, type Printer } from '../output';
 
 /** A remediation as the API answers it; one the workflow has not recorded yet carries fewer fields. */
 type Remediation = Partial<z.infer<typeof remediationView>> &
@@ -17,7 +17,7 @@ type Remediation = Partial<z.infer<typeof remediationView>> &
 
 /** What the remediation waits for, in a few words: an approver, an operator, a guard. */
 function waitingOn(r: Remediation): string | null {
-  if (r.pendingApproval) return `approval until ${r.pendingApproval.deadline}`;
+  if (r.pendingApproval) return `approval until ${when(r.pendingApproval.deadline)}`;
   if (r.handOff) return `operator: ${r.handOff.reason}`;
   if (r.waitingFor?.length) return r.waitingFor.map((w) => `${w.guard}: ${w.reason}`).join('; ');
   if (r.outcome) return r.outcome.reason;
@@ -37,17 +37,19 @@ function showRemediation(print: Printer, r: Remediation): void {
     ['Closed', r.closedAt],
     [
       'Approval',
-      r.pendingApproval ? `asked ${r.pendingApproval.requestedAt}, deadline ${r.pendingApproval.deadline}` : undefined,
+      r.pendingApproval
+        ? `asked ${when(r.pendingApproval.requestedAt)}, deadline ${when(r.pendingApproval.deadline)}`
+        : undefined,
     ],
     ['Waiting for', r.waitingFor?.length ? r.waitingFor.map((w) => `${w.guard}: ${w.reason}`).join('; ') : undefined],
-    ['Hand-off', r.handOff ? `${r.handOff.reason} (since ${r.handOff.since})` : undefined],
+    ['Hand-off', r.handOff ? `${r.handOff.reason} (since ${when(r.handOff.since)})` : undefined],
     [
       'Resolution',
       r.resolution
         ? `${r.resolution.by}: ${r.resolution.note}${r.resolution.fixedBy ? ` (fixed by ${r.resolution.fixedBy})` : ''}`
         : undefined,
     ],
-    ['Outcome', r.outcome ? `${r.outcome.phase} at ${r.outcome.at}: ${r.outcome.reason}` : undefined],
+    ['Outcome', r.outcome ? `${r.outcome.phase} at ${when(r.outcome.at)}: ${r.outcome.reason}` : undefined],
     ['Signals', r.signals ? `${r.signals.received} received, last ${r.signals.lastName ?? '-'}` : undefined],
     ['Workflow', r.workflowId],
   ]);
