@@ -34,6 +34,18 @@ const intoAdaptersFromApi = importOf(
   ['activities', 'providers'],
   'api/ never imports activities/ or providers/: it calls db/ and Temporal; the worker acts on the fleet',
 );
+// cli/ is a client of the API: the API's schemas (types only) and domain/, nothing of the server.
+const intoServerFromCli = [
+  importOf(
+    ['db', 'activities', 'providers', 'workflows', 'workers', 'config', 'policies', 'scripts'],
+    'cli/ talks to the API over HTTP only: it may import api/schemas types and domain/, never the server side',
+  ),
+  {
+    regex: '^(\\.\\./)+api/(?!schemas$)',
+    message: 'cli/ imports only api/schemas (types) of api/: it calls the API over HTTP',
+  },
+  { regex: '^(\\.\\./)+api/schemas$', allowTypeImports: true, message: 'cli/ imports api/schemas as types only' },
+];
 const intoCallersFromProviders = importOf(
   ['activities', 'workflows', 'api', 'workers'],
   'providers/ are vendor adapters: they may not import activities/, workflows/, api/ or workers/ (workers/composition.ts builds them)',
@@ -116,6 +128,10 @@ export default tseslint.config(
   {
     files: ['api/**/*.ts'],
     rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [intoAdaptersFromApi] }] },
+  },
+  {
+    files: ['cli/**/*.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: intoServerFromCli }] },
   },
   {
     files: ['providers/**/*.ts'],
