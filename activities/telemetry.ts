@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import { allHostIds, bmcEndpointsOf } from '../db/hosts';
+import { prunePowerActionIntents } from '../db/power-actions';
 import { pruneSignals, type RaisedSignal } from '../db/signals';
 import {
   closeSweepAndPrune,
@@ -188,9 +189,10 @@ export function createTelemetryActivities(deps: {
       return result;
     },
 
-    /** Close the sweep and prune samples and signals past their retention. */
+    /** Close the sweep and prune samples, signals and old power-action intents past their retention. */
     async finishSweep(sweepId: string): Promise<{ pruned: number; prunedSignals: number }> {
       const prunedSignals = await pruneSignals(db, settings.signalRetentionDays);
+      await prunePowerActionIntents(db, settings.signalRetentionDays);
       return { pruned: await closeSweepAndPrune(db, sweepId, settings.retentionDays), prunedSignals };
     },
 

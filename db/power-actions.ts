@@ -60,3 +60,16 @@ export async function forgetPowerActionRequest(db: Queryable, key: PowerActionKe
     [key.workflowId, key.runId, key.activityId],
   );
 }
+
+/**
+ * Delete intents requested more than `retentionDays` ago: every retry of
+ * their activity is long over (an activity's whole budget is hours, not days).
+ * Runs with the telemetry sweep's bookkeeping; returns how many went.
+ */
+export async function prunePowerActionIntents(db: Queryable, retentionDays: number): Promise<number> {
+  const { rowCount } = await db.query(
+    `DELETE FROM power_action_intents WHERE requested_at < now() - make_interval(days => $1)`,
+    [retentionDays],
+  );
+  return rowCount ?? 0;
+}

@@ -4,7 +4,8 @@
 -- issued once it has answered. Keyed by the activity that issues it (workflow,
 -- run, activity ID are the same on every retry of that activity), so a retry
 -- after a worker died knows whether an earlier attempt may already have cut
--- the power, even when no heartbeat said so. See activities/power-intent.ts.
+-- the power, even when no heartbeat said so. See activities/host-actions.ts. Rows older than
+-- SHIPSHAPE_SIGNAL_RETENTION_DAYS are pruned with the signals at the end of each sweep.
 CREATE TABLE power_action_intents (
   workflow_id   text NOT NULL,
   run_id        text NOT NULL,

@@ -9,6 +9,7 @@
 import { Client as PgClient, Pool } from 'pg';
 import { SIGNAL_LIMITS } from '../../api/schemas';
 import { signStart } from '../../config/decision-signature';
+import { prunePowerActionIntents } from '../../db/power-actions';
 import { pruneSignals } from '../../db/signals';
 import { remediationWorkflowId, type RemediationInput } from '../../domain/remediation';
 import { injectFault } from '../../providers/simulated/admin';
@@ -257,4 +258,15 @@ test('an Alertmanager notification is recorded whole or not at all, so its retry
   const retried = await http('POST', `${env.apiUrl}/v1/integrations/alertmanager`, operator, notification);
   expect(retried.status).toBe(200);
   expect(await count('signals')).toBe(before + 4);
+});
+
+test('power-action intents past the retention are pruned; a recent one is kept for its retries', async () => {
+  await env.db.query(
+    `INSERT INTO power_action_intents (workflow_id, run_id, activity_id, host, action, requested_at, issued_at)
+     VALUES ('wf-old', 'r1', '7', 'cmp-a-01', 'power-cycle', now() - interval '100 days', now() - interval '100 days'),
+            ('wf-new', 'r1', '7', 'cmp-a-01', 'power-cycle', now(), NULL)`,
+  );
+  expect(await prunePowerActionIntents(env.db, 90)).toBe(1);
+  const { rows } = await env.db.query(`SELECT workflow_id FROM power_action_intents WHERE workflow_id LIKE 'wf-%'`);
+  expect(rows).toEqual([{ workflow_id: 'wf-new' }]);
 });
