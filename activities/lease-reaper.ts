@@ -67,6 +67,17 @@ async function continuedAs(client: Client, workflowId: string, runId: string): P
   return res.history?.events?.[0]?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
 }
 
+/** `lookup`, asking Temporal about each run at most once (one reaper tick). */
+function askingOnce(lookup: HolderRunLookup): HolderRunLookup {
+  const answers = new Map<string, Promise<HolderRun>>();
+  return (workflowId, runId) => {
+    const key = `${workflowId}\n${runId}`;
+    let answer = answers.get(key);
+    if (!answer) answers.set(key, (answer = lookup(workflowId, runId)));
+    return answer;
+  };
+}
+
 export interface ReapedLease {
   remediationId: string;
   host: string;
@@ -83,8 +94,8 @@ export class LeaseReaper {
   ) {}
 
   /** Check every held lease once; release and audit the stale ones. One pass at a time per worker. */
-  reap(): Promise<ReapedLease[]> {
-    this.inFlight ??= this.pass().finally(() => {
+  reap(lookup: HolderRunLookup = this.deps.holderRun): Promise<ReapedLease[]> {
+    this.inFlight ??= this.pass(lookup).finally(() => {
       this.inFlight = null;
       this.lastRunAt = Date.now();
     });
@@ -99,21 +110,26 @@ export class LeaseReaper {
 
   /** Reap now and every `seconds` until the returned stop function is called. */
   start(seconds: number): () => void {
-    // The timer's passes also close abandoned remediations; the guard activity's on-demand passes need only leases.
-    const tick = () =>
-      void Promise.all([this.reap(), this.closeAbandoned()]).catch((err: unknown) =>
-        this.deps.logger?.warn({ err: (err as Error).message }, 'lease reaper pass failed; the next one retries'),
-      );
+    // The timer's passes also close abandoned remediations (the guard activity's on-demand passes need only
+    // leases); a lease's holder is an open remediation, so Temporal is asked about each run once per tick.
+    const tick = () => {
+      const lookup = askingOnce(this.deps.holderRun);
+      void this.reap(lookup)
+        .then(() => this.closeAbandoned(lookup))
+        .catch((err: unknown) =>
+          this.deps.logger?.warn({ err: (err as Error).message }, 'lease reaper pass failed; the next one retries'),
+        );
+    };
     tick();
     const timer = setInterval(tick, seconds * 1000);
     timer.unref();
     return () => clearInterval(timer);
   }
 
-  private async pass(): Promise<ReapedLease[]> {
+  private async pass(lookup: HolderRunLookup): Promise<ReapedLease[]> {
     const reaped: ReapedLease[] = [];
     for (const lease of await readHeldLeases(this.deps.db)) {
-      const released = await this.reapOne(lease);
+      const released = await this.reapOne(lease, lookup);
       if (released) reaped.push(released);
     }
     return reaped;
@@ -124,16 +140,16 @@ export class LeaseReaper {
    * repeats of its alerts would join a run that is gone (and the host shows a
    * remediation under way). Closed as cancelled, with the reason and an audit record.
    */
-  async closeAbandoned(): Promise<void> {
+  async closeAbandoned(lookup: HolderRunLookup = this.deps.holderRun): Promise<void> {
     for (const open of await openRemediationRuns(this.deps.db)) {
-      const reason = abandonedRunReason(open.workflowId, await this.deps.holderRun(open.workflowId, open.runId));
+      const reason = abandonedRunReason(open.workflowId, await lookup(open.workflowId, open.runId));
       if (reason && (await closeAbandonedRemediation(this.deps.db, open.remediationId, reason)))
         this.deps.logger?.info({ remediationId: open.remediationId, host: open.host }, `remediation closed: ${reason}`);
     }
   }
 
-  private async reapOne(lease: HeldLease): Promise<ReapedLease | null> {
-    const run = await this.deps.holderRun(lease.workflowId, lease.runId);
+  private async reapOne(lease: HeldLease, lookup: HolderRunLookup): Promise<ReapedLease | null> {
+    const run = await lookup(lease.workflowId, lease.runId);
     const reason = staleLeaseReason(lease, run);
     if (!reason) return null;
     const released = await releaseLeaseFor(this.deps.db, lease.remediationId, {
