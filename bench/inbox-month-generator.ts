@@ -111,6 +111,8 @@ export interface Incident {
   expect: 'automation' | 'person';
   /** When Alertmanager first sent one of its alerts, and that alert's host and name. */
   firstAlertAt: number;
+  /** When Alertmanager last sent one of its alerts (firing or resolved). */
+  lastAlertAt: number;
   host: string;
   alertname: string;
   hosts: string[];
@@ -221,7 +223,7 @@ interface Episode {
 interface Draft {
   episodes: Episode[];
   fleetActions: FleetAction[];
-  incidents: Omit<Incident, 'firstAlertAt' | 'host' | 'alertname'>[];
+  incidents: Omit<Incident, 'firstAlertAt' | 'lastAlertAt' | 'host' | 'alertname'>[];
 }
 
 /** Generate the month; `epoch` is when it starts (alerts carry absolute times). */
@@ -378,15 +380,20 @@ function assemble(shape: MonthShape, epoch: Date, durationMs: number, fleet: Fle
     if (firstSent.has(e)) episodes[e.kind].sent++;
   }
 
+  const lastSent = new Map<string, number>();
+  for (const e of events) for (const a of e.alerts) lastSent.set(a.fingerprint, e.at);
   const incidents: Incident[] = draft.incidents.map((inc) => {
     const own = draft.episodes.filter((e) => e.incident === inc.id && firstSent.has(e));
     const first = own.reduce((a, b) => (firstSent.get(b)! < firstSent.get(a)! ? b : a));
+    const fingerprints = [...new Set(own.map((e) => e.fingerprint))];
     return {
       ...inc,
       firstAlertAt: firstSent.get(first)!,
+      // Fingerprints repeat over the month (the same alert on the same host); the incident's end is its own episodes'.
+      lastAlertAt: Math.max(...own.map((e) => Math.min(lastSent.get(e.fingerprint)!, e.end + GROUP_INTERVAL_MS))),
       host: first.labels.host!,
       alertname: first.labels.alertname!,
-      fingerprints: [...new Set(own.map((e) => e.fingerprint))],
+      fingerprints,
     };
   });
   incidents.sort((a, b) => a.firstAlertAt - b.firstAlertAt);
