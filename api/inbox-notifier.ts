@@ -6,8 +6,8 @@
  *
  * Several API replicas run this at once. Deciding happens in one replica at a
  * time: a transaction holding the advisory lock INBOX_NOTIFIER_LOCK
- * (db/inbox-deliveries.ts; try-lock:
- * a replica that does not get it skips that step this tick). State changes
+ * (db/inbox-deliveries.ts), taken with a try-lock, so a replica that does not
+ * get it skips that step this tick. State changes
  * could be decided by all (a unique index keeps each once), but reminders
  * could not, so one leader decides everything. Sending happens in every
  * replica, outside that transaction (a send with retries can take seconds):
