@@ -3,10 +3,12 @@
  * HTTP server that records what it is sent (the generic webhook and the
  * Slack-compatible one) and a real aiosmtpd with STARTTLS and AUTH (e-mail).
  *
- * The items are written into inbox_items directly with SQL, as fixtures (state,
- * state_since, severity, zone, role, source): the engine that derives them
- * (api/inbox-engine.ts) is tested on its own, and here the notifier is tested
- * in isolation, on its injected clock, ticked by the test (tickMs 0).
+ * Most tests write their items into inbox_items directly with SQL, as
+ * fixtures (state, state_since, severity, zone, role, source): the engine that
+ * derives them (api/inbox-engine.ts) is tested on its own, and here the
+ * notifier is tested in isolation, on an injected clock, ticked by the test
+ * (tickMs 0). The last test goes end to end: alerts through the API, the
+ * engine deriving the item, the notifier telling a loopback webhook.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -20,6 +22,7 @@ import type { InboxItemState, NotificationRoute } from '../../domain/notificatio
 import { freePort } from '../../scripts/services';
 import { createNotificationSender, NO_NOTIFICATIONS } from '../../workers/inbox-notifications';
 import { createTestEnv, type TestEnv } from '../support/env';
+import { hostSignal, http } from '../support/http';
 import { startSmtpServer, type RunningSmtpServer } from '../support/smtp-server';
 
 const MIN = 60_000;
@@ -175,7 +178,8 @@ describe('inbox notifications (real PostgreSQL, loopback webhooks, aiosmtpd)', (
   const kindsAt = (path: string) => hooked(path).map((r) => r.body.kind);
 
   beforeAll(async () => {
-    env = await createTestEnv();
+    // The engine runs on the test's clock and only when ticked: the fixtures below are not re-derived behind the test's back.
+    env = await createTestEnv({ inbox: { now: () => clock, tickMs: 0 } });
     hooks = await startRecorder();
     smtp = await startSmtpServer({ username: 'shipshape', password: 'correct horse' });
   });
@@ -486,6 +490,58 @@ describe('inbox notifications (real PostgreSQL, loopback webhooks, aiosmtpd)', (
     }
     await n.tick();
     expect(hooked('/ops').map((r) => r.body.itemId)).toEqual([second, first]);
+  });
+
+  test('through the API: an alert no policy matches is told once as opened when it needs a person after the grace, and once as resolved', async () => {
+    clock = new Date();
+    const advance = (minutes: number) => (clock = new Date(clock.getTime() + minutes * MIN));
+    const operator = await env.token('ops-bot', 'operator');
+    const alert = (status: 'firing' | 'resolved') =>
+      http(
+        'POST',
+        `${env.apiUrl}/v1/signals`,
+        operator,
+        hostSignal('cmp-a-01', 'DiskSmartWarning', { severity: 'warning', status }),
+      ).then((res) => expect(res.status).toBe(202));
+    const n = notifier(
+      settingsOf(
+        [webhook('ops-hook', `${hooks.url}/ops`)],
+        [{ match: { state: ['needs-person'] }, receiver: 'ops-hook' }],
+      ),
+    );
+    const step = async (minutes: number) => {
+      advance(minutes);
+      await env.inbox.tick();
+      await n.tick();
+    };
+
+    await alert('firing');
+    await step(0);
+    await alert('firing');
+    await step(2);
+    expect(hooks.received).toEqual([]); // within the grace time automation watches it: nobody is told
+
+    await step(4); // past the 5-minute grace: needs a person
+    for (let i = 0; i < 5; i++) await alert('firing');
+    await step(1);
+    await step(1);
+    const { rows } = await env.db.query<{ id: string }>(
+      `SELECT id FROM inbox_items WHERE title = 'cmp-a-01: DiskSmartWarning' AND merged_into IS NULL`,
+    );
+    expect(rows).toHaveLength(1);
+    const id = rows[0]!.id;
+    expect(hooked('/ops').map((r) => [r.body.itemId, r.body.kind, r.body.state, r.body.url])).toEqual([
+      [id, 'opened', 'needs-person', `${PUBLIC_URL}/v1/inbox/${id}`],
+    ]);
+
+    await alert('resolved');
+    await step(1);
+    await step(1);
+    expect(kindsAt('/ops')).toEqual(['opened', 'resolved']);
+    expect((await listDeliveries(env.db, id)).map((d) => [d.kind, d.status])).toEqual([
+      ['opened', 'sent'],
+      ['resolved', 'sent'],
+    ]);
   });
 
   test('with no receivers configured the notifier does nothing and touches no database', async () => {
