@@ -216,6 +216,8 @@ async function main(): Promise<void> {
 
   // Report phase changes as they happen.
   const seen = new Map<string, string>();
+  /** The alert each injected host fires, until its remediation returns it. */
+  const firing = new Map<string, string>();
   const watch = setInterval(() => {
     phasesOfRemediations(api.db)
       .then((rows) => {
@@ -223,6 +225,12 @@ async function main(): Promise<void> {
           if (seen.get(r.id) === r.phase) continue;
           seen.set(r.id, r.phase);
           console.log(`[demo] ${r.host.padEnd(10)} ${r.phase.padEnd(18)} remediation ${r.id}`);
+          // Monitoring sees the repaired host up again: its alert resolves, and the inbox item closes.
+          const alert = firing.get(r.host);
+          if (r.phase === 'returned' && alert) {
+            firing.delete(r.host);
+            void sendAlert(alert, r.host, 'resolved').catch(() => undefined);
+          }
         }
       })
       .catch(() => undefined);
@@ -243,27 +251,30 @@ async function main(): Promise<void> {
   }, 1000);
 
   // A few failures at once, then one more every 40 s so the UI keeps moving.
-  const inject = async (s: Scenario) => {
-    if (s.fault) await injectFault(api.db, s.host, s.fault);
-    const result = await post('/v1/integrations/alertmanager', {
+  const sendAlert = (signal: string, host: string, status: 'firing' | 'resolved') =>
+    post('/v1/integrations/alertmanager', {
       version: '4',
-      groupKey: `{}:{alertname="${s.signal}"}`,
+      groupKey: `{}:{alertname="${signal}"}`,
       truncatedAlerts: 0,
-      status: 'firing',
+      status,
       receiver: 'shipshape',
-      groupLabels: { alertname: s.signal },
+      groupLabels: { alertname: signal },
       commonLabels: {},
       commonAnnotations: {},
       externalURL: 'http://alertmanager.demo',
       alerts: [
         {
-          status: 'firing',
-          labels: { alertname: s.signal, instance: `${s.host}:9100`, severity: 'critical' },
+          status,
+          labels: { alertname: signal, instance: `${host}:9100`, severity: 'critical' },
           annotations: {},
           startsAt: new Date().toISOString(),
         },
       ],
     });
+  const inject = async (s: Scenario) => {
+    if (s.fault) await injectFault(api.db, s.host, s.fault);
+    firing.set(s.host, s.signal);
+    const result = await sendAlert(s.signal, s.host, 'firing');
     console.log(
       `[demo] injected ${s.signal} on ${s.host} (${s.story}) → ${(result as { results?: { outcome: string }[] }).results?.[0]?.outcome}`,
     );
