@@ -43,7 +43,7 @@ import {
   type RemediationFacts,
   type UngroupedSignal,
 } from '../db/inbox';
-import { inTransaction, type Queryable } from '../db/pool';
+import { inTransaction, isDatabaseUnavailable, type Queryable } from '../db/pool';
 import { endSilencesOnResolve, loadActiveSilences } from '../db/silences';
 import { DEFAULT_FLAP_SETTINGS, flapState, type FlapSettings } from '../domain/flapping';
 import type { GuardConfig } from '../domain/guards';
@@ -159,7 +159,14 @@ export class InboxEngine {
 
   private async tickOnce(): Promise<void> {
     for (let i = 0; i < BATCHES_PER_TICK; i++) {
-      const taken = await inTransaction(this.deps.db, async (tx) => ((await tryInboxLock(tx)) ? this.takeIn(tx) : -1));
+      let taken: number;
+      try {
+        taken = await this.takeInBatch(this.settings.batch);
+      } catch (err) {
+        if (isDatabaseUnavailable(err)) throw err;
+        if ((await this.isolate(err as Error)) > 0) continue; // then the rest of the batch, without it
+        break;
+      }
       if (taken < this.settings.batch) break;
     }
     const now = this.settings.now().getTime();
@@ -183,10 +190,43 @@ export class InboxEngine {
     await this.derive(tx, [...hold(items, alerts).values()], []);
   }
 
+  /** One batch in its own transaction, under the inbox's lock (-1: another replica holds it). */
+  private takeInBatch(limit: number): Promise<number> {
+    return inTransaction(this.deps.db, async (tx) => ((await tryInboxLock(tx)) ? this.takeIn(tx, limit) : -1));
+  }
+
+  /**
+   * A batch failed for another reason than the database being away: take the
+   * oldest signal alone. If that fails too, it is the one at fault: it is set
+   * aside (taken in, into no item) and logged with the reason, so that one
+   * signal the inbox cannot take cannot stop it taking every later one.
+   */
+  private async isolate(cause: Error): Promise<number> {
+    try {
+      return await this.takeInBatch(1);
+    } catch (err) {
+      if (isDatabaseUnavailable(err)) throw err;
+      const [bad] = await ungroupedSignals(this.deps.db, 1, this.settings.undecidedSeconds);
+      if (!bad) return 0;
+      await markGrouped(this.deps.db, [{ signalId: bad.id, itemId: null }], this.settings.now());
+      this.deps.logger.error(
+        {
+          signal: bad.id,
+          name: bad.name,
+          resource: bad.resource,
+          err: (err as Error).message,
+          batchErr: cause.message,
+        },
+        'the inbox could not take this signal in; it is set aside in no item (the signal itself is kept)',
+      );
+      return 1;
+    }
+  }
+
   /** One batch of signals into items; how many signals it took. */
-  private async takeIn(tx: PoolClient): Promise<number> {
+  private async takeIn(tx: PoolClient, limit: number): Promise<number> {
     const { grouping, flap } = this.settings;
-    const signals = await ungroupedSignals(tx, this.settings.batch, this.settings.undecidedSeconds);
+    const signals = await ungroupedSignals(tx, limit, this.settings.undecidedSeconds);
     if (signals.length === 0) return 0;
     const now = this.settings.now();
     const { items, alerts } = await loadOpenItems(tx, new Date(now.getTime() - flap.quietMinutes * 60_000));

@@ -7,6 +7,7 @@
  * ticks it), so the default 5-minute grace and 30-minute flap quiet period
  * pass in milliseconds. Timings themselves are the defaults.
  */
+import { Client as PgClient } from 'pg';
 import { injectFault } from '../../providers/simulated/admin';
 import { createTestEnv, type TestEnv } from '../support/env';
 import { eventually, hostSignal, http, webhookAlert, webhookNotification } from '../support/http';
@@ -146,6 +147,36 @@ describe('grouping', () => {
     const items = await itemsOf(`name = 'NodeExporterDown'`);
     expect(items).toHaveLength(1);
     expect(items[0].received).toBe(300);
+  });
+});
+
+describe('a signal the inbox cannot take in', () => {
+  test('is set aside in no item, and the signals after it are taken in', async () => {
+    // A fault the engine cannot foresee, made with the superuser: a trigger refuses one alert's row.
+    const su = new PgClient({ connectionString: env.superuserUrl });
+    await su.connect();
+    await su.query(`CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.name = 'PoisonAlert' THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$`);
+    await su.query(
+      'CREATE TRIGGER refuse_poison BEFORE INSERT ON inbox_alerts FOR EACH ROW EXECUTE FUNCTION refuse_poison()',
+    );
+    try {
+      const poison = await post(hostSignal('cmp-a-04', 'PoisonAlert', { severity: 'info' }));
+      const fine = await post(hostSignal('cmp-a-04', 'FanSpeedLow', { severity: 'info' }));
+      await env.inbox.tick();
+      const placed = await env.db.query(
+        'SELECT id, inbox_item_id, inbox_grouped_at FROM signals WHERE id = ANY($1::uuid[])',
+        [[poison.signalId, fine.signalId]],
+      );
+      const byId = new Map(placed.rows.map((r) => [r.id, r]));
+      expect(byId.get(poison.signalId)).toMatchObject({ inbox_item_id: null });
+      expect(byId.get(poison.signalId).inbox_grouped_at).not.toBeNull();
+      expect(byId.get(fine.signalId).inbox_item_id).not.toBeNull();
+      expect(await itemsOf(`name = 'FanSpeedLow'`)).toHaveLength(1);
+    } finally {
+      await su.query('DROP TRIGGER refuse_poison ON inbox_alerts');
+      await su.end();
+    }
   });
 });
 
