@@ -14,6 +14,15 @@ export interface MaintenanceWindow {
   start: string;
   end: string;
   timezone: string;
+  /** The zones whose hosts it covers; absent: every zone. */
+  zones?: string[];
+  /** While it is open, the inbox silences the alerts of the hosts it covers (planned work). */
+  silence?: boolean;
+}
+
+/** Does the window cover hosts of `zone`? */
+export function coversZone(w: MaintenanceWindow, zone: string): boolean {
+  return !w.zones || w.zones.includes(zone);
 }
 
 function seconds(hms: string): number {
@@ -21,16 +30,27 @@ function seconds(hms: string): number {
   return h * 3600 + m * 60 + s;
 }
 
+/** One formatter per time zone: making one costs far more than using it. */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+function formatterFor(timezone: string): Intl.DateTimeFormat {
+  let f = formatters.get(timezone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-GB', {
+      timeZone: timezone,
+      weekday: 'short',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+    });
+    formatters.set(timezone, f);
+  }
+  return f;
+}
+
 /** Weekday and seconds since local midnight of `at` in `timezone`. */
 export function localTime(at: Date, timezone: string): { day: Weekday; seconds: number } {
-  const parts = new Intl.DateTimeFormat('en-GB', {
-    timeZone: timezone,
-    weekday: 'short',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-    hourCycle: 'h23',
-  }).formatToParts(at);
+  const parts = formatterFor(timezone).formatToParts(at);
   const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '0';
   const day = get('weekday').toLowerCase().slice(0, 3) as Weekday;
   return { day, seconds: Number(get('hour')) * 3600 + Number(get('minute')) * 60 + Number(get('second')) };
@@ -57,4 +77,25 @@ export function windowVerdict(
     return { open: false, reason: `outside every allowing window (${allows.map((w) => w.name).join(', ')})` };
   }
   return { open: true };
+}
+
+/**
+ * The occurrence of `w` that `at` is inside: when it began and when it ends,
+ * to the minute; null when `at` is outside the window. Looks at most eight
+ * days either way (a window listed on every day with no gap never ends).
+ */
+export function windowOccurrence(w: MaintenanceWindow, at: Date): { start: Date; end: Date } | null {
+  if (!isInside(w, at)) return null;
+  const minute = 60_000;
+  const edge = (direction: 1 | -1): Date => {
+    // Minute by minute to the last moment inside: a gap of one minute (a window ending 23:59) is an edge too.
+    let inside = new Date(Math.floor(at.getTime() / minute) * minute);
+    for (let i = 0; i < 8 * 1440; i++) {
+      const next = new Date(inside.getTime() + direction * minute);
+      if (!isInside(w, next)) break;
+      inside = next;
+    }
+    return direction === 1 ? new Date(inside.getTime() + minute) : inside;
+  };
+  return { start: edge(-1), end: edge(1) };
 }
