@@ -54,6 +54,10 @@ export interface MonthFigures {
   /** Per shown item: minutes to an owner (automation or a person), and to a person. */
   minutesToOwner: number[];
   minutesToPerson: number[];
+  /** Items shown to a person, by alert name. */
+  shownByName: Record<string, number>;
+  /** The shown items slowest to reach a person: alert name, host, minutes. */
+  slowestToPerson: { name: string; host: string | null; minutes: number }[];
   noise: NoiseReport;
 }
 
@@ -92,6 +96,12 @@ export function monthFigures(
   }, 0);
   const minutesToOwner = shown.map((i) => minutesBetween(i.firstSeen, firstInto(i.id, OWNED)));
   const minutesToPerson = shown.map((i) => minutesBetween(i.firstSeen, firstInto(i.id, needsPerson)));
+  const shownByName: Record<string, number> = {};
+  for (const i of shown) shownByName[i.name] = (shownByName[i.name] ?? 0) + 1;
+  const slowestToPerson = shown
+    .map((i, n) => ({ name: i.name, host: i.host, minutes: minutesToPerson[n]! }))
+    .sort((a, b) => b.minutes - a.minutes)
+    .slice(0, 3);
 
   const incidents = month.incidents.map((inc): IncidentOutcome => {
     const from = epoch.getTime() + inc.firstAlertAt;
@@ -136,6 +146,8 @@ export function monthFigures(
     shownStateChanges,
     minutesToOwner,
     minutesToPerson,
+    shownByName,
+    slowestToPerson,
     noise,
   };
 }
@@ -197,7 +209,7 @@ export function renderReport(f: MonthFigures, run: RunFacts): string {
     `| notifications sent | ${run.notificationsSent} (${run.notificationsHow}) | at most one per state change of a shown item (${f.shownStateChanges}) ${run.notificationsSent <= f.shownStateChanges ? '✓' : '✗'} |`,
     `| real incidents missed | ${missed} of ${f.incidents.length} | 0 ${missed === 0 ? '✓' : '✗'} |`,
     `| shown items: minutes from first alert to an owner (automation or a person), p50 / p95 / max | ${fmt(percentile(f.minutesToOwner, 50))} / ${fmt(percentile(f.minutesToOwner, 95))} / ${fmt(ownerMax)} | ≤ 5 ${ownerMax <= 5 ? '✓' : '✗'} |`,
-    `| shown items: minutes from first alert to needs-person, p50 / p95 / max | ${fmt(percentile(f.minutesToPerson, 50))} / ${fmt(percentile(f.minutesToPerson, 95))} / ${fmt(Math.max(0, ...f.minutesToPerson))} | |`,
+    `| shown items: minutes from first alert to needs-person, p50 / p95 / max | ${fmt(percentile(f.minutesToPerson, 50))} / ${fmt(percentile(f.minutesToPerson, 95))} / ${fmt(Math.max(0, ...f.minutesToPerson))} (slowest: ${f.slowestToPerson.map((s) => `${s.name} on ${s.host ?? '?'} ${fmt(s.minutes)}`).join(', ')}) | |`,
     `| remediations started (real workflows on the simulated fleet) | ${run.remediationsStarted} | |`,
     `| real time waiting for remediations; waits that hit their bound | ${run.settleSeconds.toFixed(0)} s; ${run.settleTimeouts} | |`,
     '',
@@ -209,13 +221,13 @@ export function renderReport(f: MonthFigures, run: RunFacts): string {
     '',
     `Noise report (items not folded; closed by automation ${pct(f.noise.totals.automationShare ?? 0)} of closed items):`,
     '',
-    '| alert name | items | open | closed by automation / person / source | flapping |',
-    '|---|---|---|---|---|',
+    '| alert name | items | shown to a person | open | closed by automation / person / source | flapping |',
+    '|---|---|---|---|---|---|',
     ...f.noise.rules
       .slice(0, 10)
       .map(
         (r) =>
-          `| ${r.name} | ${r.items} | ${r.open} | ${r.closedByAutomation} / ${r.closedByPerson} / ${r.closedBySource} | ${r.flapping} |`,
+          `| ${r.name} | ${r.items} | ${f.shownByName[r.name] ?? 0} | ${r.open} | ${r.closedByAutomation} / ${r.closedByPerson} / ${r.closedBySource} | ${r.flapping} |`,
       ),
     '',
     `Flappers: ${f.noise.flappers.map((r) => `${r.name} (${r.flapping} items)`).join(', ') || 'none marked'}.`,
