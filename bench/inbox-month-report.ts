@@ -39,6 +39,8 @@ export interface IncidentOutcome {
   by: 'person' | 'automation' | 'both' | null;
   /** Minutes from its first alert to being caught. */
   minutesToCatch: number | null;
+  /** Minutes from its first alert to needs-person; null when no person was shown it. */
+  minutesToPerson: number | null;
 }
 
 export interface MonthFigures {
@@ -127,6 +129,7 @@ export function monthFigures(
       caught: caughtAt !== null,
       by,
       minutesToCatch: caughtAt ? Math.max(0, (caughtAt.getTime() - from) / MINUTE) : null,
+      minutesToPerson: personAt ? Math.max(0, (personAt.getTime() - from) / MINUTE) : null,
     };
   });
 
@@ -213,10 +216,10 @@ export function renderReport(f: MonthFigures, run: RunFacts): string {
     `| remediations started (real workflows on the simulated fleet) | ${run.remediationsStarted} | |`,
     `| real time waiting for remediations; waits that hit their bound | ${run.settleSeconds.toFixed(0)} s; ${run.settleTimeouts} | |`,
     '',
-    'Real incidents by kind (caught: shown to a person, handled by automation, or both; minutes to catch, max):',
+    'Real incidents by kind (caught: shown to a person, handled by automation, or both; minutes from the first alert):',
     '',
-    '| kind | expected | incidents | caught | by person / automation / both | minutes to catch, max |',
-    '|---|---|---|---|---|---|',
+    '| kind | expected | incidents | caught | by person / automation / both | minutes to catch, max | minutes to a person, max |',
+    '|---|---|---|---|---|---|---|',
     ...incidentRows(f.incidents),
     '',
     `Noise report (items not folded; closed by automation ${pct(f.noise.totals.automationShare ?? 0)} of closed items):`,
@@ -243,6 +246,8 @@ function incidentRows(incidents: IncidentOutcome[]): string[] {
     const these = incidents.filter((i) => i.kind === kind && i.expect === expect);
     const count = (by: IncidentOutcome['by']) => these.filter((i) => i.by === by).length;
     const max = Math.max(0, ...these.map((i) => i.minutesToCatch ?? Infinity));
-    return `| ${kind} | ${expect} | ${these.length} | ${these.filter((i) => i.caught).length} | ${count('person')} / ${count('automation')} / ${count('both')} | ${fmt(max)} |`;
+    const toPerson = these.filter((i) => i.minutesToPerson !== null).map((i) => i.minutesToPerson!);
+    const person = toPerson.length ? `${fmt(Math.max(...toPerson))} (${toPerson.length} shown)` : '–';
+    return `| ${kind} | ${expect} | ${these.length} | ${these.filter((i) => i.caught).length} | ${count('person')} / ${count('automation')} / ${count('both')} | ${fmt(max)} | ${person} |`;
   });
 }

@@ -162,6 +162,7 @@ export async function runInboxMonth(options: InboxMonthOptions): Promise<InboxMo
       }
     }
     // The month is over: an hour later, everything that was to resolve by itself has.
+    if (mayBeAtWork && !(await w.settle(month.durationMs + 60 * MINUTE))) settleTimeouts++;
     w.setClock(month.durationMs + 60 * MINUTE);
     await w.tick();
     const record = await inboxRecord(w.db);
@@ -386,6 +387,12 @@ async function startWorld(options: InboxMonthOptions, epoch: Date) {
       const open = await openRemediationPhase(db, action.host);
       if (open?.phase !== 'awaiting-operator') return false;
       await post(`/v1/remediations/${open.id}/hand-back`, oncall, { comment: 'replaced the part (inbox benchmark)' });
+      // The workflow records its next phase a moment after the update returns: until then it looks as if it still waited.
+      await waitUntil(
+        async () => (await openRemediationPhase(db, action.host))?.phase !== 'awaiting-operator',
+        DECIDE_BOUND_MS,
+        null,
+      );
       return true;
     },
     /** Wait (bounded) until no remediation is at work; false when the bound was hit. */

@@ -53,6 +53,18 @@ describe('the inbox month, quick replay', () => {
     expect(result.figures.incidents).toHaveLength(result.month.incidents.length);
   });
 
+  it('shows a person every incident automation cannot end: hand-offs within a minute, unmatched alerts at the grace time, flappers within 15 min', () => {
+    const forPerson = result.figures.incidents.filter((i) => i.expect === 'person');
+    expect(forPerson.length).toBeGreaterThanOrEqual(4);
+    for (const i of forPerson) {
+      expect(i.minutesToPerson).not.toBeNull();
+      const bound = i.kind === 'flapping' ? 15 : i.kind === 'unmatched' ? 6 : 1;
+      expect({ id: i.id, minutes: i.minutesToPerson! <= bound }).toEqual({ id: i.id, minutes: true });
+    }
+    // What automation fixes never reaches a person.
+    for (const i of result.figures.incidents.filter((x) => x.expect === 'automation')) expect(i.by).toBe('automation');
+  });
+
   it('gives every shown item an owner (automation or a person) within 5 minutes of its first alert', () => {
     expect(Math.max(...result.figures.minutesToOwner)).toBeLessThanOrEqual(5);
   });

@@ -82,7 +82,7 @@ describe('the inbox month figures', () => {
       },
     );
     expect(f.missed).toEqual([]);
-    expect(f.incidents[0]).toMatchObject({ caught: true, by: 'automation', minutesToCatch: 1 });
+    expect(f.incidents[0]).toMatchObject({ caught: true, by: 'automation', minutesToCatch: 1, minutesToPerson: null });
     expect(f.itemsFolded).toBe(1);
   });
 
