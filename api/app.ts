@@ -7,6 +7,7 @@ import type { Logger } from '../config/logger';
 import type { LoadedPolicy } from '../policies/loader';
 import { authenticate } from './auth';
 import { SignalDispatcher } from './dispatch';
+import { InboxEngine, type InboxSettings } from './inbox-engine';
 import { errorHandler, notFoundRoute } from './errors';
 import { buildOpenApiDocument } from './openapi';
 import type { GuardConfig } from '../domain/guards';
@@ -39,9 +40,16 @@ export interface AppDeps {
   keys: ShipshapeKeys;
   /** The Temporal Web UI's origins, allowed to call the codec endpoint. */
   codecCorsOrigins: readonly string[];
+  /** The inbox's settings (grouping, timings, flap detection, its clock); defaults otherwise. */
+  inbox?: Partial<InboxSettings>;
 }
 
-export function createApp(deps: AppDeps): { app: Express; dispatcher: SignalDispatcher } {
+/**
+ * The app, its signal dispatcher and its inbox engine. The caller starts the
+ * engine's timer (`inbox.start()`) and stops both.
+ */
+export function createApp(deps: AppDeps): { app: Express; dispatcher: SignalDispatcher; inbox: InboxEngine } {
+  const inbox = new InboxEngine({ db: deps.db, logger: deps.logger, guards: deps.guards, settings: deps.inbox });
   const dispatcher = new SignalDispatcher({
     db: deps.db,
     client: deps.client,
@@ -80,5 +88,5 @@ export function createApp(deps: AppDeps): { app: Express; dispatcher: SignalDisp
   if (deps.policyStore) app.use(createPoliciesRouter({ db: deps.db, store: deps.policyStore, guards: deps.guards }));
   app.use(notFoundRoute);
   app.use(errorHandler(deps.logger));
-  return { app, dispatcher };
+  return { app, dispatcher, inbox };
 }

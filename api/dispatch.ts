@@ -23,6 +23,7 @@ import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 
 import type { Logger } from '../config/logger';
+import { flappingItemOf } from '../db/inbox';
 import { inTransaction, type Queryable } from '../db/pool';
 import { indexStartedRemediation, openRemediationHavingAlert, openRemediationOf } from '../db/remediations';
 import { claimUndelivered, recordSignalDecision, recordSignals, type IncomingSignal } from '../db/signals';
@@ -256,6 +257,14 @@ export class SignalDispatcher {
             policyName: policy.name,
           };
     }
+    const flapping = await flappingItemOf(this.deps.db, signal.fingerprint);
+    if (flapping)
+      return {
+        outcome: 'suppressed',
+        remediationId: null,
+        reason: `recorded; the alert is flapping (${flapping.percent}% state change): inbox item ${flapping.itemId} needs a person, automation does not start a remediation per flap`,
+        policyName: policy.name,
+      };
     const queued: Decision = {
       outcome: 'queued',
       remediationId: null,

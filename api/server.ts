@@ -18,6 +18,7 @@ import { connectClient, createClient } from '../workers/temporal';
 import { createToken, DEV_TOKEN_SUBJECT } from './auth';
 import { createApp } from './app';
 import { startRedispatcher } from './redispatch';
+import { inboxSettings } from './inbox-settings';
 
 export interface RunningApi {
   url: string;
@@ -38,7 +39,7 @@ export async function startApi(config: Config, options: { port?: number; logger?
   if (config.SHIPSHAPE_DEV_TOKEN) await issueDevToken(db, config.SHIPSHAPE_DEV_TOKEN, logger);
   const connection = await connectClient(config);
   const client = createClient(connection, config, keys);
-  const { app, dispatcher } = createApp({
+  const { app, dispatcher, inbox } = createApp({
     db,
     client,
     connection,
@@ -52,7 +53,9 @@ export async function startApi(config: Config, options: { port?: number; logger?
     guards: watchGuardsFile(config, logger),
     keys,
     codecCorsOrigins: config.SHIPSHAPE_CODEC_CORS_ORIGIN,
+    inbox: inboxSettings(config),
   });
+  inbox.start();
   const stopRedispatch = startRedispatcher(db, dispatcher, logger);
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(options.port ?? config.SHIPSHAPE_API_PORT, () => resolve(s));
@@ -69,6 +72,7 @@ export async function startApi(config: Config, options: { port?: number; logger?
       await new Promise<void>((resolve) => server.close(() => resolve()));
       policyStore.stop();
       await stopRedispatch();
+      await inbox.stop();
       await dispatcher.stop();
       await connection.close();
       await db.end();

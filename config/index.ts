@@ -66,6 +66,24 @@ export const configSchema = z
     SHIPSHAPE_TELEMETRY_RETENTION_DAYS: z.coerce.number().gt(0).default(14),
     /** Signals past this age are pruned by the sweep, except those of a remediation still open. */
     SHIPSHAPE_SIGNAL_RETENTION_DAYS: z.coerce.number().gt(0).default(90),
+    /** The inbox: how often it takes signals in, and its timings and grouping (README, "Alert inbox"). */
+    SHIPSHAPE_INBOX_TICK_MS: z.coerce.number().int().min(100).default(1000),
+    SHIPSHAPE_INBOX_GRACE_MINUTES: z.coerce.number().gt(0).default(5),
+    SHIPSHAPE_INBOX_GUARD_WAIT_MINUTES: z.coerce.number().gt(0).default(30),
+    SHIPSHAPE_INBOX_GROUP_WINDOW_MINUTES: z.coerce.number().gt(0).default(5),
+    SHIPSHAPE_INBOX_TOPOLOGY_LABELS: z
+      .string()
+      .default('rack,pdu,switch')
+      .transform((s) =>
+        s
+          .split(',')
+          .map((l) => l.trim())
+          .filter(Boolean),
+      )
+      .refine((labels) => labels.every((l) => /^[a-zA-Z_][a-zA-Z0-9_]*$/.test(l)), {
+        message: 'must be label names separated by commas, such as rack,pdu,switch',
+      }),
+    SHIPSHAPE_INBOX_FLAP_QUIET_MINUTES: z.coerce.number().gt(0).default(30),
     SHIPSHAPE_BMC_CREDENTIALS_FILE: z.string().min(1).optional(),
     SHIPSHAPE_INLET_WARNING_C: z.coerce.number().default(35),
     SHIPSHAPE_INLET_CRITICAL_C: z.coerce.number().default(40),

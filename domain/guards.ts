@@ -21,7 +21,7 @@
  * API's maxUnhealthy; a percentage never allows fewer than one host out, so a
  * small zone can always remediate one host at a time.
  */
-import { windowVerdict, type MaintenanceWindow } from './windows';
+import { coversZone, windowVerdict, type MaintenanceWindow } from './windows';
 
 export interface Limit {
   count?: number;
@@ -173,7 +173,10 @@ export function zoneLimits(config: GuardConfig, s: FleetSnapshot): ZoneLimit[] {
           reason: `${s.takenInBreakerWindow} hosts of ${s.zone} taken out within ${config.breaker.windowMinutes} min; the breaker trips at take-out ${tripAt} (${describeBreaker(config.breaker, s.zoneHosts)})`,
         },
   );
-  const window = windowVerdict(config.windows, s.now);
+  const window = windowVerdict(
+    config.windows.filter((w) => coversZone(w, s.zone)),
+    s.now,
+  );
   if (!window.open) limits.push({ guard: 'maintenance-window', room: 0, reason: window.reason });
 
   const zoneCap = limitFor(config.maxConcurrentPerZone, s.zoneHosts);

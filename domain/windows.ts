@@ -14,6 +14,15 @@ export interface MaintenanceWindow {
   start: string;
   end: string;
   timezone: string;
+  /** The zones whose hosts it covers; absent: every zone. */
+  zones?: string[];
+  /** While it is open, the inbox silences the alerts of the hosts it covers (planned work). */
+  silence?: boolean;
+}
+
+/** Does the window cover hosts of `zone`? */
+export function coversZone(w: MaintenanceWindow, zone: string): boolean {
+  return !w.zones || w.zones.includes(zone);
 }
 
 function seconds(hms: string): number {
@@ -57,4 +66,30 @@ export function windowVerdict(
     return { open: false, reason: `outside every allowing window (${allows.map((w) => w.name).join(', ')})` };
   }
   return { open: true };
+}
+
+/**
+ * The occurrence of `w` that `at` is inside: when it began and when it ends,
+ * to the minute; null when `at` is outside the window. Looks at most eight
+ * days either way (a window is at most a week long: it recurs on weekdays).
+ */
+export function windowOccurrence(w: MaintenanceWindow, at: Date): { start: Date; end: Date } | null {
+  if (!isInside(w, at)) return null;
+  const minute = 60_000;
+  const edge = (direction: 1 | -1): Date => {
+    // Coarse steps of 15 minutes to the first moment outside, then back by minutes to the edge.
+    let inside = new Date(Math.floor(at.getTime() / minute) * minute);
+    for (let i = 0; i < 8 * 96; i++) {
+      const next = new Date(inside.getTime() + direction * 15 * minute);
+      if (!isInside(w, next)) break;
+      inside = next;
+    }
+    for (let i = 0; i < 15; i++) {
+      const next = new Date(inside.getTime() + direction * minute);
+      if (!isInside(w, next)) break;
+      inside = next;
+    }
+    return direction === 1 ? new Date(inside.getTime() + minute) : inside;
+  };
+  return { start: edge(-1), end: edge(1) };
 }

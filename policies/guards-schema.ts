@@ -67,6 +67,10 @@ export const guardFileSchema = z
           start: time,
           end: time,
           timezone,
+          /** Only hosts of these zones (default: every zone). */
+          zones: z.array(z.string().min(1)).min(1).optional(),
+          /** While the window is open, the inbox silences the alerts of the hosts it covers. */
+          silence: z.boolean().default(false),
         }),
       )
       .default([]),

@@ -20,6 +20,7 @@ import type { TelemetrySettings } from '../../activities/telemetry';
 import { createToken } from '../../api/auth';
 import { startRedispatcher } from '../../api/redispatch';
 import { createApp, type AppDeps } from '../../api/app';
+import type { InboxEngine, InboxSettings } from '../../api/inbox-engine';
 import { PolicyStore } from '../../api/policy-store';
 import { loadKeys, writeNewKeysFile, type ShipshapeKeys } from '../../config/keys';
 import { createLogger } from '../../config/logger';
@@ -99,7 +100,9 @@ export interface TestEnv {
   keysFile: string;
   keys: ShipshapeKeys;
   startWorker(activities?: FleetActivities): Promise<Worker>;
-  /** Another API app on this env's database and Temporal, with some of its dependencies changed (no redispatcher). */
+  /** The API's inbox engine (ticking every second; `inbox.tick()` takes new signals in now). */
+  inbox: InboxEngine;
+  /** Another API app on this env's database and Temporal, with some of its dependencies changed (no redispatcher, no inbox timer). */
   serveApp(changes: Partial<AppDeps>): Promise<{ url: string; close(): Promise<void> }>;
   close(): Promise<void>;
 }
@@ -128,6 +131,8 @@ export interface TestEnvOptions {
   /** The worker's BMC credentials file, parsed (default: none; simulated BMCs need none). */
   bmcCredentials?: BmcCredentials;
   telemetry?: Partial<TelemetrySettings>;
+  /** The inbox's settings (its clock, timings); defaults otherwise. */
+  inbox?: Partial<InboxSettings>;
   /** Run the API's redispatcher at this interval: it delivers queued signals, telemetry's among them. */
   redispatchEveryMs?: number;
   /** Another provider than the simulated fleet (the test OpenStack cloud); no simulated fleet is seeded then. */
@@ -187,8 +192,10 @@ export async function createTestEnv(options: TestEnvOptions = {}): Promise<TestE
     guards: options.guards ?? (() => PERMISSIVE_GUARDS),
     keys,
     codecCorsOrigins: ['http://localhost:8233'],
+    inbox: options.inbox,
   };
-  const { app, dispatcher } = createApp(appDeps);
+  const { app, dispatcher, inbox } = createApp(appDeps);
+  inbox.start();
   const stopRedispatch = options.redispatchEveryMs
     ? startRedispatcher(db, dispatcher, logger, options.redispatchEveryMs)
     : async () => undefined;
@@ -212,6 +219,7 @@ export async function createTestEnv(options: TestEnvOptions = {}): Promise<TestE
     taskQueue,
     workflowIdPrefix,
     apiUrl: `http://127.0.0.1:${port}`,
+    inbox,
     notifications,
     policies,
     keysFile,
@@ -257,6 +265,7 @@ export async function createTestEnv(options: TestEnvOptions = {}): Promise<TestE
       }
       policyStore?.stop();
       await stopRedispatch();
+      await inbox.stop();
       await new Promise((ok) => server.close(ok));
       await connection.close();
       await db.end();

@@ -1,0 +1,174 @@
+/**
+ * The inbox engine on the real API, Temporal dev server and PostgreSQL:
+ * signals taken into items, states derived over time, rack-wide grouping, a
+ * storm of repeats, flapping that starts no remediation per flap.
+ *
+ * Tuned: the engine gets a clock the test moves (and no timer; the test
+ * ticks it), so the default 5-minute grace and 30-minute flap quiet period
+ * pass in milliseconds. Timings themselves are the defaults.
+ */
+import { injectFault } from '../../providers/simulated/admin';
+import { createTestEnv, type TestEnv } from '../support/env';
+import { eventually, hostSignal, http, webhookAlert, webhookNotification } from '../support/http';
+
+let env: TestEnv;
+let operator: string;
+let clock = Date.now();
+const advance = (minutes: number) => (clock += minutes * 60_000);
+
+beforeAll(async () => {
+  env = await createTestEnv({
+    fleet: { zones: ['zone-a'], hostsPerZone: 6, serversPerHost: 1 },
+    inbox: { now: () => new Date(clock), tickMs: 0 },
+  });
+  operator = await env.token('ops-bot', 'operator');
+  await env.startWorker();
+});
+afterAll(() => env.close());
+
+const itemsOf = async (where: string, args: unknown[] = []) =>
+  (
+    await env.db.query(
+      `SELECT id, kind, title, state, state_reason AS reason, alerts_received AS received, remediation_id AS "remediationId",
+              resolved_how AS how, closed_at AS "closedAt", flap_percent AS "flapPercent"
+         FROM inbox_items WHERE merged_into IS NULL AND ${where} ORDER BY first_seen`,
+      args,
+    )
+  ).rows;
+const historyOf = async (id: string) =>
+  (await env.db.query('SELECT entry FROM inbox_history WHERE item_id = $1 ORDER BY seq', [id])).rows.map(
+    (r) => r.entry as string,
+  );
+const ungrouped = async () =>
+  (await env.db.query('SELECT count(*)::int AS n FROM signals WHERE inbox_grouped_at IS NULL')).rows[0].n as number;
+
+async function post(signal: unknown) {
+  const res = await http('POST', `${env.apiUrl}/v1/signals`, operator, signal);
+  expect(res.status).toBe(202);
+  return res.body;
+}
+
+describe('an alert no policy matches', () => {
+  test('is watched by automation through the grace time, then needs a person, and the history says why', async () => {
+    await post(hostSignal('cmp-a-01', 'DiskSmartWarning', { severity: 'warning' }));
+    await env.inbox.tick();
+    const [item] = await itemsOf(`title = 'cmp-a-01: DiskSmartWarning'`);
+    expect(item).toMatchObject({ kind: 'resource', state: 'automation' });
+    expect(item.reason).toMatch(/^no policy matches; watching whether the alert still fires at/);
+
+    advance(6);
+    await env.inbox.tick();
+    const [later] = await itemsOf('id = $1', [item.id]);
+    expect(later.state).toBe('needs-person');
+    expect(later.reason).toBe('no policy matches and the alert still fires after 5 min');
+    expect(await historyOf(item.id)).toEqual([
+      'opened: first DiskSmartWarning on cmp-a-01',
+      expect.stringMatching(/^automation: no policy matches/),
+      'automation → needs-person: no policy matches and the alert still fires after 5 min',
+    ]);
+
+    await post(hostSignal('cmp-a-01', 'DiskSmartWarning', { severity: 'warning', status: 'resolved' }));
+    await env.inbox.tick();
+    const [closed] = await itemsOf('id = $1', [item.id]);
+    expect(closed).toMatchObject({ state: 'resolved', how: 'source' });
+    expect(closed.closedAt).not.toBeNull();
+  });
+});
+
+describe('an alert a policy remediates', () => {
+  test('is with automation while its remediation runs, and resolves only once the host was verified', async () => {
+    await injectFault(env.db, 'cmp-a-02', { unhealthy: 'host unreachable' });
+    const started = await post(hostSignal('cmp-a-02', 'HostDown'));
+    expect(started.outcome).toBe('started');
+    await env.inbox.tick();
+    const [item] = await itemsOf(`title = 'cmp-a-02: HostDown'`);
+    expect(item.state).toBe('automation');
+    expect(item.remediationId).toBe(started.remediationId);
+    expect(item.reason).toContain(`remediation ${started.remediationId} of cmp-a-02`);
+
+    // The source resolves before the remediation is done: the item stays with automation.
+    await post(hostSignal('cmp-a-02', 'HostDown', { status: 'resolved' }));
+    await env.inbox.tick();
+    const [waiting] = await itemsOf('id = $1', [item.id]);
+    if (waiting.state !== 'resolved') expect(waiting.state).toBe('automation');
+
+    await eventually('returned', async () => {
+      const r = (await http('GET', `${env.apiUrl}/v1/remediations/${started.remediationId}`, operator)).body;
+      return r.phase === 'returned' ? r : undefined;
+    });
+    await env.inbox.evaluate([item.id], env.db);
+    const [done] = await itemsOf('id = $1', [item.id]);
+    expect(done).toMatchObject({ state: 'resolved', how: 'verified' });
+    expect(done.reason).toContain('returned cmp-a-02 after verification');
+  });
+});
+
+describe('grouping', () => {
+  test('alerts of three hosts in one rack within the window become one item for the rack', async () => {
+    const alerts = ['cmp-a-03', 'cmp-a-04', 'cmp-a-05'].map((host) =>
+      webhookAlert({ alertname: 'PowerSupplyLost', host, severity: 'critical', rack: 'r1' }),
+    );
+    // Two notifications, a minute apart: the third host's alert joins the rack's item.
+    let res = await http(
+      'POST',
+      `${env.apiUrl}/v1/integrations/alertmanager`,
+      operator,
+      webhookNotification(alerts.slice(0, 2)),
+    );
+    expect(res.status).toBe(200);
+    await env.inbox.tick();
+    advance(1);
+    res = await http(
+      'POST',
+      `${env.apiUrl}/v1/integrations/alertmanager`,
+      operator,
+      webhookNotification(alerts.slice(2)),
+    );
+    expect(res.status).toBe(200);
+    await env.inbox.tick();
+    const items = await itemsOf(`name = 'PowerSupplyLost' AND closed_at IS NULL`);
+    expect(items).toHaveLength(1);
+    expect(items[0]).toMatchObject({ kind: 'topology', title: '3 hosts in rack r1: PowerSupplyLost', received: 3 });
+    const members = await env.db.query('SELECT DISTINCT inbox_item_id FROM signals WHERE name = $1', [
+      'PowerSupplyLost',
+    ]);
+    expect(members.rows).toEqual([{ inbox_item_id: items[0].id }]);
+  });
+
+  test('a storm of 300 repeats of one alert is one item that counts them all', async () => {
+    const alert = webhookAlert({ alertname: 'NodeExporterDown', host: 'cmp-a-06', severity: 'warning' });
+    const repeats = Array.from({ length: 3 }, () =>
+      http('POST', `${env.apiUrl}/v1/integrations/alertmanager`, operator, webhookNotification(Array(100).fill(alert))),
+    );
+    expect((await Promise.all(repeats)).map((r) => r.status)).toEqual([200, 200, 200]);
+    await env.inbox.tick();
+    expect(await ungrouped()).toBe(0);
+    const items = await itemsOf(`name = 'NodeExporterDown'`);
+    expect(items).toHaveLength(1);
+    expect(items[0].received).toBe(300);
+  });
+});
+
+describe('flapping', () => {
+  test('an alert that keeps flipping becomes one item needing a person, and its later firings start no remediation', async () => {
+    const host = 'cmp-a-01';
+    const statuses: string[] = [];
+    for (let i = 0; i < 16; i++) {
+      const status = i % 2 === 0 ? 'firing' : 'resolved';
+      statuses.push((await post(hostSignal(host, 'BmcUnreachable', { status, severity: 'warning' }))).outcome);
+      await env.inbox.tick();
+      advance(1);
+    }
+    const items = await itemsOf(`name = 'BmcUnreachable'`);
+    expect(items).toHaveLength(1);
+    expect(items[0].state).toBe('needs-person');
+    expect(items[0].reason).toMatch(/flapping since .* \(\d+(\.\d)?% state change\)/);
+    expect(statuses.filter((o) => o === 'started')).toHaveLength(0); // no policy: automation never acts on it
+
+    // Quiet for the quiet period: flapping ends, and the resolved alert's item closes.
+    advance(31);
+    await env.inbox.tick();
+    const [quiet] = await itemsOf('id = $1', [items[0].id]);
+    expect(quiet.state).toBe('resolved');
+  });
+});
