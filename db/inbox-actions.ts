@@ -13,6 +13,7 @@ import type { Pool } from 'pg';
 import { clock } from '../domain/inbox';
 import { matcherText, type Silence } from '../domain/silences';
 import { appendAudit } from './audit-log';
+import { waitForInboxLock } from './inbox';
 import { findInboxItem, type InboxItemView } from './inbox-views';
 import { inTransaction, type Queryable } from './pool';
 import { createSilence, expireSilence, type SilenceRecord } from './silences';
@@ -104,8 +105,13 @@ function columnsOf(action: InboxAction): { set: string; args: unknown[] } {
     case 'resolve':
       return { set: 'resolved_by = $2, resolved_by_at = $3, resolved_note = $4', args: [action.note] };
     case 'reopen':
-      // Open again: the engine re-derives it from its facts (a later resolution of the source closes it again).
-      return { set: 'reopened_by = $2, reopened_at = $3, closed_at = NULL, resolved_how = NULL', args: [] };
+      // A person's resolution no longer counts, nor does the acknowledgement or snooze of before: the item
+      // needs a person again (unless the source has resolved every alert: then it stays resolved by the source).
+      return {
+        set: `reopened_by = $2, reopened_at = $3, acknowledged_by = NULL, acknowledged_at = NULL,
+              snooze_by = NULL, snooze_at = NULL, snooze_until = NULL, snooze_until_change = false`,
+        args: [],
+      };
   }
 }
 
@@ -123,10 +129,11 @@ export async function actOnInboxItem(
 ): Promise<ActionResult> {
   const { now } = options;
   return inTransaction(db, async (tx): Promise<ActionResult> => {
-    // The row lock makes two people's actions on one item take turns; the engine's tick waits too.
-    const { rowCount } = await tx.query('SELECT 1 FROM inbox_items WHERE id = $1 FOR UPDATE', [id]);
-    if (!rowCount) return { notFound: true };
-    const before = (await findInboxItem(tx, id))!;
+    // The inbox's lock first: a person's action and the engine's tick take turns (a row lock taken
+    // before it would deadlock with a tick that holds it and writes the item).
+    await waitForInboxLock(tx);
+    const before = await findInboxItem(tx, id);
+    if (!before) return { notFound: true };
     const refused = refusal(before, action, now);
     if (refused) return { refused };
     const { set, args } = columnsOf(action);

@@ -34,7 +34,7 @@ import { parse } from '../validate';
 
 /** What the routes need of the inbox engine: re-derive items now, in the caller's transaction. */
 export interface InboxEvaluator {
-  evaluate(ids: string[], db?: Queryable): Promise<void>;
+  evaluate(ids: string[], db: Queryable): Promise<void>;
 }
 
 export interface InboxRouterDeps {
