@@ -98,8 +98,15 @@ const ACTIONS: Record<InboxAction['kind'], (body: unknown, now: Date) => InboxAc
   reopen: (b) => ({ kind: 'reopen', comment: parseBody(reopenRequest, b).comment }),
 };
 
-function silenceView(s: SilenceRecord, silencing: Map<string, number>) {
-  return { ...s, endedBy: s.endedBy ?? null, silencing: silencing.get(s.id) ?? 0 };
+/** A silence as listed: whether it applies now by the inbox's clock, and how many open items it keeps quiet. */
+function silenceView(s: SilenceRecord, silencing: Map<string, number>, now: Date) {
+  const end = s.endedAt && s.endedAt < s.endsAt ? s.endedAt : s.endsAt;
+  return {
+    ...s,
+    endedBy: s.endedBy ?? null,
+    active: s.startsAt <= now && now < end,
+    silencing: silencing.get(s.id) ?? 0,
+  };
 }
 
 export function createInboxRouter(deps: InboxRouterDeps): Router {
@@ -152,7 +159,7 @@ export function createInboxRouter(deps: InboxRouterDeps): Router {
       deps.db,
       silences.map((s) => s.id),
     );
-    res.json({ silences: silences.map((s) => silenceView(s, silencing)) });
+    res.json({ silences: silences.map((s) => silenceView(s, silencing, now())) });
   });
 
   router.post('/v1/silences', requireRole('operator'), async (req, res) => {
@@ -187,7 +194,7 @@ export function createInboxRouter(deps: InboxRouterDeps): Router {
       throw unprocessableFields(read.problems.map((p) => ({ field: `body.${p.field}`, reason: p.problem })));
     await createSilenceAudited(deps.db, read.silence);
     const created = (await findSilence(deps.db, id))!;
-    res.status(201).json(silenceView(created, new Map()));
+    res.status(201).json(silenceView(created, new Map(), at));
   });
 
   router.post('/v1/silences/:id/expire', requireRole('operator'), async (req, res) => {
@@ -201,7 +208,7 @@ export function createInboxRouter(deps: InboxRouterDeps): Router {
         `silence ${id} has already ended${silence.endedBy ? ` (${silence.endedBy})` : ''}; nothing to expire`,
       );
     const silencing = await itemsSilencedBy(deps.db, [id]);
-    res.json(silenceView((await findSilence(deps.db, id))!, silencing));
+    res.json(silenceView((await findSilence(deps.db, id))!, silencing, now()));
   });
 
   return router;
