@@ -13,6 +13,7 @@ import type { Pool } from 'pg';
 import { allHostIds, bmcEndpointsOf } from '../db/hosts';
 import { prunePowerActionIntents } from '../db/power-actions';
 import { pruneSignals, type RaisedSignal } from '../db/signals';
+import { pruneInbox } from '../db/inbox';
 import {
   closeSweepAndPrune,
   correctableErrorsAtWindowStart,
@@ -189,10 +190,11 @@ export function createTelemetryActivities(deps: {
       return result;
     },
 
-    /** Close the sweep and prune samples, signals and old power-action intents past their retention. */
+    /** Close the sweep and prune samples, signals, old power-action intents and resolved inbox items past their retention. */
     async finishSweep(sweepId: string): Promise<{ pruned: number; prunedSignals: number }> {
       const prunedSignals = await pruneSignals(db, settings.signalRetentionDays);
       await prunePowerActionIntents(db, settings.signalRetentionDays);
+      await pruneInbox(db, settings.signalRetentionDays);
       return { pruned: await closeSweepAndPrune(db, sweepId, settings.retentionDays), prunedSignals };
     },
 

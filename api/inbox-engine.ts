@@ -210,7 +210,8 @@ export class InboxEngine {
     for (const s of signals) {
       const signal = inboxSignalOf(s, now);
       // Repeats (a storm) and recurrences (a flap) join the item that has the alert, open or just resolved.
-      let target = byFingerprint.get(s.fingerprint) ?? byAlert.get(`${signal.resource}\u0000${signal.name}`) ?? null;
+      let target =
+        byFingerprint.get(signal.fingerprint) ?? byAlert.get(`${signal.resource}\u0000${signal.name}`) ?? null;
       let why = target ? `same alert ${signal.name} on ${signal.resource}` : '';
       if (!target) {
         const open = [...held.values()].filter((h) => isOpen(h.row)).map(openItemOf);
@@ -242,7 +243,7 @@ export class InboxEngine {
           }
         }
       }
-      const isNewAlert = !target.alerts.has(s.fingerprint);
+      const isNewAlert = !target.alerts.has(signal.fingerprint);
       const reopened = target.row.closedAt !== null && s.status === 'firing';
       this.record(target, s, signal, now);
       if (isNewAlert && target.alerts.size > 1)
@@ -277,11 +278,11 @@ export class InboxEngine {
 
   /** Record one signal in its item: the alert's status, its observations and flap verdict, the item's facts and links. */
   private record(h: Held, s: UngroupedSignal, signal: InboxSignal, now: Date): void {
-    let alert = h.alerts.get(s.fingerprint);
+    let alert = h.alerts.get(signal.fingerprint);
     if (!alert) {
       alert = {
         itemId: h.row.id,
-        fingerprint: s.fingerprint,
+        fingerprint: signal.fingerprint,
         name: signal.name,
         resource: signal.resource,
         host: s.host,
@@ -300,7 +301,7 @@ export class InboxEngine {
         flappingSince: null,
         flapPercent: null,
       };
-      h.alerts.set(s.fingerprint, alert);
+      h.alerts.set(signal.fingerprint, alert);
       h.row.lastChange = now;
       h.row.title = inboxTitle(titleFacts(h));
     } else if (alert.status !== s.status) {
@@ -313,7 +314,7 @@ export class InboxEngine {
     alert.resolvedAt = s.status === 'resolved' ? (alert.resolvedAt ?? now) : null;
     alert.observations = [...alert.observations, { at: now, status: s.status }].slice(-this.settings.flap.observations);
     this.judgeFlap(alert, now);
-    h.dirtyAlerts.add(s.fingerprint);
+    h.dirtyAlerts.add(signal.fingerprint);
 
     const row = h.row;
     row.lastSeen = now;
@@ -522,11 +523,13 @@ function isOpen(row: ItemRow): boolean {
 }
 
 function inboxSignalOf(s: UngroupedSignal, now: Date): InboxSignal {
+  const resource = s.host ?? (s.resource || 'unknown');
   return {
     source: s.source,
     name: s.name,
-    resource: s.host ?? (s.resource || 'unknown'),
-    fingerprint: s.fingerprint,
+    resource,
+    // An alert for no known host may come without a fingerprint: it is then told apart by what it is about.
+    fingerprint: s.fingerprint || `${s.source}/${s.name}/${resource}`,
     labels: s.labels,
     severity: s.severity,
     status: s.status,

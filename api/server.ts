@@ -14,6 +14,7 @@ import { createLogger, type Logger } from '../config/logger';
 import { createPool, type Db } from '../db/pool';
 import { watchGuardsFile } from '../policies/guards-schema';
 import { PolicyStore } from './policy-store';
+import { startConfiguredInboxNotifier } from '../workers/inbox-notifications';
 import { connectClient, createClient } from '../workers/temporal';
 import { createToken, DEV_TOKEN_SUBJECT } from './auth';
 import { createApp } from './app';
@@ -56,6 +57,8 @@ export async function startApi(config: Config, options: { port?: number; logger?
     inbox: inboxSettings(config),
   });
   inbox.start();
+  // A bad notifications file stops the start here, naming the file and the field.
+  const notifier = startConfiguredInboxNotifier(config, { db, logger });
   const stopRedispatch = startRedispatcher(db, dispatcher, logger);
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(options.port ?? config.SHIPSHAPE_API_PORT, () => resolve(s));
@@ -73,6 +76,7 @@ export async function startApi(config: Config, options: { port?: number; logger?
       policyStore.stop();
       await stopRedispatch();
       await inbox.stop();
+      await notifier.stop();
       await dispatcher.stop();
       await connection.close();
       await db.end();

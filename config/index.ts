@@ -39,6 +39,13 @@ export const configSchema = z
     SHIPSHAPE_GUARDS_FILE: z.string().min(1).optional(),
     SHIPSHAPE_ALERTMANAGER_HOST_LABEL: z.string().min(1).default('host'),
     SHIPSHAPE_NOTIFY_WEBHOOK_URL: z.url().optional(),
+    /** The inbox's notifications file (receivers and routes, config/notifications.ts); without it nobody is notified of inbox items. */
+    SHIPSHAPE_NOTIFICATIONS_FILE: z.string().min(1).optional(),
+    /** The API's address as people reach it; inbox notifications link to `<url>/v1/inbox/<id>`. */
+    SHIPSHAPE_PUBLIC_URL: z
+      .url({ protocol: /^https?$/, error: 'must be an http or https URL' })
+      .transform((u) => u.replace(/\/+$/, ''))
+      .optional(),
     /** The keys file (JSON): payload encryption keys and decision signing keys; required by the API and the worker. */
     SHIPSHAPE_KEYS_FILE: z.string().min(1).optional(),
     /** The Temporal Web UI's origins (comma-separated), allowed to call the codec endpoint (CORS). */

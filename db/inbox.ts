@@ -480,3 +480,16 @@ export async function pruneInbox(db: Queryable, retentionDays: number): Promise<
   );
   return rowCount ?? 0;
 }
+
+/** Every item's title and state, newest first (the demo prints their changes). */
+export async function itemStates(
+  db: Queryable,
+  limit = 200,
+): Promise<{ id: string; title: string; state: InboxState; reason: string }[]> {
+  const { rows } = await db.query<{ id: string; title: string; state: InboxState; reason: string }>(
+    `SELECT id, title, state, state_reason AS reason FROM inbox_items WHERE merged_into IS NULL
+      ORDER BY last_seen DESC LIMIT $1`,
+    [limit],
+  );
+  return rows;
+}

@@ -30,16 +30,27 @@ function seconds(hms: string): number {
   return h * 3600 + m * 60 + s;
 }
 
+/** One formatter per time zone: making one costs far more than using it. */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+function formatterFor(timezone: string): Intl.DateTimeFormat {
+  let f = formatters.get(timezone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-GB', {
+      timeZone: timezone,
+      weekday: 'short',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+    });
+    formatters.set(timezone, f);
+  }
+  return f;
+}
+
 /** Weekday and seconds since local midnight of `at` in `timezone`. */
 export function localTime(at: Date, timezone: string): { day: Weekday; seconds: number } {
-  const parts = new Intl.DateTimeFormat('en-GB', {
-    timeZone: timezone,
-    weekday: 'short',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-    hourCycle: 'h23',
-  }).formatToParts(at);
+  const parts = formatterFor(timezone).formatToParts(at);
   const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '0';
   const day = get('weekday').toLowerCase().slice(0, 3) as Weekday;
   return { day, seconds: Number(get('hour')) * 3600 + Number(get('minute')) * 60 + Number(get('second')) };
@@ -71,20 +82,15 @@ export function windowVerdict(
 /**
  * The occurrence of `w` that `at` is inside: when it began and when it ends,
  * to the minute; null when `at` is outside the window. Looks at most eight
- * days either way (a window is at most a week long: it recurs on weekdays).
+ * days either way (a window listed on every day with no gap never ends).
  */
 export function windowOccurrence(w: MaintenanceWindow, at: Date): { start: Date; end: Date } | null {
   if (!isInside(w, at)) return null;
   const minute = 60_000;
   const edge = (direction: 1 | -1): Date => {
-    // Coarse steps of 15 minutes to the first moment outside, then back by minutes to the edge.
+    // Minute by minute to the last moment inside: a gap of one minute (a window ending 23:59) is an edge too.
     let inside = new Date(Math.floor(at.getTime() / minute) * minute);
-    for (let i = 0; i < 8 * 96; i++) {
-      const next = new Date(inside.getTime() + direction * 15 * minute);
-      if (!isInside(w, next)) break;
-      inside = next;
-    }
-    for (let i = 0; i < 15; i++) {
+    for (let i = 0; i < 8 * 1440; i++) {
       const next = new Date(inside.getTime() + direction * minute);
       if (!isInside(w, next)) break;
       inside = next;

@@ -20,6 +20,7 @@ import { startApi, type RunningApi } from '../api/server';
 import { loadConfig } from '../config';
 import { loadKeys, writeNewKeysFile } from '../config/keys';
 import { hostsAndZones } from '../db/hosts';
+import { itemStates } from '../db/inbox';
 import { phasesOfRemediations } from '../db/remediations';
 import { lastFinishedSweep } from '../db/telemetry';
 import { ensureSweepSchedule } from '../workers/schedule';
@@ -122,6 +123,8 @@ async function main(): Promise<void> {
     SHIPSHAPE_KEYS_FILE: keysFile,
     SHIPSHAPE_CODEC_CORS_ORIGIN: `http://localhost:${uiPort},http://127.0.0.1:${uiPort}`,
     SHIPSHAPE_SWEEP_INTERVAL_SECONDS: process.env.SHIPSHAPE_SWEEP_INTERVAL_SECONDS ?? '15',
+    // The inbox calls a person after 1 min (default 5) of an alert automation does not take, so the demo shows it soon.
+    SHIPSHAPE_INBOX_GRACE_MINUTES: process.env.SHIPSHAPE_INBOX_GRACE_MINUTES ?? '1',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   });
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
@@ -193,6 +196,11 @@ async function main(): Promise<void> {
     curl -s -X POST -H "Authorization: Bearer ${DEV_TOKEN}" -H 'content-type: application/json' \\
          -d '{"comment":"replaced the PSU"}' ${api.url}/v1/remediations/<id>/hand-back
 
+  The alert inbox shows a person only what automation cannot close (rack r4's power loss, the handed-off host,
+  the approval, the disk warning no policy covers); automation's items are counted, not shown:
+    curl -s -H "Authorization: Bearer ${DEV_TOKEN}" ${api.url}/v1/inbox | jq
+    SHIPSHAPE_URL=${api.url} SHIPSHAPE_TOKEN=${DEV_TOKEN} npm run -s shipshape -- inbox list
+
   Guards are on (demo/policies/guards.yaml, the defaults): one host per zone out at a time, so some remediations show
   "waiting-for-capacity"; a zone's breaker trips after 4 take-outs within an hour:
     curl -s -H "Authorization: Bearer ${DEV_TOKEN}" ${api.url}/v1/guards | jq
@@ -208,6 +216,8 @@ async function main(): Promise<void> {
 
   // Report phase changes as they happen.
   const seen = new Map<string, string>();
+  /** The alert each injected host fires, until its remediation returns it. */
+  const firing = new Map<string, string>();
   const watch = setInterval(() => {
     phasesOfRemediations(api.db)
       .then((rows) => {
@@ -215,38 +225,98 @@ async function main(): Promise<void> {
           if (seen.get(r.id) === r.phase) continue;
           seen.set(r.id, r.phase);
           console.log(`[demo] ${r.host.padEnd(10)} ${r.phase.padEnd(18)} remediation ${r.id}`);
+          // Monitoring sees the repaired host up again: its alert resolves, and the inbox item closes.
+          const alert = firing.get(r.host);
+          if (r.phase === 'returned' && alert) {
+            firing.delete(r.host);
+            void sendAlert(alert, r.host, 'resolved').catch(() => undefined);
+          }
+        }
+      })
+      .catch(() => undefined);
+  }, 1000);
+
+  // What the inbox shows, as it changes: a line per item state change.
+  const inboxSeen = new Map<string, string>();
+  const inboxWatch = setInterval(() => {
+    itemStates(api.db)
+      .then((items) => {
+        for (const i of items.reverse()) {
+          if (inboxSeen.get(i.id) === i.state) continue;
+          inboxSeen.set(i.id, i.state);
+          console.log(`[demo] inbox ${i.state.padEnd(13)} ${i.title} — ${i.reason}`);
         }
       })
       .catch(() => undefined);
   }, 1000);
 
   // A few failures at once, then one more every 40 s so the UI keeps moving.
-  const inject = async (s: Scenario) => {
-    if (s.fault) await injectFault(api.db, s.host, s.fault);
-    const result = await post('/v1/integrations/alertmanager', {
+  const sendAlert = (signal: string, host: string, status: 'firing' | 'resolved') =>
+    post('/v1/integrations/alertmanager', {
       version: '4',
-      groupKey: `{}:{alertname="${s.signal}"}`,
+      groupKey: `{}:{alertname="${signal}"}`,
       truncatedAlerts: 0,
-      status: 'firing',
+      status,
       receiver: 'shipshape',
-      groupLabels: { alertname: s.signal },
+      groupLabels: { alertname: signal },
       commonLabels: {},
       commonAnnotations: {},
       externalURL: 'http://alertmanager.demo',
       alerts: [
         {
-          status: 'firing',
-          labels: { alertname: s.signal, instance: `${s.host}:9100`, severity: 'critical' },
+          status,
+          labels: { alertname: signal, instance: `${host}:9100`, severity: 'critical' },
           annotations: {},
           startsAt: new Date().toISOString(),
         },
       ],
     });
+  const inject = async (s: Scenario) => {
+    if (s.fault) await injectFault(api.db, s.host, s.fault);
+    firing.set(s.host, s.signal);
+    const result = await sendAlert(s.signal, s.host, 'firing');
     console.log(
       `[demo] injected ${s.signal} on ${s.host} (${s.story}) → ${(result as { results?: { outcome: string }[] }).results?.[0]?.outcome}`,
     );
   };
   for (const s of SCENARIOS) await inject(s);
+  // A rack loses a PDU: three hosts' alerts in one notification become one inbox item for the rack. No
+  // policy covers PduPowerLost, so after the grace time it needs a person; a disk warning likewise.
+  const rack = [1, 2, 4].map((n) => hosts('zone-b', n));
+  await post('/v1/integrations/alertmanager', {
+    version: '4',
+    groupKey: '{}:{alertname="PduPowerLost"}',
+    truncatedAlerts: 0,
+    status: 'firing',
+    receiver: 'shipshape',
+    groupLabels: { alertname: 'PduPowerLost' },
+    commonLabels: { rack: 'r4' },
+    commonAnnotations: {},
+    externalURL: 'http://alertmanager.demo',
+    alerts: rack.map((host) => ({
+      status: 'firing',
+      labels: {
+        alertname: 'PduPowerLost',
+        instance: `${host}:9100`,
+        severity: 'critical',
+        rack: 'r4',
+        pdu: 'r4-pdu-b',
+      },
+      annotations: {},
+      startsAt: new Date().toISOString(),
+    })),
+  });
+  await post('/v1/signals', {
+    source: 'demo',
+    name: 'DiskSmartWarning',
+    resource: { kind: 'host', id: hosts('zone-a', 11) },
+    severity: 'warning',
+    status: 'firing',
+    labels: { device: 'sdb' },
+    annotations: {},
+    startsAt: new Date().toISOString(),
+  });
+  console.log(`[demo] rack r4 (${rack.join(', ')}) lost a PDU; ${hosts('zone-a', 11)} warns about its disk sdb`);
   await injectHardwareFault(api.db, HOT, { inletCelsius: 41 });
   await injectHardwareFault(api.db, DEGRADED, { psusFailed: 1 });
   console.log(`[demo] ${HOT}: inlet at 41 °C; ${DEGRADED}: PSU 2 failed (the next sweep sees both)`);
@@ -286,6 +356,7 @@ async function main(): Promise<void> {
     stopping = true;
     console.log('\n[demo] stopping: worker, API, Temporal, PostgreSQL ...');
     clearInterval(watch);
+    clearInterval(inboxWatch);
     clearInterval(extra);
     clearInterval(sweeps);
     clearTimeout(cooled);

@@ -44,7 +44,18 @@ describe('configuration', () => {
       /SHIPSHAPE_DEV_TOKEN: only the demo has a dev token \(SHIPSHAPE_DEMO=true\)/,
     ],
     ['a boolean that is not one', { ...base, TEMPORAL_TLS: 'maybe' }, /TEMPORAL_TLS/],
+    [
+      'a public URL that is not http(s)',
+      { ...base, SHIPSHAPE_PUBLIC_URL: 'ftp://shipshape.example.org' },
+      /SHIPSHAPE_PUBLIC_URL: must be an http or https URL/,
+    ],
+    ['an empty notifications file name', { ...base, SHIPSHAPE_NOTIFICATIONS_FILE: '' }, /SHIPSHAPE_NOTIFICATIONS_FILE/],
   ];
+  test('the public URL loses its trailing slash, so links are `<url>/v1/inbox/<id>`', () => {
+    expect(loadConfig({ ...base, SHIPSHAPE_PUBLIC_URL: 'https://shipshape.example.org/' }).SHIPSHAPE_PUBLIC_URL).toBe(
+      'https://shipshape.example.org',
+    );
+  });
   test.each(bad)('%s stops start-up with a message naming the variable', (_name, env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
   });

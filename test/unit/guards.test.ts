@@ -12,7 +12,7 @@ import {
   type GuardConfig,
 } from '../../domain/guards';
 import { simulatePolicies } from '../../domain/simulate';
-import { isInside, windowVerdict, type MaintenanceWindow } from '../../domain/windows';
+import { isInside, windowOccurrence, windowVerdict, type MaintenanceWindow } from '../../domain/windows';
 import { DEFAULT_GUARDS, parseGuards } from '../../policies/guards-schema';
 
 const config: GuardConfig = {
@@ -111,6 +111,42 @@ describe('evaluateGuards', () => {
       'a closed allow window blocks',
       {},
       { windows: [{ name: 'nights', effect: 'allow', days: ['tue'], start: '01:00', end: '05:00', timezone: 'UTC' }] },
+      ['maintenance-window'],
+    ],
+    [
+      'a closed allow window of another zone does not block this one',
+      {},
+      {
+        windows: [
+          {
+            name: 'b-nights',
+            effect: 'allow',
+            days: ['tue'],
+            start: '01:00',
+            end: '05:00',
+            timezone: 'UTC',
+            zones: ['zone-b'],
+          },
+        ],
+      },
+      [],
+    ],
+    [
+      'a closed allow window of this zone blocks',
+      {},
+      {
+        windows: [
+          {
+            name: 'a-nights',
+            effect: 'allow',
+            days: ['tue'],
+            start: '01:00',
+            end: '05:00',
+            timezone: 'UTC',
+            zones: [calm.zone],
+          },
+        ],
+      },
       ['maintenance-window'],
     ],
     [
@@ -503,6 +539,28 @@ describe('maintenance windows', () => {
   });
   test('no windows at all means always open', () => {
     expect(windowVerdict([], new Date())).toEqual({ open: true });
+  });
+
+  test('the occurrence a time is inside: a night window found from both sides of midnight, to the minute', () => {
+    const tuesdayNight = { start: new Date('2026-11-24T21:00:00Z'), end: new Date('2026-11-25T05:00:00Z') };
+    expect(windowOccurrence(berlinNights, new Date('2026-11-24T22:30:00Z'))).toEqual(tuesdayNight);
+    expect(windowOccurrence(berlinNights, new Date('2026-11-25T04:59:30Z'))).toEqual(tuesdayNight);
+    expect(windowOccurrence(berlinNights, new Date('2026-11-24T11:00:00Z'))).toBeNull();
+  });
+
+  test('an occurrence over several listed days in a row is one stretch', () => {
+    const weekend: MaintenanceWindow = {
+      name: 'weekend',
+      effect: 'forbid',
+      days: ['sat', 'sun'],
+      start: '00:00',
+      end: '23:59',
+      timezone: 'UTC',
+    };
+    expect(windowOccurrence(weekend, new Date('2026-11-28T12:07:00Z'))).toEqual({
+      start: new Date('2026-11-28T00:00:00Z'),
+      end: new Date('2026-11-28T23:59:00Z'),
+    });
   });
 });
 
