@@ -10,7 +10,12 @@
  * timer moved it on to. The timings are the defaults.
  */
 import { injectFault } from '../../providers/simulated/admin';
+import { startInboxNotifier } from '../../api/inbox-notifier';
 import { createInboxRouter } from '../../api/routes/inbox';
+import { createLogger } from '../../config/logger';
+import type { NotificationSettings } from '../../config/notifications';
+import { freePort } from '../../scripts/services';
+import { createNotificationSender } from '../../workers/inbox-notifications';
 import { compareForPerson } from '../../domain/inbox';
 import { createTestEnv, type TestEnv } from '../support/env';
 import { eventually, hostSignal, http, webhookAlert, webhookNotification } from '../support/http';
@@ -291,6 +296,43 @@ describe('actions', () => {
     expect((await get('/v1/inbox/00000000-0000-4000-8000-000000000000')).status).toBe(404);
     expect((await get('/v1/inbox/nope')).status).toBe(404);
     expect((await post('/v1/inbox/00000000-0000-4000-8000-000000000000/acknowledge', {})).status).toBe(404);
+  });
+});
+
+describe('notifications', () => {
+  test('a receiver that cannot be reached shows on the item’s page: failed, after how many attempts, and why', async () => {
+    const item = await needsPerson(host(12), 'EccErrorsRising');
+    const settings: NotificationSettings = {
+      receivers: [
+        { type: 'webhook', name: 'broken-hook', url: `http://127.0.0.1:${await freePort()}/hook`, timeoutMs: 2000 },
+      ],
+      routes: [{ match: { state: ['needs-person'] }, receiver: 'broken-hook' }],
+      delivery: { attempts: 2, backoffMs: 10 },
+    };
+    const notifier = startInboxNotifier({
+      db: env.db,
+      logger: createLogger('silent', 'test'),
+      settings,
+      send: createNotificationSender(settings),
+      now: () => new Date(clock),
+      tickMs: 0,
+    });
+    try {
+      await notifier.tick();
+    } finally {
+      await notifier.stop();
+    }
+    const { deliveries } = await page(item.id);
+    expect(deliveries).toEqual([
+      expect.objectContaining({
+        receiver: 'broken-hook',
+        kind: 'opened',
+        state: 'needs-person',
+        status: 'failed',
+        attempts: 2,
+        lastError: 'receiver broken-hook unreachable: ECONNREFUSED',
+      }),
+    ]);
   });
 });
 
