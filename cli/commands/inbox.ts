@@ -45,7 +45,7 @@ function owner(i: Item): string | null {
 /** "automation is handling 37; acknowledged 2; …": the states not listed, so a person knows what else there is. */
 function countsLine(counts: ItemList['counts']): string {
   const phrase: Record<string, string> = {
-    'needs-person': 'need a person',
+    'needs-person': counts['needs-person'] === 1 ? 'needs a person' : 'need a person',
     automation: 'automation is handling',
     acknowledged: 'acknowledged',
     snoozed: 'snoozed',
@@ -67,7 +67,12 @@ function showItem(print: Printer, p: ItemPage): void {
     ['Merged into', p.mergedInto ?? undefined],
     ['Severity', i.severity],
     ['Source', `${i.source} ${i.name}`],
-    ['Host', p.host ? `${p.host.id} (${p.host.zone}, ${p.host.poolState}, ${p.host.health})` : (i.host ?? undefined)],
+    i.kind === 'topology'
+      ? ['Hosts', [...new Set(p.alerts.map((a) => a.resource))].sort().join(', ')]
+      : [
+          'Host',
+          p.host ? `${p.host.id} (${p.host.zone}, ${p.host.poolState}, ${p.host.health})` : (i.host ?? undefined),
+        ],
     ['Topology', i.topology ? `${i.topology.label}=${i.topology.value}` : undefined],
     ['Firing', i.firing ? 'yes' : `no, resolved ${when(i.resolvedAt)}`],
     ['First seen', i.firstSeen],
@@ -178,7 +183,7 @@ export function registerInbox(program: Command): void {
         ctx.print.table(
           ['ID', 'STATE', 'SEVERITY', 'TITLE', 'HOST', 'OWNER', 'LAST SEEN', 'WHY'],
           body.items.map((i) => [i.id, i.state, i.severity, i.title, i.host, owner(i), i.lastSeen, i.stateReason]),
-          'nothing here',
+          o.all || o.state ? 'nothing here' : 'nothing needs a person',
         );
         ctx.print.line();
         ctx.print.line(countsLine(body.counts));

@@ -86,7 +86,7 @@ describe('inbox', () => {
         `^${item.id}\\s+needs-person\\s+warning\\s+cmp-a-01: DiskSmartWarning\\s+cmp-a-01\\s+-\\s+\\S+ \\S+\\s+no policy matches`,
       ),
     );
-    expect(table.stdout).toMatch(/^1 need a person; 0 acknowledged; 0 snoozed; automation is handling 0; /m);
+    expect(table.stdout).toMatch(/^1 needs a person; 0 acknowledged; 0 snoozed; automation is handling 0; /m);
 
     expect(await json(['inbox', 'list'])).toEqual((await http('GET', `${env.apiUrl}/v1/inbox`, tokens.operator)).body);
     const none = await cli(['inbox', 'list', '--state', 'silenced']);
