@@ -684,6 +684,9 @@ function newItem(s: UngroupedSignal, signal: InboxSignal, key: string, now: Date
     resolvedNote: null,
     reopenedBy: null,
     reopenedAt: null,
+    assignee: null,
+    assignedBy: null,
+    assignedAt: null,
   };
   return { row, alerts: new Map(), isNew: true, loaded: '', dirtyAlerts: new Set() };
 }

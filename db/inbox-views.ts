@@ -8,6 +8,7 @@ import { INBOX_STATES, type InboxState, type ResolvedHow } from '../domain/inbox
 import { closedBy, type NoiseItem } from '../domain/inbox-noise';
 import type { Severity } from '../domain/types';
 import { Filters } from './filters';
+import { reviveItem, SELECT_ITEM, type ItemRow } from './inbox';
 import type { Queryable } from './pool';
 
 /** The item as a person reads it. */
@@ -47,98 +48,41 @@ export interface InboxItemView {
   mergedInto: string | null;
 }
 
-interface ItemRow {
-  id: string;
-  kind: 'resource' | 'topology';
-  title: string;
-  state: InboxState;
-  state_reason: string;
-  state_since: Date;
-  resolved_how: ResolvedHow | null;
-  source: string;
-  name: string;
-  host: string | null;
-  zone: string | null;
-  role: string | null;
-  severity: Severity;
-  topology_label: string | null;
-  topology_value: string | null;
-  first_seen: Date;
-  last_seen: Date;
-  last_change: Date;
-  firing: boolean;
-  resolved_at: Date | null;
-  alerts_received: number;
-  policy_name: string | null;
-  remediation_id: string | null;
-  remediation_phase: string | null;
-  flapping_since: Date | null;
-  flap_percent: number | null;
-  silence_id: string | null;
-  acknowledged_by: string | null;
-  acknowledged_at: Date | null;
-  assignee: string | null;
-  assigned_by: string | null;
-  assigned_at: Date | null;
-  snooze_by: string | null;
-  snooze_at: Date | null;
-  snooze_until: Date | null;
-  snooze_until_change: boolean;
-  resolved_by: string | null;
-  resolved_by_at: Date | null;
-  resolved_note: string | null;
-  reopened_by: string | null;
-  reopened_at: Date | null;
-  closed_at: Date | null;
-  merged_into: string | null;
-}
-
-/** The item's columns as a row; `i` is the table's alias in the caller's query. */
-export const ITEM_COLUMNS = `i.id, i.kind, i.title, i.state, i.state_reason, i.state_since, i.resolved_how, i.source, i.name,
-  i.host, i.zone, i.role, i.severity, i.topology_label, i.topology_value, i.first_seen, i.last_seen, i.last_change,
-  i.firing, i.resolved_at, i.alerts_received, i.policy_name, i.remediation_id, i.remediation_phase, i.flapping_since,
-  i.flap_percent, i.silence_id, i.acknowledged_by, i.acknowledged_at, i.assignee, i.assigned_by, i.assigned_at,
-  i.snooze_by, i.snooze_at, i.snooze_until, i.snooze_until_change, i.resolved_by, i.resolved_by_at, i.resolved_note,
-  i.reopened_by, i.reopened_at, i.closed_at, i.merged_into`;
-
 export function asItemView(r: ItemRow): InboxItemView {
-  const snoozed = r.snooze_until !== null || r.snooze_until_change;
+  const snoozed = r.snoozeUntil !== null || r.snoozeUntilChange;
   return {
     id: r.id,
     kind: r.kind,
     title: r.title,
     state: r.state,
-    stateReason: r.state_reason,
-    stateSince: r.state_since,
-    resolvedHow: r.resolved_how,
+    stateReason: r.stateReason,
+    stateSince: r.stateSince,
+    resolvedHow: r.resolvedHow,
     source: r.source,
     name: r.name,
     host: r.host,
     zone: r.zone,
     role: r.role,
     severity: r.severity,
-    topology:
-      r.topology_label && r.topology_value !== null ? { label: r.topology_label, value: r.topology_value } : null,
-    firstSeen: r.first_seen,
-    lastSeen: r.last_seen,
-    lastChange: r.last_change,
+    topology: r.topologyLabel && r.topologyValue !== null ? { label: r.topologyLabel, value: r.topologyValue } : null,
+    firstSeen: r.firstSeen,
+    lastSeen: r.lastSeen,
+    lastChange: r.lastChange,
     firing: r.firing,
-    resolvedAt: r.resolved_at,
-    alertsReceived: r.alerts_received,
-    policy: r.policy_name,
-    remediationId: r.remediation_id,
-    remediationPhase: r.remediation_phase,
-    flapping: r.flapping_since ? { since: r.flapping_since, percent: r.flap_percent } : null,
-    silenceId: r.silence_id,
-    acknowledged: r.acknowledged_by ? { by: r.acknowledged_by, at: r.acknowledged_at! } : null,
-    assignee: r.assignee ? { to: r.assignee, by: r.assigned_by, at: r.assigned_at } : null,
-    snooze: snoozed
-      ? { by: r.snooze_by, at: r.snooze_at, until: r.snooze_until, untilChange: r.snooze_until_change }
-      : null,
-    resolution: r.resolved_by ? { by: r.resolved_by, at: r.resolved_by_at, note: r.resolved_note } : null,
-    reopened: r.reopened_by ? { by: r.reopened_by, at: r.reopened_at } : null,
-    closedAt: r.closed_at,
-    mergedInto: r.merged_into,
+    resolvedAt: r.resolvedAt,
+    alertsReceived: r.alertsReceived,
+    policy: r.policyName,
+    remediationId: r.remediationId,
+    remediationPhase: r.remediationPhase,
+    flapping: r.flappingSince ? { since: r.flappingSince, percent: r.flapPercent } : null,
+    silenceId: r.silenceId,
+    acknowledged: r.acknowledgedBy ? { by: r.acknowledgedBy, at: r.acknowledgedAt! } : null,
+    assignee: r.assignee ? { to: r.assignee, by: r.assignedBy, at: r.assignedAt } : null,
+    snooze: snoozed ? { by: r.snoozeBy, at: r.snoozeAt, until: r.snoozeUntil, untilChange: r.snoozeUntilChange } : null,
+    resolution: r.resolvedBy ? { by: r.resolvedBy, at: r.resolvedByAt, note: r.resolvedNote } : null,
+    reopened: r.reopenedBy ? { by: r.reopenedBy, at: r.reopenedAt } : null,
+    closedAt: r.closedAt,
+    mergedInto: r.mergedInto,
   };
 }
 
@@ -235,7 +179,7 @@ export async function listInboxItems(db: Queryable, f: InboxListFilter): Promise
   }
   // One more than asked says whether there is a next page.
   const { rows } = await db.query<ItemRow & { state_rank: number; severity_rank: number; last_seen_us: string }>(
-    `SELECT ${ITEM_COLUMNS}, ${STATE_RANK} AS state_rank, ${SEVERITY_RANK} AS severity_rank, ${LAST_SEEN_US}::text AS last_seen_us
+    `SELECT ${SELECT_ITEM}, ${STATE_RANK} AS state_rank, ${SEVERITY_RANK} AS severity_rank, ${LAST_SEEN_US}::text AS last_seen_us
        FROM inbox_items i ${where}
       ORDER BY state_rank, severity_rank, ${LAST_SEEN_US} DESC, i.id LIMIT ${where.param(f.limit + 1)}`,
     where.args,
@@ -251,7 +195,7 @@ export async function listInboxItems(db: Queryable, f: InboxListFilter): Promise
           id: last.id,
         })
       : null;
-  return { items: page.map(asItemView), next, counts: await countByState(db, filtersOf(f)) };
+  return { items: page.map((r) => asItemView(reviveItem(r))), next, counts: await countByState(db, filtersOf(f)) };
 }
 
 async function countByState(db: Queryable, where: Filters): Promise<Record<InboxState, number>> {
@@ -266,8 +210,8 @@ async function countByState(db: Queryable, where: Filters): Promise<Record<Inbox
 
 /** One item by id (merged or not), or null. */
 export async function findInboxItem(db: Queryable, id: string): Promise<InboxItemView | null> {
-  const { rows } = await db.query<ItemRow>(`SELECT ${ITEM_COLUMNS} FROM inbox_items i WHERE i.id = $1`, [id]);
-  return rows[0] ? asItemView(rows[0]) : null;
+  const { rows } = await db.query<ItemRow>(`SELECT ${SELECT_ITEM} FROM inbox_items i WHERE i.id = $1`, [id]);
+  return rows[0] ? asItemView(reviveItem(rows[0])) : null;
 }
 
 export interface InboxAlertView {
@@ -414,15 +358,10 @@ async function hostOf(db: Queryable, id: string): Promise<InboxHostView | null> 
 }
 
 async function remediationOf(db: Queryable, id: string): Promise<InboxRemediationView | null> {
-  const { rows } = await db.query<{
-    id: string;
-    host: string;
-    phase: string;
-    policy: string;
-    startedAt: Date;
-    closedAt: Date | null;
+  type Row = Omit<InboxRemediationView, 'handOff' | 'pendingApproval' | 'waitingFor'> & {
     view: Partial<Pick<InboxRemediationView, 'handOff' | 'pendingApproval' | 'waitingFor'>>;
-  }>(
+  };
+  const { rows } = await db.query<Row>(
     `SELECT id, host, phase, policy_name AS policy, started_at AS "startedAt", closed_at AS "closedAt", view
        FROM remediations WHERE id = $1`,
     [id],
