@@ -637,6 +637,7 @@ function summarise(h: Held): void {
       )
     : null;
   row.flapPercent = flapping.length ? Math.max(...flapping.map((a) => a.flapPercent ?? 0)) : null;
+  row.flappedAt ??= row.flappingSince;
 }
 
 function newItem(s: UngroupedSignal, signal: InboxSignal, key: string, now: Date): Held {
@@ -672,6 +673,7 @@ function newItem(s: UngroupedSignal, signal: InboxSignal, key: string, now: Date
     mergedInto: null,
     flappingSince: null,
     flapPercent: null,
+    flappedAt: null,
     silenceId: null,
     acknowledgedBy: null,
     acknowledgedAt: null,

@@ -392,9 +392,7 @@ export async function noiseItemsSince(db: Queryable, since: Date): Promise<Noise
     flapping: boolean;
   }>(
     `SELECT i.name, i.source, i.state, i.resolved_how AS how,
-            (i.flapping_since IS NOT NULL
-             OR EXISTS (SELECT 1 FROM inbox_alerts a WHERE a.item_id = i.id AND (a.flapping OR a.flapping_since IS NOT NULL))
-             OR EXISTS (SELECT 1 FROM inbox_history h WHERE h.item_id = i.id AND h.entry LIKE '%flapping since%')) AS flapping
+            i.flapped_at IS NOT NULL AS flapping
        FROM inbox_items i WHERE i.first_seen >= $1 AND i.merged_into IS NULL`,
     [since],
   );

@@ -87,6 +87,8 @@ export interface ItemRow {
   mergedInto: string | null;
   flappingSince: Date | null;
   flapPercent: number | null;
+  /** When it first flapped (kept after the flapping stops). */
+  flappedAt: Date | null;
   silenceId: string | null;
   acknowledgedBy: string | null;
   acknowledgedAt: Date | null;
@@ -159,6 +161,7 @@ const ITEM_COLUMNS: [keyof ItemRow, string][] = [
   ['mergedInto', 'merged_into'],
   ['flappingSince', 'flapping_since'],
   ['flapPercent', 'flap_percent'],
+  ['flappedAt', 'flapped_at'],
   ['silenceId', 'silence_id'],
   ['acknowledgedBy', 'acknowledged_by'],
   ['acknowledgedAt', 'acknowledged_at'],
@@ -216,6 +219,7 @@ const SQL_TYPES: Record<string, string> = {
   state_since: 'timestamptz',
   closed_at: 'timestamptz',
   flapping_since: 'timestamptz',
+  flapped_at: 'timestamptz',
   firing: 'boolean',
   flapping: 'boolean',
   alerts_received: 'integer',
