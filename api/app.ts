@@ -18,6 +18,7 @@ import { createPoliciesRouter } from './routes/policies';
 import type { PolicyStore } from './policy-store';
 import { createHealthRouter } from './routes/health';
 import { createHostsRouter } from './routes/hosts';
+import { createInboxRouter } from './routes/inbox';
 import { createRemediationsRouter } from './routes/remediations';
 import { ALERTMANAGER_WEBHOOK_PATH, createSignalsRouter } from './routes/signals';
 import { refuseUnstorablePath } from './validate';
@@ -85,6 +86,7 @@ export function createApp(deps: AppDeps): { app: Express; dispatcher: SignalDisp
   );
   app.use(createAuditRouter({ db: deps.db }));
   app.use(createGuardsRouter({ db: deps.db, guards: deps.guards }));
+  app.use(createInboxRouter({ db: deps.db, inbox, now: () => inbox.settings.now() }));
   if (deps.policyStore) app.use(createPoliciesRouter({ db: deps.db, store: deps.policyStore, guards: deps.guards }));
   app.use(notFoundRoute);
   app.use(errorHandler(deps.logger));

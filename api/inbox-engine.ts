@@ -61,6 +61,7 @@ import {
   inboxTitle,
   topologyOf,
   type GroupingSettings,
+  type InboxAlertRef,
   type InboxSignal,
   type OpenInboxItem,
 } from '../domain/inbox-grouping';
@@ -233,14 +234,17 @@ export class InboxEngine {
     const held = hold(items, alerts);
     const byFingerprint = new Map<string, Held>();
     const byAlert = new Map<string, Held>();
+    const indexAlert = (h: Held, a: AlertRef) => {
+      const newer = (other: Held | undefined) => !other || other === h || other.row.lastSeen <= h.row.lastSeen;
+      if (newer(byFingerprint.get(a.fingerprint))) byFingerprint.set(a.fingerprint, h);
+      if (newer(byAlert.get(`${a.resource}\u0000${a.name}`))) byAlert.set(`${a.resource}\u0000${a.name}`, h);
+    };
     const index = (h: Held) => {
-      for (const a of h.alerts.values()) {
-        const newer = (other: Held | undefined) => !other || other.row.lastSeen <= h.row.lastSeen;
-        if (newer(byFingerprint.get(a.fingerprint))) byFingerprint.set(a.fingerprint, h);
-        if (newer(byAlert.get(`${a.resource}\u0000${a.name}`))) byAlert.set(`${a.resource}\u0000${a.name}`, h);
-      }
+      for (const a of h.alerts.values()) indexAlert(h, a);
     };
     for (const h of held.values()) index(h);
+    // What grouping sees of the open items, kept up to date signal by signal (not rebuilt for each).
+    const openView = new Map([...held.values()].filter((h) => isOpen(h.row)).map((h) => [h.row.id, openItemOf(h)]));
     const history: HistoryLine[] = [];
     const placed: { signalId: string; itemId: string | null }[] = [];
     const folds: { from: string[]; to: string }[] = [];
@@ -254,8 +258,7 @@ export class InboxEngine {
         byFingerprint.get(signal.fingerprint) ?? byAlert.get(`${signal.resource}\u0000${signal.name}`) ?? null;
       let why = target ? `same alert ${signal.name} on ${signal.resource}` : '';
       if (!target) {
-        const open = [...held.values()].filter((h) => isOpen(h.row)).map(openItemOf);
-        const decision = groupSignal(signal, open, grouping);
+        const decision = groupSignal(signal, [...openView.values()], grouping);
         if (decision.action === 'none') {
           placed.push({ signalId: s.id, itemId: null });
           continue;
@@ -271,8 +274,12 @@ export class InboxEngine {
             const folded = decision.fold.map((id) => held.get(id)!);
             mergeInto(target, folded, decision.topology, decision.key, now);
             folds.push({ from: decision.fold, to: target.row.id });
-            for (const f of folded) history.push(line(f, now, `folded into ${target.row.id}: ${decision.reason}`));
+            for (const f of folded) {
+              history.push(line(f, now, `folded into ${target.row.id}: ${decision.reason}`));
+              openView.delete(f.row.id);
+            }
             index(target);
+            openView.set(target.row.id, openItemOf(target));
             history.push(
               line(
                 target,
@@ -289,7 +296,13 @@ export class InboxEngine {
       if (isNewAlert && target.alerts.size > 1)
         history.push(line(target, now, `${signal.name} on ${signal.resource} joined: ${why}`));
       if (reopened) history.push(line(target, now, `${signal.name} on ${signal.resource} fires again: ${why}`));
-      index(target);
+      indexAlert(target, { fingerprint: signal.fingerprint, name: signal.name, resource: signal.resource });
+      const view = openView.get(target.row.id);
+      if (!view && isOpen(target.row)) openView.set(target.row.id, openItemOf(target));
+      else if (view) {
+        if (isNewAlert) view.alerts.push(alertRefOf(target.alerts.get(signal.fingerprint)!));
+        view.lastSeen = now;
+      }
       placed.push({ signalId: s.id, itemId: target.row.id });
       if (s.status === 'resolved') {
         silences ??= await loadActiveSilences(tx, now);
@@ -343,7 +356,6 @@ export class InboxEngine {
       };
       h.alerts.set(signal.fingerprint, alert);
       h.row.lastChange = now;
-      h.row.title = inboxTitle(titleFacts(h));
     } else if (alert.status !== s.status) {
       alert.lastChange = now;
       h.row.lastChange = now;
@@ -363,7 +375,6 @@ export class InboxEngine {
     if (s.status === 'firing' && row.closedAt) row.closedAt = null;
     if (s.remediationId) row.remediationId = s.remediationId;
     if (s.policyName) row.policyName = s.policyName;
-    summarise(h);
   }
 
   /** Apply the flap verdict to an alert; true when it changed. */
@@ -584,30 +595,36 @@ function openItemOf(h: Held): OpenInboxItem {
     kind: row.kind,
     key: row.key,
     topology: row.topologyLabel && row.topologyValue ? { label: row.topologyLabel, value: row.topologyValue } : null,
-    alerts: [...h.alerts.values()].map((a) => ({
-      fingerprint: a.fingerprint,
-      name: a.name,
-      resource: a.resource,
-      topology: a.topology,
-    })),
+    alerts: [...h.alerts.values()].map(alertRefOf),
     firstSeen: row.firstSeen,
     lastSeen: row.lastSeen,
   };
 }
+
+function alertRefOf(a: AlertRow): InboxAlertRef {
+  return { fingerprint: a.fingerprint, name: a.name, resource: a.resource, topology: a.topology };
+}
+
+/** What indexes an alert: its fingerprint, and its resource and name. */
+type AlertRef = Pick<AlertRow, 'fingerprint' | 'name' | 'resource'>;
 
 function titleFacts(h: Held) {
   const { row } = h;
   return {
     kind: row.kind,
     topology: row.topologyLabel && row.topologyValue ? { label: row.topologyLabel, value: row.topologyValue } : null,
-    alerts: [...h.alerts.values()].sort((a, b) => a.firstSeen.getTime() - b.firstSeen.getTime()),
+    // Names in order of first appearance; alerts that came at the same instant by name, so the title is stable.
+    alerts: [...h.alerts.values()].sort(
+      (a, b) => a.firstSeen.getTime() - b.firstSeen.getTime() || a.name.localeCompare(b.name),
+    ),
   };
 }
 
-/** The item's facts that follow from its alerts: firing, when it resolved, flapping. */
+/** The item's facts that follow from its alerts: its title, firing, when it resolved, flapping. */
 function summarise(h: Held): void {
   const alerts = [...h.alerts.values()];
   const row = h.row;
+  row.title = inboxTitle(titleFacts(h));
   row.firing = alerts.some((a) => a.status === 'firing');
   row.resolvedAt = row.firing
     ? null
@@ -620,6 +637,7 @@ function summarise(h: Held): void {
       )
     : null;
   row.flapPercent = flapping.length ? Math.max(...flapping.map((a) => a.flapPercent ?? 0)) : null;
+  row.flappedAt ??= row.flappingSince;
 }
 
 function newItem(s: UngroupedSignal, signal: InboxSignal, key: string, now: Date): Held {
@@ -655,6 +673,7 @@ function newItem(s: UngroupedSignal, signal: InboxSignal, key: string, now: Date
     mergedInto: null,
     flappingSince: null,
     flapPercent: null,
+    flappedAt: null,
     silenceId: null,
     acknowledgedBy: null,
     acknowledgedAt: null,
@@ -667,6 +686,9 @@ function newItem(s: UngroupedSignal, signal: InboxSignal, key: string, now: Date
     resolvedNote: null,
     reopenedBy: null,
     reopenedAt: null,
+    assignee: null,
+    assignedBy: null,
+    assignedAt: null,
   };
   return { row, alerts: new Map(), isNew: true, loaded: '', dirtyAlerts: new Set() };
 }

@@ -2,7 +2,21 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import {
+  acknowledgeRequest,
   alertmanagerWebhook,
+  assignRequest,
+  inboxItemPage,
+  inboxItemView,
+  inboxList,
+  inboxListQuery,
+  noiseQuery,
+  noiseReportView,
+  reopenRequest,
+  resolveRequest,
+  silenceListQuery,
+  silenceRequest,
+  silenceView,
+  snoozeRequest,
   auditEntry,
   auditQuery,
   errorBody,
@@ -274,6 +288,7 @@ export function buildOpenApiDocument(): unknown {
       404: json(errorBody, 'The host holds no lease'),
     },
   });
+  addInboxRoutes(add);
   registry.registerPath({
     method: 'get',
     path: '/healthz',
@@ -290,5 +305,92 @@ export function buildOpenApiDocument(): unknown {
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',
     info: { title: 'Shipshape API', version: '0.1.0', description: 'Day-2 fleet management for OpenStack clouds' },
+  });
+}
+
+/** The alert inbox and silences. */
+function addInboxRoutes(add: (route: RouteConfig) => void): void {
+  const id = z.object({ id: z.string() });
+  const unprocessable = json(errorBody, 'The request makes no sense; `error.details.fields` names each field and why');
+  add({
+    method: 'get',
+    path: '/v1/inbox',
+    summary:
+      'Inbox items, by default those that need a person: by state, most severe, newest first; with counts per state (role: viewer)',
+    request: { query: inboxListQuery },
+    responses: { 200: json(inboxList, 'A page of items and the counts per state'), ...errors },
+  });
+  add({
+    method: 'get',
+    path: '/v1/inbox/noise',
+    summary: 'The noise report: per rule, the items it made, the share automation closed, the flappers (role: viewer)',
+    request: { query: noiseQuery },
+    responses: { 200: json(noiseReportView, 'Items first seen in the window'), ...errors },
+  });
+  add({
+    method: 'get',
+    path: '/v1/inbox/{id}',
+    summary:
+      "One item's page: its alerts, signals, host, remediation, history and notifications (role: viewer); a merged item names the item it was folded into",
+    request: { params: id },
+    responses: { 200: json(inboxItemPage, 'The item'), ...errors, 404: json(errorBody, 'No such item') },
+  });
+  for (const [action, schema, what] of [
+    ['acknowledge', acknowledgeRequest, 'take it: a need newer than the acknowledgement re-opens it'],
+    ['assign', assignRequest, 'give it an owner (`to: null` unassigns)'],
+    [
+      'snooze',
+      snoozeRequest,
+      'hide it until a time (at most 30 days ahead), until it changes, or whichever comes first',
+    ],
+    ['resolve', resolveRequest, 'close it with a note (required)'],
+    ['reopen', reopenRequest, 'open a resolved item again'],
+  ] as const) {
+    add({
+      method: 'post',
+      path: `/v1/inbox/{id}/${action}`,
+      summary: `${action}: ${what} (role: operator); audited, recorded in the item's history`,
+      request: { params: id, body: { content: { 'application/json': { schema } }, required: action === 'resolve' } },
+      responses: {
+        200: json(inboxItemView, 'The item, its state re-derived'),
+        ...errors,
+        404: json(errorBody, 'No such item'),
+        409: json(
+          errorBody,
+          'Makes no sense for the item now (acknowledge a resolved item, reopen an open one, act on a merged one)',
+        ),
+        422: unprocessable,
+      },
+    });
+  }
+  add({
+    method: 'get',
+    path: '/v1/silences',
+    summary: 'Silences, newest first: those not over yet, or `active=all` for every one (role: viewer)',
+    request: { query: silenceListQuery },
+    responses: { 200: json(z.object({ silences: z.array(silenceView) }), 'Silences'), ...errors },
+  });
+  add({
+    method: 'post',
+    path: '/v1/silences',
+    summary:
+      'Silence alerts by label matchers, from startsAt (default now) until endsAt or for duration; the caller is its creator (role: operator); audited',
+    request: { body: { content: { 'application/json': { schema: silenceRequest } }, required: true } },
+    responses: { 201: json(silenceView, 'Created'), ...errors, 422: unprocessable },
+  });
+  add({
+    method: 'post',
+    path: '/v1/silences/{id}/expire',
+    summary: 'End a silence now (role: operator); audited',
+    request: {
+      params: id,
+      body: { content: { 'application/json': { schema: reopenRequest } }, required: false },
+    },
+    responses: {
+      200: json(silenceView, 'Ended'),
+      ...errors,
+      404: json(errorBody, 'No such silence'),
+      409: json(errorBody, 'Already ended'),
+    },
   });
 }

@@ -4,9 +4,10 @@
  */
 import { extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
+import { INBOX_STATES } from '../domain/inbox';
 import { ACTIVE_PHASES, FINAL_PHASES, REPAIR_ACTIONS } from '../domain/remediation';
 import { METRICS } from '../domain/telemetry';
-import { storableText } from '../domain/text';
+import { storableText, unstorableText } from '../domain/text';
 import { HEALTH_STATES, POOL_STATES, ROLES, SEVERITIES, SIGNAL_OUTCOMES, SIGNAL_STATUSES } from '../domain/types';
 
 extendZodWithOpenApi(z);
@@ -285,7 +286,7 @@ export const hostList = z
 
 /** `since`/`until`: an ISO 8601 time, or a duration back from now such as 15m, 6h, 7d. */
 const MAX_AGO_DAYS = 3650;
-const timeOrAgo = z.string().transform((v, ctx) => {
+export const timeOrAgo = z.string().transform((v, ctx) => {
   const ago = /^(\d+)(s|m|h|d)$/.exec(v);
   if (ago) {
     const seconds = Number(ago[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[ago[2] as 's' | 'm' | 'h' | 'd'];
@@ -374,3 +375,298 @@ export const auditEntry = z
 export const errorBody = z
   .object({ error: z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()) }) })
   .openapi('Error');
+
+/** Text a person must give (a resolution's note, a silence's comment): says what is missing when it is left out. */
+function requiredText(what: string, max = 2000) {
+  return z
+    .string({ error: (issue) => (issue.input === undefined ? `is required: ${what}` : 'must be text') })
+    .trim()
+    .min(1, `is required: ${what}`)
+    .max(max, `is at most ${max} characters`)
+    .superRefine((value, ctx) => {
+      const problem = unstorableText(value);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    });
+}
+
+/** One value, several repeated (`?state=a&state=b`) or comma-separated (`?state=a,b`), as a list. */
+function listOf<T extends z.ZodType>(item: T) {
+  return z.preprocess(
+    (v) =>
+      v === undefined
+        ? undefined
+        : (Array.isArray(v) ? v : [v])
+            .flatMap((s) => String(s).split(','))
+            .map((s) => s.trim())
+            .filter(Boolean),
+    z.array(item).min(1),
+  );
+}
+
+const comment = storableText()
+  .max(2000)
+  .optional()
+  .openapi({ example: 'looking at it; the PDU is on the rack diagram' });
+
+export const inboxListQuery = z.strictObject({
+  state: listOf(z.enum([...INBOX_STATES, 'all']))
+    .optional()
+    .describe('One or several states (repeated or comma-separated), or `all`; default `needs-person`'),
+  severity: listOf(z.enum(SEVERITIES)).optional(),
+  host: storableText().min(1).optional(),
+  zone: storableText().min(1).optional(),
+  source: storableText().min(1).optional(),
+  name: storableText().min(1).optional().describe('Alert name of the item’s first alert'),
+  assignee: storableText().min(1).optional(),
+  q: storableText().min(1).max(200).optional().describe('A substring of the title, any case'),
+  since: timeOrAgo.optional().describe('Seen at or after: an ISO 8601 time or a duration back from now (15m, 6h, 7d)'),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  after: storableText().min(1).max(500).optional().describe('The `next` of the previous page'),
+});
+
+const iso = z.string().describe('ISO 8601 time');
+export const inboxItemView = z
+  .object({
+    id: z.uuid(),
+    kind: z.enum(['resource', 'topology']),
+    title: z.string(),
+    state: z.enum(INBOX_STATES),
+    stateReason: z.string().describe('Why it is in this state, in the operator’s words'),
+    stateSince: iso,
+    resolvedHow: z.enum(['source', 'verified', 'person']).nullable(),
+    source: z.string(),
+    name: z.string(),
+    host: z.string().nullable(),
+    zone: z.string().nullable(),
+    role: z.string().nullable(),
+    severity: z.enum(SEVERITIES),
+    topology: z.object({ label: z.string(), value: z.string() }).nullable(),
+    firstSeen: iso,
+    lastSeen: iso,
+    lastChange: iso,
+    firing: z.boolean(),
+    resolvedAt: iso.nullable(),
+    alertsReceived: z.number().int(),
+    policy: z.string().nullable(),
+    remediationId: z.string().nullable(),
+    remediationPhase: z.string().nullable(),
+    flapping: z.object({ since: iso, percent: z.number().nullable() }).nullable(),
+    silenceId: z.string().nullable(),
+    acknowledged: z.object({ by: z.string(), at: iso }).nullable(),
+    assignee: z.object({ to: z.string(), by: z.string().nullable(), at: iso.nullable() }).nullable(),
+    snooze: z
+      .object({ by: z.string().nullable(), at: iso.nullable(), until: iso.nullable(), untilChange: z.boolean() })
+      .nullable(),
+    resolution: z.object({ by: z.string(), at: iso.nullable(), note: z.string().nullable() }).nullable(),
+    reopened: z.object({ by: z.string(), at: iso.nullable() }).nullable(),
+    closedAt: iso.nullable(),
+    mergedInto: z.string().nullable().describe('The item this one was folded into; it is no longer listed'),
+  })
+  .openapi('InboxItem');
+
+export const inboxList = z
+  .object({
+    items: z.array(inboxItemView),
+    next: z.string().nullable().describe('Pass as `after` for the next page; null on the last page'),
+    counts: z
+      .record(z.enum(INBOX_STATES), z.number().int())
+      .describe('Items per state over the same filters, state aside ("automation is handling 37")'),
+  })
+  .openapi('InboxList');
+
+export const inboxItemPage = z
+  .object({
+    item: inboxItemView,
+    mergedInto: z.string().nullable().describe('Set when the item was folded into another: read that one'),
+    alerts: z.array(
+      z.object({
+        fingerprint: z.string(),
+        name: z.string(),
+        resource: z.string(),
+        host: z.string().nullable(),
+        source: z.string(),
+        severity: z.string(),
+        labels: z.record(z.string(), z.string()),
+        topology: z.record(z.string(), z.string()),
+        status: z.enum(['firing', 'resolved']),
+        firstSeen: iso,
+        lastSeen: iso,
+        lastChange: iso,
+        resolvedAt: iso.nullable(),
+        received: z.number().int(),
+        flapping: z.boolean(),
+        flappingSince: iso.nullable(),
+        flapPercent: z.number().nullable(),
+      }),
+    ),
+    signals: z
+      .array(
+        z.object({
+          id: z.string(),
+          receivedAt: iso,
+          source: z.string(),
+          name: z.string(),
+          host: z.string().nullable(),
+          severity: z.string(),
+          status: z.string(),
+          fingerprint: z.string(),
+          outcome: z.enum(SIGNAL_OUTCOMES).nullable(),
+          outcomeReason: z.string().nullable(),
+          remediationId: z.string().nullable(),
+          policy: z.string().nullable(),
+        }),
+      )
+      .describe('The latest 100 signals, newest first'),
+    host: z
+      .object({
+        id: z.string(),
+        zone: z.string(),
+        roles: z.array(z.string()),
+        poolState: z.string(),
+        health: z.string(),
+        healthReasons: z.array(z.string()),
+      })
+      .nullable(),
+    remediation: z
+      .object({
+        id: z.string(),
+        host: z.string(),
+        phase: z.string(),
+        policy: z.string(),
+        startedAt: iso,
+        closedAt: iso.nullable(),
+        handOff: z.object({ reason: z.string(), since: z.string() }).nullable(),
+        pendingApproval: z.object({ requestedAt: z.string(), deadline: z.string() }).nullable(),
+        waitingFor: z.array(z.object({ guard: z.string(), reason: z.string() })).nullable(),
+      })
+      .nullable(),
+    history: z.array(
+      z.object({
+        seq: z.number().int(),
+        at: iso,
+        actor: z.string(),
+        fromState: z.string().nullable(),
+        toState: z.string().nullable(),
+        entry: z.string(),
+      }),
+    ),
+    deliveries: z
+      .array(
+        z.object({
+          receiver: z.string(),
+          kind: z.string(),
+          state: z.string(),
+          status: z.enum(['pending', 'sent', 'failed']),
+          attempts: z.number().int(),
+          lastError: z.string().nullable(),
+          createdAt: iso,
+          finishedAt: iso.nullable(),
+        }),
+      )
+      .describe('Notifications about the item, one per receiver and state change; a broken receiver shows here'),
+  })
+  .openapi('InboxItemPage');
+
+export const acknowledgeRequest = z.strictObject({ comment }).openapi('InboxAcknowledge');
+export const assignRequest = z
+  .strictObject({
+    to: storableText()
+      .trim()
+      .min(1, 'must name a person; send null to unassign')
+      .max(200)
+      .nullable()
+      .describe('Who owns the item from now; null unassigns it')
+      .openapi({ example: 'alice' }),
+    comment,
+  })
+  .openapi('InboxAssign');
+export const snoozeRequest = z
+  .strictObject({
+    until: z.iso
+      .datetime({ offset: true, message: 'must be an ISO 8601 time such as 2026-12-08T09:00:00Z' })
+      .optional()
+      .describe('In the future, at most 30 days ahead'),
+    untilChange: z.boolean().optional().describe('Until an alert of the item arrives or changes state'),
+    comment,
+  })
+  .openapi('InboxSnooze');
+export const resolveRequest = z
+  .strictObject({
+    note: requiredText('say how it was resolved').openapi({ example: 'PDU breaker reset by DC ops' }),
+  })
+  .openapi('InboxResolve');
+export const reopenRequest = z.strictObject({ comment }).openapi('InboxReopen');
+
+export const noiseQuery = z.strictObject({
+  days: z.coerce.number().int().min(1).max(90).default(7).describe('Items first seen in the last N days'),
+});
+
+const noiseRow = z.object({
+  source: z.string(),
+  name: z.string(),
+  items: z.number().int(),
+  open: z.number().int(),
+  closedByAutomation: z.number().int(),
+  closedByPerson: z.number().int(),
+  closedBySource: z.number().int(),
+  automationShare: z.number().nullable(),
+  flapping: z.number().int(),
+});
+export const noiseReportView = z
+  .object({
+    days: z.number().int(),
+    since: iso,
+    rules: z.array(noiseRow).describe('Every rule (source and alert name), most items first'),
+    flappers: z.array(noiseRow),
+    totals: noiseRow.omit({ source: true, name: true }),
+  })
+  .openapi('InboxNoiseReport');
+
+export const silenceListQuery = z.strictObject({
+  active: z
+    .enum(['true', 'all'])
+    .default('true')
+    .describe('`true`: silences not yet over (default); `all`: ended ones too'),
+});
+
+/** `2h`, `30m`, `1d`: how long a silence lasts. */
+const DURATION = /^(\d+)(m|h|d)$/;
+export function durationMs(text: string): number | null {
+  const m = DURATION.exec(text);
+  return m ? Number(m[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'm' | 'h' | 'd'] : null;
+}
+
+export const silenceRequest = z
+  .strictObject({
+    matchers: z
+      .array(storableText().max(2000))
+      .max(50)
+      .describe('Label matchers that must all hold: alertname="PowerLost", rack=~"r7|r8"')
+      .openapi({ example: ['alertname="PowerLost"', 'rack="r7"'] }),
+    startsAt: z.string().optional().describe('ISO 8601; default now'),
+    endsAt: z.string().optional().describe('ISO 8601; or give `duration`'),
+    duration: z
+      .string()
+      .regex(DURATION, 'must be a duration such as 30m, 2h or 1d')
+      .optional()
+      .describe('From startsAt; or give `endsAt`'),
+    comment: requiredText('say why the alerts are silenced'),
+    endOnResolve: z.boolean().optional().describe('End the silence once an alert it silenced resolves'),
+  })
+  .openapi('SilenceRequest');
+
+export const silenceView = z
+  .object({
+    id: z.string(),
+    matchers: z.array(z.string()),
+    startsAt: iso,
+    endsAt: iso,
+    createdBy: z.string(),
+    comment: z.string(),
+    endOnResolve: z.boolean(),
+    endedAt: iso.nullable(),
+    endedBy: z.string().nullable(),
+    active: z.boolean().describe('Applies now: started and not over'),
+    silencing: z.number().int().describe('Open items it keeps quiet now'),
+  })
+  .openapi('Silence');

@@ -13,6 +13,7 @@ import { registerAudit } from './commands/audit';
 
 import { registerGuards } from './commands/guards';
 import { registerFleet, registerHosts } from './commands/hosts';
+import { registerInbox } from './commands/inbox';
 import { registerPolicies } from './commands/policies';
 import { registerRemediations } from './commands/remediations';
 import { registerSignal } from './commands/signal';
@@ -20,6 +21,7 @@ import { ApiError, EXIT, ExitWith, TransportError, UsageError } from './errors';
 
 /** Each group adds its subcommands here; the inbox's and later issues' groups join this list. */
 const GROUPS = [
+  registerInbox,
   registerRemediations,
   registerHosts,
   registerPolicies,

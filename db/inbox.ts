@@ -87,6 +87,8 @@ export interface ItemRow {
   mergedInto: string | null;
   flappingSince: Date | null;
   flapPercent: number | null;
+  /** When it first flapped (kept after the flapping stops). */
+  flappedAt: Date | null;
   silenceId: string | null;
   acknowledgedBy: string | null;
   acknowledgedAt: Date | null;
@@ -99,6 +101,9 @@ export interface ItemRow {
   resolvedNote: string | null;
   reopenedBy: string | null;
   reopenedAt: Date | null;
+  assignee: string | null;
+  assignedBy: string | null;
+  assignedAt: Date | null;
 }
 
 /** An alert of an item as the engine holds it. */
@@ -156,6 +161,7 @@ const ITEM_COLUMNS: [keyof ItemRow, string][] = [
   ['mergedInto', 'merged_into'],
   ['flappingSince', 'flapping_since'],
   ['flapPercent', 'flap_percent'],
+  ['flappedAt', 'flapped_at'],
   ['silenceId', 'silence_id'],
   ['acknowledgedBy', 'acknowledged_by'],
   ['acknowledgedAt', 'acknowledged_at'],
@@ -168,13 +174,17 @@ const ITEM_COLUMNS: [keyof ItemRow, string][] = [
   ['resolvedNote', 'resolved_note'],
   ['reopenedBy', 'reopened_by'],
   ['reopenedAt', 'reopened_at'],
+  ['assignee', 'assignee'],
+  ['assignedBy', 'assigned_by'],
+  ['assignedAt', 'assigned_at'],
 ];
 /** The columns the engine owns: a person's columns (acknowledged_by, snooze_*, …) are written only by db/inbox-actions.ts. */
 const ENGINE_COLUMNS = ITEM_COLUMNS.slice(
   0,
   ITEM_COLUMNS.findIndex(([field]) => field === 'acknowledgedBy'),
 );
-const SELECT_ITEM = ITEM_COLUMNS.map(([field, column]) => `i.${column} AS "${field}"`).join(', ');
+/** Every column of an item as an {@link ItemRow} (revive it with {@link reviveItem}); `i` is the table's alias in the query. */
+export const SELECT_ITEM = ITEM_COLUMNS.map(([field, column]) => `i.${column} AS "${field}"`).join(', ');
 
 const ALERT_COLUMNS: [keyof AlertRow, string][] = [
   ['itemId', 'item_id'],
@@ -209,6 +219,7 @@ const SQL_TYPES: Record<string, string> = {
   state_since: 'timestamptz',
   closed_at: 'timestamptz',
   flapping_since: 'timestamptz',
+  flapped_at: 'timestamptz',
   firing: 'boolean',
   flapping: 'boolean',
   alerts_received: 'integer',
@@ -223,7 +234,8 @@ const SQL_TYPES: Record<string, string> = {
 };
 const typed = (column: string) => `${column} ${SQL_TYPES[column] ?? 'text'}`;
 
-function reviveItem(row: ItemRow): ItemRow {
+/** An item row as node-postgres gives it, with its numbers as numbers. */
+export function reviveItem<T extends ItemRow>(row: T): T {
   return { ...row, flapPercent: row.flapPercent === null ? null : Number(row.flapPercent) };
 }
 

@@ -43,6 +43,8 @@ CREATE TABLE inbox_items (
   merged_into      uuid REFERENCES inbox_items(id),
   flapping_since   timestamptz,
   flap_percent     real,
+  -- When it first flapped; kept after the flapping stops (the noise report counts flappers).
+  flapped_at       timestamptz,
   silence_id       text,
   -- What people did (each also on the audit log and in the item's history).
   acknowledged_by  text,

@@ -181,6 +181,37 @@ describe('a signal the inbox cannot take in', () => {
 });
 
 describe('flapping', () => {
+  test('a remediable alert that flaps starts remediations only until it is seen flapping; later firings are suppressed', async () => {
+    // cmp-a-05 is healthy: each remediation ends as a false alarm within seconds, so without flap
+    // detection every firing after the last one ended would start another.
+    const host = 'cmp-a-05';
+    const firings: { outcome: string; reason: string }[] = [];
+    for (let i = 0; i < 24; i++) {
+      const status = i % 2 === 0 ? 'firing' : 'resolved';
+      const answer = await post(hostSignal(host, 'HostDown', { status }));
+      if (status === 'firing') firings.push(answer);
+      if (answer.outcome === 'started')
+        await eventually('the false alarm ends', async () => {
+          const r = (await http('GET', `${env.apiUrl}/v1/remediations/${answer.remediationId}`, operator)).body;
+          return ['false-alarm', 'returned'].includes(r.phase) ? r : undefined;
+        });
+      await env.inbox.tick();
+      advance(1);
+    }
+    const started = firings.filter((f) => f.outcome === 'started').length;
+    const suppressed = firings.filter((f) => f.outcome === 'suppressed' && /flapping/.test(f.reason));
+    expect(started).toBeGreaterThanOrEqual(1);
+    expect(suppressed.length).toBeGreaterThanOrEqual(1);
+    // Once suppressed for flapping, never started again while it flaps.
+    const firstSuppressed = firings.findIndex((f) => f.outcome === 'suppressed');
+    expect(firings.slice(firstSuppressed).every((f) => f.outcome === 'suppressed')).toBe(true);
+    expect(started + suppressed.length).toBe(firings.length);
+    const items = await itemsOf(`name = 'HostDown' AND title = $1`, [`${host}: HostDown`]);
+    expect(items).toHaveLength(1);
+    expect(items[0].state).toBe('needs-person');
+    expect(items[0].reason).toContain('flapping since');
+  });
+
   test('an alert that keeps flipping becomes one item needing a person, and its later firings start no remediation', async () => {
     const host = 'cmp-a-01';
     const statuses: string[] = [];
