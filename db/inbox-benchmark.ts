@@ -49,7 +49,7 @@ export interface BenchItem {
   resolvedHow: string | null;
   remediationId: string | null;
   mergedInto: string | null;
-  /** Was it, or one of its alerts, ever marked flapping? */
+  /** Was it ever marked flapping (flapped_at)? */
   flapped: boolean;
 }
 
@@ -76,9 +76,7 @@ export async function inboxRecord(
   const items = await db.query<BenchItem>(
     `SELECT i.id, i.kind, i.source, i.name, i.host, i.first_seen AS "firstSeen", i.state,
             i.resolved_how AS "resolvedHow", i.remediation_id AS "remediationId", i.merged_into AS "mergedInto",
-            (i.flapping_since IS NOT NULL OR i.flap_percent IS NOT NULL
-              OR EXISTS (SELECT 1 FROM inbox_alerts a WHERE a.item_id = i.id AND a.flapping_since IS NOT NULL)
-              OR EXISTS (SELECT 1 FROM inbox_history h WHERE h.item_id = i.id AND h.entry LIKE '%flapping since%')) AS flapped
+            i.flapped_at IS NOT NULL AS flapped
        FROM inbox_items i ORDER BY i.first_seen, i.id`,
   );
   const transitions = await db.query<BenchTransition>(
