@@ -373,7 +373,8 @@ export class InboxEngine {
     row.alertsReceived += 1;
     if (SEVERITY_RANK[s.severity] < SEVERITY_RANK[row.severity]) row.severity = s.severity;
     if (s.status === 'firing' && row.closedAt) row.closedAt = null;
-    if (s.remediationId) row.remediationId = s.remediationId;
+    // A rack's item holds several hosts' remediations: it follows the one started last, not every repeat's.
+    if (s.remediationId && (!row.remediationId || s.outcome === 'started')) row.remediationId = s.remediationId;
     if (s.policyName) row.policyName = s.policyName;
   }
 
@@ -455,7 +456,7 @@ export class InboxEngine {
     const breaker = row.zone ? breakers.get(row.zone) : undefined;
     const silence = this.silenceOf(h, silences, windows, now);
     return {
-      openedAt: row.firstSeen,
+      openedAt: firingSince(h) ?? row.firstSeen,
       firing: row.firing,
       resolvedAt: row.resolvedAt,
       lastChangeAt: row.lastChange,
@@ -618,6 +619,20 @@ function titleFacts(h: Held) {
       (a, b) => a.firstSeen.getTime() - b.firstSeen.getTime() || a.name.localeCompare(b.name),
     ),
   };
+}
+
+/**
+ * When the first of the item's alerts that fire now first came: the grace
+ * time counts from here, not from the item's first alert, so an alert that
+ * joined a rack's item late gets its own grace however old the item is (a
+ * transient that came and went before does not shorten it). An alert that
+ * fires again keeps its first time: one that keeps coming back does not get
+ * a new grace each time.
+ */
+function firingSince(h: Held): Date | null {
+  let since: Date | null = null;
+  for (const a of h.alerts.values()) if (a.status === 'firing' && (!since || a.firstSeen < since)) since = a.firstSeen;
+  return since;
 }
 
 /** The item's facts that follow from its alerts: its title, firing, when it resolved, flapping. */

@@ -65,7 +65,7 @@ export interface LinkedRemediation {
 
 /** Everything the state of an item depends on. Absent facts are null. */
 export interface InboxFacts {
-  /** When its first alert came. */
+  /** When the first of its alerts that fire now first came (else its first alert): grace times count from here. */
   openedAt: Date;
   /** Does any of its alerts still fire? */
   firing: boolean;

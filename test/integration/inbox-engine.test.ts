@@ -136,6 +136,32 @@ describe('grouping', () => {
     expect(members.rows).toEqual([{ inbox_item_id: items[0].id }]);
   });
 
+  test('an alert that joins a rack item late gets its own grace time, however old the item', async () => {
+    const send = (alerts: unknown[]) =>
+      http('POST', `${env.apiUrl}/v1/integrations/alertmanager`, operator, webhookNotification(alerts));
+    const transient = webhookAlert({ alertname: 'EccCorrectable', host: 'cmp-a-03', severity: 'warning', rack: 'r9' });
+    await send([transient]);
+    await env.inbox.tick();
+    advance(2);
+    await send([webhookAlert({ alertname: 'FanFailed', host: 'cmp-a-04', severity: 'warning', rack: 'r9' })]);
+    await env.inbox.tick();
+    const [rack] = await itemsOf(`title LIKE '2 hosts in rack r9:%'`);
+    expect(rack.state).toBe('automation');
+    advance(1);
+    await send([{ ...transient, status: 'resolved' }]); // the first came and went
+    await env.inbox.tick();
+    advance(3); // 6 min after the item's first alert, 4 after FanFailed's
+    await env.inbox.tick();
+    expect((await itemsOf('id = $1', [rack.id]))[0].state).toBe('automation');
+    advance(2);
+    await env.inbox.tick();
+    const [late] = await itemsOf('id = $1', [rack.id]);
+    expect(late).toMatchObject({
+      state: 'needs-person',
+      reason: 'no policy matches and the alert still fires after 5 min',
+    });
+  });
+
   test('a storm of 300 repeats of one alert is one item that counts them all', async () => {
     const alert = webhookAlert({ alertname: 'NodeExporterDown', host: 'cmp-a-06', severity: 'warning' });
     const repeats = Array.from({ length: 3 }, () =>
