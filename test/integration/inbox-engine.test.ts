@@ -9,18 +9,23 @@
  */
 import { Client as PgClient } from 'pg';
 import { injectFault } from '../../providers/simulated/admin';
-import { createTestEnv, type TestEnv } from '../support/env';
+import type { GuardConfig } from '../../domain/guards';
+import { WEEKDAYS } from '../../domain/windows';
+import { createTestEnv, PERMISSIVE_GUARDS, type TestEnv } from '../support/env';
 import { eventually, hostSignal, http, webhookAlert, webhookNotification } from '../support/http';
 
 let env: TestEnv;
 let operator: string;
 let clock = Date.now();
+/** The guards the API, the inbox and the worker read: a test may open a maintenance window. */
+let guards: GuardConfig = PERMISSIVE_GUARDS;
 const advance = (minutes: number) => (clock += minutes * 60_000);
 
 beforeAll(async () => {
   env = await createTestEnv({
     fleet: { zones: ['zone-a'], hostsPerZone: 6, serversPerHost: 1 },
     inbox: { now: () => new Date(clock), tickMs: 0 },
+    guards: () => guards,
   });
   operator = await env.token('ops-bot', 'operator');
   await env.startWorker();
@@ -173,6 +178,45 @@ describe('grouping', () => {
     const items = await itemsOf(`name = 'NodeExporterDown'`);
     expect(items).toHaveLength(1);
     expect(items[0].received).toBe(300);
+  });
+});
+
+describe('maintenance windows', () => {
+  test("an open window with silence: true silences its zone's items, and they come back when it closes", async () => {
+    const hhmm = (offsetHours: number) => new Date(clock + offsetHours * 3_600_000).toISOString().slice(11, 16);
+    const window = {
+      name: 'zone-a-firmware',
+      effect: 'allow' as const,
+      days: [...WEEKDAYS],
+      start: hhmm(-3),
+      end: hhmm(3),
+      timezone: 'UTC',
+      zones: ['zone-a'],
+      silence: true,
+    };
+    guards = { ...PERMISSIVE_GUARDS, windows: [window] };
+    try {
+      await post(hostSignal('cmp-a-06', 'PsuVoltageLow', { severity: 'warning' }));
+      await env.inbox.tick();
+      const [item] = await itemsOf(`title = 'cmp-a-06: PsuVoltageLow'`);
+      expect(item.state).toBe('silenced');
+      expect(item.reason).toMatch(
+        /^silenced by window:zone-a-firmware \(guards: maintenance window "zone-a-firmware" of zone-a\) until /,
+      );
+      expect(item.reason).toContain('otherwise automation: no policy matches');
+      advance(6);
+      await env.inbox.tick();
+      expect((await itemsOf('id = $1', [item.id]))[0].reason).toContain('otherwise needs-person');
+    } finally {
+      guards = PERMISSIVE_GUARDS;
+    }
+    advance(1);
+    await env.inbox.tick();
+    const [after] = await itemsOf(`title = 'cmp-a-06: PsuVoltageLow'`);
+    expect(after).toMatchObject({
+      state: 'needs-person',
+      reason: 'no policy matches and the alert still fires after 5 min',
+    });
   });
 });
 
