@@ -39,7 +39,14 @@ export interface RedfishEvidence {
 /** A BMC that could not be read, or a host with none: the rules of kind `redfish` are errors naming why. */
 export type RedfishInput = RedfishEvidence | { unread: string };
 
-export const REDFISH_FIELDS = ['model', 'biosVersion', 'bmcFirmware', 'biosAttributes', 'secureBoot', 'psuRedundancy'] as const;
+export const REDFISH_FIELDS = [
+  'model',
+  'biosVersion',
+  'bmcFirmware',
+  'biosAttributes',
+  'secureBoot',
+  'psuRedundancy',
+] as const;
 export type RedfishField = (typeof REDFISH_FIELDS)[number];
 
 /**
@@ -92,10 +99,15 @@ export function judgeRedfish(check: RedfishCheck, input: RedfishInput | undefine
           : { state: 'not-applicable', expected, observed, reason: `model ${e.model} has no allowed ${name} versions` };
       return allowed.includes(version)
         ? passes(expected, observed, `${name} ${version} is allowed for ${e.model}`)
-        : fails(expected, observed, `${name} ${version} is not allowed for ${e.model} (allowed: ${allowed.join(', ')})`);
+        : fails(
+            expected,
+            observed,
+            `${name} ${version} is not allowed for ${e.model} (allowed: ${allowed.join(', ')})`,
+          );
     }
     case 'bios-attribute': {
-      if (e.biosAttributes === null) return cannotJudge(expected, `BIOS attributes are not in the BMC reading (${from})`);
+      if (e.biosAttributes === null)
+        return cannotJudge(expected, `BIOS attributes are not in the BMC reading (${from})`);
       if (!(check.attribute in e.biosAttributes))
         return cannotJudge(expected, `the BIOS has no attribute ${check.attribute}`);
       const value = e.biosAttributes[check.attribute];
@@ -105,9 +117,12 @@ export function judgeRedfish(check: RedfishCheck, input: RedfishInput | undefine
         : fails(expected, observed, `${check.attribute} is ${String(value)}, not ${String(check.expected)}`);
     }
     case 'secure-boot': {
-      if (e.secureBoot === null) return cannotJudge(expected, `the secure boot state is not in the BMC reading (${from})`);
+      if (e.secureBoot === null)
+        return cannotJudge(expected, `the secure boot state is not in the BMC reading (${from})`);
       const observed = `secure boot ${e.secureBoot ? 'enabled' : 'disabled'}`;
-      return e.secureBoot === check.enabled ? passes(expected, observed, observed) : fails(expected, observed, observed);
+      return e.secureBoot === check.enabled
+        ? passes(expected, observed, observed)
+        : fails(expected, observed, observed);
     }
     case 'psu-redundancy': {
       const observed = `power supply redundancy ${e.psuRedundancy}`;
@@ -152,7 +167,13 @@ export interface OpenStackEvidence {
 
 export type OpenStackInput = OpenStackEvidence | { unread: string };
 
-export const OPENSTACK_FIELDS = ['computeService', 'zones', 'aggregates', 'hypervisorVersion', 'fleetHypervisorVersions'] as const;
+export const OPENSTACK_FIELDS = [
+  'computeService',
+  'zones',
+  'aggregates',
+  'hypervisorVersion',
+  'fleetHypervisorVersions',
+] as const;
 export type OpenStackField = (typeof OPENSTACK_FIELDS)[number];
 
 export function openstackFields(check: OpenStackCheck): OpenStackField[] {
@@ -178,7 +199,9 @@ function compareVersions(a: string, b: string): number {
 }
 
 /** The fleet's most common hypervisor version; on a tie, the newest of the most common. Null for an empty fleet. */
-export function mostCommonVersion(versions: Readonly<Record<string, string>>): { version: string; hosts: number } | null {
+export function mostCommonVersion(
+  versions: Readonly<Record<string, string>>,
+): { version: string; hosts: number } | null {
   const counts = new Map<string, number>();
   for (const v of Object.values(versions)) counts.set(v, (counts.get(v) ?? 0) + 1);
   let best: { version: string; hosts: number } | null = null;
@@ -199,7 +222,11 @@ export function judgeOpenStack(check: OpenStackCheck, input: OpenStackInput | un
       if (s === null) return fails(expected, 'no nova-compute service', 'the host has no nova-compute service');
       const observed = `nova-compute ${s.enabled ? 'enabled' : `disabled${s.disabledReason ? ` (${s.disabledReason})` : ''}`}, ${s.up ? 'up' : 'down'}`;
       const wrong = [
-        s.enabled !== check.enabled ? (s.enabled ? 'enabled' : `disabled${s.disabledReason ? `: ${s.disabledReason}` : ''}`) : null,
+        s.enabled !== check.enabled
+          ? s.enabled
+            ? 'enabled'
+            : `disabled${s.disabledReason ? `: ${s.disabledReason}` : ''}`
+          : null,
         s.up !== check.up ? (s.up ? 'up' : 'down') : null,
       ].filter(Boolean);
       return wrong.length === 0
@@ -216,14 +243,19 @@ export function judgeOpenStack(check: OpenStackCheck, input: OpenStackInput | un
         : fails(expected, observed, `the host is ${observed}, not exactly ${check.exactly}`);
     }
     case 'hypervisor-version': {
-      if (input.hypervisorVersion === null) return cannotJudge(expected, 'the host has no hypervisor version in the reading');
+      if (input.hypervisorVersion === null)
+        return cannotJudge(expected, 'the host has no hypervisor version in the reading');
       const common = mostCommonVersion(input.fleetHypervisorVersions);
       if (!common) return cannotJudge(expected, "the fleet's hypervisor versions are not in the reading");
       const total = Object.keys(input.fleetHypervisorVersions).length;
       const observed = `hypervisor ${input.hypervisorVersion}; fleet's most common ${common.version} (${common.hosts} of ${total} hosts)`;
       return input.hypervisorVersion === common.version
         ? passes(expected, observed, `the hypervisor is the fleet's most common version ${common.version}`)
-        : fails(expected, observed, `the hypervisor is ${input.hypervisorVersion}, the fleet's most common is ${common.version}`);
+        : fails(
+            expected,
+            observed,
+            `the hypervisor is ${input.hypervisorVersion}, the fleet's most common is ${common.version}`,
+          );
     }
   }
 }

@@ -5,12 +5,7 @@
  * whatever it contains. A `command` check's command is the profile author's
  * own shell text, reviewed with the profile like a policy.
  */
-import {
-  compareDebianVersions,
-  readDebianVersion,
-  readVersionConstraint,
-  satisfies,
-} from './debian-version';
+import { compareDebianVersions, readDebianVersion, readVersionConstraint, satisfies } from './debian-version';
 import { readSearchPattern } from './search-pattern';
 import { cannotJudge, fails, passes, type Verdict } from './compliance-verdict';
 
@@ -50,7 +45,9 @@ export interface CommandOutput {
 }
 
 /** What one SSH connection read from a host: each command's output by its command text, or why nothing was read. */
-export type SshEvidence = { reachable: true; outputs: Readonly<Record<string, CommandOutput>> } | { reachable: false; error: string };
+export type SshEvidence =
+  | { reachable: true; outputs: Readonly<Record<string, CommandOutput>> }
+  | { reachable: false; error: string };
 
 /** One word for the shell, whatever the text holds: single quotes, and each ' as '\''. */
 export function shellQuote(text: string): string {
@@ -137,7 +134,8 @@ function judgePackage(check: Extract<SshCheck, { type: 'package' }>, evidence: S
   let status = 'not known to dpkg';
   if (out.exitCode === 0) {
     const m = /^(\S+) (\S+) (\S+)\t(.*)$/.exec(out.stdout.trim());
-    if (!m) return cannotJudge(expected, 'dpkg-query gave output that is not "<status>\\t<version>"', firstLine(out.stdout));
+    if (!m)
+      return cannotJudge(expected, 'dpkg-query gave output that is not "<status>\\t<version>"', firstLine(out.stdout));
     status = m[3]!;
     if (status === 'installed') installedVersion = m[4]!;
   } else if (out.exitCode !== 1 || out.stdout.trim() !== '') {
@@ -155,7 +153,8 @@ function judgePackage(check: Extract<SshCheck, { type: 'package' }>, evidence: S
   const constraint = readVersionConstraint(check.version);
   if ('problem' in constraint) return cannotJudge(expected, `the rule's version constraint: ${constraint.problem}`);
   const version = readDebianVersion(installedVersion);
-  if ('problem' in version) return cannotJudge(expected, `dpkg reports a version that cannot be read: ${version.problem}`, observed);
+  if ('problem' in version)
+    return cannotJudge(expected, `dpkg reports a version that cannot be read: ${version.problem}`, observed);
   const ok = satisfies(version, constraint);
   const relation = ['older than', 'the same as', 'newer than'][compareDebianVersions(version, constraint.version) + 1];
   const reason = `${installedVersion} is ${relation} ${constraint.text.split(' ')[1]}`;
@@ -186,7 +185,11 @@ function judgeSetting(check: Extract<SshCheck, { type: 'setting' }>, evidence: S
   const observed = set ? `${check.key} ${effective}` : `${check.key} not set (default ${effective})`;
   return check.allowed.some((a) => same(a, effective))
     ? passes(expected, observed, `${check.key} is ${effective}${set ? '' : ' by default'}`)
-    : fails(expected, observed, `${check.key} is ${effective}${set ? '' : ' by default'}, not ${check.allowed.join(' or ')}`);
+    : fails(
+        expected,
+        observed,
+        `${check.key} is ${effective}${set ? '' : ' by default'}, not ${check.allowed.join(' or ')}`,
+      );
 }
 
 function judgeFileContent(check: Extract<SshCheck, { type: 'file-content' }>, evidence: SshEvidence): Verdict {
@@ -194,11 +197,20 @@ function judgeFileContent(check: Extract<SshCheck, { type: 'file-content' }>, ev
   const read = outputOf(evidence, readFileCommand(check.path), expected);
   if ('verdict' in read) return read.verdict;
   if (read.out.exitCode !== 0)
-    return cannotJudge(expected, `could not read ${check.path} (exit ${read.out.exitCode}): ${firstLine(read.out.stderr)}`);
+    return cannotJudge(
+      expected,
+      `could not read ${check.path} (exit ${read.out.exitCode}): ${firstLine(read.out.stderr)}`,
+    );
   return judgePattern(expected, check.path, read.out.stdout, check.pattern, check.expect);
 }
 
-function judgePattern(expected: string, what: string, text: string, pattern: string, expect: 'present' | 'absent'): Verdict {
+function judgePattern(
+  expected: string,
+  what: string,
+  text: string,
+  pattern: string,
+  expect: 'present' | 'absent',
+): Verdict {
   const compiled = readSearchPattern(pattern);
   if ('problem' in compiled) return cannotJudge(expected, `the rule's pattern: ${compiled.problem}`);
   const found = compiled.test(text);
@@ -217,9 +229,13 @@ function judgeFileMode(check: Extract<SshCheck, { type: 'file-mode' }>, evidence
   const read = outputOf(evidence, statCommand(check.path), expected);
   if ('verdict' in read) return read.verdict;
   if (read.out.exitCode !== 0)
-    return cannotJudge(expected, `could not stat ${check.path} (exit ${read.out.exitCode}): ${firstLine(read.out.stderr)}`);
+    return cannotJudge(
+      expected,
+      `could not stat ${check.path} (exit ${read.out.exitCode}): ${firstLine(read.out.stderr)}`,
+    );
   const m = /^([0-7]{1,4}) (\S+) (\S+)$/.exec(read.out.stdout.trim());
-  if (!m) return cannotJudge(expected, 'stat gave output that is not "<mode> <owner> <group>"', firstLine(read.out.stdout));
+  if (!m)
+    return cannotJudge(expected, 'stat gave output that is not "<mode> <owner> <group>"', firstLine(read.out.stdout));
   const [mode, owner, group] = [parseInt(m[1]!, 8), m[2]!, m[3]!];
   const observed = `${check.path}: mode ${mode.toString(8).padStart(4, '0')}, owner ${owner}, group ${group}`;
   const wrong: string[] = [];
@@ -234,8 +250,27 @@ function judgeFileMode(check: Extract<SshCheck, { type: 'file-mode' }>, evidence
     : fails(expected, observed, wrong.join('; '));
 }
 
-const ACTIVE_STATES = ['active', 'reloading', 'refreshing', 'inactive', 'failed', 'activating', 'deactivating', 'maintenance'];
-const ENABLED_STATES = ['enabled', 'enabled-runtime', 'static', 'indirect', 'generated', 'alias', 'linked', 'linked-runtime', 'transient'];
+const ACTIVE_STATES = [
+  'active',
+  'reloading',
+  'refreshing',
+  'inactive',
+  'failed',
+  'activating',
+  'deactivating',
+  'maintenance',
+];
+const ENABLED_STATES = [
+  'enabled',
+  'enabled-runtime',
+  'static',
+  'indirect',
+  'generated',
+  'alias',
+  'linked',
+  'linked-runtime',
+  'transient',
+];
 const DISABLED_STATES = ['disabled', 'masked', 'masked-runtime', 'not-found'];
 
 function judgeService(check: Extract<SshCheck, { type: 'service' }>, evidence: SshEvidence): Verdict {
@@ -251,7 +286,10 @@ function judgeService(check: Extract<SshCheck, { type: 'service' }>, evidence: S
     if ('verdict' in read) return read.verdict;
     const state = read.out.stdout.trim();
     if (!ACTIVE_STATES.includes(state))
-      return cannotJudge(expected, `systemctl is-active gave "${firstLine(state)}" (${firstLine(read.out.stderr) || 'not a unit state'})`);
+      return cannotJudge(
+        expected,
+        `systemctl is-active gave "${firstLine(state)}" (${firstLine(read.out.stderr) || 'not a unit state'})`,
+      );
     seen.push(state);
     const active = state === 'active' || state === 'reloading' || state === 'refreshing';
     if (active !== check.active) wrong.push(`${check.unit} is ${state}`);
@@ -262,19 +300,26 @@ function judgeService(check: Extract<SshCheck, { type: 'service' }>, evidence: S
     const state = read.out.stdout.trim();
     const enabled = ENABLED_STATES.includes(state) ? true : DISABLED_STATES.includes(state) ? false : null;
     if (enabled === null)
-      return cannotJudge(expected, `systemctl is-enabled gave "${firstLine(state)}" (${firstLine(read.out.stderr) || 'not an enablement state'})`);
+      return cannotJudge(
+        expected,
+        `systemctl is-enabled gave "${firstLine(state)}" (${firstLine(read.out.stderr) || 'not an enablement state'})`,
+      );
     seen.push(state);
     if (enabled !== check.enabled) wrong.push(`${check.unit} is ${state}`);
   }
   const observed = `${check.unit} ${seen.join(', ')}`;
-  return wrong.length === 0 ? passes(expected, observed, `${check.unit} is ${wants.join(' and ')}`) : fails(expected, observed, wrong.join('; '));
+  return wrong.length === 0
+    ? passes(expected, observed, `${check.unit} is ${wants.join(' and ')}`)
+    : fails(expected, observed, wrong.join('; '));
 }
 
 function judgeCommand(check: Extract<SshCheck, { type: 'command' }>, evidence: SshEvidence): Verdict {
   const exitCode = check.exitCode ?? (check.output || check.empty !== undefined ? undefined : 0);
   const wants = [
     exitCode !== undefined ? `exit ${exitCode}` : null,
-    check.output ? `output ${check.output.expect === 'present' ? 'matches' : 'does not match'} /${check.output.pattern}/` : null,
+    check.output
+      ? `output ${check.output.expect === 'present' ? 'matches' : 'does not match'} /${check.output.pattern}/`
+      : null,
     check.empty !== undefined ? (check.empty ? 'no output' : 'some output') : null,
   ].filter(Boolean);
   const expected = `\`${check.command}\`: ${wants.join(', ')}`;
@@ -284,9 +329,17 @@ function judgeCommand(check: Extract<SshCheck, { type: 'command' }>, evidence: S
   const shown = firstLine(out.stdout);
   const observed = `exit ${out.exitCode}${shown ? `, output "${shown}"` : ', no output'}`;
   if (exitCode !== undefined && out.exitCode !== exitCode)
-    return fails(expected, observed, `exited ${out.exitCode}, not ${exitCode}${out.stderr.trim() ? `: ${firstLine(out.stderr)}` : ''}`);
+    return fails(
+      expected,
+      observed,
+      `exited ${out.exitCode}, not ${exitCode}${out.stderr.trim() ? `: ${firstLine(out.stderr)}` : ''}`,
+    );
   if (check.empty !== undefined && (out.stdout.trim() === '') !== check.empty)
-    return fails(expected, observed, check.empty ? `printed ${out.stdout.trim().split('\n').length} line(s): ${shown}` : 'printed nothing');
+    return fails(
+      expected,
+      observed,
+      check.empty ? `printed ${out.stdout.trim().split('\n').length} line(s): ${shown}` : 'printed nothing',
+    );
   if (check.output) {
     const v = judgePattern(expected, 'the output', out.stdout, check.output.pattern, check.output.expect);
     return { ...v, observed };

@@ -94,8 +94,7 @@ export function compareDebianVersions(a: DebianVersion, b: DebianVersion): -1 | 
 /** Read a constraint such as `>= 1:2.3-4`, `<< 9.2p1`, `= 1.0`; or say why it is not one. */
 export function readVersionConstraint(text: string): VersionConstraint | { problem: string } {
   const m = /^\s*(<<|<=|>=|>>|=)\s*(\S+)\s*$/.exec(text);
-  if (!m)
-    return { problem: `"${text}" must be an operator (<<, <=, =, >=, >>) and a version, like ">= 1:9.2p1-2"` };
+  if (!m) return { problem: `"${text}" must be an operator (<<, <=, =, >=, >>) and a version, like ">= 1:9.2p1-2"` };
   const version = readDebianVersion(m[2]!);
   if ('problem' in version) return { problem: `the version ${version.problem}` };
   return { op: m[1] as VersionOperator, version, text: `${m[1]} ${m[2]}` };

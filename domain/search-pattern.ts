@@ -21,7 +21,9 @@ export function readSearchPattern(pattern: string): { test: (text: string) => bo
       re = RE2JS.compile(pattern, RE2JS.MULTILINE);
     } catch (err) {
       if (err instanceof RE2JSException)
-        return { problem: `"${pattern}" is not an RE2 regular expression (no backreferences or lookaround): ${err.message}` };
+        return {
+          problem: `"${pattern}" is not an RE2 regular expression (no backreferences or lookaround): ${err.message}`,
+        };
       throw err;
     }
     const size = re.programSize();

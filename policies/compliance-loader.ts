@@ -108,7 +108,12 @@ export function parseProfileFolder(files: ReadonlyMap<string, string>): Complian
   for (const p of profiles) {
     const sameName = names.get(p.name);
     if (sameName)
-      issues.push({ file: p.file, ...lineOf(p.source, 'name'), field: 'name', message: `"${p.name}" is already used by ${sameName}` });
+      issues.push({
+        file: p.file,
+        ...lineOf(p.source, 'name'),
+        field: 'name',
+        message: `"${p.name}" is already used by ${sameName}`,
+      });
     const samePrefix = prefixes.get(p.prefix);
     if (samePrefix)
       issues.push({
@@ -146,4 +151,3 @@ export function findRule(
   }
   return null;
 }
-

@@ -24,7 +24,8 @@ const CRON_FIELDS: [string, number, number][] = [
 ];
 export function cronProblem(cron: string): string | null {
   const fields = cron.trim().split(/\s+/);
-  if (fields.length !== 5) return `must have 5 fields (minute hour day-of-month month day-of-week), has ${fields.length}`;
+  if (fields.length !== 5)
+    return `must have 5 fields (minute hour day-of-month month day-of-week), has ${fields.length}`;
   for (const [i, field] of fields.entries()) {
     const [name, min, max] = CRON_FIELDS[i]!;
     for (const part of field.split(',')) {
@@ -126,14 +127,13 @@ const serviceCheck = z
     message: 'needs active, enabled or both',
     path: ['active'],
   });
-const commandCheck = z
-  .strictObject({
-    type: z.literal('command'),
-    command: shellCommand,
-    exitCode: z.number().int().min(0).max(255).optional().describe('Default 0 unless output or empty is given'),
-    output: z.strictObject({ pattern: searchPattern, expect: presence.default('present') }).optional(),
-    empty: z.boolean().optional().describe('true: the command must print nothing'),
-  });
+const commandCheck = z.strictObject({
+  type: z.literal('command'),
+  command: shellCommand,
+  exitCode: z.number().int().min(0).max(255).optional().describe('Default 0 unless output or empty is given'),
+  output: z.strictObject({ pattern: searchPattern, expect: presence.default('present') }).optional(),
+  empty: z.boolean().optional().describe('true: the command must print nothing'),
+});
 export const sshCheckSchema = z.discriminatedUnion('type', [
   packageCheck,
   settingCheck,
@@ -193,7 +193,7 @@ export const scopeSchema = z
 export const fixSchema = z
   .strictObject({
     ssh: shellCommand.optional().describe('A command run on the host over SSH'),
-    action: z.enum(REPAIR_ACTIONS).optional().describe("Or a catalog action of the guarded host workflow"),
+    action: z.enum(REPAIR_ACTIONS).optional().describe('Or a catalog action of the guarded host workflow'),
     disruption: z.enum(DISRUPTIONS).describe('What the fix disturbs: none, a service restart, or a reboot'),
     drain: z.boolean().describe("Move the host's servers away before the fix"),
   })
@@ -206,7 +206,10 @@ const ruleFields = {
   id: z
     .string()
     .max(120)
-    .regex(/^[a-z0-9][a-z0-9-]*\.[a-z0-9][a-z0-9-]*$/, 'must be <profile prefix>.<kebab-case name>, e.g. os.ssh-root-login-off'),
+    .regex(
+      /^[a-z0-9][a-z0-9-]*\.[a-z0-9][a-z0-9-]*$/,
+      'must be <profile prefix>.<kebab-case name>, e.g. os.ssh-root-login-off',
+    ),
   title: text(200),
   severity: z.enum(SEVERITIES),
   rationale: text(4000).describe('Why the rule exists: the risk it guards against'),

@@ -56,9 +56,7 @@ export function parsePolicy(file: string, text: string, options: LoadOptions = {
   const p = result.data;
   const refused = p.steps.flatMap((step, i) => {
     const why = options.provider ? stepRefusal(options.provider, step.action) : null;
-    return why
-      ? [{ file, ...positionOf(yaml, ['steps', i, 'action']), field: `steps.${i}.action`, message: why }]
-      : [];
+    return why ? [{ file, ...positionOf(yaml, ['steps', i, 'action']), field: `steps.${i}.action`, message: why }] : [];
   });
   if (refused.length > 0) fail(file, refused);
   const version = createHash('sha256').update(text).digest('hex').slice(0, 12);

@@ -37,7 +37,8 @@ function refusal(text: string, file = 'demo.yaml'): string[] {
   try {
     parseProfile(file, text);
   } catch (err) {
-    if (err instanceof ComplianceProfileError) return err.issues.map((i) => `${i.line}:${i.column}: ${i.field}: ${i.message}`);
+    if (err instanceof ComplianceProfileError)
+      return err.issues.map((i) => `${i.line}:${i.column}: ${i.field}: ${i.message}`);
     throw err;
   }
   throw new Error('the profile loaded');
@@ -112,7 +113,11 @@ describe('the shipped profiles', () => {
 
 describe('a bad profile is refused at file:line:column with the field and the reason', () => {
   const cases: [string, string, string[]][] = [
-    ['a rule id without the profile prefix', minimal(sshRule('os.shadow')), ['6:9: rules.0.id: must start with the profile\'s prefix "demo."']],
+    [
+      'a rule id without the profile prefix',
+      minimal(sshRule('os.shadow')),
+      ['6:9: rules.0.id: must start with the profile\'s prefix "demo."'],
+    ],
     [
       'a duplicate rule id, at the second',
       minimal(sshRule('demo.shadow') + sshRule('demo.shadow')),
@@ -187,10 +192,14 @@ describe('a bad profile is refused at file:line:column with the field and the re
       minimal(sshRule('demo.shadow'), 'scope: { labels: [rack=r1] }\n'),
       ['5:19: scope.labels.0: must be a matcher like env="prod", env!="dev", instance=~"cmp-.*" or job!~"test.*"'],
     ],
-    ['a missing description, at the file', 'name: demo\nversion: "1"\nprefix: demo\nrules: []\n', [
-      '1:1: description: Invalid input: expected string, received undefined',
-      '4:8: rules: must list at least one rule',
-    ]],
+    [
+      'a missing description, at the file',
+      'name: demo\nversion: "1"\nprefix: demo\nrules: []\n',
+      [
+        '1:1: description: Invalid input: expected string, received undefined',
+        '4:8: rules: must list at least one rule',
+      ],
+    ],
     [
       'fields the format does not have, each at its key',
       minimal(sshRule('demo.shadow').replace('    kind: ssh', '    kind: ssh\n    impact: 0.7'), 'owner: ops\n'),
@@ -212,16 +221,28 @@ describe('a bad profile is refused at file:line:column with the field and the re
 
   test('two files with the same profile name or prefix are refused, at the second', () => {
     const text = minimal(sshRule('demo.shadow'));
-    expect(() => parseProfileFolder(new Map([['a.yaml', text], ['b.yaml', text]]))).toThrow(
+    expect(() =>
+      parseProfileFolder(
+        new Map([
+          ['a.yaml', text],
+          ['b.yaml', text],
+        ]),
+      ),
+    ).toThrow(
       'b.yaml:1:1: name: "demo" is already used by a.yaml\nb.yaml:3:1: prefix: "demo" is already used by a.yaml: rule ids would collide',
     );
   });
 
   test('every bad file of a folder is reported, not only the first', () => {
     const bad = minimal(sshRule('os.shadow'));
-    expect(() => parseProfileFolder(new Map([['a.yaml', bad], ['b.yaml', bad.replace('name: demo', 'name: other')]]))).toThrow(
-      /^a\.yaml:6:9: .*\nb\.yaml:6:9: /,
-    );
+    expect(() =>
+      parseProfileFolder(
+        new Map([
+          ['a.yaml', bad],
+          ['b.yaml', bad.replace('name: demo', 'name: other')],
+        ]),
+      ),
+    ).toThrow(/^a\.yaml:6:9: .*\nb\.yaml:6:9: /);
   });
 });
 
@@ -259,7 +280,8 @@ describe('the published JSON Schema', () => {
         .split('\n')
         .filter((l) => !l.startsWith(`${field}:`))
         .join('\n');
-      const issues = field === 'rules' ? refusal('name: demo\nversion: "1"\nprefix: demo\ndescription: d\n') : refusal(text);
+      const issues =
+        field === 'rules' ? refusal('name: demo\nversion: "1"\nprefix: demo\ndescription: d\n') : refusal(text);
       expect(issues.some((i) => i.includes(`${field}: `))).toBe(true);
     }
   });
