@@ -10,7 +10,7 @@ import {
   parseProfileFolder,
 } from '../../policies/compliance-loader';
 import { cronProblem } from '../../policies/compliance-schema';
-import { evidenceNeeded } from '../../domain/compliance';
+import { evidenceNeeded, judgeRule, type ComplianceRule, type HostFacts } from '../../domain/compliance';
 
 const SHIPPED = join(__dirname, '..', '..', 'policies', 'compliance');
 
@@ -109,6 +109,74 @@ describe('the shipped profiles', () => {
       commands: ["dpkg-query -W -f '${Status}\\t${Version}\\n' 'openssh-server'"],
     });
   });
+});
+
+describe('the shipped OS rules judge what Debian 12 hosts hold', () => {
+  const profiles = loadProfiles(SHIPPED);
+  const facts: HostFacts = { host: 'deb-1', roles: ['compute'], zone: 'az1', labels: {} };
+  /** Judge a shipped rule with each command it needs answering `stdout` and `exitCode`. */
+  const judge = (ruleId: string, stdout: string, exitCode = 0) => {
+    const rule: ComplianceRule = findRule(profiles, ruleId)!.rule;
+    const need = evidenceNeeded(rule);
+    if (need.kind !== 'ssh') throw new Error(`${ruleId} is not an ssh rule`);
+    const outputs = Object.fromEntries(need.commands.map((c) => [c, { exitCode, stdout, stderr: '' }]));
+    return judgeRule(rule, { facts, ssh: { reachable: true, outputs } });
+  };
+  const deb822 = `Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm bookworm-updates
+Components: main
+
+Types: deb
+URIs: http://deb.debian.org/debian-security
+Suites: bookworm-security
+Components: main
+`;
+  const cases: [string, string, string, number, string][] = [
+    ['a deb822 security source', 'os.security-updates-source', deb822, 0, 'pass'],
+    [
+      'a one-line security source',
+      'os.security-updates-source',
+      'deb http://security.debian.org/debian-security bookworm-security main\n',
+      0,
+      'pass',
+    ],
+    ['no security source', 'os.security-updates-source', deb822.split('\n\n')[0]!, 0, 'fail'],
+    [
+      'only a deb-src security source',
+      'os.security-updates-source',
+      'deb-src http://security.debian.org/debian-security bookworm-security main\n',
+      0,
+      'fail',
+    ],
+    [
+      "Debian 12's own sshd_config (root by key only)",
+      'os.ssh-root-login-off',
+      'Include /etc/ssh/sshd_config.d/*.conf\n#PermitRootLogin prohibit-password\n',
+      0,
+      'fail',
+    ],
+    [
+      'root login off',
+      'os.ssh-root-login-off',
+      'Include /etc/ssh/sshd_config.d/*.conf\nPermitRootLogin no\n',
+      0,
+      'pass',
+    ],
+    [
+      "Debian 12's own sshd_config (passwords by default)",
+      'os.ssh-password-login-off',
+      '#PasswordAuthentication yes\n',
+      0,
+      'fail',
+    ],
+    ['time synchronised', 'os.time-synchronised', '', 0, 'pass'],
+    ['no time service', 'os.time-synchronised', '', 3, 'fail'],
+    ['nothing world-writable (some directories unreadable)', 'os.etc-no-world-writable', '', 1, 'pass'],
+  ];
+  test.each(cases)('%s: %s', (_what, ruleId, stdout, exitCode, state) =>
+    expect(judge(ruleId, stdout, exitCode).state).toBe(state),
+  );
 });
 
 describe('a bad profile is refused at file:line:column with the field and the reason', () => {
