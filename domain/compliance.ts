@@ -182,3 +182,34 @@ export function judgeRule(rule: ComplianceRule, evidence: HostEvidence): RuleRes
       return { ruleId: rule.id, ...judgeOpenStack(rule.check, evidence.openstack) };
   }
 }
+
+/** What one host's scan of some profiles must read: the SSH commands (one connection), and the BMC and cloud fields. */
+export interface HostScanPlan {
+  rules: { profile: string; rule: ComplianceRule }[];
+  sshCommands: string[];
+  redfishFields: RedfishField[];
+  openstackFields: OpenStackField[];
+}
+
+/** The reads a host's scan needs: only rules in scope count, so a host outside a profile is not contacted for it. */
+export function planHostScan(profiles: readonly ComplianceProfile[], host: HostFacts): HostScanPlan {
+  const rules = profiles.flatMap((p) => rulesInScope(p, host).map((rule) => ({ profile: p.name, rule })));
+  const redfish = new Set<RedfishField>();
+  const openstack = new Set<OpenStackField>();
+  for (const { rule } of rules) {
+    const need = evidenceNeeded(rule);
+    if (need.kind === 'redfish') need.fields.forEach((f) => redfish.add(f));
+    if (need.kind === 'openstack') need.fields.forEach((f) => openstack.add(f));
+  }
+  return {
+    rules,
+    sshCommands: sshCommandsFor(rules.map((r) => r.rule)),
+    redfishFields: [...redfish],
+    openstackFields: [...openstack],
+  };
+}
+
+/** Every rule of a profile judged on one host, those out of scope as `not-applicable`, in the profile's order. */
+export function judgeProfile(profile: ComplianceProfile, evidence: HostEvidence): RuleResult[] {
+  return profile.rules.map((rule) => judgeRule(rule, evidence));
+}

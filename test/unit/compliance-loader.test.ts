@@ -10,7 +10,14 @@ import {
   parseProfileFolder,
 } from '../../policies/compliance-loader';
 import { cronProblem } from '../../policies/compliance-schema';
-import { evidenceNeeded, judgeRule, type ComplianceRule, type HostFacts } from '../../domain/compliance';
+import {
+  evidenceNeeded,
+  judgeProfile,
+  judgeRule,
+  planHostScan,
+  type ComplianceRule,
+  type HostFacts,
+} from '../../domain/compliance';
 
 const SHIPPED = join(__dirname, '..', '..', 'policies', 'compliance');
 
@@ -177,6 +184,38 @@ Components: main
   test.each(cases)('%s: %s', (_what, ruleId, stdout, exitCode, state) =>
     expect(judge(ruleId, stdout, exitCode).state).toBe(state),
   );
+});
+
+describe('a host scan of the shipped profiles', () => {
+  const profiles = loadProfiles(SHIPPED);
+  const storage: HostFacts = { host: 'sto-1', roles: ['storage'], zone: 'az1', labels: {} };
+  const compute: HostFacts = { ...storage, host: 'cmp-1', roles: ['compute'] };
+
+  test('a storage host is not read for the compute profile; the sshd configuration is read once for two rules', () => {
+    const plan = planHostScan(profiles, storage);
+    expect(plan.rules.some((r) => r.profile === 'compute-host')).toBe(false);
+    expect(plan.openstackFields).toEqual([]);
+    expect(plan.redfishFields).toEqual(['model', 'biosVersion', 'bmcFirmware', 'psuRedundancy', 'secureBoot']);
+    expect(plan.sshCommands.filter((c) => c.includes('sshd_config'))).toHaveLength(1);
+    expect(plan.sshCommands).toHaveLength(6);
+    expect(planHostScan(profiles, compute).openstackFields).toEqual([
+      'computeService',
+      'aggregates',
+      'hypervisorVersion',
+      'fleetHypervisorVersions',
+    ]);
+  });
+
+  test("every rule of a profile is judged, those out of the host's scope as not-applicable", () => {
+    const computeProfile = profiles.find((p) => p.name === 'compute-host')!;
+    const results = judgeProfile(computeProfile, { facts: storage });
+    expect(results.map((r) => [r.ruleId, r.state])).toEqual([
+      ['compute.nova-compute-enabled-up', 'not-applicable'],
+      ['compute.one-aggregate', 'not-applicable'],
+      ['compute.hypervisor-fleet-version', 'not-applicable'],
+    ]);
+    expect(judgeProfile(computeProfile, { facts: compute }).map((r) => r.state)).toEqual(['error', 'error', 'error']);
+  });
 });
 
 describe('a bad profile is refused at file:line:column with the field and the reason', () => {
