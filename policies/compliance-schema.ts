@@ -200,6 +200,10 @@ export const fixSchema = z
   .refine((f) => (f.ssh === undefined) !== (f.action === undefined), {
     message: 'needs exactly one of ssh and action',
     path: ['ssh'],
+  })
+  .refine((f) => f.disruption !== 'reboot' || f.drain, {
+    message: "a reboot takes the host's servers down with it: a fix that reboots must drain first (drain: true)",
+    path: ['drain'],
   });
 
 const ruleFields = {

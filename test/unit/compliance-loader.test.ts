@@ -290,6 +290,15 @@ describe('a bad profile is refused at file:line:column with the field and the re
       ['15:10: rules.0.fix.disruption: Invalid option: expected one of "none"|"service-restart"|"reboot"'],
     ],
     [
+      'a fix that reboots without draining',
+      minimal(
+        sshRule('demo.shadow') +
+          `    fix: { action: reboot, disruption: reboot, drain: false }
+`,
+      ),
+      ["15:55: rules.0.fix.drain: a reboot takes the host's servers down with it: a fix that reboots must drain first"],
+    ],
+    [
       'a cron with four fields',
       minimal(sshRule('demo.shadow'), "schedule: { cron: '0 3 * *' }\n"),
       ['5:19: schedule.cron: must have 5 fields (minute hour day-of-month month day-of-week), has 4'],
