@@ -5,21 +5,14 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { parseMatcher } from '../domain/label-matcher';
 import type { PolicyMatch } from '../domain/policy';
-import { findUnstorable } from '../domain/text';
 import { stepRefusal } from '../domain/provider';
 import { REPAIR_ACTIONS, type RemediationPolicy, type RepairAction } from '../domain/remediation';
 import { policyFileSchema } from './schema';
+import { formatIssues, parseYaml, positionOf, unstorableIssue, zodIssues, type FileIssue } from './yaml-positions';
 
-export interface PolicyIssue {
-  file: string;
-  line: number;
-  column: number;
-  field: string;
-  message: string;
-}
+export type PolicyIssue = FileIssue;
 
 export class PolicyError extends Error {
   constructor(
@@ -46,10 +39,7 @@ export function inMatchOrder(policies: LoadedPolicy[]): LoadedPolicy[] {
 }
 
 function fail(file: string, issues: PolicyIssue[]): never {
-  throw new PolicyError(
-    issues.map((i) => `${file}:${i.line}:${i.column}: ${i.field}: ${i.message}`).join('\n'),
-    issues,
-  );
+  throw new PolicyError(formatIssues(issues), issues);
 }
 
 export interface LoadOptions {
@@ -59,35 +49,14 @@ export interface LoadOptions {
 
 export function parsePolicy(file: string, text: string, options: LoadOptions = {}): LoadedPolicy {
   refuseUnstorable(file, text);
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
-  if (doc.errors.length > 0) {
-    fail(
-      file,
-      doc.errors.map((e) => {
-        const pos = lines.linePos(e.pos[0]);
-        return { file, line: pos.line, column: pos.col, field: '(yaml)', message: e.message.split('\n')[0]! };
-      }),
-    );
-  }
-  const result = policyFileSchema.safeParse(doc.toJS());
-  if (!result.success) {
-    fail(
-      file,
-      result.error.issues.map((issue) => ({
-        file,
-        ...positionOf(doc, lines, issue.path),
-        field: issue.path.join('.') || '(file)',
-        message: issue.message,
-      })),
-    );
-  }
+  const yaml = parseYaml(file, text);
+  if ('issues' in yaml) fail(file, yaml.issues);
+  const result = policyFileSchema.safeParse(yaml.doc.toJS());
+  if (!result.success) fail(file, zodIssues(file, yaml, result.error.issues));
   const p = result.data;
   const refused = p.steps.flatMap((step, i) => {
     const why = options.provider ? stepRefusal(options.provider, step.action) : null;
-    return why
-      ? [{ file, ...positionOf(doc, lines, ['steps', i, 'action']), field: `steps.${i}.action`, message: why }]
-      : [];
+    return why ? [{ file, ...positionOf(yaml, ['steps', i, 'action']), field: `steps.${i}.action`, message: why }] : [];
   });
   if (refused.length > 0) fail(file, refused);
   const version = createHash('sha256').update(text).digest('hex').slice(0, 12);
@@ -120,33 +89,10 @@ export function parsePolicy(file: string, text: string, options: LoadOptions = {
   };
 }
 
-/** Where a field stands in the file: the nearest node that exists (for a missing field, the object that should hold it). */
-function positionOf(
-  doc: Document.Parsed,
-  lines: LineCounter,
-  fieldPath: readonly PropertyKey[],
-): { line: number; column: number } {
-  let path = fieldPath.map(String);
-  let node: unknown = undefined;
-  while (path.length > 0 && !isNode((node = doc.getIn(path, true)))) path = path.slice(0, -1);
-  const offset = isNode(node) && node.range ? node.range[0] : (doc.contents?.range?.[0] ?? 0);
-  const pos = lines.linePos(offset);
-  return { line: pos.line, column: pos.col };
-}
-
 /** The file's text is stored with its version: a character PostgreSQL cannot keep is refused where it stands. */
 function refuseUnstorable(file: string, text: string): void {
-  const found = findUnstorable(text);
-  if (!found) return;
-  const linesBefore = text.slice(0, found.index).split('\n');
-  const issue = {
-    file,
-    line: linesBefore.length,
-    column: linesBefore[linesBefore.length - 1]!.length + 1,
-    field: '(file)',
-    message: `contains ${found.what}; ${found.why}`,
-  };
-  fail(file, [issue]);
+  const issue = unstorableIssue(file, text);
+  if (issue) fail(file, [issue]);
 }
 
 /** A policy file of the folder: YAML, and not guards.yaml (the fleet-wide guards file). */
