@@ -13,7 +13,11 @@
  * this test's own (authentication, the compliance router, the error handler),
  * as api/app.ts assembles them, with a clock the test moves.
  */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
 import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import express from 'express';
 import { authenticate } from '../../api/auth';
 import { startWaiverExpiryReview } from '../../api/compliance-expiry';
@@ -424,5 +428,92 @@ describe('a fix under way, and the history', () => {
     await expect(
       env.db.query(`UPDATE compliance_waivers SET approved_by = requested_by WHERE id = $1`, [rows[0]!.id]),
     ).rejects.toThrow(/compliance_waivers_four_eyes/);
+  });
+});
+
+/** The built binary (dist/cli/main.js; `npm run build` first) as a child process, against this test's API. */
+describe('the CLI', () => {
+  const MAIN = join(__dirname, '..', '..', 'dist', 'cli', 'main.js');
+  function cli(args: string[], who: keyof typeof tokens): Promise<{ code: number; stdout: string; stderr: string }> {
+    const childEnv: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      HOME: home,
+      SHIPSHAPE_URL: url,
+      SHIPSHAPE_TOKEN: tokens[who],
+    };
+    return new Promise((resolve) => {
+      execFile(process.execPath, [MAIN, ...args], { env: childEnv, timeout: 60_000 }, (err, stdout, stderr) => {
+        const code = err ? ((err as { code?: number }).code ?? 1) : 0;
+        resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
+      });
+    });
+  }
+  let home: string;
+  beforeAll(() => {
+    if (!existsSync(MAIN)) throw new Error('dist/cli/main.js is missing: run "npm run build" first');
+    home = mkdtempSync(join(tmpdir(), 'shipshape-cli-home-'));
+  });
+
+  it('compliance findings --csv prints the header row and the findings', async () => {
+    const r = await cli(['compliance', 'findings', '--state', 'fail', '--csv'], 'victor');
+    expect(r.code).toBe(0);
+    const rows = r.stdout.trimEnd().split('\n');
+    expect(rows[0]).toMatch(/^host,profile,rule_id,state,result_state,severity,expected,observed/);
+    expect(rows.slice(1).map((l) => l.split(',').slice(0, 4).join(','))).toEqual([
+      `${hosts[0]},os-baseline,${NTP},fail`,
+    ]);
+    const bad = await cli(['compliance', 'findings', '--state', 'broken'], 'victor');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--state "broken": must be one of pass, fail/);
+  });
+
+  it('compliance score and compliance host show the score per profile', async () => {
+    const score = await cli(['compliance', 'score'], 'victor');
+    expect(score.code).toBe(0);
+    expect(score.stdout).toMatch(/^PROFILE\s+HOSTS\s+SCORE\s+PASSED\s+APPLICABLE/);
+    expect(score.stdout).toMatch(/^compute-host\s+1\s+100\.0%/m);
+    const host = await cli(['compliance', 'host', hosts[0]!], 'victor');
+    expect(host.stdout).toMatch(new RegExp(`^${hosts[0]}\\s+os-baseline\\s+${NTP}\\s+fail\\s+medium`, 'm'));
+    const history = await cli(['compliance', 'host', hosts[0]!, '--history', '--rule', ROOT], 'victor');
+    expect(history.stdout.trimEnd().split('\n')).toHaveLength(1 + 7);
+  });
+
+  it('compliance waiver request, a refused self-approval, approve by another, list', async () => {
+    const expires = new Date(clock + 24 * 3_600_000).toISOString();
+    const req = await cli(
+      [
+        'compliance',
+        'waiver',
+        'request',
+        '--host',
+        hosts[0]!,
+        '--profile',
+        'os-baseline',
+        '--rule',
+        NTP,
+        '--reason',
+        'isolated lab host',
+        '--risk',
+        'clock drift tolerated: no Kerberos on it',
+        '--expires',
+        expires,
+        '--json',
+      ],
+      'anna',
+    );
+    expect(req.code).toBe(0);
+    const id = JSON.parse(req.stdout).id as string;
+    const own = await cli(['compliance', 'waiver', 'approve', id], 'anna');
+    expect(own.code).toBe(1);
+    expect(own.stderr).toMatch(/^forbidden: anna requested waiver .* and may not approve it/);
+    const ok = await cli(['compliance', 'waiver', 'approve', id, '--comment', 'fine for the lab'], 'bob');
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toBe(`waiver ${id} approved; 1 finding(s) changed, 1 waived by it now\n`);
+    const list = await cli(['compliance', 'waiver', 'list', '--state', 'approved'], 'victor');
+    expect(list.stdout).toMatch(
+      new RegExp(`^${id}\\s+approved\\s+${hosts[0]}\\s+os-baseline\\s+${NTP}\\s+anna\\s+bob`, 'm'),
+    );
+    const revoke = await cli(['compliance', 'waiver', 'revoke', id], 'bob');
+    expect(revoke.code).toBe(2); // --comment is required
   });
 });
