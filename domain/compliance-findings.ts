@@ -20,6 +20,8 @@
  *   judged) is never waived: a waiver accepts a known risk, not an unknown.
  */
 
+import { SEVERITIES, type Severity } from './types';
+
 // from domain/compliance.ts (part B)
 export const RULE_KINDS = ['ssh', 'redfish', 'openstack'] as const;
 export const FINDING_STATES = ['pass', 'fail', 'error', 'not-applicable', 'waived', 'fix-pending'] as const;
@@ -38,9 +40,9 @@ export interface RuleResult {
 export const RESULT_STATES = ['pass', 'fail', 'error', 'not-applicable'] as const;
 export type ResultState = RuleResult['state'];
 
-/** How bad a failing rule is (the rule file's `severity`). */
-export const RULE_SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
-export type RuleSeverity = (typeof RULE_SEVERITIES)[number];
+/** How bad a failing rule is: the rule file's `severity`, on the scale signals use (domain/types.ts). */
+export const RULE_SEVERITIES = SEVERITIES;
+export type RuleSeverity = Severity;
 
 export interface FindingKey {
   host: string;

@@ -85,7 +85,7 @@ function result(ruleId: string, state: RuleResult['state']): RuleResult {
 function scan(host: string, states: Record<string, RuleResult['state']>, fix?: string | null) {
   const observations: Array<Omit<Observation, 'host'>> = Object.entries(states).map(([ruleId, state]) => ({
     profile: ruleId.startsWith('compute.') ? 'compute-host' : 'os-baseline',
-    severity: ruleId === ROOT ? 'high' : 'medium',
+    severity: ruleId === ROOT ? 'critical' : 'warning',
     result: result(ruleId, state),
     fixRemediationId: fix,
   }));
@@ -160,7 +160,7 @@ describe('findings from recorded results', () => {
       profile: 'os-baseline',
       state: 'fail',
       resultState: 'fail',
-      severity: 'high',
+      severity: 'critical',
       expected: `${ROOT} holds`,
       observed: `"${ROOT}", not held`,
       firstSeen: now().toISOString(),
@@ -174,7 +174,7 @@ describe('findings from recorded results', () => {
     expect(fails.body.findings.map((f: { ruleId: string }) => f.ruleId).sort()).toEqual([ROOT, NTP]);
     const errors = await get(`/v1/compliance/findings?state=error,not-applicable&host=${hosts[2]}`);
     expect(errors.body.findings).toHaveLength(3);
-    const high = await get('/v1/compliance/findings?severity=high');
+    const high = await get('/v1/compliance/findings?severity=critical');
     expect(high.body.findings).toHaveLength(3);
     const compute = await get('/v1/compliance/findings?profile=compute-host');
     expect(compute.body.findings.map((f: { host: string }) => f.host)).toEqual([hosts[0]]);
@@ -473,7 +473,7 @@ describe('the CLI', () => {
     expect(score.stdout).toMatch(/^PROFILE\s+HOSTS\s+SCORE\s+PASSED\s+APPLICABLE/);
     expect(score.stdout).toMatch(/^compute-host\s+1\s+100\.0%/m);
     const host = await cli(['compliance', 'host', hosts[0]!], 'victor');
-    expect(host.stdout).toMatch(new RegExp(`^${hosts[0]}\\s+os-baseline\\s+${NTP}\\s+fail\\s+medium`, 'm'));
+    expect(host.stdout).toMatch(new RegExp(`^${hosts[0]}\\s+os-baseline\\s+${NTP}\\s+fail\\s+warning`, 'm'));
     const history = await cli(['compliance', 'host', hosts[0]!, '--history', '--rule', ROOT], 'victor');
     expect(history.stdout.trimEnd().split('\n')).toHaveLength(1 + 7);
   });

@@ -28,7 +28,7 @@ const result = (state: RuleResult['state'], observed = state === 'pass' ? 'no' :
 const seen = (state: RuleResult['state'], fixRemediationId?: string | null): Observation => ({
   host: 'cmp-1',
   profile: 'os-baseline',
-  severity: 'high',
+  severity: 'critical',
   result: result(state),
   fixRemediationId,
 });
@@ -61,7 +61,7 @@ function finding(over: Partial<Finding> = {}): Finding {
     ruleId: RULE,
     state: 'fail',
     resultState: 'fail',
-    severity: 'high',
+    severity: 'critical',
     expected: 'PermitRootLogin no',
     observed: 'PermitRootLogin yes',
     reason: 'root login is on',
