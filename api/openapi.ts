@@ -2,6 +2,18 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import {
+  complianceFindingsQuery,
+  complianceScore,
+  findingHistoryQuery,
+  findingHistoryView,
+  findingList,
+  hostComplianceView,
+  waiverApproveBody,
+  waiverListQuery,
+  waiverRejectBody,
+  waiverRequestBody,
+  waiverRevokeBody,
+  waiverView,
   acknowledgeRequest,
   alertmanagerWebhook,
   assignRequest,
@@ -289,6 +301,7 @@ export function buildOpenApiDocument(): unknown {
     },
   });
   addInboxRoutes(add);
+  addComplianceRoutes(add);
   registry.registerPath({
     method: 'get',
     path: '/healthz',
@@ -393,4 +406,93 @@ function addInboxRoutes(add: (route: RouteConfig) => void): void {
       409: json(errorBody, 'Already ended'),
     },
   });
+}
+
+/** Compliance findings and waivers. */
+function addComplianceRoutes(add: (route: RouteConfig) => void): void {
+  const id = z.object({ id: z.string() });
+  const host = z.object({ host: z.string() });
+  const unprocessable = json(errorBody, 'The request makes no sense; `error.details.fields` names each field and why');
+  add({
+    method: 'get',
+    path: '/v1/compliance/findings',
+    summary:
+      'Findings by host, profile and rule, filtered by host, profile, rule, state and severity; `format=csv` exports them as CSV with a header row (role: viewer)',
+    request: { query: complianceFindingsQuery },
+    responses: {
+      200: {
+        description: 'A page of findings (JSON), or the same page as CSV (`Shipshape-Next` header: the next page)',
+        content: { 'application/json': { schema: findingList }, 'text/csv': { schema: z.string() } },
+      },
+      ...errors,
+    },
+  });
+  add({
+    method: 'get',
+    path: '/v1/compliance/hosts/{host}',
+    summary: "A host's compliance: per profile its score, and every finding (role: viewer)",
+    request: { params: host },
+    responses: { 200: json(hostComplianceView, 'The host'), ...errors, 404: json(errorBody, 'No such host') },
+  });
+  add({
+    method: 'get',
+    path: '/v1/compliance/hosts/{host}/history',
+    summary: "A host's finding history, oldest first: one line per change of a finding's state (role: viewer)",
+    request: { params: host, query: findingHistoryQuery },
+    responses: { 200: json(findingHistoryView, 'The history'), ...errors, 404: json(errorBody, 'No such host') },
+  });
+  add({
+    method: 'get',
+    path: '/v1/compliance/score',
+    summary: 'The fleet score per profile: passed / applicable, waived counted separately (role: viewer)',
+    responses: { 200: json(complianceScore, 'One row per profile'), ...errors },
+  });
+  add({
+    method: 'get',
+    path: '/v1/compliance/waivers',
+    summary: 'Waivers, newest request first, with the findings each makes `waived` now (role: viewer)',
+    request: { query: waiverListQuery },
+    responses: { 200: json(z.object({ waivers: z.array(waiverView) }), 'Waivers'), ...errors },
+  });
+  add({
+    method: 'get',
+    path: '/v1/compliance/waivers/{id}',
+    summary: 'One waiver (role: viewer)',
+    request: { params: id },
+    responses: { 200: json(waiverView, 'The waiver'), ...errors, 404: json(errorBody, 'No such waiver') },
+  });
+  add({
+    method: 'post',
+    path: '/v1/compliance/waivers',
+    summary:
+      'Request a waiver: scope (host or `*`, profile, rule id, prefix* or `*`), reason, risk acceptance, expiry at most 365 days ahead; the caller is its requester (role: operator); audited',
+    request: { body: { content: { 'application/json': { schema: waiverRequestBody } }, required: true } },
+    responses: { 201: json(waiverView, 'Requested'), ...errors, 422: unprocessable },
+  });
+  for (const [action, schema, what] of [
+    [
+      'approve',
+      waiverApproveBody,
+      'approve a requested waiver; its requester may not (403): its findings turn `waived`',
+    ],
+    ['reject', waiverRejectBody, 'refuse a requested waiver, saying why'],
+    ['revoke', waiverRevokeBody, 'end a waiver, saying why: its findings return to their result'],
+  ] as const) {
+    add({
+      method: 'post',
+      path: `/v1/compliance/waivers/{id}/${action}`,
+      summary: `${action}: ${what} (role: approver); audited`,
+      request: { params: id, body: { content: { 'application/json': { schema } }, required: action !== 'approve' } },
+      responses: {
+        200: json(
+          waiverView.extend({ changed: z.number().int().describe('Findings whose state changed') }),
+          'The waiver after the decision',
+        ),
+        ...errors,
+        403: json(errorBody, "The token's role may not do this, or the approver is the requester"),
+        404: json(errorBody, 'No such waiver'),
+        409: json(errorBody, 'Not possible in its state (approve an approved one, a request whose expiry passed)'),
+      },
+    });
+  }
 }

@@ -4,6 +4,13 @@
  */
 import { extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
+import {
+  FINDING_STATES,
+  MAX_WAIVER_DAYS,
+  RESULT_STATES,
+  RULE_SEVERITIES,
+  WAIVER_STATES,
+} from '../domain/compliance-findings';
 import { INBOX_STATES } from '../domain/inbox';
 import { ACTIVE_PHASES, FINAL_PHASES, REPAIR_ACTIONS } from '../domain/remediation';
 import { METRICS } from '../domain/telemetry';
@@ -670,3 +677,152 @@ export const silenceView = z
     silencing: z.number().int().describe('Open items it keeps quiet now'),
   })
   .openapi('Silence');
+
+// ---------------------------------------------------------------- compliance findings and waivers
+
+const findingState = z.enum(FINDING_STATES);
+const ruleSeverity = z.enum(RULE_SEVERITIES);
+const complianceName = storableText().min(1).max(200);
+
+export const complianceFindingsQuery = z.strictObject({
+  host: complianceName.optional(),
+  profile: complianceName.optional(),
+  rule: complianceName.optional().describe('One rule id'),
+  state: listOf(findingState).optional().describe('One or several states (repeated or comma-separated)'),
+  severity: listOf(ruleSeverity).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(500).describe('Findings per page, by host, profile, rule'),
+  after: storableText().min(1).max(2000).optional().describe('The `next` of the previous page'),
+  format: z
+    .enum(['json', 'csv'])
+    .default('json')
+    .describe('`csv`: text/csv with a header row; the next page is in the `Shipshape-Next` header'),
+});
+
+export const findingView = z
+  .object({
+    host: z.string(),
+    profile: z.string(),
+    ruleId: z.string(),
+    state: findingState,
+    resultState: z.enum(RESULT_STATES).describe('The last scan’s own result, under `waived` or `fix-pending`'),
+    severity: ruleSeverity,
+    expected: z.string(),
+    observed: z.string(),
+    reason: z.string(),
+    firstSeen: iso,
+    lastSeen: iso,
+    lastChanged: iso.describe('When the state last changed'),
+    waiverId: z.string().nullable(),
+    fixRemediationId: z.string().nullable(),
+  })
+  .openapi('ComplianceFinding');
+
+export const findingList = z
+  .object({
+    findings: z.array(findingView),
+    next: z.string().nullable().describe('Pass as `after` for the next page; null on the last page'),
+  })
+  .openapi('ComplianceFindingList');
+
+export const profileScore = z
+  .object({
+    profile: z.string(),
+    hosts: z.number().int(),
+    counts: z.record(findingState, z.number().int()),
+    passed: z.number().int(),
+    applicable: z
+      .number()
+      .int()
+      .describe('Findings that count: pass, fail, error and fix-pending (not-applicable and waived do not)'),
+    waived: z.number().int().describe('Counted separately: a waived rule is neither passed nor failed'),
+    score: z.number().nullable().describe('passed / applicable, 0 to 1; null when nothing applies'),
+  })
+  .openapi('ComplianceProfileScore');
+
+export const complianceScore = z.object({ profiles: z.array(profileScore) }).openapi('ComplianceScore');
+
+export const hostComplianceView = z
+  .object({ host: z.string(), profiles: z.array(profileScore), findings: z.array(findingView) })
+  .openapi('HostCompliance');
+
+export const findingHistoryQuery = z.strictObject({
+  profile: complianceName.optional(),
+  rule: complianceName.optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(500),
+});
+
+export const findingHistoryView = z
+  .object({
+    entries: z.array(
+      z.object({
+        seq: z.number().int(),
+        profile: z.string(),
+        ruleId: z.string(),
+        at: iso,
+        from: findingState.nullable(),
+        to: findingState,
+        resultState: z.enum(RESULT_STATES),
+        severity: ruleSeverity,
+        observed: z.string(),
+        waiverId: z.string().nullable(),
+        reason: z.string(),
+      }),
+    ),
+  })
+  .openapi('ComplianceFindingHistory');
+
+export const waiverRequestBody = z
+  .strictObject({
+    host: complianceName.describe('A host id, or `*` for every host').openapi({ example: 'cmp-a-01' }),
+    profile: complianceName.openapi({ example: 'os-baseline' }),
+    rule: complianceName
+      .describe('A rule id, a prefix ending in `*`, or `*` for every rule of the profile')
+      .openapi({ example: 'os.ssh-root-login-off' }),
+    reason: requiredText('say why the rule is waived'),
+    riskAcceptance: requiredText('say what risk is accepted and how it is limited'),
+    expiresAt: z.iso
+      .datetime({ offset: true, message: 'must be an ISO 8601 time such as 2027-03-01T00:00:00Z' })
+      .describe(`In the future, at most ${MAX_WAIVER_DAYS} days ahead`),
+  })
+  .openapi('ComplianceWaiverRequest');
+
+export const waiverApproveBody = z
+  .strictObject({ comment: storableText().max(2000).optional() })
+  .openapi('ComplianceWaiverApprove');
+export const waiverRejectBody = z
+  .strictObject({ comment: requiredText('say why the waiver is refused') })
+  .openapi('ComplianceWaiverReject');
+export const waiverRevokeBody = z
+  .strictObject({ comment: requiredText('say why the risk is no longer accepted') })
+  .openapi('ComplianceWaiverRevoke');
+
+export const waiverView = z
+  .object({
+    id: z.string(),
+    host: z.string(),
+    profile: z.string(),
+    rule: z.string(),
+    reason: z.string(),
+    riskAcceptance: z.string(),
+    state: z.enum(WAIVER_STATES),
+    requestedBy: z.string(),
+    requestedAt: iso,
+    expiresAt: iso,
+    expired: z.boolean().describe('The expiry has passed: it covers nothing, whatever its state'),
+    approvedBy: z.string().nullable(),
+    approvedAt: iso.nullable(),
+    rejectedBy: z.string().nullable(),
+    rejectedAt: iso.nullable(),
+    revokedBy: z.string().nullable(),
+    revokedAt: iso.nullable(),
+    decisionComment: z.string().nullable(),
+    waiving: z.number().int().describe('Findings it makes `waived` now'),
+  })
+  .openapi('ComplianceWaiver');
+
+export const waiverListQuery = z.strictObject({
+  state: listOf(z.enum(WAIVER_STATES)).optional(),
+  host: complianceName.optional(),
+  profile: complianceName.optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(500),
+});

@@ -10,6 +10,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { registerAudit } from './commands/audit';
+import { registerCompliance } from './commands/compliance';
 
 import { registerGuards } from './commands/guards';
 import { registerFleet, registerHosts } from './commands/hosts';
@@ -22,6 +23,7 @@ import { ApiError, EXIT, ExitWith, TransportError, UsageError } from './errors';
 /** Each group adds its subcommands here; the inbox's and later issues' groups join this list. */
 const GROUPS = [
   registerInbox,
+  registerCompliance,
   registerRemediations,
   registerHosts,
   registerPolicies,
