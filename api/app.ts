@@ -12,6 +12,7 @@ import { errorHandler, notFoundRoute } from './errors';
 import { buildOpenApiDocument } from './openapi';
 import type { GuardConfig } from '../domain/guards';
 import { createAuditRouter } from './routes/audit';
+import { createComplianceRouter } from './routes/compliance';
 import { createCodecRouter } from './routes/codec';
 import { createGuardsRouter } from './routes/guards';
 import { createPoliciesRouter } from './routes/policies';
@@ -87,6 +88,7 @@ export function createApp(deps: AppDeps): { app: Express; dispatcher: SignalDisp
   app.use(createAuditRouter({ db: deps.db }));
   app.use(createGuardsRouter({ db: deps.db, guards: deps.guards }));
   app.use(createInboxRouter({ db: deps.db, inbox, now: () => inbox.settings.now() }));
+  app.use(createComplianceRouter({ db: deps.db }));
   if (deps.policyStore) app.use(createPoliciesRouter({ db: deps.db, store: deps.policyStore, guards: deps.guards }));
   app.use(notFoundRoute);
   app.use(errorHandler(deps.logger));

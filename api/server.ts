@@ -19,6 +19,7 @@ import { connectClient, createClient } from '../workers/temporal';
 import { createToken, DEV_TOKEN_SUBJECT } from './auth';
 import { createApp } from './app';
 import { startRedispatcher } from './redispatch';
+import { startWaiverExpiryReview } from './compliance-expiry';
 import { inboxSettings } from './inbox-settings';
 
 export interface RunningApi {
@@ -60,6 +61,8 @@ export async function startApi(config: Config, options: { port?: number; logger?
   // A bad notifications file stops the start here, naming the file and the field.
   const notifier = startConfiguredInboxNotifier(config, { db, logger });
   const stopRedispatch = startRedispatcher(db, dispatcher, logger);
+  // An expired or revoked compliance waiver stops covering its findings within a minute, not at the next scan.
+  const stopWaiverReview = startWaiverExpiryReview({ db, logger, everyMs: 60_000 });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(options.port ?? config.SHIPSHAPE_API_PORT, () => resolve(s));
   });
@@ -75,6 +78,7 @@ export async function startApi(config: Config, options: { port?: number; logger?
       await new Promise<void>((resolve) => server.close(() => resolve()));
       policyStore.stop();
       await stopRedispatch();
+      await stopWaiverReview();
       await inbox.stop();
       await notifier.stop();
       await dispatcher.stop();

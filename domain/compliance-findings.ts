@@ -22,20 +22,9 @@
 
 import { SEVERITIES, type Severity } from './types';
 
-// from domain/compliance.ts (part B)
-export const RULE_KINDS = ['ssh', 'redfish', 'openstack'] as const;
-export const FINDING_STATES = ['pass', 'fail', 'error', 'not-applicable', 'waived', 'fix-pending'] as const;
-export type FindingState = (typeof FINDING_STATES)[number];
-export const DISRUPTIONS = ['none', 'service-restart', 'reboot'] as const;
-/** The judgement of one rule on one host, from evidence (pure; B). */
-export interface RuleResult {
-  ruleId: string;
-  state: 'pass' | 'fail' | 'error' | 'not-applicable';
-  expected: string;
-  observed: string;
-  reason: string;
-}
-// end of the block from domain/compliance.ts (part B)
+import { FINDING_STATES, type FindingState, type RuleResult } from './compliance';
+
+export { FINDING_STATES, type FindingState, type RuleResult };
 
 export const RESULT_STATES = ['pass', 'fail', 'error', 'not-applicable'] as const;
 export type ResultState = RuleResult['state'];
