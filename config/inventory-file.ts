@@ -54,12 +54,18 @@ const bmcSchema = z.strictObject({
 });
 
 const fileSchema = z.strictObject({
-  hosts: z.record(
-    z.string().regex(HOST_NAME, 'host names are letters, digits, ".", "_", "-"'),
-    z
-      .strictObject({ ssh: sshSchema.optional(), bmc: bmcSchema.optional() })
-      .refine((h) => h.ssh !== undefined || h.bmc !== undefined, { message: 'give ssh, bmc or both' }),
-  ),
+  hosts: z
+    .record(
+      z.string(),
+      z
+        .strictObject({ ssh: sshSchema.optional(), bmc: bmcSchema.optional() })
+        .refine((h) => h.ssh !== undefined || h.bmc !== undefined, { message: 'give ssh, bmc or both' }),
+    )
+    .superRefine((hosts, ctx) => {
+      for (const name of Object.keys(hosts))
+        if (!HOST_NAME.test(name))
+          ctx.addIssue({ code: 'custom', path: [name], message: 'host names are letters, digits, ".", "_", "-"' });
+    }),
 });
 
 export type InventoryFile = z.infer<typeof fileSchema>;
@@ -92,14 +98,16 @@ export function parseInventoryFile(text: string, source: string): Inventory {
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
-    const at = e.linePos?.[0];
-    throw new InventoryFileError(`${source}${at ? `:${at.line}:${at.col}` : ''}: not YAML: ${e.message.split('\n')[0]}`);
+    const at = lineCounter.linePos(e.pos[0]);
+    throw new InventoryFileError(`${source}:${at.line}:${at.col}: not YAML: ${e.message.split('\n')[0]}`);
   }
   const parsed = fileSchema.safeParse(doc.toJS() ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const path = issue.path.map(String);
-    throw new InventoryFileError(`${source}${position(doc, lineCounter, path)}: ${path.join('.') || '(file)'}: ${issue.message}`);
+    throw new InventoryFileError(
+      `${source}${position(doc, lineCounter, path)}: ${path.join('.') || '(file)'}: ${issue.message}`,
+    );
   }
   const inventory: Inventory = { ssh: [], bmc: [] };
   for (const [host, entry] of Object.entries(parsed.data.hosts)) {
@@ -109,7 +117,9 @@ export function parseInventoryFile(text: string, source: string): Inventory {
         address: entry.ssh.address,
         port: entry.ssh.port,
         credentialsRef: entry.ssh.credentials,
-        hostKey: entry.ssh.hostKey ? { fingerprint: entry.ssh.hostKey.fingerprint, keyType: entry.ssh.hostKey.type } : null,
+        hostKey: entry.ssh.hostKey
+          ? { fingerprint: entry.ssh.hostKey.fingerprint, keyType: entry.ssh.hostKey.type }
+          : null,
       });
     if (entry.bmc)
       inventory.bmc.push({

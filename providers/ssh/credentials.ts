@@ -22,9 +22,15 @@ const entrySchema = z
   .strictObject({
     username: z.string().min(1).max(64),
     privateKeyFile: z.string().min(1).optional(),
-    privateKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name').optional(),
+    privateKeyEnv: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')
+      .optional(),
     passphraseFile: z.string().min(1).optional(),
-    passphraseEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name').optional(),
+    passphraseEnv: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')
+      .optional(),
   })
   .refine((e) => (e.privateKeyFile === undefined) !== (e.privateKeyEnv === undefined), {
     message: 'set exactly one of privateKeyFile and privateKeyEnv',
@@ -38,10 +44,11 @@ const entrySchema = z
 /** What a credentials entry may be called, and so what a credentials reference may be. */
 export const SSH_CREDENTIALS_NAME = /^[A-Za-z0-9._-]+$/;
 
-const fileSchema = z.record(
-  z.string().regex(SSH_CREDENTIALS_NAME, 'names are letters, digits, ".", "_", "-"'),
-  entrySchema,
-);
+const fileSchema = z.record(z.string(), entrySchema).superRefine((entries, ctx) => {
+  for (const name of Object.keys(entries))
+    if (!SSH_CREDENTIALS_NAME.test(name))
+      ctx.addIssue({ code: 'custom', path: [name], message: 'names are letters, digits, ".", "_", "-"' });
+});
 
 /** A bad credentials file is a configuration error: the worker does not start. */
 export class SshCredentialsError extends ConfigError {}
@@ -93,11 +100,7 @@ export class SshCredentials {
    * stops the worker now rather than fail a scan later). An error names the
    * file, the entry and the field, and never echoes a value.
    */
-  static fromText(
-    text: string,
-    source: string,
-    env: Record<string, string | undefined> = process.env,
-  ): SshCredentials {
+  static fromText(text: string, source: string, env: Record<string, string | undefined> = process.env): SshCredentials {
     let raw: unknown;
     try {
       raw = parse(text) ?? {};

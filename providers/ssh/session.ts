@@ -214,7 +214,9 @@ export class SshExecutor {
         client.connect(config);
       } catch (err) {
         // ssh2 throws synchronously on a key it cannot parse; the message names the format, not the key.
-        reject(new SshError('auth', target.host, `credentials "${access.name}" for ${where}: ${(err as Error).message}`));
+        reject(
+          new SshError('auth', target.host, `credentials "${access.name}" for ${where}: ${(err as Error).message}`),
+        );
       }
     });
   }
@@ -329,7 +331,11 @@ class Connection {
           reject(
             this.closed
               ? this.closedError(command)
-              : new SshError('protocol', this.target.host, `${this.where}: cannot start ${quote(command)}: ${err.message}`),
+              : new SshError(
+                  'protocol',
+                  this.target.host,
+                  `${this.where}: cannot start ${quote(command)}: ${err.message}`,
+                ),
           );
           return;
         }
