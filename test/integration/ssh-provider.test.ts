@@ -18,10 +18,11 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { Client as PgClient } from 'pg';
 import { utils } from 'ssh2';
+import { syncInventoryFile } from '../../activities/inventory';
 import { parseInventoryFile } from '../../config/inventory-file';
 import { APP_ROLE, OWNER_ROLE } from '../../db/bootstrap';
 import { createPool, type Db } from '../../db/pool';
-import { findPinnedHostKey, pinHostKeyFromInventory, recordFirstContactKey } from '../../db/ssh-host-keys';
+import { findPinnedHostKey, recordFirstContactKey } from '../../db/ssh-host-keys';
 import { findSshEndpoint, upsertSshEndpoints } from '../../db/ssh-endpoints';
 import { SshCredentials } from '../../providers/ssh/credentials';
 import type { HostKey, HostKeyPin } from '../../providers/ssh/host-key';
@@ -50,7 +51,11 @@ const wrongKey = utils.generateKeyPairSync('ed25519');
 
 function hostsScript(...args: string[]): string {
   try {
-    return execFileSync('bash', [SCRIPT, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 600_000 });
+    return execFileSync('bash', [SCRIPT, ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 600_000,
+    });
   } catch (err) {
     const e = err as { stderr?: string; message: string };
     throw new Error(`test/sshhosts/hosts.sh ${args.join(' ')} failed:\n${(e.stderr ?? e.message).slice(-3000)}`);
@@ -96,15 +101,20 @@ describe('one connection per host', () => {
   it('runs several commands over one connection, and the host sees one login and one connection', async () => {
     const executor = new SshExecutor();
     const before = acceptedLogins('ssh-1');
-    const outputs = await executor.withSession(target('ssh-1'), credentials.resolve('test'), pinned('ssh-1'), async (s) => {
-      const results = [];
-      for (const command of ['hostname', 'id -u', 'uname -s', 'cat /etc/debian_version'])
-        results.push(await s.run(command, { timeoutMs: 5000 }));
-      // Server side, from inside the host's PID namespace: one sshd session process for root (this connection).
-      results.push(await s.run("pgrep -c -f '^sshd: root'", { timeoutMs: 5000 }));
-      expect(s.commandsRun).toBe(5);
-      return results;
-    });
+    const outputs = await executor.withSession(
+      target('ssh-1'),
+      credentials.resolve('test'),
+      pinned('ssh-1'),
+      async (s) => {
+        const results = [];
+        for (const command of ['hostname', 'id -u', 'uname -s', 'cat /etc/debian_version'])
+          results.push(await s.run(command, { timeoutMs: 5000 }));
+        // Server side, from inside the host's PID namespace: one sshd session process for root (this connection).
+        results.push(await s.run("pgrep -c -f '^sshd: root'", { timeoutMs: 5000 }));
+        expect(s.commandsRun).toBe(5);
+        return results;
+      },
+    );
     expect(outputs.map((r) => r.stdout.trim())).toEqual(['ssh-1', '0', 'Linux', expect.stringMatching(/^12\./), '1']);
     expect(outputs.every((r) => r.exitCode === 0 && !r.truncated)).toBe(true);
     expect(executor.connectionsOpened).toBe(1);
@@ -129,24 +139,32 @@ describe('each host answers from its own root filesystem', () => {
     ['ssh-1', '1.2', '640', 'without-password'],
     ['ssh-2', '1.0', '640', 'yes'],
     ['ssh-3', '1.1', '644', 'without-password'],
-  ])('%s: its dpkg database has shipshape-test-agent %s; /etc/shadow %s; PermitRootLogin %s', async (name, version, shadow, rootLogin) => {
-    const answers = await new SshExecutor().withSession(target(name), credentials.resolve('test'), pinned(name), async (s) => ({
-      hostname: (await s.run('hostname')).stdout.trim(),
-      agent: (await s.run("dpkg-query -W -f='${Version}' shipshape-test-agent")).stdout,
-      shadow: (await s.run('stat -c %a /etc/shadow')).stdout.trim(),
-      rootLogin: (await s.run("sshd -T 2>/dev/null | awk '$1 == \"permitrootlogin\" { print $2 }'")).stdout.trim(),
-      worldWritable: (await s.run('find /etc -xdev -type f -perm -0002')).stdout.trim(),
-      pid1: (await s.run('cat /proc/1/comm')).stdout.trim(),
-    }));
-    expect(answers).toEqual({
-      hostname: name,
-      agent: version,
-      shadow,
-      rootLogin,
-      worldWritable: name === 'ssh-3' ? '/etc/shipshape-test/world-writable.conf' : '',
-      pid1: 'sshd', // its own PID namespace: its sshd is PID 1
-    });
-  });
+  ])(
+    '%s: its dpkg database has shipshape-test-agent %s; /etc/shadow %s; PermitRootLogin %s',
+    async (name, version, shadow, rootLogin) => {
+      const answers = await new SshExecutor().withSession(
+        target(name),
+        credentials.resolve('test'),
+        pinned(name),
+        async (s) => ({
+          hostname: (await s.run('hostname')).stdout.trim(),
+          agent: (await s.run("dpkg-query -W -f='${Version}' shipshape-test-agent")).stdout,
+          shadow: (await s.run('stat -c %a /etc/shadow')).stdout.trim(),
+          rootLogin: (await s.run('sshd -T 2>/dev/null | awk \'$1 == "permitrootlogin" { print $2 }\'')).stdout.trim(),
+          worldWritable: (await s.run('find /etc -xdev -type f -perm -0002')).stdout.trim(),
+          pid1: (await s.run('cat /proc/1/comm')).stdout.trim(),
+        }),
+      );
+      expect(answers).toEqual({
+        hostname: name,
+        agent: version,
+        shadow,
+        rootLogin,
+        worldWritable: name === 'ssh-3' ? '/etc/shipshape-test/world-writable.conf' : '',
+        pid1: 'sshd', // its own PID namespace: its sshd is PID 1
+      });
+    },
+  );
 
   it('reports a failing command with its exit code and stderr', async () => {
     const r = await new SshExecutor().withSession(target('ssh-2'), credentials.resolve('test'), pinned('ssh-2'), (s) =>
@@ -194,10 +212,15 @@ describe('host keys are pinned', () => {
         return recordFirstContactKey(db, { host: 'ssh-3', ...seen });
       },
     };
-    const first = await new SshExecutor().withSession(target('ssh-3'), credentials.resolve('test'), firstContact, async (s) => ({
-      key: s.hostKey,
-      out: (await s.run('hostname')).stdout.trim(),
-    }));
+    const first = await new SshExecutor().withSession(
+      target('ssh-3'),
+      credentials.resolve('test'),
+      firstContact,
+      async (s) => ({
+        key: s.hostKey,
+        out: (await s.run('hostname')).stdout.trim(),
+      }),
+    );
     expect(first).toEqual({
       key: { fingerprint: host('ssh-3').hostKeyFingerprint, keyType: 'ssh-ed25519', firstContact: true },
       out: 'ssh-3',
@@ -208,7 +231,12 @@ describe('host keys are pinned', () => {
       source: 'first-contact',
     });
     const pin = (await findPinnedHostKey(db, 'ssh-3'))!;
-    const again = await new SshExecutor().withSession(target('ssh-3'), credentials.resolve('test'), { expected: pin, onFirstContact: firstContact.onFirstContact }, async (s) => s.hostKey);
+    const again = await new SshExecutor().withSession(
+      target('ssh-3'),
+      credentials.resolve('test'),
+      { expected: pin, onFirstContact: firstContact.onFirstContact },
+      async (s) => s.hostKey,
+    );
     expect(again.firstContact).toBe(false);
     expect(recorded).toHaveLength(1);
   });
@@ -223,13 +251,18 @@ describe('host keys are pinned', () => {
     expect(err).toMatchObject({ kind: 'host-key', host: 'ssh-1' });
     expect((err as Error).message).toContain(`pinned ${wrong.fingerprint}`);
     expect((err as Error).message).toContain(`shown ${host('ssh-1').hostKeyFingerprint}`);
-    expect((err as Error).message).toMatch(/^host key of ssh-1 \(127\.0\.0\.1:22221\) changed: .*nothing was sent$/);
+    expect((err as Error).message).toMatch(
+      new RegExp(`^host key of ssh-1 \\(127\\.0\\.0\\.1:${host('ssh-1').port}\\) changed: .*nothing was sent$`),
+    );
     expect(fn).not.toHaveBeenCalled();
     expect(acceptedLogins('ssh-1')).toBe(before); // no login: the key was refused before authentication
   });
 
   it('refuses a host whose key changed since first contact (its host keys regenerated)', async () => {
-    const old = (await findPinnedHostKey(db, 'ssh-3')) ?? { fingerprint: host('ssh-3').hostKeyFingerprint, keyType: 'ssh-ed25519' };
+    const old = (await findPinnedHostKey(db, 'ssh-3')) ?? {
+      fingerprint: host('ssh-3').hostKeyFingerprint,
+      keyType: 'ssh-ed25519',
+    };
     hostsScript('rekey', 'ssh-3');
     const now = (JSON.parse(hostsScript('env')) as HostsEnv).hosts.find((h) => h.name === 'ssh-3')!;
     expect(now.hostKeyFingerprint).not.toBe(old.fingerprint);
@@ -251,11 +284,23 @@ describe('host keys are pinned', () => {
 
 describe('failures say what failed, without secrets', () => {
   it('a port nothing listens on is "refused", naming host and address', async () => {
+    // A port that was free a moment ago: bound, then closed.
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise((r) => probe.close(r));
     const err = await new SshExecutor()
-      .withSession({ host: 'ssh-9', address: '127.0.0.1', port: 22229 }, credentials.resolve('test'), pinned('ssh-1'), jest.fn())
+      .withSession(
+        { host: 'ssh-9', address: '127.0.0.1', port },
+        credentials.resolve('test'),
+        pinned('ssh-1'),
+        jest.fn(),
+      )
       .catch((e: unknown) => e);
     expect(err).toMatchObject({ kind: 'refused', host: 'ssh-9' });
-    expect((err as Error).message).toBe('ssh-9 (127.0.0.1:22229) refused the connection (nothing listens on that port)');
+    expect((err as Error).message).toBe(
+      `ssh-9 (127.0.0.1:${port}) refused the connection (nothing listens on that port)`,
+    );
   });
 
   it('a host that accepts but never speaks SSH is a "timeout" within the connect timeout', async () => {
@@ -265,7 +310,12 @@ describe('failures say what failed, without secrets', () => {
     try {
       const started = Date.now();
       const err = await new SshExecutor({ connectTimeoutMs: 700 })
-        .withSession({ host: 'mute', address: '127.0.0.1', port }, credentials.resolve('test'), pinned('ssh-1'), jest.fn())
+        .withSession(
+          { host: 'mute', address: '127.0.0.1', port },
+          credentials.resolve('test'),
+          pinned('ssh-1'),
+          jest.fn(),
+        )
         .catch((e: unknown) => e);
       expect(err).toMatchObject({ kind: 'timeout', host: 'mute' });
       expect((err as Error).message).toMatch(/no SSH handshake and login within 700 ms/);
@@ -282,10 +332,16 @@ describe('failures say what failed, without secrets', () => {
       .catch((e: unknown) => e);
     expect(err).toMatchObject({ kind: 'auth', host: 'ssh-2' });
     expect((err as Error).message).toBe(
-      'ssh-2 (127.0.0.1:22222) refused the login of root with the key of credentials "wrong"',
+      `ssh-2 (127.0.0.1:${host('ssh-2').port}) refused the login of root with the key of credentials "wrong"`,
     );
     const keyBody = wrongKey.private.split('\n').filter((l) => l.length > 20 && !l.startsWith('-----'));
-    for (const shown of [(err as Error).message, JSON.stringify(err), inspect(err), inspect(access), JSON.stringify(access)])
+    for (const shown of [
+      (err as Error).message,
+      JSON.stringify(err),
+      inspect(err),
+      inspect(access),
+      JSON.stringify(access),
+    ])
       for (const line of keyBody) expect(shown).not.toContain(line);
   });
 });
@@ -297,8 +353,9 @@ describe('endpoints from the inventory file', () => {
         `      hostKey:\n        fingerprint: ${host('ssh-2').hostKeyFingerprint}\n        type: ssh-ed25519\n`,
       'inventory.yaml',
     );
-    await upsertSshEndpoints(db, inventory.ssh);
-    for (const e of inventory.ssh) if (e.hostKey) await pinHostKeyFromInventory(db, { host: e.host, ...e.hostKey });
+    await upsertSshEndpoints(db, [{ host: 'gone-01', address: '192.0.2.1', port: 22, credentialsRef: 'test' }]);
+    expect(await syncInventoryFile(db, inventory)).toBe(1);
+    expect(await findSshEndpoint(db, 'gone-01')).toBeNull(); // the file is the whole truth for endpoints
     const endpoint = (await findSshEndpoint(db, 'ssh-2'))!;
     const pin = (await findPinnedHostKey(db, 'ssh-2'))!;
     expect(pin.source).toBe('inventory');
