@@ -84,6 +84,13 @@ export interface SshExecutorOptions {
   killOnHost?: boolean;
 }
 
+/**
+ * The host kills a command this long after its timeout: the provider's own timer has reported the timeout
+ * by then, so a command the host killed is never mistaken for one that ended (exit 137).
+ */
+const HOST_KILL_GRACE_MS = 300;
+const CHANNEL_OPEN_ATTEMPTS = 5;
+
 const DEFAULTS = {
   connectTimeoutMs: 10_000,
   defaultTimeoutMs: 30_000,
@@ -200,7 +207,7 @@ export class SshExecutor {
         if (ready || failed) return;
         failed = true;
         client.end();
-        reject(refusal ?? describeConnectError(err, target, where, access, this.options.connectTimeoutMs));
+        reject(refusal ?? describeConnectError(err, target, where, access, pin, this.options.connectTimeoutMs));
       });
       client.once('close', () => {
         if (!ready) reject(refusal ?? new SshError('closed', target.host, `${where} closed the connection`));
@@ -227,6 +234,7 @@ function describeConnectError(
   target: SshTarget,
   where: string,
   access: SshAccess,
+  pin: HostKeyPin,
   timeoutMs: number,
 ): SshError {
   switch (err.code) {
@@ -240,6 +248,13 @@ function describeConnectError(
     case 'ECONNRESET':
       return new SshError('closed', target.host, `${where} reset the connection during the handshake`);
   }
+  // Only the pinned key's type is offered: a host without a key of that type cannot be the pinned host.
+  if (pin.expected && /host key/i.test(err.message))
+    return new SshError(
+      'host-key',
+      target.host,
+      `${where} shows no ${pin.expected.keyType} host key, the type pinned (${pin.expected.fingerprint}); nothing was sent`,
+    );
   if (err.level === 'client-timeout')
     return new SshError('timeout', target.host, `${where}: no SSH handshake and login within ${timeoutMs} ms`);
   if (err.level === 'client-authentication')
@@ -320,73 +335,80 @@ class Connection {
     );
   }
 
-  private exec(command: string, limits: Required<RunOptions>): Promise<CommandResult> {
+  /**
+   * A channel for the command. sshd refuses a new session while it still counts closing ones against
+   * MaxSessions (10): such a refusal is retried a few times, briefly.
+   */
+  private async openChannel(remote: string, command: string): Promise<ClientChannel> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await new Promise<ClientChannel>((resolve, reject) =>
+          this.client.exec(remote, (err, channel) => (err ? reject(err) : resolve(channel))),
+        );
+      } catch (err) {
+        if (this.closed) throw this.closedError(command);
+        const message = (err as Error).message;
+        if (attempt >= CHANNEL_OPEN_ATTEMPTS || !/open failure/i.test(message))
+          throw new SshError('protocol', this.target.host, `${this.where}: cannot start ${quote(command)}: ${message}`);
+        await new Promise((r) => setTimeout(r, 50 * attempt));
+      }
+    }
+  }
+
+  private async exec(command: string, limits: Required<RunOptions>): Promise<CommandResult> {
     const started = performance.now();
     const remote = this.options.killOnHost
-      ? `timeout -s KILL ${(limits.timeoutMs / 1000).toFixed(1)} sh -c ${shellQuote(command)}`
+      ? `timeout -s KILL ${((limits.timeoutMs + HOST_KILL_GRACE_MS) / 1000).toFixed(1)} sh -c ${shellQuote(command)}`
       : command;
+    const channel = await this.openChannel(remote, command);
     return new Promise<CommandResult>((resolve, reject) => {
-      this.client.exec(remote, (err, channel) => {
-        if (err) {
-          reject(
-            this.closed
-              ? this.closedError(command)
-              : new SshError(
-                  'protocol',
-                  this.target.host,
-                  `${this.where}: cannot start ${quote(command)}: ${err.message}`,
-                ),
-          );
+      this.openChannels.add(channel);
+      const stdout = new Capped(limits.maxOutputBytes);
+      const stderr = new Capped(limits.maxOutputBytes);
+      let exitCode: number | null = null;
+      let signal: string | null = null;
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        // Reported now, whatever the host does: the host's `timeout` kills the command (killOnHost), a signal
+        // asks sshd to (privilege-separated sessions only), and closing the channel frees it. The connection
+        // stays usable for the next command.
+        try {
+          channel.signal('KILL');
+        } catch {
+          // a channel already closing
+        }
+        channel.close();
+        reject(
+          new SshError(
+            'command-timeout',
+            this.target.host,
+            `${quote(command)} on ${this.where} ran past its timeout of ${limits.timeoutMs} ms and was stopped`,
+          ),
+        );
+      }, limits.timeoutMs);
+      channel.on('data', (chunk: Buffer) => stdout.add(chunk));
+      channel.stderr.on('data', (chunk: Buffer) => stderr.add(chunk));
+      channel.on('exit', (code: number | null, signalName?: string) => {
+        exitCode = typeof code === 'number' ? code : null;
+        signal = signalName ?? null;
+      });
+      channel.on('close', () => {
+        clearTimeout(timer);
+        this.openChannels.delete(channel);
+        const durationMs = Math.round(performance.now() - started);
+        if (timedOut) return; // rejected already
+        if (this.closed && exitCode === null && signal === null) {
+          reject(this.closedError(command));
           return;
         }
-        this.openChannels.add(channel);
-        const stdout = new Capped(limits.maxOutputBytes);
-        const stderr = new Capped(limits.maxOutputBytes);
-        let exitCode: number | null = null;
-        let signal: string | null = null;
-        let timedOut = false;
-        const timer = setTimeout(() => {
-          timedOut = true;
-          // Reported now, whatever the host does: the host's `timeout` kills the command (killOnHost), a signal
-          // asks sshd to (privilege-separated sessions only), and closing the channel frees it. The connection
-          // stays usable for the next command.
-          try {
-            channel.signal('KILL');
-          } catch {
-            // a channel already closing
-          }
-          channel.close();
-          reject(
-            new SshError(
-              'command-timeout',
-              this.target.host,
-              `${quote(command)} on ${this.where} ran past its timeout of ${limits.timeoutMs} ms and was stopped`,
-            ),
-          );
-        }, limits.timeoutMs);
-        channel.on('data', (chunk: Buffer) => stdout.add(chunk));
-        channel.stderr.on('data', (chunk: Buffer) => stderr.add(chunk));
-        channel.on('exit', (code: number | null, signalName?: string) => {
-          exitCode = typeof code === 'number' ? code : null;
-          signal = signalName ?? null;
-        });
-        channel.on('close', () => {
-          clearTimeout(timer);
-          this.openChannels.delete(channel);
-          const durationMs = Math.round(performance.now() - started);
-          if (timedOut) return; // rejected already
-          if (this.closed && exitCode === null && signal === null) {
-            reject(this.closedError(command));
-            return;
-          }
-          resolve({
-            exitCode,
-            signal,
-            stdout: stdout.text(),
-            stderr: stderr.text(),
-            truncated: stdout.truncated || stderr.truncated,
-            durationMs,
-          });
+        resolve({
+          exitCode,
+          signal,
+          stdout: stdout.text(),
+          stderr: stderr.text(),
+          truncated: stdout.truncated || stderr.truncated,
+          durationMs,
         });
       });
     });
