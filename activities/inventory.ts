@@ -4,11 +4,30 @@
  * keep their pool state and health. One statement for the whole fleet.
  */
 import type { Pool } from 'pg';
+import type { Inventory } from '../config/inventory-file';
 import { upsertInventory } from '../db/hosts';
+import { removeSshEndpointsExcept, upsertSshEndpoints } from '../db/ssh-endpoints';
+import { pinHostKeyFromInventory } from '../db/ssh-host-keys';
 import type { FleetProvider } from '../domain/provider';
 
 export async function syncInventory(db: Pool, provider: FleetProvider): Promise<number> {
   const hosts = await provider.listHosts();
   await upsertInventory(db, hosts, provider.name);
   return hosts.length;
+}
+
+/**
+ * Bring the SSH endpoints in line with the inventory file (the whole truth for
+ * them: endpoints it no longer names go) and pin the host keys it states. Pins
+ * of hosts it no longer names stay: a host's identity outlives its endpoint.
+ * Returns the number of endpoints.
+ */
+export async function syncInventoryFile(db: Pool, inventory: Inventory): Promise<number> {
+  await upsertSshEndpoints(db, inventory.ssh);
+  await removeSshEndpointsExcept(
+    db,
+    inventory.ssh.map((e) => e.host),
+  );
+  for (const e of inventory.ssh) if (e.hostKey) await pinHostKeyFromInventory(db, { host: e.host, ...e.hostKey });
+  return inventory.ssh.length;
 }

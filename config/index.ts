@@ -92,6 +92,8 @@ export const configSchema = z
       }),
     SHIPSHAPE_INBOX_FLAP_QUIET_MINUTES: z.coerce.number().gt(0).default(30),
     SHIPSHAPE_BMC_CREDENTIALS_FILE: z.string().min(1).optional(),
+    /** What the provider does not know about hosts (SSH endpoints, host keys): config/inventory-file.ts. */
+    SHIPSHAPE_INVENTORY_FILE: z.string().min(1).optional(),
     SHIPSHAPE_INLET_WARNING_C: z.coerce.number().default(35),
     SHIPSHAPE_INLET_CRITICAL_C: z.coerce.number().default(40),
     SHIPSHAPE_CORRECTABLE_ERRORS_RISE: z.coerce.number().int().min(1).default(10),

@@ -92,6 +92,12 @@ if $for_tests; then
   bash test/openstack/cloud.sh installed || bash test/openstack/cloud.sh install
 fi
 
+# 6b. Tests only: debootstrap, which builds the SSH test hosts' root filesystems (test/sshhosts/hosts.sh).
+if $for_tests && ! command -v debootstrap >/dev/null 2>&1; then
+  log "installing debootstrap from Debian's packages"
+  apt_install debootstrap
+fi
+
 # 7. Tests only: Temporal's time-skipping test server for the fast workflow tests (test/fast/).
 #    It is the Java one, io.temporal:temporal-test-server from Maven Central (the SDK would
 #    otherwise download a binary from a web site), run by a wrapper the SDK starts with a port.

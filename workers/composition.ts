@@ -12,10 +12,11 @@
 import type { Pool } from 'pg';
 import type { Config } from '../config';
 import type { Logger } from '../config/logger';
+import { loadInventoryFile } from '../config/inventory-file';
 import type { GuardConfig } from '../domain/guards';
 import type { FleetProvider } from '../domain/provider';
 import type { ActivityDeps } from '../activities';
-import { syncInventory } from '../activities/inventory';
+import { syncInventory, syncInventoryFile } from '../activities/inventory';
 import { DEFAULT_TELEMETRY, type TelemetrySettings } from '../activities/telemetry';
 import { watchGuardsFile } from '../policies/guards-schema';
 import { BmcError, type BmcConnector } from '../providers/bmc';
@@ -126,5 +127,7 @@ export function createTelemetrySettings(config: Config): TelemetrySettings {
  */
 export async function prepareFleet(config: Config, db: Pool, provider: FleetProvider): Promise<number> {
   if (config.SHIPSHAPE_SEED_SIMULATED_FLEET) await seedSimulatedFleet(db, DEMO_FLEET);
+  // The inventory file, when there is one: a bad file stops the worker, naming file, line and field.
+  if (config.SHIPSHAPE_INVENTORY_FILE) await syncInventoryFile(db, loadInventoryFile(config.SHIPSHAPE_INVENTORY_FILE));
   return syncInventory(db, provider);
 }
