@@ -235,7 +235,8 @@ export class InboxEngine {
     const byFingerprint = new Map<string, Held>();
     const byAlert = new Map<string, Held>();
     const indexAlert = (h: Held, a: AlertRef) => {
-      const newer = (other: Held | undefined) => !other || other === h || other.row.lastSeen <= h.row.lastSeen;
+      const newer = (other: Held | undefined) =>
+        !other || other === h || other.row.mergedInto !== null || other.row.lastSeen <= h.row.lastSeen;
       if (newer(byFingerprint.get(a.fingerprint))) byFingerprint.set(a.fingerprint, h);
       if (newer(byAlert.get(`${a.resource}\u0000${a.name}`))) byAlert.set(`${a.resource}\u0000${a.name}`, h);
     };
@@ -256,6 +257,8 @@ export class InboxEngine {
       // Repeats (a storm) and recurrences (a flap) join the item that has the alert, open or just resolved.
       let target =
         byFingerprint.get(signal.fingerprint) ?? byAlert.get(`${signal.resource}\u0000${signal.name}`) ?? null;
+      // An item folded into a rack's item this batch hands its alerts on to it.
+      while (target?.row.mergedInto) target = held.get(target.row.mergedInto) ?? null;
       let why = target ? `same alert ${signal.name} on ${signal.resource}` : '';
       if (!target) {
         const decision = groupSignal(signal, [...openView.values()], grouping);
