@@ -116,6 +116,18 @@ function columnsOf(action: InboxAction): { set: string; args: unknown[] } {
 }
 
 /**
+ * The time an action is recorded at: now, or just after the item's latest
+ * action by a person when that is not earlier (the same millisecond, a clock
+ * behind another replica's). The states compare these times, so a reopen
+ * right after a resolve must come after it.
+ */
+function afterEarlierActions(item: InboxItemView, now: Date): Date {
+  const times = [item.resolution?.at, item.reopened?.at, item.acknowledged?.at, item.snooze?.at, item.assignee?.at];
+  const latest = Math.max(...times.map((t) => t?.getTime() ?? 0));
+  return latest >= now.getTime() ? new Date(latest + 1) : now;
+}
+
+/**
  * Apply a person's action to an item, in one transaction, and answer the
  * item as the engine re-derived it; or say there is no such item, or why the
  * action is refused.
@@ -137,7 +149,8 @@ export async function actOnInboxItem(
     const refused = refusal(before, action, now);
     if (refused) return { refused };
     const { set, args } = columnsOf(action);
-    await tx.query(`UPDATE inbox_items SET ${set} WHERE id = $1`, [id, person, now, ...args]);
+    const at = afterEarlierActions(before, now);
+    await tx.query(`UPDATE inbox_items SET ${set} WHERE id = $1`, [id, person, at, ...args]);
     const { entry, reason } = describe(action, now);
     await tx.query(
       `INSERT INTO inbox_history (item_id, at, actor, from_state, to_state, entry) VALUES ($1, $2, $3, $4, NULL, $5)`,

@@ -278,7 +278,7 @@ describe('actions', () => {
   });
 
   test('reopen: the alert still fires, so the item needs a person again; reopening an open item is refused', async () => {
-    advance(1); // a person reopens after they resolved: the engine's clock stood still since
+    // The same instant as the resolve (the engine's clock stood still): the reopen is still recorded after it.
     const res = await post(`/v1/inbox/${item.id}/reopen`, { comment: 'filled up again' });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ state: 'needs-person', reopened: { by: 'olivia' }, closedAt: null });
