@@ -8,6 +8,8 @@ import type { GuardConfig } from '../domain/guards';
 import type { FleetProvider } from '../domain/provider';
 import type { BmcConnector } from '../providers/bmc';
 import type { Notifier } from '../providers/notifiers';
+import { SshCredentials } from '../providers/ssh/credentials';
+import { createComplianceActivities, type ComplianceDeps } from './compliance';
 import type { DecisionActivities } from './decisions';
 import { createGuardActivities } from './guards';
 import { createHostActivities } from './host-actions';
@@ -26,6 +28,8 @@ export interface ActivityDeps {
   telemetry?: Partial<TelemetrySettings>;
   /** Releases leases whose run Temporal says is closed or gone; asked when a lease-counting guard blocks (none: not asked). */
   leaseReaper?: LeaseReaper;
+  /** Compliance scans: the SSH credentials and the profiles' folder (none: no SSH credentials, the shipped profiles). */
+  compliance?: Omit<ComplianceDeps, 'db'>;
 }
 
 /** Every activity the remediation workflow proxies, wired to its dependencies. */
@@ -41,6 +45,12 @@ export function createActivities(deps: ActivityDeps) {
     ...createHostActivities({ ...deps, auditView: telemetry.auditView }),
     ...createGuardActivities(deps),
     ...telemetry.activities,
+    ...createComplianceActivities({
+      db: deps.db,
+      sshCredentials: SshCredentials.empty(),
+      profilesDir: 'policies/compliance',
+      ...deps.compliance,
+    }),
   };
 }
 

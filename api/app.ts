@@ -88,7 +88,14 @@ export function createApp(deps: AppDeps): { app: Express; dispatcher: SignalDisp
   app.use(createAuditRouter({ db: deps.db }));
   app.use(createGuardsRouter({ db: deps.db, guards: deps.guards }));
   app.use(createInboxRouter({ db: deps.db, inbox, now: () => inbox.settings.now() }));
-  app.use(createComplianceRouter({ db: deps.db }));
+  app.use(
+    createComplianceRouter({
+      db: deps.db,
+      client: deps.client,
+      taskQueue: deps.taskQueue,
+      workflowIdPrefix: deps.workflowIdPrefix,
+    }),
+  );
   if (deps.policyStore) app.use(createPoliciesRouter({ db: deps.db, store: deps.policyStore, guards: deps.guards }));
   app.use(notFoundRoute);
   app.use(errorHandler(deps.logger));

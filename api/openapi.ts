@@ -3,6 +3,9 @@ import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from '@asteaso
 import { z } from 'zod';
 import {
   complianceFindingsQuery,
+  complianceScanBody,
+  complianceScanStarted,
+  complianceScanView,
   complianceScore,
   findingHistoryQuery,
   findingHistoryView,
@@ -440,6 +443,26 @@ function addComplianceRoutes(add: (route: RouteConfig) => void): void {
     summary: "A host's finding history, oldest first: one line per change of a finding's state (role: viewer)",
     request: { params: host, query: findingHistoryQuery },
     responses: { 200: json(findingHistoryView, 'The history'), ...errors, 404: json(errorBody, 'No such host') },
+  });
+  add({
+    method: 'post',
+    path: '/v1/compliance/scans',
+    summary:
+      'Start a compliance scan of some hosts (all when none named) against some profiles (all when none named), 16 hosts at a time; a host that cannot be read gets `error` findings (role: operator); audited',
+    request: { body: { content: { 'application/json': { schema: complianceScanBody } }, required: false } },
+    responses: {
+      202: json(complianceScanStarted, 'Started'),
+      ...errors,
+      422: unprocessable,
+      503: json(errorBody, 'Temporal did not take the scan'),
+    },
+  });
+  add({
+    method: 'get',
+    path: '/v1/compliance/scans/{id}',
+    summary: "A scan's status, and its summary once completed (role: viewer)",
+    request: { params: id },
+    responses: { 200: json(complianceScanView, 'The scan'), ...errors, 404: json(errorBody, 'No such scan') },
   });
   add({
     method: 'get',

@@ -826,3 +826,52 @@ export const waiverListQuery = z.strictObject({
   profile: complianceName.optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(500),
 });
+
+// ---------------------------------------------------------------- compliance scans
+
+export const complianceScanBody = z
+  .strictObject({
+    hosts: z
+      .array(complianceName)
+      .min(1)
+      .max(10_000)
+      .optional()
+      .describe('Host ids; every host of the inventory when absent'),
+    profiles: z.array(complianceName).min(1).max(100).optional().describe('Profile names; every profile when absent'),
+  })
+  .openapi('ComplianceScanRequest');
+
+export const complianceScanStarted = z
+  .object({ scanId: z.string().describe('The scan; its workflow is `compliance-scan/<scanId>`') })
+  .openapi('ComplianceScanStarted');
+
+const resultCounts = z.object({
+  pass: z.number().int(),
+  fail: z.number().int(),
+  error: z.number().int(),
+  'not-applicable': z.number().int(),
+});
+const hostProblem = z.object({ host: z.string(), error: z.string() });
+
+export const complianceScanView = z
+  .object({
+    scanId: z.string(),
+    status: z
+      .enum(['running', 'completed', 'failed', 'canceled', 'terminated', 'timed-out'])
+      .describe('As Temporal has it'),
+    startedAt: iso,
+    closedAt: iso.nullable(),
+    summary: z
+      .object({
+        hosts: z.number().int(),
+        scanned: z.number().int(),
+        unknown: z.array(z.string()).describe('Hosts the inventory does not know: nothing recorded'),
+        unreachable: z.array(hostProblem).describe('Hosts not read over SSH (their SSH rules are `error`), up to 50'),
+        failed: z.array(hostProblem).describe('Hosts whose scan failed and recorded nothing, up to 50'),
+        results: resultCounts.describe('Rule results per state over the hosts scanned'),
+      })
+      .nullable()
+      .describe('When completed'),
+    error: z.string().nullable().describe('Why the scan failed, when it did'),
+  })
+  .openapi('ComplianceScan');

@@ -94,6 +94,10 @@ export const configSchema = z
     SHIPSHAPE_BMC_CREDENTIALS_FILE: z.string().min(1).optional(),
     /** What the provider does not know about hosts (SSH endpoints, host keys): config/inventory-file.ts. */
     SHIPSHAPE_INVENTORY_FILE: z.string().min(1).optional(),
+    /** The SSH credentials file (providers/ssh/credentials.ts), read by the worker only; without it no host is read over SSH. */
+    SHIPSHAPE_SSH_CREDENTIALS_FILE: z.string().min(1).optional(),
+    /** The compliance profiles' folder; defaults to compliance/ in the policy folder. */
+    SHIPSHAPE_COMPLIANCE_DIR: z.string().min(1).optional(),
     SHIPSHAPE_INLET_WARNING_C: z.coerce.number().default(35),
     SHIPSHAPE_INLET_CRITICAL_C: z.coerce.number().default(40),
     SHIPSHAPE_CORRECTABLE_ERRORS_RISE: z.coerce.number().int().min(1).default(10),
@@ -114,6 +118,11 @@ export const configSchema = z
   });
 
 export type Config = z.infer<typeof configSchema>;
+
+/** The folder of the compliance profiles: SHIPSHAPE_COMPLIANCE_DIR, or compliance/ in the policy folder. */
+export function complianceDir(config: Pick<Config, 'SHIPSHAPE_COMPLIANCE_DIR' | 'SHIPSHAPE_POLICY_DIR'>): string {
+  return config.SHIPSHAPE_COMPLIANCE_DIR ?? `${config.SHIPSHAPE_POLICY_DIR.replace(/\/+$/, '')}/compliance`;
+}
 
 export class ConfigError extends Error {}
 

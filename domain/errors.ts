@@ -28,6 +28,8 @@ export const FailureType = {
   PersonOverride: 'PersonOverride',
   /** An Update arrived in a phase that does not accept it. */
   WrongPhase: 'WrongPhase',
+  /** A compliance scan named a profile the profiles' folder does not have. */
+  UnknownProfile: 'UnknownProfile',
   /** The caller may not do this (e.g. approve their own request). */
   Forbidden: 'Forbidden',
 } as const;

@@ -10,7 +10,7 @@
  * worker in-process) is what runs the activities.
  */
 import type { Pool } from 'pg';
-import type { Config } from '../config';
+import { complianceDir, type Config } from '../config';
 import type { Logger } from '../config/logger';
 import { loadInventoryFile } from '../config/inventory-file';
 import type { GuardConfig } from '../domain/guards';
@@ -25,6 +25,7 @@ import { loadCloudConfig } from '../providers/openstack/cloud-config';
 import { OpenStackProvider } from '../providers/openstack/provider';
 import { RedfishClient } from '../providers/redfish/client';
 import { BmcCredentials } from '../providers/redfish/credentials';
+import { SshCredentials } from '../providers/ssh/credentials';
 import { DEMO_FLEET, seedSimulatedFleet } from '../providers/simulated/admin';
 import { SimulatedBmc } from '../providers/simulated/bmc';
 import { SimulatedFleet } from '../providers/simulated/provider';
@@ -43,6 +44,21 @@ export function createActivityDeps(config: Config, db: Pool, logger: Logger): Ac
     notifier: createNotifier(config, logger),
     guards: createGuards(config, logger),
     telemetry: createTelemetrySettings(config),
+    compliance: createComplianceSettings(config),
+  };
+}
+
+/**
+ * What compliance scans read with: the SSH credentials file (a bad one stops the worker here, naming the
+ * file, the entry and the field; none: no host is read over SSH) and the profiles' folder.
+ */
+export function createComplianceSettings(
+  config: Pick<Config, 'SHIPSHAPE_SSH_CREDENTIALS_FILE' | 'SHIPSHAPE_COMPLIANCE_DIR' | 'SHIPSHAPE_POLICY_DIR'>,
+  env: Record<string, string | undefined> = process.env,
+): NonNullable<ActivityDeps['compliance']> {
+  return {
+    sshCredentials: SshCredentials.fromFile(config.SHIPSHAPE_SSH_CREDENTIALS_FILE, env),
+    profilesDir: complianceDir(config),
   };
 }
 

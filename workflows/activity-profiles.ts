@@ -8,7 +8,7 @@
 import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { RemediationActivities } from '../activities';
 
-/** Which activities each profile carries; the sweep's two profiles are in telemetry.ts. */
+/** Which activities each profile carries; the sweep's two profiles are in telemetry.ts, the scan's in compliance-scan.ts. */
 export const PROFILE_ACTIVITIES = {
   records: ['recordProgress', 'checkRepeatOffence', 'acquireCapacity', 'releaseCapacity'],
   hostActions: ['auditHost', 'listServersOnHost'],
@@ -19,6 +19,8 @@ export const PROFILE_ACTIVITIES = {
   sweepBookkeeping: ['startSweep', 'finishSweep'],
   sweepReads: ['sweepHosts', 'refreshHost'],
   decisions: ['verifyDecision', 'verifyStart'],
+  complianceHostLists: ['listScanHosts'],
+  complianceScans: ['scanHostCompliance'],
 } as const satisfies Record<string, ReadonlyArray<keyof RemediationActivities>>;
 
 /** The activities of one profile, and only those. */

@@ -266,6 +266,12 @@ function describeConnectError(
   return new SshError('protocol', target.host, `${where}: ${err.message}`);
 }
 
+/** A command's channel, with its exit status once the host sent it. */
+interface OpenedChannel {
+  channel: ClientChannel;
+  exit: { code: number | null; signal: string | null } | null;
+}
+
 /** One open connection: runs commands on channels of it, at most a few at a time. */
 class Connection {
   private closed = false;
@@ -339,11 +345,21 @@ class Connection {
    * A channel for the command. sshd refuses a new session while it still counts closing ones against
    * MaxSessions (10): such a refusal is retried a few times, briefly.
    */
-  private async openChannel(remote: string, command: string): Promise<ClientChannel> {
+  private async openChannel(remote: string, command: string): Promise<OpenedChannel> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await new Promise<ClientChannel>((resolve, reject) =>
-          this.client.exec(remote, (err, channel) => (err ? reject(err) : resolve(channel))),
+        return await new Promise<OpenedChannel>((resolve, reject) =>
+          this.client.exec(remote, (err, channel) => {
+            if (err) return reject(err);
+            // The exit status is listened for here, synchronously: a quick command's whole answer (data, exit
+            // status, close) can arrive in the same read as the channel's opening, and an 'exit' emitted before
+            // the caller resumes from `await` would be lost (seen under load: exit code null for `stat`).
+            const opened: OpenedChannel = { channel, exit: null };
+            channel.on('exit', (code: number | null, signalName?: string) => {
+              opened.exit = { code: typeof code === 'number' ? code : null, signal: signalName ?? null };
+            });
+            resolve(opened);
+          }),
         );
       } catch (err) {
         if (this.closed) throw this.closedError(command);
@@ -360,13 +376,12 @@ class Connection {
     const remote = this.options.killOnHost
       ? `timeout -s KILL ${((limits.timeoutMs + HOST_KILL_GRACE_MS) / 1000).toFixed(1)} sh -c ${shellQuote(command)}`
       : command;
-    const channel = await this.openChannel(remote, command);
+    const opened = await this.openChannel(remote, command);
+    const channel = opened.channel;
     return new Promise<CommandResult>((resolve, reject) => {
       this.openChannels.add(channel);
       const stdout = new Capped(limits.maxOutputBytes);
       const stderr = new Capped(limits.maxOutputBytes);
-      let exitCode: number | null = null;
-      let signal: string | null = null;
       let timedOut = false;
       const timer = setTimeout(() => {
         timedOut = true;
@@ -389,11 +404,9 @@ class Connection {
       }, limits.timeoutMs);
       channel.on('data', (chunk: Buffer) => stdout.add(chunk));
       channel.stderr.on('data', (chunk: Buffer) => stderr.add(chunk));
-      channel.on('exit', (code: number | null, signalName?: string) => {
-        exitCode = typeof code === 'number' ? code : null;
-        signal = signalName ?? null;
-      });
       channel.on('close', () => {
+        const exitCode = opened.exit?.code ?? null;
+        const signal = opened.exit?.signal ?? null;
         clearTimeout(timer);
         this.openChannels.delete(channel);
         const durationMs = Math.round(performance.now() - started);

@@ -48,7 +48,15 @@ beforeAll(async () => {
   const app = express();
   app.use(express.json());
   app.use('/v1', authenticate(env.db));
-  app.use(createComplianceRouter({ db: env.db, now }));
+  app.use(
+    createComplianceRouter({
+      db: env.db,
+      now,
+      client: env.client,
+      taskQueue: env.taskQueue,
+      workflowIdPrefix: env.workflowIdPrefix,
+    }),
+  );
   app.use(notFoundRoute);
   app.use(errorHandler(createLogger('silent', 'test')));
   server = await new Promise<Server>((ok) => {

@@ -27,8 +27,10 @@ import { findSshEndpoint, upsertSshEndpoints } from '../../db/ssh-endpoints';
 import { SshCredentials } from '../../providers/ssh/credentials';
 import type { HostKey, HostKeyPin } from '../../providers/ssh/host-key';
 import { SshError, SshExecutor, type SshTarget } from '../../providers/ssh/session';
+import { lockSshHosts } from '../support/sshhosts-lock';
 
 const SCRIPT = join(__dirname, '../sshhosts/hosts.sh');
+let releaseHosts: (() => void) | undefined;
 
 interface HostsEnv {
   user: string;
@@ -74,6 +76,7 @@ const acceptedLogins = (name: string) =>
 beforeAll(async () => {
   if (process.getuid?.() !== 0)
     throw new Error('the SSH test hosts need root (debootstrap, chroot, namespaces): run the tests as root');
+  releaseHosts = await lockSshHosts(); // one test file at a time on this checkout's hosts
   hostsScript('start'); // builds first when needed: about a minute, once
   hosts = JSON.parse(hostsScript('env')) as HostsEnv;
   credentials = SshCredentials.fromText(
@@ -94,7 +97,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await db?.end();
-  hostsScript('stop');
+  try {
+    hostsScript('stop');
+  } finally {
+    releaseHosts?.();
+  }
 });
 
 describe('one connection per host', () => {

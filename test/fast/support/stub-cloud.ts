@@ -303,6 +303,8 @@ export class StubCloud {
       sweepHosts: unused('sweepHosts'),
       finishSweep: unused('finishSweep'),
       refreshHost: unused('refreshHost'),
+      listScanHosts: unused('listScanHosts'),
+      scanHostCompliance: unused('scanHostCompliance'),
     };
   }
 
