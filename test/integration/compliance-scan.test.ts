@@ -7,8 +7,6 @@
  * one it shows gets `error` findings naming the host-key problem, and nothing
  * is sent to it, while the others are judged.
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createActivities } from '../../activities';
 import { readAuditLog } from '../../db/audit-log';
@@ -19,15 +17,14 @@ import { SshCredentials } from '../../providers/ssh/credentials';
 import { SshExecutor } from '../../providers/ssh/session';
 import { createTestEnv, PERMISSIVE_GUARDS, type TestEnv } from '../support/env';
 import { http } from '../support/http';
-import { lockSshHosts } from '../support/sshhosts-lock';
+import {
+  acceptedLogins as acceptedLoginsOf,
+  lockSshHosts,
+  sshHostsScript,
+  type SshHostsEnv,
+} from '../support/sshhosts';
 
-const SCRIPT = join(__dirname, '../sshhosts/hosts.sh');
 let releaseHosts: (() => void) | undefined;
-
-interface HostsEnv {
-  privateKeyPath: string;
-  hosts: { name: string; address: string; port: number; log: string; hostKeyFingerprint: string }[];
-}
 
 interface FindingView {
   host: string;
@@ -39,28 +36,14 @@ interface FindingView {
 }
 
 let env: TestEnv;
-let sshHosts: HostsEnv;
+let sshHosts: SshHostsEnv;
 let operator: string;
 let viewer: string;
 const executor = new SshExecutor();
 
-function hostsScript(...args: string[]): string {
-  try {
-    return execFileSync('bash', [SCRIPT, ...args], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 600_000,
-    });
-  } catch (err) {
-    const e = err as { stderr?: string; message: string };
-    throw new Error(`test/sshhosts/hosts.sh ${args.join(' ')} failed:\n${(e.stderr ?? e.message).slice(-3000)}`);
-  }
-}
-
 const sshHost = (name: string) => sshHosts.hosts.find((h) => h.name === name)!;
-/** Logins the host's sshd accepted so far (its log, from -e). */
-const acceptedLogins = (name: string) =>
-  (readFileSync(sshHost(name).log, 'utf8').match(/Accepted publickey for root/g) ?? []).length;
+/** Logins the host's sshd accepted so far. */
+const acceptedLogins = (name: string) => acceptedLoginsOf(sshHosts, name);
 
 async function waitForScan(scanId: string): Promise<{ status: string; summary: any; error: string | null }> {
   const deadline = Date.now() + 40_000;
@@ -83,8 +66,8 @@ beforeAll(async () => {
   if (process.getuid?.() !== 0)
     throw new Error('the SSH test hosts need root (debootstrap, chroot, namespaces): run the tests as root');
   releaseHosts = await lockSshHosts(); // one test file at a time on this checkout's hosts
-  hostsScript('start'); // builds first when needed: about a minute, once
-  sshHosts = JSON.parse(hostsScript('env')) as HostsEnv;
+  sshHostsScript('start'); // builds first when needed: about a minute, once
+  sshHosts = JSON.parse(sshHostsScript('env')) as SshHostsEnv;
   env = await createTestEnv({ fleet: { zones: ['zone-a'], hostsPerZone: 1, serversPerHost: 0 } });
   // The three SSH hosts as Shipshape hosts, and a fourth name for ssh-2 whose pinned key is ssh-1's.
   const names = ['ssh-1', 'ssh-2', 'ssh-3', 'ssh-2-impostor'];
@@ -133,7 +116,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await env?.close();
   try {
-    hostsScript('stop');
+    sshHostsScript('stop');
   } finally {
     releaseHosts?.();
   }

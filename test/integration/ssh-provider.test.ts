@@ -10,11 +10,8 @@
  * a changed key is refused with nothing sent); unreachable hosts and wrong
  * keys fail clearly and without the key.
  */
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { Client as PgClient } from 'pg';
 import { utils } from 'ssh2';
@@ -27,58 +24,34 @@ import { findSshEndpoint, upsertSshEndpoints } from '../../db/ssh-endpoints';
 import { SshCredentials } from '../../providers/ssh/credentials';
 import type { HostKey, HostKeyPin } from '../../providers/ssh/host-key';
 import { SshError, SshExecutor, type SshTarget } from '../../providers/ssh/session';
-import { lockSshHosts } from '../support/sshhosts-lock';
+import {
+  acceptedLogins as acceptedLoginsOf,
+  lockSshHosts,
+  sshHostsScript,
+  type SshHostsEnv,
+} from '../support/sshhosts';
 
-const SCRIPT = join(__dirname, '../sshhosts/hosts.sh');
 let releaseHosts: (() => void) | undefined;
 
-interface HostsEnv {
-  user: string;
-  privateKeyPath: string;
-  hosts: {
-    name: string;
-    address: string;
-    port: number;
-    log: string;
-    agentVersion: string;
-    hostKeyFingerprint: string;
-    hostKeys: Record<string, string>;
-  }[];
-}
-
-let hosts: HostsEnv;
+let hosts: SshHostsEnv;
 let db: Db;
 let credentials: SshCredentials;
 const wrongKey = utils.generateKeyPairSync('ed25519');
-
-function hostsScript(...args: string[]): string {
-  try {
-    return execFileSync('bash', [SCRIPT, ...args], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 600_000,
-    });
-  } catch (err) {
-    const e = err as { stderr?: string; message: string };
-    throw new Error(`test/sshhosts/hosts.sh ${args.join(' ')} failed:\n${(e.stderr ?? e.message).slice(-3000)}`);
-  }
-}
 
 const host = (name: string) => hosts.hosts.find((h) => h.name === name)!;
 const target = (name: string): SshTarget => ({ host: name, address: host(name).address, port: host(name).port });
 const pinned = (name: string): HostKeyPin => ({
   expected: { fingerprint: host(name).hostKeyFingerprint, keyType: 'ssh-ed25519' },
 });
-/** Logins the host's sshd accepted so far (its log, from -e). */
-const acceptedLogins = (name: string) =>
-  (readFileSync(host(name).log, 'utf8').match(/Accepted publickey for root/g) ?? []).length;
+/** Logins the host's sshd accepted so far. */
+const acceptedLogins = (name: string) => acceptedLoginsOf(hosts, name);
 
 beforeAll(async () => {
   if (process.getuid?.() !== 0)
     throw new Error('the SSH test hosts need root (debootstrap, chroot, namespaces): run the tests as root');
   releaseHosts = await lockSshHosts(); // one test file at a time on this checkout's hosts
-  hostsScript('start'); // builds first when needed: about a minute, once
-  hosts = JSON.parse(hostsScript('env')) as HostsEnv;
+  sshHostsScript('start'); // builds first when needed: about a minute, once
+  hosts = JSON.parse(sshHostsScript('env')) as SshHostsEnv;
   credentials = SshCredentials.fromText(
     `test:\n  username: root\n  privateKeyFile: ${hosts.privateKeyPath}\n` +
       `wrong:\n  username: root\n  privateKeyEnv: WRONG_SSH_KEY\n`,
@@ -98,7 +71,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await db?.end();
   try {
-    hostsScript('stop');
+    sshHostsScript('stop');
   } finally {
     releaseHosts?.();
   }
@@ -275,8 +248,8 @@ describe('host keys are pinned', () => {
       fingerprint: host('ssh-3').hostKeyFingerprint,
       keyType: 'ssh-ed25519',
     };
-    hostsScript('rekey', 'ssh-3');
-    const now = (JSON.parse(hostsScript('env')) as HostsEnv).hosts.find((h) => h.name === 'ssh-3')!;
+    sshHostsScript('rekey', 'ssh-3');
+    const now = (JSON.parse(sshHostsScript('env')) as SshHostsEnv).hosts.find((h) => h.name === 'ssh-3')!;
     expect(now.hostKeyFingerprint).not.toBe(old.fingerprint);
     const before = acceptedLogins('ssh-3');
     const recordAgain = jest.fn();
@@ -290,7 +263,7 @@ describe('host keys are pinned', () => {
     expect(fn).not.toHaveBeenCalled();
     expect(recordAgain).not.toHaveBeenCalled(); // a changed key is never silently accepted as a new first contact
     expect(acceptedLogins('ssh-3')).toBe(before);
-    hosts = JSON.parse(hostsScript('env')) as HostsEnv;
+    hosts = JSON.parse(sshHostsScript('env')) as SshHostsEnv;
   });
 });
 

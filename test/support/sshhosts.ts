@@ -1,8 +1,11 @@
 /**
+ * The SSH test hosts for tests: the script, what it prints, and a lock.
+ *
  * The SSH test hosts are one set per checkout (test/sshhosts/hosts.sh): a test file that uses them holds
  * this lock from before it starts them until after it stops them, so two such files in one jest run (two
  * workers) never stop, rekey or reset the hosts under each other. A lock whose holder is gone is taken over.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -42,4 +45,41 @@ export async function lockSshHosts(timeoutMs = 300_000): Promise<() => void> {
     if (Date.now() > deadline) throw new Error(`the SSH test hosts stayed locked by process ${holder} (${LOCK})`);
     await new Promise((ok) => setTimeout(ok, 200));
   }
+}
+
+/** What `hosts.sh env` prints: the hosts, the client key, each host's sshd log and host keys. */
+export interface SshHostsEnv {
+  user: string;
+  privateKeyPath: string;
+  hosts: {
+    name: string;
+    address: string;
+    port: number;
+    log: string;
+    agentVersion: string;
+    hostKeyFingerprint: string;
+    hostKeys: Record<string, string>;
+  }[];
+}
+
+const SCRIPT = join(__dirname, '../sshhosts/hosts.sh');
+
+/** Run test/sshhosts/hosts.sh; a failure says which command and ends with the script's last output. */
+export function sshHostsScript(...args: string[]): string {
+  try {
+    return execFileSync('bash', [SCRIPT, ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 600_000,
+    });
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new Error(`test/sshhosts/hosts.sh ${args.join(' ')} failed:\n${(e.stderr ?? e.message).slice(-3000)}`);
+  }
+}
+
+/** Logins a host's sshd accepted so far (its log, from -e). */
+export function acceptedLogins(hosts: SshHostsEnv, name: string): number {
+  const log = hosts.hosts.find((h) => h.name === name)!.log;
+  return (readFileSync(log, 'utf8').match(/Accepted publickey for root/g) ?? []).length;
 }
