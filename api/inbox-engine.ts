@@ -68,7 +68,7 @@ import {
 import { isFinal, type Phase } from '../domain/remediation';
 import { activeSilence, silenceEnd, silencesEndedBy, type Silence } from '../domain/silences';
 import type { Severity } from '../domain/types';
-import { coversZone, windowOccurrence } from '../domain/windows';
+import { coversZone, windowOccurrence, type MaintenanceWindow } from '../domain/windows';
 
 export interface InboxSettings {
   grouping: GroupingSettings;
@@ -126,6 +126,8 @@ export class InboxEngine {
   private timer: NodeJS.Timeout | null = null;
   private chain: Promise<void> = Promise.resolve();
   private lastFullEvaluation = 0;
+  /** Open maintenance windows' occurrences, by the window's definition. */
+  private readonly occurrences = new Map<string, { start: Date; end: Date }>();
 
   constructor(private readonly deps: InboxEngineDeps) {
     this.settings = { ...DEFAULT_INBOX_SETTINGS, ...deps.settings };
@@ -530,11 +532,25 @@ export class InboxEngine {
   }
 
   /** The guards' maintenance windows that silence (`silence: true`) and are open now, as silences. */
+  /**
+   * The window's occurrence around `now`, remembered until it ends: finding
+   * its edges steps through it minute by minute, and ticks come every second.
+   */
+  private occurrenceOf(w: MaintenanceWindow, now: Date): { start: Date; end: Date } | null {
+    const key = JSON.stringify(w);
+    const known = this.occurrences.get(key);
+    if (known && known.start <= now && now < known.end) return known;
+    const found = windowOccurrence(w, now);
+    if (found) this.occurrences.set(key, found);
+    else this.occurrences.delete(key);
+    return found;
+  }
+
   private windowSilences(now: Date): WindowSilence[] {
     const result: WindowSilence[] = [];
     for (const w of this.deps.guards().windows) {
       if (!w.silence) continue;
-      const occurrence = windowOccurrence(w, now);
+      const occurrence = this.occurrenceOf(w, now);
       if (!occurrence) continue;
       const silence: Silence = {
         id: `window:${w.name}`,
@@ -560,7 +576,11 @@ interface WindowSilence {
 
 function hold(items: ItemRow[], alerts: AlertRow[]): Map<string, Held> {
   const byItem = new Map<string, AlertRow[]>();
-  for (const a of alerts) byItem.set(a.itemId, [...(byItem.get(a.itemId) ?? []), a]);
+  for (const a of alerts) {
+    const list = byItem.get(a.itemId);
+    if (list) list.push(a);
+    else byItem.set(a.itemId, [a]);
+  }
   const held = new Map<string, Held>();
   for (const row of items)
     held.set(row.id, {
