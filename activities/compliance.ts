@@ -8,12 +8,11 @@
  * host key, refused, timed out) is evidence too: every SSH rule is `error`
  * with the reason. It never fails the activity, so one host never fails a scan.
  */
+import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import { recordHostResults } from '../db/compliance-findings';
 import { allHostIds, findHost } from '../db/hosts';
-import { findSshEndpoint } from '../db/ssh-endpoints';
-import { findPinnedHostKey, recordFirstContactKey } from '../db/ssh-host-keys';
 import {
   judgeProfile,
   planHostScan,
@@ -27,9 +26,11 @@ import {
   type SshEvidence,
 } from '../domain/compliance';
 import { FailureType } from '../domain/errors';
+import { COMPLIANCE_DRIFT_SIGNAL, COMPLIANCE_SOURCE, driftSignals, ruleKey } from '../domain/compliance-drift';
 import { loadProfiles } from '../policies/compliance-loader';
 import type { SshCredentials } from '../providers/ssh/credentials';
 import { SshError, SshExecutor, type SshSession } from '../providers/ssh/session';
+import { isUnreachable, withHostSession } from './ssh-access';
 
 export interface ComplianceDeps {
   db: Pool;
@@ -47,6 +48,10 @@ export interface HostScanInput {
   host: string;
   /** Profile names; all profiles when absent. */
   profiles?: string[];
+  /** Only these rule ids are read, judged and recorded (a fix's rescan of its rule); all when absent. */
+  rules?: string[];
+  /** Raise a drift signal for each failing rule that has a fix (default true; a fix's own rescan does not). */
+  raiseDrift?: boolean;
 }
 
 export type ResultCounts = Record<RuleResult['state'], number>;
@@ -79,40 +84,22 @@ export function createComplianceActivities(deps: ComplianceDeps) {
   }
 
   async function readSsh(host: string, commands: string[]): Promise<SshEvidence> {
-    const endpoint = await findSshEndpoint(deps.db, host);
-    if (!endpoint) return { reachable: false, error: `${host} has no SSH endpoint in the inventory` };
-    let access;
-    try {
-      access = deps.sshCredentials.resolve(endpoint.credentialsRef);
-    } catch (err) {
-      return { reachable: false, error: (err as Error).message };
-    }
-    const pinned = await findPinnedHostKey(deps.db, host);
-    Context.current().heartbeat();
-    try {
-      return await executor.withSession(
-        { host, address: endpoint.address, port: endpoint.port },
-        access,
-        {
-          expected: pinned ? { fingerprint: pinned.fingerprint, keyType: pinned.keyType } : null,
-          onFirstContact: (seen) => recordFirstContactKey(deps.db, { host, ...seen }),
-        },
-        async (session) => {
-          const outputs: Record<string, CommandOutput> = {};
-          // The session runs up to its limit at once; each output is keyed by its exact command.
-          await Promise.all(
-            commands.map(async (command) => {
-              outputs[command] = await runOne(session, command);
-              Context.current().heartbeat();
-            }),
-          );
-          return { reachable: true as const, outputs };
-        },
-      );
-    } catch (err) {
-      if (err instanceof SshError) return { reachable: false, error: err.message };
-      throw err;
-    }
+    const read = await withHostSession(
+      { db: deps.db, sshCredentials: deps.sshCredentials, executor },
+      host,
+      async (session) => {
+        const outputs: Record<string, CommandOutput> = {};
+        // The session runs up to its limit at once; each output is keyed by its exact command.
+        await Promise.all(
+          commands.map(async (command) => {
+            outputs[command] = await runOne(session, command);
+            Context.current().heartbeat();
+          }),
+        );
+        return { reachable: true as const, outputs };
+      },
+    );
+    return isUnreachable(read) ? { reachable: false, error: read.unreachable } : read;
   }
 
   async function runOne(session: SshSession, command: string): Promise<CommandOutput> {
@@ -144,7 +131,10 @@ export function createComplianceActivities(deps: ComplianceDeps) {
 
     /** Scan one host against the profiles (all when none named) and record its findings. */
     async scanHostCompliance(input: HostScanInput): Promise<HostScanResult> {
-      const profiles = profilesFor(input.profiles);
+      const only = input.rules;
+      const profiles = profilesFor(input.profiles).map((p) =>
+        only ? { ...p, rules: p.rules.filter((r) => only.includes(r.id)) } : p,
+      );
       const record = await findHost(deps.db, input.host);
       if (!record) return { host: input.host, known: false, counts: emptyCounts() };
       const facts: HostFacts = { host: record.id, roles: record.roles, zone: record.zone, labels: {} };
@@ -165,7 +155,22 @@ export function createComplianceActivities(deps: ComplianceDeps) {
           result,
         }));
       });
-      await recordHostResults(deps.db, input.host, observations, new Date());
+      const rules = new Map(profiles.flatMap((p) => p.rules.map((r) => [ruleKey(p.name, r.id), r] as const)));
+      const raise = input.raiseDrift ?? true;
+      await recordHostResults(deps.db, input.host, observations, new Date(), {
+        // Drift raises firing signals only from a scan; a fix's rescan may still resolve one.
+        signalsFor: (judgements) =>
+          driftSignals(judgements, rules)
+            .filter((d) => raise || d.status === 'resolved')
+            .map((d) => ({
+              ...d,
+              id: randomUUID(),
+              source: COMPLIANCE_SOURCE,
+              name: COMPLIANCE_DRIFT_SIGNAL,
+              receivedBy: COMPLIANCE_SOURCE,
+              reason: 'raised by a compliance scan; the redispatcher delivers it',
+            })),
+      });
 
       const counts = emptyCounts();
       observations.forEach((o) => counts[o.result.state]++);

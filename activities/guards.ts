@@ -44,6 +44,8 @@ export function createGuardActivities(deps: { db: Pool; guards: () => GuardConfi
       host: string;
       zone: string;
       policyGuards?: PolicyGuards;
+      /** A change made in place (no drain): bounded per zone among such changes; the host stays in service. */
+      inPlace?: boolean;
     }): Promise<CapacityResult> {
       const config = stricter(deps.guards(), input.policyGuards);
       let lease = await takeCapacityLease(db, input, config);

@@ -10,6 +10,7 @@ import type { BmcConnector } from '../providers/bmc';
 import type { Notifier } from '../providers/notifiers';
 import { SshCredentials } from '../providers/ssh/credentials';
 import { createComplianceActivities, type ComplianceDeps } from './compliance';
+import { createComplianceFixActivities } from './compliance-fix';
 import type { DecisionActivities } from './decisions';
 import { createGuardActivities } from './guards';
 import { createHostActivities } from './host-actions';
@@ -40,17 +41,20 @@ export function createActivities(deps: ActivityDeps) {
     bmc: deps.bmc,
     settings: { ...DEFAULT_TELEMETRY, ...deps.telemetry },
   });
+  const complianceDeps: ComplianceDeps = {
+    db: deps.db,
+    sshCredentials: SshCredentials.empty(),
+    profilesDir: 'policies/compliance',
+    ...deps.compliance,
+  };
+  const compliance = createComplianceActivities(complianceDeps);
   return {
     ...createRecordActivities(deps.db),
     ...createHostActivities({ ...deps, auditView: telemetry.auditView }),
     ...createGuardActivities(deps),
     ...telemetry.activities,
-    ...createComplianceActivities({
-      db: deps.db,
-      sshCredentials: SshCredentials.empty(),
-      profilesDir: 'policies/compliance',
-      ...deps.compliance,
-    }),
+    ...compliance,
+    ...createComplianceFixActivities({ ...complianceDeps, scan: compliance }),
   };
 }
 

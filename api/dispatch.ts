@@ -18,6 +18,7 @@
  * its deliveries to Temporal go on after the answer when they take longer
  * than a sender such as Alertmanager should wait.
  */
+import { fixTargetOf } from '../domain/compliance-drift';
 import { randomUUID } from 'node:crypto';
 import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import type { Pool } from 'pg';
@@ -320,6 +321,9 @@ export class SignalDispatcher {
       trigger,
       requestedBy: signal.receivedBy,
     };
+    // A compliance drift names the rule to fix: the workflow applies that rule's fix (workflows/compliance-fix.ts).
+    const fixTarget = fixTargetOf(signal.name, signal.labels);
+    if (fixTarget) input.complianceFix = fixTarget;
     const workflowId = remediationWorkflowId(signal.host, this.deps.workflowIdPrefix);
     const startSignature = signStart(this.deps.decisionKeys, workflowId, input);
     // A workflow in its last moments rejects new alerts; the retry then starts a fresh run.

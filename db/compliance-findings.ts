@@ -26,6 +26,7 @@ import {
 } from '../domain/compliance-findings';
 import { appendAudit } from './audit-log';
 import { Filters } from './filters';
+import { recordQueuedSignal, type RaisedSignal } from './signals';
 import { inTransaction, type Queryable } from './pool';
 
 /** The finding columns as a `Finding`, of table alias `t` when given. */
@@ -131,6 +132,7 @@ export async function recordHostResults(
   host: string,
   observations: ReadonlyArray<Omit<Observation, 'host'>>,
   now: Date,
+  opts: { signalsFor?: (judgements: readonly Judgement[]) => RaisedSignal[] } = {},
 ): Promise<RecordOutcome> {
   const seen = new Set<string>();
   for (const o of observations) {
@@ -152,6 +154,8 @@ export async function recordHostResults(
       nextFinding(previous.get(`${o.profile}\u0000${o.result.ruleId}`) ?? null, { ...o, host }, waivers, now),
     );
     await saveJudgements(tx, judgements);
+    // The signals these results raise (drift to fix) are kept with them, or neither is.
+    for (const signal of opts.signalsFor?.(judgements) ?? []) await recordQueuedSignal(tx, signal);
     return {
       findings: judgements.map((j) => j.finding),
       changes: judgements.flatMap((j) => (j.change ? [j.change] : [])),

@@ -13,7 +13,10 @@ import { inTransaction, type Queryable } from './pool';
 
 /** Leases, recent take-outs, tripped breakers and the pause: the guard state every zone shares. */
 export interface GuardState {
+  /** Leases of hosts taken out (drained); in-place leases are counted apart. */
   activeLeasesByZone: Record<string, number>;
+  /** Leases of changes made in place (a compliance fix without a drain): the host stays in service. */
+  inPlaceLeasesByZone: Record<string, number>;
   /** Counted from the zone's last breaker reset when that is later than the window's start. */
   takenInBreakerWindowByZone: Record<string, number>;
   startsInRateWindow: number;
@@ -26,13 +29,15 @@ export async function readGuardState(db: Queryable, config: GuardConfig): Promis
   const { rows } = await db.query(
     `SELECT
        (SELECT coalesce(json_object_agg(zone, n), '{}') FROM
-          (SELECT zone, count(*)::int AS n FROM guard_leases WHERE released_at IS NULL GROUP BY zone) a) AS leases,
+          (SELECT zone, count(*)::int AS n FROM guard_leases WHERE released_at IS NULL AND NOT in_place GROUP BY zone) a) AS leases,
+       (SELECT coalesce(json_object_agg(zone, n), '{}') FROM
+          (SELECT zone, count(*)::int AS n FROM guard_leases WHERE released_at IS NULL AND in_place GROUP BY zone) p) AS in_place,
        (SELECT coalesce(json_object_agg(zone, n), '{}') FROM
           (SELECT l.zone, count(*)::int AS n FROM guard_leases l
-            WHERE l.acquired_at > greatest(now() - make_interval(secs => $2::float8 * 60),
+            WHERE NOT l.in_place AND l.acquired_at > greatest(now() - make_interval(secs => $2::float8 * 60),
                                            (SELECT max(reset_at) FROM guard_breakers b WHERE b.zone = l.zone))
             GROUP BY l.zone) t) AS taken,
-       (SELECT count(*)::int FROM guard_leases WHERE acquired_at > now() - make_interval(secs => $1::float8 * 60)) AS starts,
+       (SELECT count(*)::int FROM guard_leases WHERE NOT in_place AND acquired_at > now() - make_interval(secs => $1::float8 * 60)) AS starts,
        (SELECT coalesce(json_object_agg(zone, json_build_object('at', tripped_at, 'reason', reason)), '{}')
           FROM guard_breakers WHERE reset_at IS NULL) AS tripped,
        (SELECT json_build_object('by', paused_by, 'reason', reason) FROM guard_pause) AS paused`,
@@ -41,6 +46,7 @@ export async function readGuardState(db: Queryable, config: GuardConfig): Promis
   const r = rows[0];
   return {
     activeLeasesByZone: r.leases,
+    inPlaceLeasesByZone: r.in_place,
     takenInBreakerWindowByZone: r.taken,
     startsInRateWindow: r.starts,
     trippedZones: r.tripped,
@@ -53,7 +59,7 @@ export async function readGuardState(db: Queryable, config: GuardConfig): Promis
  * is taken a moment before the host's pool state follows, and in that moment
  * it must already count.
  */
-export const HOST_IS_OUT = `(h.pool_state <> 'in-service' OR EXISTS (SELECT 1 FROM guard_leases l WHERE l.host = h.id AND l.released_at IS NULL))`;
+export const HOST_IS_OUT = `(h.pool_state <> 'in-service' OR EXISTS (SELECT 1 FROM guard_leases l WHERE l.host = h.id AND l.released_at IS NULL AND NOT l.in_place))`;
 
 /** Each zone's host count and how many of them are out. */
 export async function readZoneHosts(db: Queryable): Promise<{ zone: string; hosts: number; out: number }[]> {
@@ -100,7 +106,7 @@ export type LeaseResult = { acquired: true; trippedBreaker: string | null } | { 
  */
 export async function takeCapacityLease(
   db: Pool,
-  lease: { remediationId: string; host: string; zone: string },
+  lease: { remediationId: string; host: string; zone: string; inPlace?: boolean },
   config: GuardConfig,
 ): Promise<LeaseResult> {
   return inTransaction(db, async (tx) => {
@@ -132,25 +138,30 @@ export async function takeCapacityLease(
           }
         : undefined;
     const state = await readGuardState(tx, config);
+    const inPlace = lease.inPlace === true;
+    const sum = (byZone: Record<string, number>) => Object.values(byZone).reduce((a, b) => a + b, 0);
+    // In place, the host stays in service and its servers where they are: the same windows, pause, tripped breaker
+    // and per-zone concurrency (counted among in-place changes) hold, but no capacity leaves the zone.
     const verdict = evaluateGuards(config, {
       now: new Date(),
       zone: lease.zone,
       zoneHosts: hosts.zone_hosts,
       fleetHosts: hosts.fleet_hosts,
-      zoneOutOfService: hosts.zone_out,
-      activeLeasesZone: state.activeLeasesByZone[lease.zone] ?? 0,
-      activeLeasesFleet: Object.values(state.activeLeasesByZone).reduce((a, b) => a + b, 0),
-      startsInRateWindow: state.startsInRateWindow,
-      takenInBreakerWindow: state.takenInBreakerWindowByZone[lease.zone] ?? 0,
+      zoneOutOfService: inPlace ? 0 : hosts.zone_out,
+      activeLeasesZone: (inPlace ? state.inPlaceLeasesByZone : state.activeLeasesByZone)[lease.zone] ?? 0,
+      activeLeasesFleet: sum(inPlace ? state.inPlaceLeasesByZone : state.activeLeasesByZone),
+      startsInRateWindow: inPlace ? 0 : state.startsInRateWindow,
+      takenInBreakerWindow: inPlace ? 0 : (state.takenInBreakerWindowByZone[lease.zone] ?? 0),
       breakerTripped: state.trippedZones[lease.zone] ?? null,
       paused: state.paused,
-      zoneVcpus,
+      zoneVcpus: inPlace ? undefined : zoneVcpus,
     });
     if (!verdict.allowed) return { acquired: false, blockers: verdict.blockers };
-    await tx.query('INSERT INTO guard_leases (remediation_id, host, zone) VALUES ($1, $2, $3)', [
+    await tx.query('INSERT INTO guard_leases (remediation_id, host, zone, in_place) VALUES ($1, $2, $3, $4)', [
       lease.remediationId,
       lease.host,
       lease.zone,
+      inPlace,
     ]);
     if (verdict.tripsBreaker) {
       await tx.query('INSERT INTO guard_breakers (zone, reason) VALUES ($1, $2) ON CONFLICT DO NOTHING', [

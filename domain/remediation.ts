@@ -3,6 +3,7 @@
  * phase implies, and the view of a remediation that the API and the audit log
  * show. Pure: imported by the workflow and by the API.
  */
+import type { ComplianceTarget } from './compliance-drift';
 import type { Blocker, PolicyGuards } from './guards';
 import type { ApprovalRule, ConfirmCheck } from './policy';
 import type { PoolState, SignalOutcome, Severity, SignalStatus } from './types';
@@ -62,8 +63,11 @@ export function poolStateFor(phase: Phase, touched: boolean): PoolState {
 export const REPAIR_ACTIONS = ['power-cycle', 'reboot', 'restart-compute-service'] as const;
 export type RepairAction = (typeof REPAIR_ACTIONS)[number];
 
-/** Everything a step of the escalation ladder may do. */
-export const LADDER_ACTIONS = [...REPAIR_ACTIONS, 'notify', 'wait'] as const;
+/**
+ * Everything a step of the escalation ladder may do. `compliance-fix` applies
+ * the failing rule's own fix: the one step of a policy for compliance drift.
+ */
+export const LADDER_ACTIONS = [...REPAIR_ACTIONS, 'notify', 'wait', 'compliance-fix'] as const;
 export type LadderAction = (typeof LADDER_ACTIONS)[number];
 
 export interface LadderStep {
@@ -125,6 +129,8 @@ export interface RemediationInput {
   trigger: TriggerSignal;
   /** The API user whose signal started this remediation; they may not approve it. */
   requestedBy: string;
+  /** Set when the signal is a compliance drift: the rule whose fix this remediation applies (workflows/compliance-fix.ts). */
+  complianceFix?: ComplianceTarget;
 }
 
 export type StepStatus = 'running' | 'succeeded' | 'failed' | 'skipped';

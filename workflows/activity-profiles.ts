@@ -10,7 +10,7 @@ import type { RemediationActivities } from '../activities';
 
 /** Which activities each profile carries; the sweep's two profiles are in telemetry.ts, the scan's in compliance-scan.ts. */
 export const PROFILE_ACTIVITIES = {
-  records: ['recordProgress', 'checkRepeatOffence', 'acquireCapacity', 'releaseCapacity'],
+  records: ['recordProgress', 'checkRepeatOffence', 'acquireCapacity', 'releaseCapacity', 'markComplianceFix'],
   hostActions: ['auditHost', 'listServersOnHost'],
   serviceToggles: ['disableCompute', 'enableCompute', 'fenceHost'],
   trackedActions: ['moveServerOffHost'],
@@ -21,6 +21,8 @@ export const PROFILE_ACTIVITIES = {
   decisions: ['verifyDecision', 'verifyStart'],
   complianceHostLists: ['listScanHosts'],
   complianceScans: ['scanHostCompliance'],
+  complianceChecks: ['recheckComplianceRule'],
+  complianceFixes: ['applyComplianceFix'],
 } as const satisfies Record<string, ReadonlyArray<keyof RemediationActivities>>;
 
 /** The activities of one profile, and only those. */
@@ -86,6 +88,25 @@ export function stepActions(step: { timeoutSeconds?: number }) {
     retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
   });
 }
+
+/** A compliance rule read again on one host (one SSH connection, one transaction): a few tries, then a hand-off. */
+export const complianceChecks = proxyActivities<ProfileActivities<'complianceChecks'>>({
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '2 seconds', maximumInterval: '30 seconds', maximumAttempts: 3 },
+});
+
+/**
+ * A rule's fix run on the host: its command may take minutes (a package
+ * upgrade) and heartbeats meanwhile. Run again at most once, after a lost
+ * worker or an unreachable host: fix commands are idempotent by contract
+ * (docs/compliance.md), and a fix that ran and failed is an answer, not retried.
+ */
+export const complianceFixes = proxyActivities<ProfileActivities<'complianceFixes'>>({
+  startToCloseTimeout: '15 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '5 seconds', maximumAttempts: 2, nonRetryableErrorTypes: ['UnknownProfile'] },
+});
 
 /**
  * The check of a person's decision (signature, role), run in the worker before

@@ -7,12 +7,18 @@ import type { RemediationState } from './remediation-state';
  * Take a lease on the fleet's capacity, waiting (visibly) while a guard says
  * no. Returns null once acquired, or why it escalates after the wait timeout.
  */
-export async function waitForCapacity(r: RemediationState): Promise<string | null> {
+export async function waitForCapacity(r: RemediationState, opts: { inPlace?: boolean } = {}): Promise<string | null> {
   const { remediationId, host, zone, policy } = r.input;
   let deadline: number | null = null;
   let shown = '';
   for (;;) {
-    const result = await records.acquireCapacity({ remediationId, host, zone, policyGuards: policy.guards });
+    const result = await records.acquireCapacity({
+      remediationId,
+      host,
+      zone,
+      policyGuards: policy.guards,
+      ...(opts.inPlace ? { inPlace: true } : {}),
+    });
     if (result.acquired) {
       r.waitingForCapacity(null);
       if (result.trippedBreaker)

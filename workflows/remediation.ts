@@ -41,6 +41,7 @@ import {
   RemediationState,
   type ResumeState,
 } from './remediation-state';
+import { fixDrift, verifyFix, type FixGates } from './compliance-fix';
 import { PATCH } from './patches';
 import { checkHeldHost, drainAndClimbLadder, drainAndRepair, fenceStaysOn, liftFence, tryLiftFence } from './repair';
 
@@ -111,7 +112,11 @@ async function handOffOnFailure(r: RemediationState, run: () => Promise<Remediat
   }
 }
 
+/** The remediation workflow's gates, for the compliance fix's path. */
+const FIX_GATES: FixGates = { approvalGate, handOff: handOffUntilReturned, standDownFor };
+
 async function remediate(r: RemediationState): Promise<RemediationView> {
+  if (r.input.complianceFix) return fixDrift(r, r.input.complianceFix, FIX_GATES);
   const { host, zone, policy, trigger } = r.input;
   await r.record({
     action: 'remediation started',
@@ -318,6 +323,8 @@ async function resumeHandOff(r: RemediationState): Promise<RemediationView> {
     reason: comment || 'operator handed the host back',
     after: fixedBy ? { fixedBy } : undefined,
   });
+  // A compliance fix handed back is verified by rescanning its rule, as after the fix itself.
+  if (r.input.complianceFix) return verifyFix(r, r.input.complianceFix, FIX_GATES);
   return verifyAndReturn(r);
 }
 

@@ -38,6 +38,11 @@ export async function drainAndClimbLadder(r: RemediationState, ladder: LadderSte
         await notify(r, 'notice', step.message ?? 'notice from the policy');
         continue;
       }
+      if (step.action === 'compliance-fix') {
+        // Only a compliance drift has a rule to fix (the loader keeps this step to such policies).
+        outcomes.push('compliance-fix: this remediation has no compliance rule to fix');
+        continue;
+      }
       if (step.action === 'wait') {
         await r.step(`wait ${step.seconds}s`, () => condition(() => r.cancelRequested, (step.seconds ?? 0) * 1000));
         r.throwIfCancelled();
@@ -133,7 +138,7 @@ export async function drainAndRepair(r: RemediationState): Promise<string | null
 }
 
 /** Take the host out of scheduling and move every server away. */
-async function drain(r: RemediationState): Promise<void> {
+export async function drain(r: RemediationState): Promise<void> {
   const { host, remediationId, trigger } = r.input;
   r.takeOutOfPool();
   await r.enterPhase('draining', {

@@ -4,6 +4,7 @@
  * gets a fresh StubCloud and host; the worker's activities are the current
  * test's. Tests in a file run one after another: time is global to a server.
  */
+import type { ComplianceTarget } from '../../../domain/compliance-drift';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -77,6 +78,8 @@ export interface StartOptions {
   severity?: Severity;
   requestedBy?: string;
   signal?: string;
+  /** A compliance drift's rule: the remediation applies its fix (workflows/compliance-fix.ts). */
+  complianceFix?: ComplianceTarget;
 }
 
 export interface Harness {
@@ -175,6 +178,7 @@ export function useHarness(): Harness {
         status: 'firing' as const,
       },
       requestedBy,
+      ...(options.complianceFix ? { complianceFix: options.complianceFix } : {}),
     };
     // Signed as the API signs the remediations it starts; the worker checks it.
     const startSignature = signStart(HARNESS_KEYS.decisionKeys, workflowId, input);

@@ -13,6 +13,7 @@ import { activityInfo } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { FleetActivities as RemediationActivities } from '../../../activities';
 import type { AuditEntry } from '../../../domain/audit';
+import type { RuleFix } from '../../../domain/compliance';
 import { FailureType } from '../../../domain/errors';
 import { personOverride } from '../../../domain/health';
 import { DISABLE_REASON_PREFIX, type RemediationView } from '../../../domain/remediation';
@@ -92,6 +93,17 @@ export class StubCloud {
   capacity: (now: number) => CapacityAnswer = () => ({ acquired: true, trippedBreaker: null });
   /** The cooldown or attempts guard's verdict. */
   repeatOffence: string | null = null;
+  /**
+   * The compliance rule a drift fix works on (workflows/compliance-fix.ts): what a rescan reads, its fix, and
+   * what running the fix does — makes the rule pass, exits 0 and leaves it failing, or exits 1.
+   */
+  rule: { result: 'pass' | 'fail' | 'error'; fix: RuleFix | null; fixEffect: 'fixes' | 'no-change' | 'exits-1' } = {
+    result: 'fail',
+    fix: { ssh: 'chmod 0640 /etc/shadow', disruption: 'none', drain: false },
+    fixEffect: 'fixes',
+  };
+  /** The finding's fix under way, as markComplianceFix leaves it. */
+  fixPending: string | null = null;
   readonly activities: RemediationActivities;
   /** Changes to the host that happen by themselves at a server time (a boot finishing, a room cooling down). */
   private scheduled: { at: number; change: (host: StubHost) => void }[] = [];
@@ -150,6 +162,8 @@ export class StubCloud {
           return ['reboot'];
         case 'restartComputeService':
           return ['restart-compute-service'];
+        case 'applyComplianceFix':
+          return ['compliance-fix'];
         case 'moveServerOffHost': {
           const { serverId, kind } = c.args[0] as Args<'moveServerOffHost'>[0];
           return [`${kind ?? 'live'} ${serverId}`];
@@ -305,6 +319,31 @@ export class StubCloud {
       refreshHost: unused('refreshHost'),
       listScanHosts: unused('listScanHosts'),
       scanHostCompliance: unused('scanHostCompliance'),
+      recheckComplianceRule: async ({ ruleId }) => {
+        const { result, fix } = this.rule;
+        const state = result === 'pass' ? 'pass' : this.fixPending ? 'fix-pending' : result;
+        return {
+          state,
+          result,
+          title: `rule ${ruleId}`,
+          expected: 'mode 0640',
+          observed: result === 'pass' ? 'mode 0640' : 'mode 0644',
+          reason: result === 'pass' ? 'mode is 0640' : 'mode is 0644',
+          fix,
+        };
+      },
+      markComplianceFix: async ({ remediationId }) => {
+        this.fixPending = remediationId;
+        return this.fixPending ? 'fix-pending' : this.rule.result;
+      },
+      applyComplianceFix: async () => {
+        const effect = this.rule.fixEffect;
+        if (effect === 'fixes') this.rule.result = 'pass';
+        const command = this.rule.fix && 'ssh' in this.rule.fix ? this.rule.fix.ssh : '';
+        return effect === 'exits-1'
+          ? { command, exitCode: 1, stdout: '', stderr: 'systemctl: command not found', truncated: false }
+          : { command, exitCode: 0, stdout: '', stderr: '', truncated: false };
+      },
     };
   }
 
