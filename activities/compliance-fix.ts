@@ -37,6 +37,7 @@ export interface RuleOnHost extends ComplianceTarget {
 
 /** One rule on one host as a rescan leaves it. `missing`: the profile no longer has the rule (or the host is unknown). */
 export interface RuleCheck {
+  ruleId: string;
   state: FindingState | 'missing';
   /** The rescan's own result under the state (a `fix-pending` finding still fails, say); null when missing. */
   result: ResultState | null;
@@ -62,50 +63,67 @@ const tail = (s: string) => (s.length > TAIL ? `…${s.slice(-TAIL)}` : s);
 export function createComplianceFixActivities(deps: ComplianceFixDeps) {
   const executor = deps.sshExecutor ?? new SshExecutor();
 
-  /** The rule as the profiles folder has it now (a profile edited since the scan counts). */
-  function ruleOf(target: ComplianceTarget) {
-    const profile = loadProfiles(deps.profilesDir).find((p) => p.name === target.profile);
+  /** The profile as the folder has it now (a profile edited since the scan counts). */
+  function profileOf(name: string) {
+    const profile = loadProfiles(deps.profilesDir).find((p) => p.name === name);
     if (!profile)
       throw ApplicationFailure.nonRetryable(
-        `no compliance profile named ${target.profile} in ${deps.profilesDir}`,
+        `no compliance profile named ${name} in ${deps.profilesDir}`,
         FailureType.UnknownProfile,
       );
-    return profile.rules.find((r) => r.id === target.ruleId) ?? null;
+    return profile;
+  }
+
+  function ruleOf(target: ComplianceTarget) {
+    return profileOf(target.profile).rules.find((r) => r.id === target.ruleId) ?? null;
   }
 
   return {
-    /** Read the rule on the host again and record it (a pass clears the fix and resolves the drift). */
-    async recheckComplianceRule(input: RuleOnHost): Promise<RuleCheck> {
-      const rule = ruleOf(input);
-      const missing = (reason: string): RuleCheck => ({
+    /**
+     * Read rules of one profile on the host again (those named, or every rule of the profile) and record
+     * them; a pass clears a fix under way and resolves its drift. One SSH connection, one transaction.
+     */
+    async recheckComplianceRules(input: { host: string; profile: string; ruleIds?: string[] }): Promise<RuleCheck[]> {
+      const profile = profileOf(input.profile);
+      const ids = input.ruleIds ?? profile.rules.map((r) => r.id);
+      const missing = (ruleId: string, reason: string): RuleCheck => ({
+        ruleId,
         state: 'missing',
         result: null,
-        title: rule?.title ?? input.ruleId,
+        title: ruleId,
         expected: '',
         observed: '',
         reason,
-        fix: rule?.fix ?? null,
+        fix: null,
       });
-      if (!rule) return missing(`profile ${input.profile} has no rule ${input.ruleId} any more`);
-      const scanned = await deps.scan.scanHostCompliance({
-        host: input.host,
-        profiles: [input.profile],
-        rules: [input.ruleId],
-        raiseDrift: false,
-      });
-      if (!scanned.known) return missing(`${input.host} is not in the inventory`);
+      const present = ids.filter((id) => profile.rules.some((r) => r.id === id));
+      const scanned =
+        present.length > 0
+          ? await deps.scan.scanHostCompliance({
+              host: input.host,
+              profiles: [input.profile],
+              rules: present,
+              raiseDrift: false,
+            })
+          : null;
       const { findings } = await hostCompliance(deps.db, input.host);
-      const f = findings.find((x) => x.profile === input.profile && x.ruleId === input.ruleId);
-      if (!f) return missing(`no finding recorded for ${input.ruleId} on ${input.host}`);
-      return {
-        state: f.state,
-        result: f.resultState,
-        title: rule.title,
-        expected: f.expected,
-        observed: f.observed,
-        reason: f.reason,
-        fix: rule.fix,
-      };
+      return ids.map((ruleId) => {
+        const rule = profile.rules.find((r) => r.id === ruleId);
+        if (!rule) return missing(ruleId, `profile ${input.profile} has no rule ${ruleId} any more`);
+        if (!scanned?.known) return missing(ruleId, `${input.host} is not in the inventory`);
+        const f = findings.find((x) => x.profile === input.profile && x.ruleId === ruleId);
+        if (!f) return missing(ruleId, `no finding recorded for ${ruleId} on ${input.host}`);
+        return {
+          ruleId,
+          state: f.state,
+          result: f.resultState,
+          title: rule.title,
+          expected: f.expected,
+          observed: f.observed,
+          reason: f.reason,
+          fix: rule.fix,
+        };
+      });
     },
 
     /** Set (remediation id) or clear (null) the fix under way on the finding. */

@@ -21,7 +21,7 @@ export const PROFILE_ACTIVITIES = {
   decisions: ['verifyDecision', 'verifyStart'],
   complianceHostLists: ['listScanHosts'],
   complianceScans: ['scanHostCompliance'],
-  complianceChecks: ['recheckComplianceRule'],
+  complianceChecks: ['recheckComplianceRules'],
   complianceFixes: ['applyComplianceFix'],
 } as const satisfies Record<string, ReadonlyArray<keyof RemediationActivities>>;
 

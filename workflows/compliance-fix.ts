@@ -37,22 +37,43 @@ export interface FixGates {
 }
 
 /** Rule states that leave nothing to fix. */
-const NOTHING_TO_FIX = new Set<RuleCheck['state']>(['pass', 'not-applicable', 'waived', 'missing']);
+const SETTLED = new Set<RuleCheck['state']>(['pass', 'not-applicable', 'waived']);
 
 function fixText(fix: RuleFix): string {
   return 'ssh' in fix ? fix.ssh : `catalog action ${fix.action}`;
 }
 
-async function recheck(r: RemediationState, target: ComplianceTarget, name: string): Promise<RuleCheck> {
-  return r.step(
-    name,
-    () => complianceChecks.recheckComplianceRule({ host: r.input.host, ...target }),
-    (c) => `${target.ruleId} ${c.state}: ${c.reason}`,
-  );
-}
+/** Fixes alike in what they disturb: what one policy decision (approval, drain) covers. */
+const fixClass = (fix: RuleFix) => `${fix.disruption}/${fix.drain}`;
 
 /** A rule that fails (or fails under a fix left pending by an earlier run) is what there is to fix. */
 const stillFails = (c: RuleCheck) => (c.state === 'fail' || c.state === 'fix-pending') && c.result === 'fail';
+
+async function recheck(r: RemediationState, profile: string, name: string, ruleIds?: string[]): Promise<RuleCheck[]> {
+  return r.step(
+    name,
+    () => complianceChecks.recheckComplianceRules({ host: r.input.host, profile, ...(ruleIds ? { ruleIds } : {}) }),
+    (checks) => {
+      const failing = checks.filter(stillFails).map((c) => c.ruleId);
+      return failing.length > 0 ? `failing: ${failing.join(', ')}` : `${checks.length} rules, none failing`;
+    },
+  );
+}
+
+/**
+ * The rules this remediation fixes: the drift's own rule and every other rule
+ * of its profile that fails on the host with a fix alike (same disruption,
+ * same drain) — one approval, one lease, one drain and one rescan for all of
+ * them, rather than one rule per scan. The drift's rule first.
+ */
+function batchOf(checks: readonly RuleCheck[], target: ComplianceTarget): { batch: RuleCheck[]; cls: string | null } {
+  const own = checks.find((c) => c.ruleId === target.ruleId);
+  if (!own?.fix) return { batch: [], cls: null };
+  const cls = fixClass(own.fix);
+  const batch = checks.filter((c) => stillFails(c) && c.fix && fixClass(c.fix) === cls);
+  batch.sort((a, b) => (a.ruleId === target.ruleId ? -1 : b.ruleId === target.ruleId ? 1 : 0));
+  return { batch, cls };
+}
 
 export async function fixDrift(
   r: RemediationState,
@@ -71,20 +92,26 @@ export async function fixDrift(
   );
   const override = personOverride(state, DISABLE_REASON_PREFIX);
   if (override) return gates.standDownFor(r, override, state);
-  const first = await recheck(r, target, 'audit the rule');
-  if (NOTHING_TO_FIX.has(first.state))
-    return r.finish('false-alarm', `${target.ruleId} on ${host} is ${first.state} now: ${first.reason}`);
-  if (!stillFails(first))
+  const checks = await recheck(r, target.profile, `audit profile ${target.profile}`);
+  const own = checks.find((c) => c.ruleId === target.ruleId);
+  if (!own || SETTLED.has(own.state) || own.state === 'missing')
+    return r.finish(
+      'false-alarm',
+      `${target.ruleId} on ${host} is ${own?.state ?? 'missing'} now: ${own?.reason ?? ''}`,
+    );
+  if (!own.fix)
+    return gates.handOff(r, `${target.ruleId} fails on ${host} and its profile has no fix for it`, 'hand-off');
+  if (!stillFails(own))
     return gates.handOff(
       r,
-      `${target.ruleId} cannot be judged on ${host}, so it is not fixed: ${first.reason}`,
+      `${target.ruleId} cannot be judged on ${host}, so it is not fixed: ${own.reason}`,
       'hand-off',
     );
-  const fix = first.fix;
-  if (!fix) return gates.handOff(r, `${target.ruleId} fails on ${host} and its profile has no fix for it`, 'hand-off');
+  let { batch } = batchOf(checks, target);
+  const fix = own.fix;
   await r.record({
     action: 'problem confirmed',
-    reason: `${first.title}: expected ${first.expected}; observed ${first.observed}`,
+    reason: batch.map((c) => `${c.ruleId} (${c.title}): expected ${c.expected}; observed ${c.observed}`).join(' | '),
   });
 
   const approval = approvalPlan(policy, { zone, serverCount: state.serverCount, severity: trigger.severity });
@@ -104,7 +131,7 @@ export async function fixDrift(
   const waited = await waitForCapacity(r, { inPlace: !drains });
   if (waited !== null) return gates.handOff(r, waited, 'hand-off');
 
-  // Right before acting: the host as a person may have left it, and the rule as it reads now.
+  // Right before acting: the host as a person may have left it, and the rules as they read now.
   const now = await r.step(
     're-check before the fix',
     () => hostActions.auditHost(host),
@@ -112,34 +139,55 @@ export async function fixDrift(
   );
   const overrideNow = personOverride(now, DISABLE_REASON_PREFIX);
   if (overrideNow) return gates.standDownFor(r, overrideNow, now);
-  const before = await recheck(r, target, 're-check the rule before the fix');
-  if (!stillFails(before))
-    return r.finish('false-alarm', `${target.ruleId} on ${host} is ${before.state} now: ${before.reason}`);
-  await records.markComplianceFix({ host, ...target, remediationId: r.input.remediationId });
+  const again = await recheck(
+    r,
+    target.profile,
+    're-check the rules before the fix',
+    batch.map((c) => c.ruleId),
+  );
+  batch = again.filter(stillFails);
+  if (batch.length === 0)
+    return r.finish('false-alarm', `${again.map((c) => `${c.ruleId} is ${c.state}`).join(', ')} on ${host} now`);
+  for (const c of batch)
+    await records.markComplianceFix({
+      host,
+      profile: target.profile,
+      ruleId: c.ruleId,
+      remediationId: r.input.remediationId,
+    });
 
-  let failure: string | null = null;
+  const failures: string[] = [];
   try {
     if (drains) {
       await r.record({ action: 'drain needed', reason: drains });
       await drain(r);
     }
-    failure = await applyFix(r, target, fix);
+    await r.enterPhase('repairing', {
+      action: 'fix started',
+      reason: `${batch.map((c) => c.ruleId).join(', ')} (disruption ${fix.disruption})`,
+    });
+    for (const c of batch) {
+      const failed = await applyFix(r, { profile: target.profile, ruleId: c.ruleId }, c.fix!);
+      if (failed) failures.push(failed);
+    }
+    if (fix.disruption === 'reboot' && failures.length < batch.length) {
+      const after = await r.step('reboot', () =>
+        stepActions({ timeoutSeconds: 600 }).reboot({ host, timeoutSeconds: 600 }),
+      );
+      await r.record({ action: 'reboot', reason: `the fixes need a reboot (disruption reboot)`, after });
+    }
   } catch (err) {
     if (isInterruption(err)) throw err;
-    failure = describeFailure(err);
+    failures.push(describeFailure(err));
   }
-  return verifyFix(r, target, gates, failure);
+  return verifyFix(r, target, gates, failures);
 }
 
-/** Run the fix (and the reboot it declares); returns why it failed, or null when it ran cleanly. */
+/** Run one rule's fix; returns why it failed, or null when it ran cleanly (a rescan still decides). */
 async function applyFix(r: RemediationState, target: ComplianceTarget, fix: RuleFix): Promise<string | null> {
   const { host, remediationId } = r.input;
-  await r.enterPhase('repairing', {
-    action: 'fix started',
-    reason: `${target.ruleId}: ${fixText(fix)} (disruption ${fix.disruption})`,
-  });
-  const acts = stepActions({ timeoutSeconds: 600 });
   if ('action' in fix) {
+    const acts = stepActions({ timeoutSeconds: 600 });
     const after = await r.step(fix.action, () =>
       fix.action === 'power-cycle'
         ? acts.powerCycle({ host, timeoutSeconds: 600 })
@@ -155,63 +203,74 @@ async function applyFix(r: RemediationState, target: ComplianceTarget, fix: Rule
     () => complianceFixes.applyComplianceFix({ host, ...target, remediationId }),
     (x) => (x.exitCode === null ? `did not finish: ${x.stderr}` : `exit ${x.exitCode}`),
   );
-  const printed = { exitCode: run.exitCode, stdout: run.stdout, stderr: run.stderr, truncated: run.truncated };
+  const printed = {
+    rule: target.ruleId,
+    exitCode: run.exitCode,
+    stdout: run.stdout,
+    stderr: run.stderr,
+    truncated: run.truncated,
+  };
   if (run.exitCode !== 0) {
     const why = run.exitCode === null ? `did not finish (${run.stderr})` : `exited ${run.exitCode}`;
-    await r.record({ action: 'fix failed', reason: `${fix.ssh} ${why}`, after: printed });
-    return `the fix ${why}: ${run.stderr.trim() || run.stdout.trim() || 'no output'}`;
+    await r.record({ action: 'fix failed', reason: `${target.ruleId}: ${fixText(fix)} ${why}`, after: printed });
+    return `the fix of ${target.ruleId} ${why}: ${run.stderr.trim() || run.stdout.trim() || 'no output'}`;
   }
-  await r.record({ action: 'fix applied', reason: `${fix.ssh} exited 0`, after: printed });
-  if (fix.disruption === 'reboot') {
-    const after = await r.step('reboot', () => acts.reboot({ host, timeoutSeconds: 600 }));
-    await r.record({ action: 'reboot', reason: `the fix of ${target.ruleId} needs a reboot`, after });
-  }
+  await r.record({ action: 'fix applied', reason: `${target.ruleId}: ${fixText(fix)} exited 0`, after: printed });
   return null;
 }
 
 /**
- * Nothing counts as fixed until a rescan passes: the rule is read again up to
- * the policy's attempts. A pass returns the host (enabled again when it was
- * drained, after its health checks); anything else — or a fix that failed —
- * hands the host to an operator with what the rescan read, and the finding
- * shows its result again (no longer `fix-pending`). Also the path after an
- * operator hands the host back.
+ * Nothing counts as fixed until a rescan passes: the profile is read again up
+ * to the policy's attempts, and every rule with a fix alike the drift's must
+ * pass (or be waived, or no longer apply). Then the host returns (enabled
+ * again when it was drained, after its health checks); otherwise — or when a
+ * fix failed — the host goes to an operator with what the rescan read, and
+ * those findings show their result again (no longer `fix-pending`). Also the
+ * path after an operator hands the host back.
  */
 export async function verifyFix(
   r: RemediationState,
   target: ComplianceTarget,
   gates: FixGates,
-  failure: string | null = null,
+  failures: readonly string[] = [],
 ): Promise<RemediationView> {
   const { host, policy } = r.input;
   await r.enterPhase('verifying', {
     action: 'verification started',
-    reason: `rescan ${target.ruleId}: up to ${policy.verify.attempts} reads, ${policy.verify.intervalSeconds}s apart`,
+    reason: `rescan profile ${target.profile}: up to ${policy.verify.attempts} reads, ${policy.verify.intervalSeconds}s apart`,
   });
-  let last: RuleCheck | null = null;
-  const attempts = failure ? 1 : policy.verify.attempts; // a failed fix: read once, to record what it left
+  let open: RuleCheck[] = [];
+  let checks: RuleCheck[] = [];
+  const attempts = failures.length > 0 ? 1 : policy.verify.attempts; // a fix failed: read once, to record what it left
   for (let attempt = 1; attempt <= attempts; attempt++) {
-    last = await recheck(r, target, `rescan (read ${attempt})`);
-    if (last.state === 'pass' || last.state === 'not-applicable' || last.state === 'waived') break;
+    checks = await recheck(r, target.profile, `rescan (read ${attempt})`);
+    const own = checks.find((c) => c.ruleId === target.ruleId);
+    const cls = own?.fix ? fixClass(own.fix) : null;
+    open = checks.filter((c) => {
+      if (SETTLED.has(c.state)) return false;
+      return c.ruleId === target.ruleId || (cls !== null && c.fix !== null && fixClass(c.fix) === cls);
+    });
+    if (open.length === 0) break;
     if (attempt < attempts) await sleep(policy.verify.intervalSeconds * 1000);
   }
-  const passed = last !== null && (last.state === 'pass' || last.state === 'not-applicable' || last.state === 'waived');
-  if (failure || !passed) {
-    await records.markComplianceFix({ host, ...target, remediationId: null });
-    const reads = last ? `${target.ruleId} reads ${last.result ?? last.state}: ${last.reason}` : `${target.ruleId} was not read`;
-    return gates.handOff(r, failure ? `${failure}; ${reads}` : `the fix did not hold: ${reads}`, 'hand-off');
+  if (failures.length > 0 || open.length > 0) {
+    for (const c of checks.filter((x) => x.state === 'fix-pending'))
+      await records.markComplianceFix({ host, profile: target.profile, ruleId: c.ruleId, remediationId: null });
+    const reads =
+      open.map((c) => `${c.ruleId} reads ${c.result ?? c.state}: ${c.reason}`).join('; ') || 'the rescan passes';
+    return gates.handOff(
+      r,
+      failures.length > 0 ? `${failures.join('; ')}; ${reads}` : `the fix did not hold: ${reads}`,
+      'hand-off',
+    );
   }
 
   if (r.isOutOfPool) {
     const health = await checkHeldHost(r, 'health before return');
     const problems = confirmedProblems(health, r.checks);
     if (problems.length > 0)
-      return gates.handOff(
-        r,
-        `${target.ruleId} passes, but the host is not healthy: ${problems.join('; ')}`,
-        'hand-off',
-      );
-    await r.enterPhase('returning', { action: 'verification passed', reason: `${target.ruleId} passes; host healthy` });
+      return gates.handOff(r, `the rules pass, but the host is not healthy: ${problems.join('; ')}`, 'hand-off');
+    await r.enterPhase('returning', { action: 'verification passed', reason: `the rules pass; host healthy` });
     try {
       await r.step('enable compute service', () => serviceToggles.enableCompute(host));
     } catch (err) {
@@ -221,7 +280,8 @@ export async function verifyFix(
     }
     r.returnToPool();
   } else {
-    await r.record({ action: 'verification passed', reason: `${target.ruleId} passes` });
+    await r.record({ action: 'verification passed', reason: `the rules pass on ${host}` });
   }
-  return r.finish('returned', `${target.ruleId} passes after the fix: ${last!.reason}`);
+  const own = checks.find((c) => c.ruleId === target.ruleId);
+  return r.finish('returned', `${target.ruleId} passes after the fix: ${own?.reason ?? ''}`);
 }

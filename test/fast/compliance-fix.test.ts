@@ -26,7 +26,7 @@ describe('a compliance fix in place (shipped compliance-drift policy)', () => {
       [{ host: r.cloud.host.name, ...target, remediationId: r.remediationId }],
     ]);
     // Read before acting, again right before the fix, then the rescan that confirms it.
-    expect(r.cloud.callsOf('recheckComplianceRule')).toHaveLength(3);
+    expect(r.cloud.callsOf('recheckComplianceRules')).toHaveLength(3);
     expect(r.cloud.auditActions).toEqual(
       expect.arrayContaining(['problem confirmed', 'fix started', 'fix applied', 'verification passed']),
     );
@@ -52,7 +52,7 @@ describe('a compliance fix in place (shipped compliance-drift policy)', () => {
     const v = await r.untilPhase('awaiting-operator');
 
     expect(v.handOff?.reason).toMatch(
-      /^the fix exited 1: systemctl: command not found; os.shadow-mode reads fail: mode is 0644/,
+      /^the fix of os.shadow-mode exited 1: systemctl: command not found; os.shadow-mode reads fail: os.shadow-mode drifted/,
     );
     expect(r.cloud.auditEntry('fix failed')?.after).toMatchObject({
       exitCode: 1,
@@ -60,22 +60,59 @@ describe('a compliance fix in place (shipped compliance-drift policy)', () => {
     });
     expect(r.cloud.auditActions).not.toContain('fix applied');
     expect(r.cloud.callsOf('markComplianceFix').at(-1)?.[0]).toMatchObject({ remediationId: null });
-    expect(r.cloud.fixPending).toBeNull();
+    expect(r.cloud.fixPending['os.shadow-mode']).toBeNull();
   });
 
   test('a fix that exits 0 but does not hold: the rescans still fail, an operator gets it; once they fix it and hand it back, the rescan returns it', async () => {
     const r = await h.start(shippedPolicy('compliance-drift'), (c) => void (c.rule.fixEffect = 'no-change'), drift);
     const v = await r.untilPhase('awaiting-operator');
 
-    expect(v.handOff?.reason).toMatch(/^the fix did not hold: os.shadow-mode reads fail: mode is 0644/);
-    expect(r.cloud.callsOf('recheckComplianceRule')).toHaveLength(2 + 3); // before, right before, 3 rescans
-    expect(r.cloud.fixPending).toBeNull();
+    expect(v.handOff?.reason).toMatch(/^the fix did not hold: os.shadow-mode reads fail: os.shadow-mode drifted/);
+    expect(r.cloud.callsOf('recheckComplianceRules')).toHaveLength(2 + 3); // before, right before, 3 rescans
+    expect(r.cloud.fixPending['os.shadow-mode']).toBeNull();
 
     r.cloud.rule.result = 'pass'; // the operator set the mode by hand
     await r.handBack('operator-1', 'chmod 0640 /etc/shadow by hand; config management no longer resets it');
     const done = await r.result();
     expect(done.phase).toBe('returned');
     expect(done.outcome?.reason).toMatch(/^os.shadow-mode passes after the fix/);
+  });
+});
+
+describe('every drift alike on the host in one remediation', () => {
+  test("the profile's other failing rules with a fix alike are fixed in the same run (one lease, one rescan); a disruptive one is left to its own policy; one fix failing hands the host off naming it, while the others' passes stand", async () => {
+    const r = await h.start(
+      shippedPolicy('compliance-drift'),
+      (c) => {
+        c.rules['os.etc-no-world-writable'] = {
+          result: 'fail',
+          fix: { ssh: 'find /etc -perm -0002 -exec chmod o-w {} +', disruption: 'none', drain: false },
+          fixEffect: 'fixes',
+        };
+        c.rules['os.time-synchronised'] = {
+          result: 'fail',
+          fix: { ssh: 'systemctl enable --now systemd-timesyncd', disruption: 'none', drain: false },
+          fixEffect: 'exits-1',
+        };
+        c.rules['os.openssh-regresshion-fixed'] = {
+          result: 'fail',
+          fix: { ssh: 'apt-get install -y --only-upgrade openssh-server', disruption: 'service-restart', drain: false },
+          fixEffect: 'fixes',
+        };
+      },
+      drift,
+    );
+    const v = await r.untilPhase('awaiting-operator');
+
+    const fixed = r.cloud.callsOf('applyComplianceFix').map(([x]) => x.ruleId);
+    expect(fixed).toEqual(['os.shadow-mode', 'os.etc-no-world-writable', 'os.time-synchronised']); // the drift's own first
+    expect(r.cloud.callsOf('acquireCapacity')).toHaveLength(1);
+    expect(r.cloud.rules['os.openssh-regresshion-fixed']!.result).toBe('fail'); // disruptive: not this policy's to fix
+    expect(v.handOff?.reason).toMatch(/^the fix of os.time-synchronised exited 1: systemctl: command not found; /);
+    expect(v.handOff?.reason).toContain('os.time-synchronised reads fail');
+    expect(v.handOff?.reason).not.toContain('os.shadow-mode reads');
+    expect(r.cloud.rules['os.shadow-mode']!.result).toBe('pass');
+    expect(r.cloud.rules['os.etc-no-world-writable']!.result).toBe('pass');
   });
 });
 

@@ -47,6 +47,13 @@ export interface StubHost {
   bmc: { health: 'ok' | 'warning' | 'critical'; reasons: string[] };
 }
 
+/** A compliance rule on the stub host: what a rescan reads, its fix, and what running the fix does. */
+export interface StubRule {
+  result: 'pass' | 'fail' | 'error';
+  fix: RuleFix | null;
+  fixEffect: 'fixes' | 'no-change' | 'exits-1';
+}
+
 export interface Call {
   name: ActivityName;
   args: unknown[];
@@ -97,13 +104,20 @@ export class StubCloud {
    * The compliance rule a drift fix works on (workflows/compliance-fix.ts): what a rescan reads, its fix, and
    * what running the fix does — makes the rule pass, exits 0 and leaves it failing, or exits 1.
    */
-  rule: { result: 'pass' | 'fail' | 'error'; fix: RuleFix | null; fixEffect: 'fixes' | 'no-change' | 'exits-1' } = {
-    result: 'fail',
-    fix: { ssh: 'chmod 0640 /etc/shadow', disruption: 'none', drain: false },
-    fixEffect: 'fixes',
+  rules: Record<string, StubRule> = {
+    'os.shadow-mode': {
+      result: 'fail',
+      fix: { ssh: 'chmod 0640 /etc/shadow', disruption: 'none', drain: false },
+      fixEffect: 'fixes',
+    },
   };
-  /** The finding's fix under way, as markComplianceFix leaves it. */
-  fixPending: string | null = null;
+  /** Each finding's fix under way, as markComplianceFix leaves it. */
+  readonly fixPending: Record<string, string | null> = {};
+
+  /** The drift's own rule (os.shadow-mode). */
+  get rule(): StubRule {
+    return this.rules['os.shadow-mode']!;
+  }
   readonly activities: RemediationActivities;
   /** Changes to the host that happen by themselves at a server time (a boot finishing, a room cooling down). */
   private scheduled: { at: number; change: (host: StubHost) => void }[] = [];
@@ -319,28 +333,30 @@ export class StubCloud {
       refreshHost: unused('refreshHost'),
       listScanHosts: unused('listScanHosts'),
       scanHostCompliance: unused('scanHostCompliance'),
-      recheckComplianceRule: async ({ ruleId }) => {
-        const { result, fix } = this.rule;
-        const state = result === 'pass' ? 'pass' : this.fixPending ? 'fix-pending' : result;
-        return {
-          state,
-          result,
-          title: `rule ${ruleId}`,
-          expected: 'mode 0640',
-          observed: result === 'pass' ? 'mode 0640' : 'mode 0644',
-          reason: result === 'pass' ? 'mode is 0640' : 'mode is 0644',
-          fix,
-        };
+      recheckComplianceRules: async ({ ruleIds }) =>
+        (ruleIds ?? Object.keys(this.rules)).map((ruleId) => {
+          const rule = this.rules[ruleId]!;
+          const { result, fix } = rule;
+          return {
+            ruleId,
+            state: result === 'pass' ? 'pass' : this.fixPending[ruleId] ? 'fix-pending' : result,
+            result,
+            title: `rule ${ruleId}`,
+            expected: 'compliant',
+            observed: result === 'pass' ? 'compliant' : 'drifted',
+            reason: result === 'pass' ? `${ruleId} holds` : `${ruleId} drifted`,
+            fix,
+          };
+        }),
+      markComplianceFix: async ({ ruleId, remediationId }) => {
+        this.fixPending[ruleId] = remediationId;
+        return remediationId ? 'fix-pending' : this.rules[ruleId]!.result;
       },
-      markComplianceFix: async ({ remediationId }) => {
-        this.fixPending = remediationId;
-        return this.fixPending ? 'fix-pending' : this.rule.result;
-      },
-      applyComplianceFix: async () => {
-        const effect = this.rule.fixEffect;
-        if (effect === 'fixes') this.rule.result = 'pass';
-        const command = this.rule.fix && 'ssh' in this.rule.fix ? this.rule.fix.ssh : '';
-        return effect === 'exits-1'
+      applyComplianceFix: async ({ ruleId }) => {
+        const rule = this.rules[ruleId]!;
+        if (rule.fixEffect === 'fixes') rule.result = 'pass';
+        const command = rule.fix && 'ssh' in rule.fix ? rule.fix.ssh : '';
+        return rule.fixEffect === 'exits-1'
           ? { command, exitCode: 1, stdout: '', stderr: 'systemctl: command not found', truncated: false }
           : { command, exitCode: 0, stdout: '', stderr: '', truncated: false };
       },
