@@ -180,7 +180,7 @@ export async function fixDrift(
     if (isInterruption(err)) throw err;
     failures.push(describeFailure(err));
   }
-  return verifyFix(r, target, gates, failures);
+  return verifyFix(r, target, gates, { ruleIds: batch.map((c) => c.ruleId), failures });
 }
 
 /** Run one rule's fix; returns why it failed, or null when it ran cleanly (a rescan still decides). */
@@ -219,21 +219,29 @@ async function applyFix(r: RemediationState, target: ComplianceTarget, fix: Rule
   return null;
 }
 
+/** What the fix tried: its rules, and the fixes that failed (why). */
+export interface FixesTried {
+  ruleIds: string[];
+  failures: string[];
+}
+
 /**
  * Nothing counts as fixed until a rescan passes: the profile is read again up
- * to the policy's attempts, and every rule with a fix alike the drift's must
- * pass (or be waived, or no longer apply). Then the host returns (enabled
- * again when it was drained, after its health checks); otherwise — or when a
- * fix failed — the host goes to an operator with what the rescan read, and
- * those findings show their result again (no longer `fix-pending`). Also the
- * path after an operator hands the host back.
+ * to the policy's attempts, and every rule the fix tried must pass (or be
+ * waived, or no longer apply). After an operator hands the host back (what
+ * was tried is not carried across a long hand-off), that is the drift's own
+ * rule and every rule with a fix alike that fails. Then the host returns
+ * (enabled again when it was drained, after its health checks); otherwise —
+ * or when a fix failed — it goes to an operator with what the rescan read,
+ * and those findings show their result again (no longer `fix-pending`).
  */
 export async function verifyFix(
   r: RemediationState,
   target: ComplianceTarget,
   gates: FixGates,
-  failures: readonly string[] = [],
+  tried: FixesTried | null = null,
 ): Promise<RemediationView> {
+  const failures = tried?.failures ?? [];
   const { host, policy } = r.input;
   await r.enterPhase('verifying', {
     action: 'verification started',
@@ -248,7 +256,8 @@ export async function verifyFix(
     const cls = own?.fix ? fixClass(own.fix) : null;
     open = checks.filter((c) => {
       if (SETTLED.has(c.state)) return false;
-      return c.ruleId === target.ruleId || (cls !== null && c.fix !== null && fixClass(c.fix) === cls);
+      if (tried) return tried.ruleIds.includes(c.ruleId);
+      return c.ruleId === target.ruleId || (stillFails(c) && cls !== null && c.fix !== null && fixClass(c.fix) === cls);
     });
     if (open.length === 0) break;
     if (attempt < attempts) await sleep(policy.verify.intervalSeconds * 1000);
@@ -257,7 +266,11 @@ export async function verifyFix(
     for (const c of checks.filter((x) => x.state === 'fix-pending'))
       await records.markComplianceFix({ host, profile: target.profile, ruleId: c.ruleId, remediationId: null });
     const reads =
-      open.map((c) => `${c.ruleId} reads ${c.result ?? c.state}: ${c.reason}`).join('; ') || 'the rescan passes';
+      open.map((c) => `${c.ruleId} reads ${c.result ?? c.state}: ${c.reason}`).join('; ') ||
+      'every rule tried reads pass now, but a fix that failed may not have taken full effect (a service not reloaded, say): check before handing back';
+    // Fixed in place, the host never left the pool: its lease goes now, so one host waiting for a person does not
+    // hold every other fix of the zone back. A drained host keeps its lease: it is out until it returns.
+    if (!r.isOutOfPool) await records.releaseCapacity(r.input.remediationId);
     return gates.handOff(
       r,
       failures.length > 0 ? `${failures.join('; ')}; ${reads}` : `the fix did not hold: ${reads}`,

@@ -60,6 +60,8 @@ describe('a compliance fix in place (shipped compliance-drift policy)', () => {
     });
     expect(r.cloud.auditActions).not.toContain('fix applied');
     expect(r.cloud.callsOf('markComplianceFix').at(-1)?.[0]).toMatchObject({ remediationId: null });
+    // Fixed in place, the host never left the pool: its lease is released at the hand-off, not held for the person.
+    expect(r.cloud.callsOf('releaseCapacity')).toEqual([[r.remediationId]]);
     expect(r.cloud.fixPending['os.shadow-mode']).toBeNull();
   });
 

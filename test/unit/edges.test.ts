@@ -111,7 +111,14 @@ describe('policy files', () => {
   });
   test('the shipped policies load', () => {
     const names = loadPolicies(join(__dirname, '..', '..', 'policies')).map((p) => p.name);
-    expect(names).toEqual(['hardware-degraded', 'hardware-fault', 'host-down', 'inlet-temperature']);
+    expect(names).toEqual([
+      'compliance-drift',
+      'compliance-drift-disruptive',
+      'hardware-degraded',
+      'hardware-fault',
+      'host-down',
+      'inlet-temperature',
+    ]);
   });
   test('the published JSON Schema is the one the policy schema produces (npm run build writes it)', () => {
     expect(readFileSync(POLICY_SCHEMA_PATH, 'utf8')).toBe(renderPolicySchema());
