@@ -340,7 +340,9 @@ export class SignalDispatcher {
           { key: POLICY, value: policy.name },
           { key: PHASE, value: 'auditing' },
         ],
-        staticSummary: `Remediate ${signal.host}: ${signal.name} (${policy.name})`,
+        staticSummary: fixTarget
+          ? `Fix ${fixTarget.ruleId} (${fixTarget.profile}) on ${signal.host} (${policy.name})`
+          : `Remediate ${signal.host}: ${signal.name} (${policy.name})`,
         staticDetails: `Started by ${signal.receivedBy} from ${signal.source}; policy ${policy.name}@${policy.policy.version}`,
       });
       try {
