@@ -381,8 +381,8 @@ export class RedfishClient {
       this.link(system.Links?.Chassis?.[0]?.['@odata.id'], systemUrl, 'Links.Chassis[0]') ??
       (await this.firstMember(this.own('/redfish/v1/Chassis')));
     const settingsLink = (name: 'Bios' | 'SecureBoot'): URL => {
-      const links = this.valid(rf.systemSettingsLinks, raw, at, '');
-      const url = this.link(links[name]?.['@odata.id'], systemUrl, name);
+      const ref = this.valid(rf.link.nullish(), raw[name], at, name);
+      const url = this.link(ref?.['@odata.id'], systemUrl, name);
       if (!url) throw new BmcError('unsupported', `${this.base.host}: ${at}: the system links no ${name} resource`);
       return url;
     };

@@ -121,7 +121,6 @@ export const memoryMetrics = z.looseObject({
 
 /** What a compliance scan reads of the system beyond `system`: each validated on its own, so one bad field is one error. */
 export const systemModel = z.string().nullish();
-export const systemSettingsLinks = z.looseObject({ Bios: link.nullish(), SecureBoot: link.nullish() });
 export const chassisModel = z.looseObject({ Model: str });
 /** DMTF Bios: attribute values are strings, numbers, booleans or null (null: no value; left out). */
 export const bios = z.looseObject({
