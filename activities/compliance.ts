@@ -1,18 +1,21 @@
 /**
  * The compliance scan of one host: what its profiles need is planned
- * (domain `planHostScan`), read once (one SSH connection for every command,
- * the latest BMC snapshot), judged (domain `judgeProfile`) and recorded as
- * findings in one transaction (db `recordHostResults`).
+ * (domain `planHostScan`), read once (one SSH connection for every command;
+ * the BMC's latest snapshot, or the BMC itself when the snapshot cannot
+ * answer; the cloud's compute facts, read once for the whole fleet), judged
+ * (domain `judgeProfile`) and recorded as findings in one transaction
+ * (db `recordHostResults`).
  *
  * A host that cannot be read over SSH (no endpoint, no credentials, a wrong
- * host key, refused, timed out) is evidence too: every SSH rule is `error`
- * with the reason. It never fails the activity, so one host never fails a scan.
+ * host key, refused, timed out), a BMC that cannot be read, or a cloud that
+ * does not answer is evidence too: every rule of that kind is `error` with
+ * the reason. It never fails the activity, so one host never fails a scan.
  */
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import { recordHostResults } from '../db/compliance-findings';
-import { allHostIds, findHost } from '../db/hosts';
+import { allHostIds, bmcEndpointsOf, findHost, type HostRecord } from '../db/hosts';
 import {
   judgeProfile,
   planHostScan,
@@ -25,9 +28,18 @@ import {
   type RuleResult,
   type SshEvidence,
 } from '../domain/compliance';
+import {
+  hypervisorVersionsOf,
+  liveRedfishReason,
+  openstackEvidenceFor,
+  type OpenStackInput,
+  type RedfishField,
+} from '../domain/compliance-platform';
 import { FailureType } from '../domain/errors';
+import type { ComputeFleetFacts, FleetProvider } from '../domain/provider';
 import { COMPLIANCE_DRIFT_SIGNAL, COMPLIANCE_SOURCE, driftSignals, ruleKey } from '../domain/compliance-drift';
 import { loadProfiles } from '../policies/compliance-loader';
+import { BmcError, type BmcConnector } from '../providers/bmc';
 import type { SshCredentials } from '../providers/ssh/credentials';
 import { SshError, SshExecutor, type SshSession } from '../providers/ssh/session';
 import { isUnreachable, withHostSession } from './ssh-access';
@@ -42,6 +54,16 @@ export interface ComplianceDeps {
   sshExecutor?: SshExecutor;
   /** Each command's timeout (default 30 s). */
   commandTimeoutMs?: number;
+  /** How BMCs are reached for a live read (credentials resolved in the worker); none: rules of kind `redfish` judge the snapshot only. */
+  bmc?: BmcConnector;
+  /** The cloud, for rules of kind `openstack`; none: they are `error`. */
+  provider?: FleetProvider;
+  /** A BMC snapshot older than this is not judged: the BMC is read live (default 1 h). */
+  redfishSnapshotMaxAgeMs?: number;
+  /** The longest a live BMC read may take (default 30 s). */
+  bmcReadDeadlineMs?: number;
+  /** How long one reading of the cloud's compute facts serves the hosts of a scan (default 30 s). */
+  openstackFactsTtlMs?: number;
 }
 
 export interface HostScanInput {
@@ -63,12 +85,17 @@ export interface HostScanResult {
   counts: ResultCounts;
   /** Why the host was not read over SSH, when it was not. */
   sshError?: string;
+  /** Why the host's BMC was not read, when its rules needed it and it was not. */
+  bmcError?: string;
+  /** Why the cloud was not read, when the host's rules needed it and it was not. */
+  openstackError?: string;
 }
 
 const emptyCounts = (): ResultCounts => ({ pass: 0, fail: 0, error: 0, 'not-applicable': 0 });
 
 export function createComplianceActivities(deps: ComplianceDeps) {
   const executor = deps.sshExecutor ?? new SshExecutor();
+  const computeFleet = cachedComputeFleet(deps.provider, deps.openstackFactsTtlMs ?? 30_000);
 
   /** The profiles asked for; an unknown name is a scan input error, not a host's. */
   function profilesFor(names?: string[]): ComplianceProfile[] {
@@ -100,6 +127,47 @@ export function createComplianceActivities(deps: ComplianceDeps) {
       },
     );
     return isUnreachable(read) ? { reachable: false, error: read.unreachable } : read;
+  }
+
+  /**
+   * The BMC evidence: the sweep's snapshot when it carries every field the rules need and is fresh enough,
+   * else the BMC read live (only those fields). A BMC that cannot be read is the reason every rule of kind
+   * `redfish` gives as `error`; credentials are resolved by the connector, here in the worker.
+   */
+  async function readRedfish(record: HostRecord, fields: RedfishField[]): Promise<RedfishInput> {
+    const { bmc, readAt } = record.snapshot;
+    const now = new Date();
+    const live = liveRedfishReason(fields, bmc ? readAt : null, now, deps.redfishSnapshotMaxAgeMs ?? 3_600_000);
+    if (!live) {
+      return bmc && readAt ? redfishEvidenceFromReading(bmc, readAt.toISOString()) : { unread: 'no BMC reading yet' };
+    }
+    if (!deps.bmc) return { unread: `a live read is needed (${live}) and this worker reaches no BMCs` };
+    const endpoint = (await bmcEndpointsOf(deps.db, [record.id])).get(record.id) ?? null;
+    if (!endpoint) return { unread: `${record.id} has no BMC endpoint in the inventory` };
+    const deadlineMs = deps.bmcReadDeadlineMs ?? 30_000;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const client = deps.bmc(record.id, endpoint);
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new BmcError('unreachable', `reading took longer than ${deadlineMs / 1000}s`)),
+          deadlineMs,
+        );
+      });
+      const settings = await Promise.race([client.readSettings(fields), deadline]);
+      return { source: 'live', readAt: new Date().toISOString(), ...settings };
+    } catch (err) {
+      // Unreachable, refused, wrong credentials, garbage in the system resource: the host's redfish rules say why.
+      return { unread: err instanceof BmcError ? err.message : `the BMC read failed: ${(err as Error).message}` };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async function readOpenStack(host: string): Promise<OpenStackInput> {
+    const fleet = await computeFleet();
+    if ('unread' in fleet) return fleet;
+    return openstackEvidenceFor(fleet.facts, host, fleet.versions);
   }
 
   async function runOne(session: SshSession, command: string): Promise<CommandOutput> {
@@ -140,12 +208,16 @@ export function createComplianceActivities(deps: ComplianceDeps) {
       const facts: HostFacts = { host: record.id, roles: record.roles, zone: record.zone, labels: {} };
       const plan = planHostScan(profiles, facts);
 
-      const ssh = plan.sshCommands.length > 0 ? await readSsh(input.host, plan.sshCommands) : undefined;
-      const redfish: RedfishInput =
-        record.snapshot.bmc && record.snapshot.readAt
-          ? redfishEvidenceFromReading(record.snapshot.bmc, record.snapshot.readAt.toISOString())
-          : { unread: 'no BMC reading yet' };
-      const evidence: HostEvidence = { facts, ssh, redfish, openstack: { unread: 'not read by scans yet' } };
+      // The three kinds are read at once: SSH, the BMC and the cloud are different machines. A slow BMC or
+      // cloud answers within its own deadline; the heartbeat says the activity is alive meanwhile.
+      const ticker = setInterval(() => Context.current().heartbeat(), 10_000);
+      const [ssh, redfish, openstack] = await Promise.all([
+        plan.sshCommands.length > 0 ? readSsh(input.host, plan.sshCommands) : undefined,
+        plan.redfishFields.length > 0 ? readRedfish(record, plan.redfishFields) : undefined,
+        plan.openstackFields.length > 0 ? readOpenStack(input.host) : undefined,
+      ]).finally(() => clearInterval(ticker));
+      Context.current().heartbeat();
+      const evidence: HostEvidence = { facts, ssh, redfish, openstack };
 
       const observations = profiles.flatMap((profile) => {
         const severity = new Map(profile.rules.map((r) => [r.id, r.severity]));
@@ -174,9 +246,40 @@ export function createComplianceActivities(deps: ComplianceDeps) {
 
       const counts = emptyCounts();
       observations.forEach((o) => counts[o.result.state]++);
-      return { host: input.host, known: true, counts, ...(ssh && !ssh.reachable ? { sshError: ssh.error } : {}) };
+      return {
+        host: input.host,
+        known: true,
+        counts,
+        ...(ssh && !ssh.reachable ? { sshError: ssh.error } : {}),
+        ...(redfish && 'unread' in redfish ? { bmcError: redfish.unread } : {}),
+        ...(openstack && 'unread' in openstack ? { openstackError: openstack.unread } : {}),
+      };
     },
   };
 }
 
 export type ComplianceActivities = ReturnType<typeof createComplianceActivities>;
+
+type FleetReading = { facts: ComputeFleetFacts; versions: Record<string, string> } | { unread: string };
+
+/**
+ * One reading of the cloud's compute facts shared by every host scanned within `ttlMs` in this worker (and by
+ * hosts asking at once: one request in flight). A scan of 1,000 hosts in batches of 16 asks the cloud about once
+ * per `ttlMs`, not 1,000 times. A failed reading is kept as long, so a cloud that is down is not asked per host.
+ */
+function cachedComputeFleet(provider: FleetProvider | undefined, ttlMs: number): () => Promise<FleetReading> {
+  let cached: { at: number; reading: Promise<FleetReading> } | null = null;
+  return () => {
+    if (!provider) return Promise.resolve({ unread: 'this worker has no fleet provider' });
+    const now = Date.now();
+    if (cached && now - cached.at < ttlMs) return cached.reading;
+    const reading = provider.readComputeFleet().then(
+      (facts): FleetReading => ({ facts, versions: hypervisorVersionsOf(facts) }),
+      (err: unknown): FleetReading => ({
+        unread: `the ${provider.name} cloud was not read: ${(err as Error).message}`,
+      }),
+    );
+    cached = { at: now, reading };
+    return reading;
+  };
+}

@@ -45,6 +45,8 @@ export function createActivities(deps: ActivityDeps) {
     db: deps.db,
     sshCredentials: SshCredentials.empty(),
     profilesDir: 'policies/compliance',
+    bmc: deps.bmc,
+    provider: deps.provider,
     ...deps.compliance,
   };
   const compliance = createComplianceActivities(complianceDeps);

@@ -7,6 +7,7 @@
  */
 import { compareDebianVersions, readDebianVersion } from './debian-version';
 import { cannotJudge, fails, passes, type Verdict } from './compliance-verdict';
+import type { ComputeFleetFacts } from './provider';
 import type { BmcReading } from './telemetry';
 
 export type RedfishCheck =
@@ -34,7 +35,15 @@ export interface RedfishEvidence {
   biosAttributes: Readonly<Record<string, string | number | boolean>> | null;
   secureBoot: boolean | null;
   psuRedundancy: 'ok' | 'lost' | 'unknown';
+  /**
+   * Why a field is null (or `psuRedundancy` unknown) when the BMC was read but that part was not there or
+   * was malformed: the rule that needs it is an `error` with this reason (it names the resource and field).
+   */
+  problems?: Partial<Record<RedfishField, string>>;
 }
+
+/** What a live BMC read gives: the evidence without where and when it was read. */
+export type RedfishSettings = Omit<RedfishEvidence, 'source' | 'readAt'>;
 
 /** A BMC that could not be read, or a host with none: the rules of kind `redfish` are errors naming why. */
 export type RedfishInput = RedfishEvidence | { unread: string };
@@ -66,6 +75,31 @@ export function redfishEvidenceFromReading(reading: BmcReading, readAt: string):
   };
 }
 
+/** The fields the telemetry sweep's snapshot carries; the others need a live read. */
+export const SNAPSHOT_REDFISH_FIELDS: readonly RedfishField[] = ['biosVersion', 'bmcFirmware', 'psuRedundancy'];
+
+/**
+ * Whether a scan reads the BMC live rather than judging from the sweep's latest snapshot, and why; null: the
+ * snapshot will do. Live when a needed field is not in snapshots at all (model, BIOS attributes, secure boot),
+ * when there is no snapshot, or when it is older than `maxAgeMs` (firmware that changed since stays stale
+ * otherwise). Profiles have no per-rule source option: the scan asks the BMC only when it must.
+ */
+export function liveRedfishReason(
+  fields: readonly RedfishField[],
+  snapshotReadAt: Date | null,
+  now: Date,
+  maxAgeMs: number,
+): string | null {
+  if (fields.length === 0) return null;
+  const missing = fields.filter((f) => !SNAPSHOT_REDFISH_FIELDS.includes(f));
+  if (missing.length > 0) return `the snapshot carries no ${missing.join(', ')}`;
+  if (!snapshotReadAt) return 'no BMC snapshot yet';
+  const age = now.getTime() - snapshotReadAt.getTime();
+  if (age > maxAgeMs)
+    return `the snapshot is ${Math.round(age / 60_000)} min old (more than ${Math.round(maxAgeMs / 60_000)} min)`;
+  return null;
+}
+
 export function redfishFields(check: RedfishCheck): RedfishField[] {
   switch (check.type) {
     case 'firmware':
@@ -85,12 +119,18 @@ export function judgeRedfish(check: RedfishCheck, input: RedfishInput | undefine
   if ('unread' in input) return cannotJudge(expected, `BMC not read: ${input.unread}`);
   const e = input;
   const from = `${e.source} of ${e.readAt}`;
+  const missing = (field: RedfishField, otherwise: string): Verdict =>
+    cannotJudge(expected, e.problems?.[field] ? `${e.problems[field]} (${from})` : otherwise);
   switch (check.type) {
     case 'firmware': {
       const name = check.component === 'bios' ? 'BIOS' : 'BMC firmware';
       const version = check.component === 'bios' ? e.biosVersion : e.bmcFirmware;
-      if (e.model === null) return cannotJudge(expected, `the system model is not in the BMC reading (${from})`);
-      if (version === null) return cannotJudge(expected, `the ${name} version is not in the BMC reading (${from})`);
+      if (e.model === null) return missing('model', `the system model is not in the BMC reading (${from})`);
+      if (version === null)
+        return missing(
+          check.component === 'bios' ? 'biosVersion' : 'bmcFirmware',
+          `the ${name} version is not in the BMC reading (${from})`,
+        );
       const observed = `${e.model}: ${name} ${version}`;
       const allowed = check.allowed[e.model];
       if (!allowed)
@@ -107,7 +147,7 @@ export function judgeRedfish(check: RedfishCheck, input: RedfishInput | undefine
     }
     case 'bios-attribute': {
       if (e.biosAttributes === null)
-        return cannotJudge(expected, `BIOS attributes are not in the BMC reading (${from})`);
+        return missing('biosAttributes', `BIOS attributes are not in the BMC reading (${from})`);
       if (!(check.attribute in e.biosAttributes))
         return cannotJudge(expected, `the BIOS has no attribute ${check.attribute}`);
       const value = e.biosAttributes[check.attribute];
@@ -118,7 +158,7 @@ export function judgeRedfish(check: RedfishCheck, input: RedfishInput | undefine
     }
     case 'secure-boot': {
       if (e.secureBoot === null)
-        return cannotJudge(expected, `the secure boot state is not in the BMC reading (${from})`);
+        return missing('secureBoot', `the secure boot state is not in the BMC reading (${from})`);
       const observed = `secure boot ${e.secureBoot ? 'enabled' : 'disabled'}`;
       return e.secureBoot === check.enabled
         ? passes(expected, observed, observed)
@@ -127,7 +167,13 @@ export function judgeRedfish(check: RedfishCheck, input: RedfishInput | undefine
     case 'psu-redundancy': {
       const observed = `power supply redundancy ${e.psuRedundancy}`;
       if (e.psuRedundancy === 'unknown')
-        return cannotJudge(expected, `the BMC reports no power supply redundancy (${from})`, observed);
+        return cannotJudge(
+          expected,
+          e.problems?.psuRedundancy
+            ? `${e.problems.psuRedundancy} (${from})`
+            : `the BMC reports no power supply redundancy (${from})`,
+          observed,
+        );
       return e.psuRedundancy === 'ok' ? passes(expected, observed, observed) : fails(expected, observed, observed);
     }
   }
@@ -175,6 +221,33 @@ export const OPENSTACK_FIELDS = [
   'fleetHypervisorVersions',
 ] as const;
 export type OpenStackField = (typeof OPENSTACK_FIELDS)[number];
+
+/**
+ * The host's evidence from the fleet's facts (read once per scan for every host). A host the cloud does not
+ * know has no nova-compute service, no zone, no aggregate and no hypervisor: its rules say so.
+ */
+export function openstackEvidenceFor(
+  fleet: ComputeFleetFacts,
+  host: string,
+  fleetHypervisorVersions: Readonly<Record<string, string>> = hypervisorVersionsOf(fleet),
+): OpenStackEvidence {
+  const facts = fleet.hosts[host];
+  return {
+    computeService: facts?.computeService ?? null,
+    zones: facts?.zones ?? [],
+    aggregates: facts?.aggregates ?? [],
+    hypervisorVersion: facts?.hypervisorVersion ?? null,
+    fleetHypervisorVersions,
+  };
+}
+
+/** Every hypervisor's version by host (hosts without one are left out); computed once per fleet reading. */
+export function hypervisorVersionsOf(fleet: ComputeFleetFacts): Record<string, string> {
+  const versions: Record<string, string> = {};
+  for (const [name, h] of Object.entries(fleet.hosts))
+    if (h.hypervisorVersion !== null) versions[name] = h.hypervisorVersion;
+  return versions;
+}
 
 export function openstackFields(check: OpenStackCheck): OpenStackField[] {
   switch (check.type) {

@@ -26,6 +26,26 @@ export interface MoveStatus {
   error: string | null;
 }
 
+/** What the cloud says of one compute host, for compliance rules of kind `openstack`. */
+export interface ComputeHostFacts {
+  /** The host's nova-compute service; null when it has none. */
+  computeService: { enabled: boolean; up: boolean; disabledReason: string | null } | null;
+  /** Availability zones the host is in (Nova: its aggregates' zones, else the service's zone). */
+  zones: string[];
+  /** Host aggregates the host is in, by name. */
+  aggregates: string[];
+  /** The hypervisor's version as the cloud reports it (Nova: an integer such as 8002000 for 8.2.0); null: none. */
+  hypervisorVersion: string | null;
+}
+
+/** Every compute host's facts, read at once: a scan of 1,000 hosts asks the cloud a few times, not 1,000. */
+export interface ComputeFleetFacts {
+  /** When it was read (ISO 8601). */
+  readAt: string;
+  /** By host name, as the inventory names hosts. */
+  hosts: Record<string, ComputeHostFacts>;
+}
+
 export interface FleetProvider {
   readonly name: string;
   listHosts(): Promise<InventoryHost[]>;
@@ -50,6 +70,8 @@ export interface FleetProvider {
   setFenced(host: string, fenced: boolean): Promise<void>;
   /** Capacity and what is allocated of it (vCPU, RAM, disk), and the status of the host's agents. */
   readUtilisation(host: string): Promise<HostUtilisation>;
+  /** The compute service, zones, aggregates and hypervisor version of every compute host, in one reading. */
+  readComputeFleet(): Promise<ComputeFleetFacts>;
 }
 
 /** A provider error that retrying cannot fix (unknown host, no valid host, ...). */

@@ -4,6 +4,7 @@
  * the simulated fleet's (`sim://<host>`, providers/simulated/) implement it;
  * the composition root picks one by the endpoint's address.
  */
+import type { RedfishField, RedfishSettings } from '../domain/compliance-platform';
 import type { BmcEndpoint } from '../domain/types';
 import type { BmcFailure, BmcOutcome, BmcReading } from '../domain/telemetry';
 import type { ResetType } from './redfish/client';
@@ -22,6 +23,8 @@ export class BmcError extends Error {
 
 export interface BmcClient {
   read(): Promise<BmcReading>;
+  /** What compliance rules need (model, firmware, BIOS attributes, secure boot, PSU redundancy), only `fields`. */
+  readSettings(fields: readonly RedfishField[]): Promise<RedfishSettings>;
   readPowerState(): Promise<'on' | 'off' | 'unknown'>;
   reset(type: ResetType): Promise<void>;
   /** A power cycle the way this BMC can do it; returns the reset type used. */

@@ -18,8 +18,9 @@ else
   echo "[test] phase 1: everything but the OpenStack cloud"
   npx jest --ci --json --outputFile=.data/jest-results.json --testPathIgnorePatterns '/node_modules/' '/test/openstack/'
   status=$?
-  echo "[test] phase 2: the OpenStack provider against the test cloud"
-  npx jest --ci --json --outputFile=.data/jest-openstack.json test/openstack
+  echo "[test] phase 2: the OpenStack provider and compliance against the test cloud"
+  # One file at a time: the files share the one test cloud, set scenes on it and stop it when they end.
+  npx jest --ci --runInBand --json --outputFile=.data/jest-openstack.json test/openstack
   status2=$?
   [ $status -eq 0 ] && status=$status2
 fi

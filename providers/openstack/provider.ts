@@ -21,6 +21,7 @@
 import { FailureType } from '../../domain/errors';
 import {
   PermanentProviderError,
+  type ComputeFleetFacts,
   type FleetProvider,
   type MoveKind,
   type MoveStatus,
@@ -30,6 +31,7 @@ import type { AgentStatus, HostUtilisation } from '../../domain/telemetry';
 import type { BmcEndpoint, HostRole, HostState, InventoryHost, ServerRef } from '../../domain/types';
 import { CREDENTIALS_NAME } from '../redfish/credentials';
 import type { CloudConfig } from './cloud-config';
+import { computeFleetFacts } from './compute-fleet';
 import * as os from './schemas';
 import { OpenStackError, OpenStackSession, parseAnswer } from './session';
 import type { z } from 'zod';
@@ -293,6 +295,31 @@ export class OpenStackProvider implements FleetProvider {
         this.addRole(hosts, v.host.split('@')[0] as string, 'storage', nodes, v.zone ?? undefined);
     }
     return [...hosts.values()].sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  /**
+   * Every compute host's service, aggregates, zones and hypervisor version: three listings (os-services,
+   * os-aggregates, os-hypervisors/detail, paged) for the whole fleet, however many hosts it has.
+   */
+  async readComputeFleet(): Promise<ComputeFleetFacts> {
+    const [{ services }, { aggregates }, hypervisors] = await Promise.all([
+      this.nova('GET', '/os-services?binary=nova-compute', os.computeServices),
+      this.nova('GET', '/os-aggregates', os.aggregates),
+      this.hypervisorsWithVersions(),
+    ]);
+    return computeFleetFacts(services, aggregates, hypervisors, new Date());
+  }
+
+  private async hypervisorsWithVersions(): Promise<z.infer<typeof os.hypervisorVersioned>[]> {
+    const out: z.infer<typeof os.hypervisorVersioned>[] = [];
+    let path: string | undefined = '/os-hypervisors/detail?limit=1000';
+    while (path) {
+      const page: z.infer<typeof os.hypervisorsDetail> = await this.nova('GET', path, os.hypervisorsDetail);
+      out.push(...page.hypervisors);
+      const next = page.hypervisors_links?.find((l) => l.rel === 'next')?.href;
+      path = next && (await this.session.link('compute', next, 'the next link of GET /os-hypervisors/detail')).href;
+    }
+    return out;
   }
 
   private addRole(hosts: Map<string, InventoryHost>, host: string, role: HostRole, nodes: Node[], zone?: string): void {

@@ -57,6 +57,18 @@ export const hypervisors = z.looseObject({
   hypervisors_links: z.array(z.looseObject({ rel: z.string(), href: z.string() })).optional(),
 });
 
+/** GET /os-hypervisors/detail, the parts a compliance scan reads: whose it is and its version (an integer). */
+export const hypervisorVersioned = z.looseObject({
+  hypervisor_hostname: z.string(),
+  hypervisor_type: z.string().nullish(),
+  hypervisor_version: z.number().int().nullish(),
+  service: z.looseObject({ host: z.string() }).nullish(),
+});
+export const hypervisorsDetail = z.looseObject({
+  hypervisors: z.array(hypervisorVersioned),
+  hypervisors_links: z.array(z.looseObject({ rel: z.string(), href: z.string() })).optional(),
+});
+
 export const server = z.looseObject({
   id: z.string(),
   name: z.string(),

@@ -15,6 +15,7 @@
  * unless their entry allows it (`allowPlainHttp`).
  */
 import type { z } from 'zod';
+import type { RedfishField, RedfishSettings } from '../../domain/compliance-platform';
 import {
   redfishHealth,
   redundancyFromSupplies,
@@ -345,6 +346,132 @@ export class RedfishClient {
     return reading;
   }
 
+  /**
+   * What compliance rules of kind `redfish` need, read live, and only the parts `fields` name: the system
+   * (Model, else its chassis's; BiosVersion), its Bios resource's Attributes, its SecureBoot resource's
+   * SecureBootEnable, the manager's FirmwareVersion, the power supplies' redundancy. The system must be read,
+   * or the whole read fails (unreachable, refused, garbage); any other part that is missing or malformed is
+   * that field's problem, naming the resource and the field, and the other fields still count.
+   */
+  async readSettings(fields: readonly RedfishField[]): Promise<RedfishSettings> {
+    const need = new Set(fields);
+    const { url: systemUrl, system } = await this.readSystem();
+    const at = `GET ${pathOf(systemUrl)}`;
+    const raw = system as Record<string, unknown>;
+    const problems: Partial<Record<RedfishField, string>> = {};
+    const out: RedfishSettings = {
+      model: null,
+      biosVersion: null,
+      bmcFirmware: null,
+      biosAttributes: null,
+      secureBoot: null,
+      psuRedundancy: 'unknown',
+      problems,
+    };
+    const part = async (field: RedfishField, read: () => Promise<void>): Promise<void> => {
+      if (!need.has(field)) return;
+      try {
+        await read();
+      } catch (err) {
+        if (!(err instanceof BmcError)) throw err;
+        problems[field] = err.message;
+      }
+    };
+    const chassisUrl = async (): Promise<URL | null> =>
+      this.link(system.Links?.Chassis?.[0]?.['@odata.id'], systemUrl, 'Links.Chassis[0]') ??
+      (await this.firstMember(this.own('/redfish/v1/Chassis')));
+    const settingsLink = (name: 'Bios' | 'SecureBoot'): URL => {
+      const ref = this.valid(rf.link.nullish(), raw[name], at, name);
+      const url = this.link(ref?.['@odata.id'], systemUrl, name);
+      if (!url) throw new BmcError('unsupported', `${this.base.host}: ${at}: the system links no ${name} resource`);
+      return url;
+    };
+    const required = async <S extends z.ZodType>(url: URL, schema: S, what: string): Promise<z.infer<S>> => {
+      const found = await this.get(url, schema, true);
+      if (found === null)
+        throw new BmcError('unsupported', `${this.base.host}: GET ${pathOf(url)} (${what}) answered HTTP 404`, 404);
+      return found;
+    };
+
+    await Promise.all([
+      part('model', async () => {
+        const model = this.valid(rf.systemModel, raw.Model, at, 'Model');
+        if (model) {
+          out.model = model;
+          return;
+        }
+        // Some BMCs name the model only on the chassis (the same product name on rack servers).
+        const url = await chassisUrl();
+        const chassis = url ? await this.get(url, rf.chassisModel, true) : null;
+        if (!chassis?.Model)
+          throw new BmcError('unsupported', `${this.base.host}: ${at}: neither the system nor its chassis has a Model`);
+        out.model = chassis.Model;
+      }),
+      part('biosVersion', async () => {
+        out.biosVersion = system.BiosVersion ?? null;
+        if (out.biosVersion === null)
+          throw new BmcError('unsupported', `${this.base.host}: ${at}: the system has no BiosVersion`);
+      }),
+      part('biosAttributes', async () => {
+        const url = settingsLink('Bios');
+        const bios = await required(url, rf.bios, 'Bios');
+        const attributes: Record<string, string | number | boolean> = {};
+        for (const [name, value] of Object.entries(bios.Attributes)) if (value !== null) attributes[name] = value;
+        out.biosAttributes = attributes;
+      }),
+      part('secureBoot', async () => {
+        const url = settingsLink('SecureBoot');
+        out.secureBoot = (await required(url, rf.secureBoot, 'SecureBoot')).SecureBootEnable;
+      }),
+      part('bmcFirmware', async () => {
+        const url =
+          this.link(system.Links?.ManagedBy?.[0]?.['@odata.id'], systemUrl, 'Links.ManagedBy[0]') ??
+          (await this.firstMember(this.own('/redfish/v1/Managers')));
+        if (!url) throw new BmcError('unsupported', `${this.base.host}: the BMC lists no manager`);
+        out.bmcFirmware = (await required(url, rf.manager, 'Manager')).FirmwareVersion ?? null;
+        if (out.bmcFirmware === null)
+          throw new BmcError(
+            'unsupported',
+            `${this.base.host}: GET ${pathOf(url)}: the manager has no FirmwareVersion`,
+          );
+      }),
+      part('psuRedundancy', async () => {
+        const url = await chassisUrl();
+        if (!url) throw new BmcError('unsupported', `${this.base.host}: the BMC lists no chassis`);
+        const chassis = await required(url, rf.chassis, 'Chassis');
+        const power = {
+          powerSupplies: [] as PowerSupplyReading[],
+          psuRedundancy: 'unknown' as BmcReading['psuRedundancy'],
+          powerConsumedWatts: null as number | null,
+          sources: { thermal: null, power: null } as BmcReading['sources'],
+        };
+        const gaps: string[] = [];
+        await this.readPower(url, chassis, power, gaps);
+        out.psuRedundancy = power.psuRedundancy;
+        if (power.sources.power === null)
+          throw new BmcError(
+            'unsupported',
+            `${this.base.host}: ${pathOf(url)} has no Power or PowerSubsystem resource (no power supply redundancy)`,
+          );
+        if (out.psuRedundancy === 'unknown')
+          throw new BmcError(
+            'unsupported',
+            `${this.base.host}: ${pathOf(url)}: no redundancy group and no power supply status${gaps.length ? ` (${gaps.join('; ')})` : ''}`,
+          );
+      }),
+    ]);
+    return out;
+  }
+
+  /** One property of an answer, validated on its own: a wrong type is garbage naming the request and the field. */
+  private valid<S extends z.ZodType>(schema: S, value: unknown, at: string, field: string): z.infer<S> {
+    const parsed = schema.safeParse(value);
+    if (parsed.success) return parsed.data as z.infer<S>;
+    const issue = parsed.error.issues[0];
+    const path = [field, ...(issue?.path ?? []).map(String)].filter(Boolean).join('.');
+    throw new BmcError('garbage', `${this.base.host}: ${at}: ${path || '(body)'}: ${issue?.message ?? 'invalid'}`);
+  }
+
   private async firstMember(collection: URL): Promise<URL | null> {
     const list = await this.get(collection, rf.collection, true);
     return this.link(list?.Members[0]?.['@odata.id'], collection, 'Members[0]');
@@ -440,7 +567,7 @@ export class RedfishClient {
   private async readPower(
     chassisUrl: URL,
     chassis: z.infer<typeof rf.chassis>,
-    reading: BmcReading,
+    reading: Pick<BmcReading, 'powerSupplies' | 'psuRedundancy' | 'powerConsumedWatts' | 'sources'>,
     gaps: string[],
   ): Promise<void> {
     const sub = this.link(chassis.PowerSubsystem?.['@odata.id'], chassisUrl, 'PowerSubsystem');

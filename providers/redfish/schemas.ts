@@ -118,3 +118,13 @@ export const memoryMetrics = z.looseObject({
   LifeTime: z.looseObject({ CorrectableECCErrorCount: num }).nullish(),
   CurrentPeriod: z.looseObject({ CorrectableECCErrorCount: num }).nullish(),
 });
+
+/** What a compliance scan reads of the system beyond `system`: each validated on its own, so one bad field is one error. */
+export const systemModel = z.string().nullish();
+export const chassisModel = z.looseObject({ Model: str });
+/** DMTF Bios: attribute values are strings, numbers, booleans or null (null: no value; left out). */
+export const bios = z.looseObject({
+  Attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
+});
+/** DMTF SecureBoot: SecureBootEnable is the setting the BMC enforces at the next boot. */
+export const secureBoot = z.looseObject({ SecureBootEnable: z.boolean(), SecureBootCurrentBoot: str });

@@ -6,6 +6,7 @@
  */
 import type { Pool } from 'pg';
 import { findSimulatedHost, type SimulatedHost } from '../../db/simulated-fleet';
+import type { RedfishField, RedfishSettings } from '../../domain/compliance-platform';
 import type { BmcReading, TemperatureReading } from '../../domain/telemetry';
 import { BmcError, type BmcClient } from '../bmc';
 import type { ResetType } from '../redfish/client';
@@ -24,6 +25,9 @@ const temperature = (
   upperCritical,
   health: celsius >= upperCritical ? 'critical' : celsius >= upperWarning ? 'warning' : 'ok',
 });
+
+/** The system model every simulated BMC reports (listed in the shipped hardware-baseline profile). */
+export const SIMULATED_MODEL = 'Shipshape Simulated';
 
 export class SimulatedBmc implements BmcClient {
   constructor(
@@ -77,6 +81,37 @@ export class SimulatedBmc implements BmcClient {
       events: [],
       sources: { thermal: 'simulated', power: 'simulated' },
       gaps: [],
+    };
+  }
+
+  /**
+   * The settings a compliance scan reads: every simulated host is the same model with the same firmware and a
+   * UEFI BIOS with secure boot on, so the shipped hardware-baseline profile passes; PSU redundancy follows
+   * the injected PSU faults. An unreachable simulated BMC fails the read, as a real one does.
+   */
+  async readSettings(fields: readonly RedfishField[]): Promise<RedfishSettings> {
+    const row = await this.row();
+    const all: RedfishSettings = {
+      model: SIMULATED_MODEL,
+      biosVersion: 'SIM-2.4.1',
+      bmcFirmware: 'SIM-BMC 5.10',
+      biosAttributes: {
+        BootMode: 'Uefi',
+        SecureBoot: 'Enabled',
+        ProcVirtualization: 'Enabled',
+        SriovGlobalEnable: 'Enabled',
+      },
+      secureBoot: true,
+      psuRedundancy: row.psusFailed > 0 ? 'lost' : 'ok',
+    };
+    const need = new Set(fields);
+    return {
+      model: need.has('model') ? all.model : null,
+      biosVersion: need.has('biosVersion') ? all.biosVersion : null,
+      bmcFirmware: need.has('bmcFirmware') ? all.bmcFirmware : null,
+      biosAttributes: need.has('biosAttributes') ? all.biosAttributes : null,
+      secureBoot: need.has('secureBoot') ? all.secureBoot : null,
+      psuRedundancy: need.has('psuRedundancy') ? all.psuRedundancy : 'unknown',
     };
   }
 

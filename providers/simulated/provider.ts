@@ -25,12 +25,16 @@ import {
 import { FailureType } from '../../domain/errors';
 import {
   PermanentProviderError,
+  type ComputeFleetFacts,
   type FleetProvider,
   type MoveStatus,
   type ServerLocation,
 } from '../../domain/provider';
 import type { AgentStatus, HostUtilisation } from '../../domain/telemetry';
 import type { HostRole, HostState, InventoryHost, ServerRef } from '../../domain/types';
+
+/** Every simulated hypervisor's version, as Nova reports libvirt 8.2.0. */
+export const SIMULATED_HYPERVISOR_VERSION = '8002000';
 
 const AGENTS: Record<HostRole, string> = {
   compute: 'nova-compute',
@@ -188,5 +192,29 @@ export class SimulatedFleet implements FleetProvider {
       diskGiB: { used: used.disk, total: row.diskGiB },
       agents,
     };
+  }
+
+  /**
+   * Like Nova's services, aggregates and hypervisors in one reading: every compute host's service (up when
+   * powered on with nova-compute running), its zone, one aggregate per zone (`<zone>-hosts`), and one
+   * hypervisor version for the whole fleet.
+   */
+  async readComputeFleet(): Promise<ComputeFleetFacts> {
+    await this.settle();
+    const hosts: ComputeFleetFacts['hosts'] = {};
+    for (const r of await listSimulatedHosts(this.db)) {
+      if (!r.roles.includes('compute')) continue;
+      hosts[r.id] = {
+        computeService: {
+          enabled: r.computeEnabled,
+          up: r.power === 'on' && !r.agentsDown.includes(AGENTS.compute),
+          disabledReason: r.disabledReason ?? null,
+        },
+        zones: [r.zone],
+        aggregates: [`${r.zone}-hosts`],
+        hypervisorVersion: SIMULATED_HYPERVISOR_VERSION,
+      };
+    }
+    return { readAt: new Date().toISOString(), hosts };
   }
 }

@@ -203,14 +203,26 @@ describe('a scan of the SSH test hosts started through the API', () => {
     }
   });
 
-  it('judges BMC and cloud rules as error with what was not read', async () => {
+  it('judges BMC rules of a host with no BMC as error, and cloud rules of a host the cloud does not know', async () => {
     const one = await findingsOf('ssh-1');
     const hw = [...one.values()].filter((f) => f.profile === 'hardware-baseline');
     expect(hw.length).toBeGreaterThan(0);
-    expect(hw.every((f) => f.state === 'error' && f.reason.includes('no BMC reading yet'))).toBe(true);
-    const compute = [...one.values()].filter((f) => f.profile === 'compute-host');
-    expect(compute.length).toBeGreaterThan(0);
-    expect(compute.every((f) => f.state === 'error' && f.reason.includes('not read by scans yet'))).toBe(true);
+    expect(
+      hw.every((f) => f.state === 'error' && f.reason.includes('ssh-1 has no BMC endpoint in the inventory')),
+    ).toBe(true);
+    // The SSH hosts are not in the (simulated) cloud: no nova-compute service, no aggregate, no hypervisor.
+    expect(one.get('compute.nova-compute-enabled-up')).toMatchObject({
+      state: 'fail',
+      reason: 'the host has no nova-compute service',
+    });
+    expect(one.get('compute.one-aggregate')).toMatchObject({
+      state: 'fail',
+      reason: expect.stringContaining('in no aggregate'),
+    });
+    expect(one.get('compute.hypervisor-fleet-version')).toMatchObject({
+      state: 'error',
+      reason: expect.stringContaining('no hypervisor version'),
+    });
   });
 
   it('audits who started the scan', async () => {

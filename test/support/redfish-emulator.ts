@@ -5,9 +5,16 @@
  * What it emulates: Systems (PowerState, static Status), the
  * ComputerSystem.Reset action (On, ForceOn, ForceOff, GracefulShutdown,
  * GracefulRestart, ForceRestart; others answer 501), one Manager per system
- * (FirmwareVersion "1.00"), one Chassis with a static Thermal. Not emulated:
- * Power/PowerSubsystem/ThermalSubsystem, LogServices (SEL), Memory, Processors,
- * SessionService (basic auth only), TLS 1.3.
+ * (FirmwareVersion "1.00"), one Chassis (Model "3500RX") with a static
+ * Thermal, SecureBoot (SecureBootEnable as configured, PATCHable). Not
+ * emulated: Power/PowerSubsystem/ThermalSubsystem, LogServices (SEL), Memory,
+ * Processors, SessionService (basic auth only), TLS 1.3, a system Model.
+ *
+ * The fake driver keeps no BIOS: this harness gives it one (`get_bios`,
+ * `set_bios`, `reset_bios`, `get_versions`, from the system's `biosVersion`
+ * and `biosAttributes` below), so sushy's own routes serve
+ * `Systems/<id>/BIOS` (Attributes, PATCHable through BIOS/Settings) and the
+ * system's BiosVersion. A system given neither has no BIOS, as before.
  *
  * The emulator is installed by hand into `.tools/venv`:
  *   python3 -m venv .tools/venv && .tools/venv/bin/pip install sushy-tools==2.2.0
@@ -37,6 +44,12 @@ export interface EmulatedSystem {
   name?: string;
   /** Defaults to 'On', as a fleet host usually is (sushy's own default is 'Off'). */
   powerState?: EmulatedPowerState;
+  /** The system's BiosVersion (none by default). */
+  biosVersion?: string;
+  /** The Bios resource's Attributes (no Bios resource by default). */
+  biosAttributes?: Record<string, string | number | boolean>;
+  /** SecureBootEnable (sushy's default: false). */
+  secureBoot?: boolean;
 }
 
 export interface RedfishEmulatorOptions {
@@ -167,6 +180,9 @@ function emulatorConfig(
     name: s.name ?? s.id,
     power_state: s.powerState ?? 'On',
     nics: [{ mac: macFor(i) }],
+    ...(s.biosVersion !== undefined ? { bios_version: s.biosVersion } : {}),
+    ...(s.biosAttributes !== undefined ? { bios_attributes: s.biosAttributes } : {}),
+    ...(s.secureBoot !== undefined ? { secure_boot: s.secureBoot } : {}),
   }));
   const chassis = [{ Id: 'Chassis-1', Name: 'Chassis-1', UUID: EMULATED_CHASSIS_ID }];
   // A JSON string literal is also a valid Python string literal.
@@ -213,10 +229,7 @@ function writeAuthFile(dir: string, auth: { username: string; password: string }
  * the delay fixed, run the emulator from a launcher that replaces that call.
  */
 function spawnEmulator(configFile: string, logFile: string, powerTransitionSeconds: number | undefined): ChildProcess {
-  const [command, args] =
-    powerTransitionSeconds === undefined
-      ? [SUSHY_EMULATOR, ['--config', configFile]]
-      : [PYTHON, ['-c', fixedDelayLauncher(powerTransitionSeconds), '--config', configFile]];
+  const [command, args] = [PYTHON, ['-c', launcher(powerTransitionSeconds), '--config', configFile]];
   const log = openSync(logFile, 'a');
   try {
     const child = spawn(command, args, {
@@ -236,11 +249,31 @@ function hasEnded(child: ChildProcess): boolean {
   return child.pid === undefined || child.exitCode !== null || child.signalCode !== null;
 }
 
-function fixedDelayLauncher(seconds: number): string {
+/**
+ * sushy's own entry point, with the fake driver given a BIOS kept in the system's state (see the header),
+ * and, given `powerTransitionSeconds`, a fixed reset delay in place of `random.randint(1, 11)`.
+ */
+function launcher(powerTransitionSeconds: number | undefined): string {
   return [
     'import sys, types',
+    'from sushy_tools import error',
     'from sushy_tools.emulator.resources.systems import fakedriver',
-    `fakedriver.random = types.SimpleNamespace(randint=lambda low, high: ${seconds})`,
+    'def _state(self, identity, key):',
+    '    value = self._get(identity).get(key)',
+    '    if value is None:',
+    "        raise error.NotSupportedError(f'no {key} configured for this fake system')",
+    '    return value',
+    "fakedriver.FakeDriver.get_bios = lambda self, identity: dict(_state(self, identity, 'bios_attributes'))",
+    'def _set_bios(self, identity, attributes):',
+    "    bios = dict(_state(self, identity, 'bios_attributes'))",
+    '    bios.update(attributes or {})',
+    '    self._update(identity, bios_attributes=bios)',
+    'fakedriver.FakeDriver.set_bios = _set_bios',
+    "fakedriver.FakeDriver.reset_bios = lambda self, identity: _state(self, identity, 'bios_attributes') and None",
+    "fakedriver.FakeDriver.get_versions = lambda self, identity: {'BiosVersion': _state(self, identity, 'bios_version')}",
+    ...(powerTransitionSeconds === undefined
+      ? []
+      : [`fakedriver.random = types.SimpleNamespace(randint=lambda low, high: ${powerTransitionSeconds})`]),
     'from sushy_tools.emulator import main',
     'sys.exit(main.main())',
   ].join('\n');

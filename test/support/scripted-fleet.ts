@@ -11,6 +11,7 @@
 import { FailureType } from '../../domain/errors';
 import {
   PermanentProviderError,
+  type ComputeFleetFacts,
   type FleetProvider,
   type MoveKind,
   type MoveStatus,
@@ -251,5 +252,18 @@ export class ScriptedFleet implements FleetProvider {
 
   async readUtilisation(): Promise<HostUtilisation> {
     return { vcpus: { used: 0, total: 0 }, ramMiB: { used: 0, total: 0 }, diskGiB: { used: 0, total: 0 }, agents: [] };
+  }
+
+  /** Every scripted host: its service as scripted, one aggregate per zone, one hypervisor version. */
+  async readComputeFleet(): Promise<ComputeFleetFacts> {
+    const hosts: ComputeFleetFacts['hosts'] = {};
+    for (const [id, h] of this.hosts)
+      hosts[id] = {
+        computeService: { enabled: h.enabled, up: h.serviceRunning && !h.forcedDown, disabledReason: h.disabledReason },
+        zones: [h.zone],
+        aggregates: [h.zone],
+        hypervisorVersion: '8002000',
+      };
+    return { readAt: new Date().toISOString(), hosts };
   }
 }
