@@ -8,11 +8,9 @@
  * A scan Temporal ended without the workflow's word (terminated, canceled,
  * timed out) is closed by the API when it next looks (`closeScan`).
  */
+import type { ScanStatus } from '../domain/compliance-scans';
 import { Filters } from './filters';
 import type { Queryable } from './pool';
-
-export const SCAN_STATUSES = ['running', 'completed', 'failed', 'canceled', 'terminated', 'timed-out'] as const;
-export type ScanStatus = (typeof SCAN_STATUSES)[number];
 
 export interface ScanRecord {
   id: string;

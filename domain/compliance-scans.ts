@@ -9,6 +9,10 @@ import type { ProfileSchedule } from './compliance';
 
 const SCANS = 'compliance-scan/';
 
+/** A scan's status, as Temporal has it: `running` until the workflow records its end or Temporal closes it. */
+export const SCAN_STATUSES = ['running', 'completed', 'failed', 'canceled', 'terminated', 'timed-out'] as const;
+export type ScanStatus = (typeof SCAN_STATUSES)[number];
+
 export const scanWorkflowId = (prefix: string, scanId: string) => `${prefix}${SCANS}${scanId}`;
 
 /** The scan's ID from its workflow ID (the prefix may end in anything, the scan's own part has no slash). */
