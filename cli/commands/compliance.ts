@@ -213,6 +213,10 @@ const countsOf = (counts: Record<string, number>) =>
     .map(([k, n]) => `${k} ${n}`)
     .join(', ') || '-';
 
+/** Most severe first, as an operator reads them. */
+const severities = (counts: Record<string, number>) =>
+  countsOf(Object.fromEntries([...RULE_SEVERITIES].reverse().map((s) => [s, counts[s] ?? 0])));
+
 function registerProfiles(group: Command): void {
   group
     .command('profiles [name]')
@@ -229,7 +233,10 @@ function registerProfiles(group: Command): void {
             ['Scope', Object.keys(p.scope).length ? p.scope : 'every host'],
             ['Schedule', scheduleOf(p.schedule)],
             ['Next run', p.nextRunAt ?? undefined],
-            ['Rules', `${p.ruleCounts.total}: ${countsOf(p.ruleCounts.byKind)}; ${countsOf(p.ruleCounts.bySeverity)}`],
+            [
+              'Rules',
+              `${p.ruleCounts.total}: ${countsOf(p.ruleCounts.byKind)}; ${severities(p.ruleCounts.bySeverity)}`,
+            ],
           ]);
           ctx.print.line();
           ctx.print.table(
@@ -257,7 +264,7 @@ function registerProfiles(group: Command): void {
             p.ruleCounts.total,
             scheduleOf(p.schedule),
             p.nextRunAt,
-            countsOf(p.ruleCounts.bySeverity),
+            severities(p.ruleCounts.bySeverity),
           ]),
           'no profiles',
         );
