@@ -1,7 +1,7 @@
 /**
  * A compliance scan's bookkeeping: its record at the start (a scheduled run
- * has nobody else to record it) with the profiles checked once for the whole
- * scan, and its record at the end.
+ * has nobody else to record it, nor to audit it) with the profiles checked
+ * once for the whole scan, and its record at the end.
  *
  * The profiles are loaded here before any host is read, so a bad file fails
  * the scan at once with the file, line and column, rather than every host's
@@ -10,6 +10,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import { closeScan, recordScanStart, type ScanEnd } from '../db/compliance-scans';
+import { scheduledProfileOf } from '../domain/compliance-scans';
 import { FailureType } from '../domain/errors';
 import { ComplianceProfileError, loadProfiles } from '../policies/compliance-loader';
 
@@ -46,14 +47,31 @@ export function createComplianceScanActivities(deps: ComplianceScanRecordDeps) {
      * named is there. A bad folder or an unknown name is the scan's mistake: it fails at once, not retried.
      */
     async startComplianceScan(input: ScanStartInput): Promise<{ profiles: string[] }> {
-      await recordScanStart(deps.db, {
+      const start = {
         id: input.scanId,
         workflowId: input.workflowId,
         profiles: input.profiles ?? null,
         hosts: input.hosts === 'all' ? null : input.hosts,
         requestedBy: input.requestedBy,
         startedAt: new Date(input.startedAt),
-      });
+      };
+      // A person's scan was audited by the API before it started; a schedule's is audited here, once.
+      const schedule = scheduledProfileOf(input.requestedBy);
+      await recordScanStart(
+        deps.db,
+        start,
+        schedule === null
+          ? undefined
+          : {
+              actorKind: 'system',
+              actor: input.requestedBy,
+              policyVersion: null,
+              action: 'compliance scan started',
+              reason: `the schedule of ${schedule}: ${input.hosts === 'all' ? 'every host' : `${input.hosts.length} host(s)`}; ${input.profiles?.join(', ') ?? 'every profile'}`,
+              after: { scanId: input.scanId, hosts: input.hosts, profiles: input.profiles ?? 'all' },
+              idempotencyKey: `compliance-scan-started/${input.scanId}`,
+            },
+      );
       let names: string[];
       try {
         names = loadProfiles(deps.profilesDir).map((p) => p.name);

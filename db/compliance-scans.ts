@@ -8,9 +8,11 @@
  * A scan Temporal ended without the workflow's word (terminated, canceled,
  * timed out) is closed by the API when it next looks (`closeScan`).
  */
+import type { Pool } from 'pg';
 import type { ScanStatus } from '../domain/compliance-scans';
+import { appendAudit, type AuditRecord } from './audit-log';
 import { Filters } from './filters';
-import type { Queryable } from './pool';
+import { inTransaction, type Queryable } from './pool';
 
 export interface ScanRecord {
   id: string;
@@ -39,14 +41,21 @@ export interface ScanStart {
   startedAt: Date;
 }
 
-/** Record a scan's start; a scan already recorded is left as it is. True when this call recorded it. */
-export async function recordScanStart(db: Queryable, s: ScanStart): Promise<boolean> {
-  const { rowCount } = await db.query(
-    `INSERT INTO compliance_scans (id, workflow_id, profiles, hosts, requested_by, started_at, status)
-     VALUES ($1, $2, $3, $4, $5, $6, 'running') ON CONFLICT (id) DO NOTHING`,
-    [s.id, s.workflowId, s.profiles, s.hosts, s.requestedBy, s.startedAt],
-  );
-  return rowCount === 1;
+/**
+ * Record a scan's start; a scan already recorded is left as it is. True when this call recorded it, and
+ * then `audit` (who started it, when nobody else has said so) is appended in the same transaction.
+ */
+export async function recordScanStart(db: Pool, s: ScanStart, audit?: AuditRecord): Promise<boolean> {
+  return inTransaction(db, async (tx) => {
+    const { rowCount } = await tx.query(
+      `INSERT INTO compliance_scans (id, workflow_id, profiles, hosts, requested_by, started_at, status)
+       VALUES ($1, $2, $3, $4, $5, $6, 'running') ON CONFLICT (id) DO NOTHING`,
+      [s.id, s.workflowId, s.profiles, s.hosts, s.requestedBy, s.startedAt],
+    );
+    if (rowCount !== 1) return false;
+    if (audit) await appendAudit(tx, audit);
+    return true;
+  });
 }
 
 export interface ScanEnd {

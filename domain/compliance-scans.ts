@@ -27,6 +27,10 @@ export const scanScheduleId = (prefix: string, profile: string) => `${prefix}${S
 /** Who asked for a scheduled run. */
 export const scheduleRequester = (profile: string) => `schedule:${profile}`;
 
+/** The profile whose schedule asked for a scan, or null when a person did. */
+export const scheduledProfileOf = (requestedBy: string) =>
+  requestedBy.startsWith('schedule:') ? requestedBy.slice('schedule:'.length) : null;
+
 /** What a scan ID may look like: a UUID, or a profile name and a time. */
 export const SCAN_ID = /^[A-Za-z0-9][A-Za-z0-9._:+-]{0,299}$/;
 

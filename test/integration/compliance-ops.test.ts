@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { Client, ScheduleOverlapPolicy, WorkflowFailedError } from '@temporalio/client';
 import pino from 'pino';
 import { createActivities } from '../../activities';
+import { readAuditLog } from '../../db/audit-log';
 import { PERMISSIVE_GUARDS, createTestEnv, type TestEnv } from '../support/env';
 import { http } from '../support/http';
 import { ComplianceSchedules } from '../../workers/compliance-schedules';
@@ -218,6 +219,14 @@ describe('scheduled scans: one Temporal Schedule per profile with a schedule', (
     const scan = await ended(listed.scanId);
     expect(scan).toMatchObject({ status: 'completed', profiles: ['quick-check'], hosts: null, error: null });
     expect(scan.summary).toMatchObject({ hosts: 2, scanned: 2, results: { error: 2 } }); // no SSH endpoint: error
+    const audit = await readAuditLog(env.db, { limit: 1000 });
+    expect(audit.filter((e) => e.action === 'compliance scan started')).toEqual([
+      expect.objectContaining({
+        actorKind: 'system',
+        actor: 'schedule:quick-check',
+        reason: 'the schedule of quick-check: every host; quick-check',
+      }),
+    ]);
   }, 40_000);
 });
 
