@@ -12,7 +12,9 @@
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Context } from '@temporalio/activity';
 import { Client, ScheduleOverlapPolicy, WorkflowFailedError } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
 import pino from 'pino';
 import { createActivities } from '../../activities';
 import { readAuditLog } from '../../db/audit-log';
@@ -22,6 +24,7 @@ import { ComplianceSchedules } from '../../workers/compliance-schedules';
 import { SshCredentials } from '../../providers/ssh/credentials';
 import { scanScheduleId, scanWorkflowId } from '../../domain/compliance-scans';
 import { loadProfiles } from '../../policies/compliance-loader';
+import { createRemediationWorker } from '../../workers/worker';
 
 const SHIPPED = join(__dirname, '../../policies/compliance');
 
@@ -326,6 +329,59 @@ describe('the scans record', () => {
     const missing = await http('GET', `${env.apiUrl}/v1/compliance/scans/no-such-scan`, viewer);
     expect(missing.status).toBe(404);
   });
+});
+
+describe('a scan canceled while its hosts are read', () => {
+  it('is recorded as canceled by the workflow, with when', async () => {
+    // A worker on its own queue whose host scans wait until they are canceled.
+    const taskQueue = `${env.taskQueue}-slow`;
+    let released = false;
+    const connection = await NativeConnection.connect({ address: env.temporalAddress });
+    const activities = createActivities({
+      provider: env.provider,
+      db: env.db,
+      bmc: env.bmc,
+      notifier: { notify: async () => undefined },
+      guards: () => PERMISSIVE_GUARDS,
+      compliance: { sshCredentials: SshCredentials.empty(), profilesDir: dir },
+    });
+    const worker = await createRemediationWorker({
+      connection,
+      namespace: 'default',
+      taskQueue,
+      keys: env.keys,
+      workflowBundlePath: process.env.SHIPSHAPE_TEST_BUNDLE,
+      activities: {
+        ...activities,
+        scanHostCompliance: async (input) => {
+          // Heartbeats are throttled, so the cancel may reach this late: the test lets it go when it is done.
+          while (!released) {
+            Context.current().heartbeat();
+            await Context.current().sleep(100);
+          }
+          return { host: input.host, known: false, counts: { pass: 0, fail: 0, error: 0, 'not-applicable': 0 } };
+        },
+      },
+    });
+    const running = worker.run();
+    try {
+      const id = '00000000-0000-4000-8000-00000000cc01';
+      const handle = await env.client.workflow.start('complianceScanWorkflow', {
+        args: [{ hosts: ['cmp-a-01'], requestedBy: 'olivia' }],
+        taskQueue,
+        workflowId: scanWorkflowId(env.workflowIdPrefix, id),
+      });
+      await until('the scan is recorded', async () => ((await scanOf(id)).requestedBy === 'olivia' ? true : undefined));
+      await handle.cancel();
+      const scan = await ended(id);
+      expect(scan).toMatchObject({ status: 'canceled', requestedBy: 'olivia', closedAt: expect.any(String) });
+    } finally {
+      released = true;
+      worker.shutdown();
+      await running;
+      await connection.close();
+    }
+  }, 40_000);
 });
 
 describe('a bad profile file', () => {
