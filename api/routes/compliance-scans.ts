@@ -117,9 +117,8 @@ export function createComplianceScansRouter(deps: ComplianceScansRouterDeps): Ro
     let run;
     try {
       run = await closedRun(deps.client.workflow.getHandle(r.workflowId));
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return r; // past Temporal's retention: the record is all there is
-      throw err;
+    } catch {
+      return r; // past Temporal's retention, or Temporal away: the record is what there is
     }
     if (run.status === 'running') return r;
     await closeScan(deps.db, r.id, {
@@ -169,17 +168,21 @@ export function createComplianceScansRouter(deps: ComplianceScansRouterDeps): Ro
       reason: `${hosts ? `${hosts.length} host(s)` : 'every host'}; ${body.profiles?.join(', ') ?? 'every profile'}`,
       after: { scanId, hosts: hosts ?? 'all', profiles: body.profiles ?? 'all' },
     });
-    let startedAt: Date;
+    let handle;
     try {
-      const handle = await deps.client.workflow.start<typeof complianceScanWorkflow>('complianceScanWorkflow', {
+      handle = await deps.client.workflow.start<typeof complianceScanWorkflow>('complianceScanWorkflow', {
         args: [{ hosts: hosts ?? 'all', ...(body.profiles ? { profiles: body.profiles } : {}), requestedBy }],
         taskQueue: deps.taskQueue,
         workflowId,
       });
-      startedAt = (await handle.describe()).startTime;
     } catch (err) {
       throw new AppError(503, 'scan_not_started', `the scan could not be started: ${(err as Error).message}`);
     }
+    // The run's own start time, as the workflow records it; the API's clock if Temporal does not say.
+    const startedAt = await handle
+      .describe()
+      .then((d) => d.startTime)
+      .catch(() => new Date());
     // The workflow records the same start if it gets there first; either way the scan is listed at once.
     await recordScanStart(deps.db, {
       id: scanId,
