@@ -11,6 +11,7 @@ import type { Notifier } from '../providers/notifiers';
 import { SshCredentials } from '../providers/ssh/credentials';
 import { createComplianceActivities, type ComplianceDeps } from './compliance';
 import { createComplianceFixActivities } from './compliance-fix';
+import { createComplianceScanActivities } from './compliance-scans';
 import type { DecisionActivities } from './decisions';
 import { createGuardActivities } from './guards';
 import { createHostActivities } from './host-actions';
@@ -57,6 +58,7 @@ export function createActivities(deps: ActivityDeps) {
     ...telemetry.activities,
     ...compliance,
     ...createComplianceFixActivities({ ...complianceDeps, scan: compliance }),
+    ...createComplianceScanActivities({ db: deps.db, profilesDir: complianceDeps.profilesDir }),
   };
 }
 

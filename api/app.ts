@@ -44,6 +44,8 @@ export interface AppDeps {
   codecCorsOrigins: readonly string[];
   /** The inbox's settings (grouping, timings, flap detection, its clock); defaults otherwise. */
   inbox?: Partial<InboxSettings>;
+  /** The compliance profiles' folder (the worker's, by the same settings); none: profiles are not served or checked. */
+  complianceDir?: string;
 }
 
 /**
@@ -94,6 +96,8 @@ export function createApp(deps: AppDeps): { app: Express; dispatcher: SignalDisp
       client: deps.client,
       taskQueue: deps.taskQueue,
       workflowIdPrefix: deps.workflowIdPrefix,
+      profilesDir: deps.complianceDir,
+      logger: deps.logger,
     }),
   );
   if (deps.policyStore) app.use(createPoliciesRouter({ db: deps.db, store: deps.policyStore, guards: deps.guards }));

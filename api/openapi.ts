@@ -3,7 +3,11 @@ import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from '@asteaso
 import { z } from 'zod';
 import {
   complianceFindingsQuery,
+  complianceProfileList,
+  complianceProfileView,
   complianceScanBody,
+  complianceScanList,
+  complianceScanListQuery,
   complianceScanStarted,
   complianceScanView,
   complianceScore,
@@ -453,16 +457,52 @@ function addComplianceRoutes(add: (route: RouteConfig) => void): void {
     responses: {
       202: json(complianceScanStarted, 'Started'),
       ...errors,
+      400: json(
+        errorBody,
+        'Malformed request, or the profiles folder does not load (`profiles_do_not_load`: the message names the file, line and column; `error.details.issues` lists each)',
+      ),
       422: unprocessable,
       503: json(errorBody, 'Temporal did not take the scan'),
     },
   });
   add({
     method: 'get',
+    path: '/v1/compliance/scans',
+    summary:
+      'Recent scans, newest first, on demand and scheduled (requested by `schedule:<profile>`), filtered by status and profile; paged with `next` (role: viewer)',
+    request: { query: complianceScanListQuery },
+    responses: { 200: json(complianceScanList, 'A page of scans'), ...errors },
+  });
+  add({
+    method: 'get',
     path: '/v1/compliance/scans/{id}',
-    summary: "A scan's status, and its summary once completed (role: viewer)",
+    summary: "A scan's status, who asked for it, and its summary once completed (role: viewer)",
     request: { params: id },
     responses: { 200: json(complianceScanView, 'The scan'), ...errors, 404: json(errorBody, 'No such scan') },
+  });
+  const profilesUnavailable = json(
+    errorBody,
+    'The API cannot read the profiles folder (`profiles_unavailable`), or it does not load (`profiles_do_not_load`, naming the file and line)',
+  );
+  add({
+    method: 'get',
+    path: '/v1/compliance/profiles',
+    summary:
+      'The compliance profiles of the folder: version, digest, scope, schedule and its next run, rules counted by kind and severity (role: viewer)',
+    responses: { 200: json(complianceProfileList, 'Every profile'), ...errors, 503: profilesUnavailable },
+  });
+  add({
+    method: 'get',
+    path: '/v1/compliance/profiles/{name}',
+    summary:
+      "One profile with its rules: id, title, severity, kind, check type, rationale, and a fix's disruption and drain (role: viewer)",
+    request: { params: z.object({ name: z.string() }) },
+    responses: {
+      200: json(complianceProfileView, 'The profile'),
+      ...errors,
+      404: json(errorBody, 'No such profile'),
+      503: profilesUnavailable,
+    },
   });
   add({
     method: 'get',

@@ -11,6 +11,8 @@ import {
   RULE_SEVERITIES,
   WAIVER_STATES,
 } from '../domain/compliance-findings';
+import { RULE_KINDS, DISRUPTIONS } from '../domain/compliance';
+import { SCAN_STATUSES } from '../domain/compliance-scans';
 import { INBOX_STATES } from '../domain/inbox';
 import { ACTIVE_PHASES, FINAL_PHASES, REPAIR_ACTIONS } from '../domain/remediation';
 import { METRICS } from '../domain/telemetry';
@@ -856,9 +858,14 @@ const hostProblem = z.object({ host: z.string(), error: z.string() });
 export const complianceScanView = z
   .object({
     scanId: z.string(),
-    status: z
-      .enum(['running', 'completed', 'failed', 'canceled', 'terminated', 'timed-out'])
-      .describe('As Temporal has it'),
+    workflowId: z.string(),
+    status: z.enum(SCAN_STATUSES).describe('As Temporal has it'),
+    requestedBy: z
+      .string()
+      .nullable()
+      .describe('The person who started it, or `schedule:<profile>`; null for a scan only Temporal knows'),
+    profiles: z.array(z.string()).nullable().describe('The profiles asked for; null: every profile'),
+    hosts: z.array(z.string()).nullable().describe('The hosts asked for; null: every host of the inventory'),
     startedAt: iso,
     closedAt: iso.nullable(),
     summary: z
@@ -875,3 +882,80 @@ export const complianceScanView = z
     error: z.string().nullable().describe('Why the scan failed, when it did'),
   })
   .openapi('ComplianceScan');
+
+export const complianceScanListQuery = z.strictObject({
+  status: listOf(z.enum(SCAN_STATUSES)).optional().describe('One or several statuses (repeated or comma-separated)'),
+  profile: complianceName.optional().describe('Scans that covered this profile (named it, or every profile)'),
+  limit: z.coerce.number().int().min(1).max(500).default(50).describe('Scans per page, newest first'),
+  after: storableText().min(1).max(500).optional().describe('The `next` of the previous page'),
+});
+
+export const complianceScanList = z
+  .object({
+    scans: z.array(complianceScanView),
+    next: z.string().nullable().describe('Pass as `after` for the next page; null on the last page'),
+  })
+  .openapi('ComplianceScanList');
+
+// ---------------------------------------------------------------- compliance profiles
+
+const profileScheduleView = z
+  .union([z.object({ cron: z.string().describe('UTC') }), z.object({ everyMinutes: z.number().int() })])
+  .nullable()
+  .describe('When the profile is scanned by its Temporal Schedule; null: on demand only');
+
+const complianceScopeView = z
+  .object({
+    roles: z.array(z.string()).optional(),
+    zones: z.array(z.string()).optional(),
+    labels: z.array(z.string()).optional().describe('Matchers such as `rack=~"r1.*"`'),
+  })
+  .describe('Which hosts it applies to; every field given must hold, an empty scope is every host');
+
+const profileFields = {
+  name: z.string(),
+  version: z.string().describe('The author’s version, as written in the file'),
+  digest: z.string().describe('sha256 of the file’s text (12 hex): findings name the text they were judged by'),
+  file: z.string(),
+  description: z.string(),
+  scope: complianceScopeView,
+  schedule: profileScheduleView,
+  nextRunAt: iso
+    .nullable()
+    .describe('The next scheduled scan as Temporal has it; null when not scheduled or its schedule is not created yet'),
+  ruleCounts: z.object({
+    total: z.number().int(),
+    byKind: z.record(z.enum(RULE_KINDS), z.number().int()),
+    bySeverity: z.record(ruleSeverity, z.number().int()),
+  }),
+};
+
+export const complianceProfileSummary = z.object(profileFields).openapi('ComplianceProfileSummary');
+
+export const complianceProfileList = z
+  .object({ profiles: z.array(complianceProfileSummary) })
+  .openapi('ComplianceProfileList');
+
+export const complianceRuleView = z
+  .object({
+    id: z.string(),
+    title: z.string(),
+    severity: ruleSeverity,
+    kind: z.enum(RULE_KINDS),
+    check: z.string().describe('The type of check (setting, package, firmware, compute-service...)'),
+    rationale: z.string(),
+    scope: complianceScopeView.nullable().describe('The rule’s own scope, beside the profile’s'),
+    fix: z
+      .object({
+        how: z.enum(['ssh', 'action']).describe('An SSH command on the host, or a catalog action of the host workflow'),
+        action: z.string().nullable().describe('The catalog action, when `how` is `action`'),
+        disruption: z.enum(DISRUPTIONS),
+        drain: z.boolean().describe('The host’s servers are moved away first'),
+      })
+      .nullable(),
+  })
+  .openapi('ComplianceRule');
+
+export const complianceProfileView = z
+  .object({ ...profileFields, rules: z.array(complianceRuleView) })
+  .openapi('ComplianceProfile');

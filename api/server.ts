@@ -8,7 +8,7 @@
  */
 import type { Server } from 'node:http';
 import type { Client } from '@temporalio/client';
-import type { Config } from '../config';
+import { complianceDir, type Config } from '../config';
 import { loadKeys } from '../config/keys';
 import { createLogger, type Logger } from '../config/logger';
 import { createPool, type Db } from '../db/pool';
@@ -56,6 +56,7 @@ export async function startApi(config: Config, options: { port?: number; logger?
     keys,
     codecCorsOrigins: config.SHIPSHAPE_CODEC_CORS_ORIGIN,
     inbox: inboxSettings(config),
+    complianceDir: complianceDir(config),
   });
   inbox.start();
   // A bad notifications file stops the start here, naming the file and the field.

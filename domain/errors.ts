@@ -30,6 +30,8 @@ export const FailureType = {
   WrongPhase: 'WrongPhase',
   /** A compliance scan named a profile the profiles' folder does not have. */
   UnknownProfile: 'UnknownProfile',
+  /** The compliance profiles' folder does not load (a file's line and column say where). */
+  BadProfile: 'BadProfile',
   /** The caller may not do this (e.g. approve their own request). */
   Forbidden: 'Forbidden',
 } as const;

@@ -5,7 +5,7 @@
  */
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Pool } from 'pg';
-import { ConfigError, loadConfig } from '../config';
+import { complianceDir, ConfigError, loadConfig } from '../config';
 import { loadKeys } from '../config/keys';
 import { createLogger, type Logger } from '../config/logger';
 import { stopOnUnexpectedError } from '../config/process-errors';
@@ -16,6 +16,7 @@ import { describeBudget, type GuardConfig } from '../domain/guards';
 import { createActivities } from '../activities';
 import { LeaseReaper, temporalHolderRuns } from '../activities/lease-reaper';
 import { createActivityDeps, prepareFleet } from './composition';
+import { ComplianceSchedules } from './compliance-schedules';
 import { ensureSweepSchedule } from './schedule';
 import { connectClient, connectWorker, createClient, ensureSearchAttributes } from './temporal';
 import { createRemediationWorker } from './worker';
@@ -29,6 +30,9 @@ const SDK_LEVEL = {
   fatal: 'ERROR',
   silent: 'ERROR',
 } as const;
+
+/** How often the worker reads the compliance profiles' folder for a changed schedule. */
+const COMPLIANCE_FOLDER_POLL_MS = 60_000;
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -54,6 +58,13 @@ async function main(): Promise<void> {
       'telemetry sweep schedule not created: no sweeps run until it is (the worker goes on)',
     ),
   );
+  // A schedule per compliance profile that has one, brought in line with the folder now and at each change of it.
+  const stopComplianceSchedules = new ComplianceSchedules(client, {
+    prefix: config.SHIPSHAPE_WORKFLOW_ID_PREFIX,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    profilesDir: complianceDir(config),
+    logger,
+  }).start(COMPLIANCE_FOLDER_POLL_MS);
   // The client connection stays open for the lease reaper, which asks Temporal about the runs holding leases.
   const leaseReaper = new LeaseReaper({
     db,
@@ -90,6 +101,7 @@ async function main(): Promise<void> {
   });
   await running;
   stopReaper();
+  await stopComplianceSchedules();
   await connection.close();
   await clientConnection.close();
   await db.end();

@@ -23,6 +23,7 @@ export const PROFILE_ACTIVITIES = {
   complianceScans: ['scanHostCompliance'],
   complianceChecks: ['recheckComplianceRules'],
   complianceFixes: ['applyComplianceFix'],
+  complianceScanRecords: ['startComplianceScan', 'finishComplianceScan'],
 } as const satisfies Record<string, ReadonlyArray<keyof RemediationActivities>>;
 
 /** The activities of one profile, and only those. */

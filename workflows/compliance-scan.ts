@@ -1,12 +1,25 @@
 /**
- * A compliance scan on demand: the hosts named (or the whole inventory) in
- * batches of 16 at a time, each host one activity that reads, judges and
- * records it. A host that cannot be read is `error` findings inside its own
- * activity, never a failed scan; only a host whose activity keeps failing
- * (the database gone) is counted as not scanned.
+ * A compliance scan, on demand or by a profile's schedule: the hosts named
+ * (or the whole inventory) in batches of 16 at a time, each host one activity
+ * that reads, judges and records it. A host that cannot be read is `error`
+ * findings inside its own activity, never a failed scan; only a host whose
+ * activity keeps failing (the database gone) is counted as not scanned.
+ *
+ * The scan records itself: its start (once, whoever started it) with the
+ * profiles checked before any host is read, so a bad profile file fails the
+ * scan at once naming the file and line; and its end, completed with the
+ * summary, failed with why, or canceled.
  */
-import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  isCancellation,
+  proxyActivities,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { FailureType } from '../domain/errors';
+import { scanIdOfWorkflow } from '../domain/compliance-scans';
 import type { HostScanResult, ResultCounts } from '../activities/compliance';
 import type { ProfileActivities } from './activity-profiles';
 
@@ -22,12 +35,20 @@ const lister = proxyActivities<ProfileActivities<'complianceHostLists'>>({
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
 });
 
+/** The scan's own record: retried until the database is back. */
+const bookkeeping = proxyActivities<ProfileActivities<'complianceScanRecords'>>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+});
+
 export const SCAN_BATCH_SIZE = 16;
 
 export interface ComplianceScanInput {
   hosts: string[] | 'all';
   /** Profile names; every profile when absent. */
   profiles?: string[];
+  /** Who asked: a person's subject, or `schedule:<profile>`. */
+  requestedBy?: string;
 }
 
 export interface ComplianceScanSummary {
@@ -44,6 +65,43 @@ export interface ComplianceScanSummary {
 }
 
 export async function complianceScanWorkflow(input: ComplianceScanInput): Promise<ComplianceScanSummary> {
+  const { workflowId, startTime } = workflowInfo();
+  const scanId = scanIdOfWorkflow(workflowId);
+  try {
+    await bookkeeping.startComplianceScan({
+      scanId,
+      workflowId,
+      hosts: input.hosts,
+      ...(input.profiles ? { profiles: input.profiles } : {}),
+      requestedBy: input.requestedBy ?? 'unknown',
+      startedAt: startTime.toISOString(),
+    });
+    const summary = await scanHosts(input);
+    await bookkeeping.finishComplianceScan({ scanId, status: 'completed', summary });
+    return summary;
+  } catch (err) {
+    // The record says how the scan ended; a cancel is recorded too, out of the canceled scope.
+    const canceled = isCancellation(err);
+    const cause = err instanceof ActivityFailure ? (err.cause ?? err) : err;
+    if (!canceled && !(cause instanceof ApplicationFailure)) throw err; // a bug: the task is retried, the scan runs on
+    const why = (cause as Error).message;
+    await CancellationScope.nonCancellable(() =>
+      bookkeeping.finishComplianceScan({
+        scanId,
+        status: canceled ? 'canceled' : 'failed',
+        error: why,
+      }),
+    );
+    if (canceled) throw err;
+    throw ApplicationFailure.create({
+      message: why,
+      type: (cause as ApplicationFailure).type ?? undefined,
+      nonRetryable: true,
+    });
+  }
+}
+
+async function scanHosts(input: ComplianceScanInput): Promise<ComplianceScanSummary> {
   const hosts = input.hosts === 'all' ? await lister.listScanHosts() : [...new Set(input.hosts)];
   const summary: ComplianceScanSummary = {
     hosts: hosts.length,

@@ -1,5 +1,6 @@
 /**
- * Compliance findings and waivers as people use them: findings with filters
+ * Compliance findings and waivers as people use them (scans and profiles are
+ * in compliance-scans.ts and compliance-profiles.ts): findings with filters
  * (JSON, or CSV to export), a host's compliance and its history, the fleet's
  * score per profile; waivers requested by an operator and approved, rejected
  * or revoked by an approver who is not the requester. Every waiver action is
@@ -7,7 +8,7 @@
  * judges the findings in its scope again, so the answer is where they stand now.
  */
 import { randomUUID } from 'node:crypto';
-import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { Router } from 'express';
 import type { Pool } from 'pg';
 import type { z } from 'zod';
@@ -23,8 +24,8 @@ import {
   requestWaiverAudited,
   type ProfileTally,
 } from '../../db/compliance-findings';
-import { appendAudit } from '../../db/audit-log';
-import { hostExists, placesOfHosts } from '../../db/hosts';
+import type { Logger } from '../../config/logger';
+import { hostExists } from '../../db/hosts';
 import {
   findingsCsv,
   waiverRequestProblems,
@@ -34,22 +35,21 @@ import {
 } from '../../domain/compliance-findings';
 import { requireRole } from '../auth';
 import { AppError, conflict, forbidden, notFound } from '../errors';
-import type { complianceScanWorkflow, ComplianceScanSummary } from '../../workflows/compliance-scan';
 import {
   complianceFindingsQuery,
-  complianceScanBody,
   findingHistoryQuery,
   waiverApproveBody,
   waiverListQuery,
   waiverRejectBody,
   waiverRequestBody,
   waiverRevokeBody,
-  type complianceScanView,
   type findingView,
   type profileScore,
   type waiverView,
 } from '../schemas';
 import { parse } from '../validate';
+import { createComplianceProfilesRouter } from './compliance-profiles';
+import { createComplianceScansRouter } from './compliance-scans';
 
 export interface ComplianceRouterDeps {
   db: Pool;
@@ -59,6 +59,9 @@ export interface ComplianceRouterDeps {
   workflowIdPrefix: string;
   /** The clock waivers are requested, decided and expired by; real time by default. */
   now?: () => Date;
+  /** The profiles' folder as this API reads it (the worker's, by the same settings); none: profiles are not served. */
+  profilesDir?: string;
+  logger?: Logger;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -122,19 +125,11 @@ function unprocessableFields(fields: Array<{ field: string; reason: string }>): 
   return new AppError(422, 'validation_failed', `${first.field}: ${first.reason}`, { fields });
 }
 
-const SCAN_STATUS: Record<string, z.infer<typeof complianceScanView>['status']> = {
-  RUNNING: 'running',
-  CONTINUED_AS_NEW: 'running',
-  COMPLETED: 'completed',
-  FAILED: 'failed',
-  CANCELLED: 'canceled',
-  TERMINATED: 'terminated',
-  TIMED_OUT: 'timed-out',
-};
-
 export function createComplianceRouter(deps: ComplianceRouterDeps): Router {
   const router = Router();
   const now = deps.now ?? (() => new Date());
+  router.use(createComplianceScansRouter(deps));
+  router.use(createComplianceProfilesRouter(deps));
 
   router.get('/v1/compliance/findings', requireRole('viewer'), async (req, res) => {
     const q = parse(complianceFindingsQuery, req.query, 'query');
@@ -157,73 +152,6 @@ export function createComplianceRouter(deps: ComplianceRouterDeps): Router {
       return;
     }
     res.json({ findings: page.map(findingOut), next });
-  });
-
-  router.post('/v1/compliance/scans', requireRole('operator'), async (req, res) => {
-    const body = parse(complianceScanBody, req.body ?? {}, 'body');
-    const hosts = body.hosts ? [...new Set(body.hosts)] : null;
-    if (hosts) {
-      const known = new Set((await placesOfHosts(deps.db, hosts)).map((p) => p.id));
-      const unknown = hosts.filter((h) => !known.has(h));
-      if (unknown.length)
-        throw unprocessableFields([
-          { field: 'body.hosts', reason: `not in the inventory: ${unknown.slice(0, 10).join(', ')}` },
-        ]);
-    }
-    const scanId = randomUUID();
-    // The person's action is on the record before it takes effect.
-    await appendAudit(deps.db, {
-      actorKind: 'person',
-      actor: req.caller!.subject,
-      policyVersion: null,
-      action: 'compliance scan started',
-      reason: `${hosts ? `${hosts.length} host(s)` : 'every host'}; ${body.profiles?.join(', ') ?? 'every profile'}`,
-      after: { scanId, hosts: hosts ?? 'all', profiles: body.profiles ?? 'all' },
-    });
-    try {
-      await deps.client.workflow.start<typeof complianceScanWorkflow>('complianceScanWorkflow', {
-        args: [{ hosts: hosts ?? 'all', ...(body.profiles ? { profiles: body.profiles } : {}) }],
-        taskQueue: deps.taskQueue,
-        workflowId: scanWorkflowId(scanId),
-      });
-    } catch (err) {
-      throw new AppError(503, 'scan_not_started', `the scan could not be started: ${(err as Error).message}`);
-    }
-    res.status(202).json({ scanId });
-  });
-
-  const scanWorkflowId = (scanId: string) => `${deps.workflowIdPrefix}compliance-scan/${scanId}`;
-
-  router.get('/v1/compliance/scans/:id', requireRole('viewer'), async (req, res) => {
-    const id = req.params.id as string;
-    if (!UUID.test(id)) throw notFound(`no scan "${id}"`, { field: 'id' });
-    const handle = deps.client.workflow.getHandle(scanWorkflowId(id));
-    let description;
-    try {
-      description = await handle.describe();
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw notFound(`no scan "${id}"`, { field: 'id' });
-      throw err;
-    }
-    const status = SCAN_STATUS[description.status.name] ?? 'running';
-    const view: z.infer<typeof complianceScanView> = {
-      scanId: id,
-      status,
-      startedAt: description.startTime.toISOString(),
-      closedAt: description.closeTime ? description.closeTime.toISOString() : null,
-      summary: null,
-      error: null,
-    };
-    if (status === 'completed') view.summary = (await handle.result()) as ComplianceScanSummary;
-    if (status === 'failed') {
-      try {
-        await handle.result();
-      } catch (err) {
-        const cause = err instanceof WorkflowFailedError ? (err.cause ?? err) : err;
-        view.error = (cause as Error).message;
-      }
-    }
-    res.json(view);
   });
 
   router.get('/v1/compliance/score', requireRole('viewer'), async (_req, res) => {

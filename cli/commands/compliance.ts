@@ -1,11 +1,16 @@
 /**
  * `shipshape compliance`: findings with filters (a table, JSON, or CSV), a
  * host's compliance and history, the fleet score per profile; waivers
- * requested by an operator and approved, rejected or revoked by another person.
+ * requested by an operator and approved, rejected or revoked by another
+ * person; the profiles, and scans (start, wait, status, list).
  */
 import type { Command } from 'commander';
 import type { z } from 'zod';
 import type {
+  complianceProfileList,
+  complianceProfileView,
+  complianceScanList,
+  complianceScanView,
   complianceScore,
   findingHistoryView,
   findingList,
@@ -22,13 +27,16 @@ import {
   findingCsvRow,
 } from '../../domain/compliance-findings';
 import { segment } from '../client';
-import { integerIn, withApi } from '../context';
-import { UsageError } from '../errors';
+import { SCAN_STATUSES } from '../../domain/compliance-scans';
+import { collect, integerIn, withApi, type CommandContext } from '../context';
+import { EXIT, ExitWith, UsageError } from '../errors';
 import { cell as when, type Printer } from '../output';
 
 type FindingView = z.infer<typeof findingView>;
 type Waiver = z.infer<typeof waiverView>;
 type Score = z.infer<typeof profileScore>;
+type Scan = z.infer<typeof complianceScanView>;
+type Profile = z.infer<typeof complianceProfileView>;
 
 const percent = (s: number | null) => (s === null ? '-' : `${(s * 100).toFixed(1)}%`);
 
@@ -197,10 +205,199 @@ function registerWaiver(group: Command): void {
     );
 }
 
+const scheduleOf = (s: Profile['schedule']) =>
+  s === null ? '-' : 'cron' in s ? `cron ${s.cron}` : `every ${s.everyMinutes} min`;
+const countsOf = (counts: Record<string, number>) =>
+  Object.entries(counts)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ') || '-';
+
+/** Most severe first, as an operator reads them. */
+const severities = (counts: Record<string, number>) =>
+  countsOf(Object.fromEntries([...RULE_SEVERITIES].reverse().map((s) => [s, counts[s] ?? 0])));
+
+function registerProfiles(group: Command): void {
+  group
+    .command('profiles [name]')
+    .description('the compliance profiles (with a name: that profile and its rules)')
+    .action(
+      withApi(async (ctx, [name]) => {
+        if (name) {
+          const p = await ctx.api.get<Profile>(`/v1/compliance/profiles/${segment(name)}`);
+          if (ctx.json) return ctx.print.json(p);
+          ctx.print.fields([
+            ['Profile', `${p.name} ${p.version} (${p.digest})`],
+            ['File', p.file],
+            ['Description', p.description],
+            ['Scope', Object.keys(p.scope).length ? p.scope : 'every host'],
+            ['Schedule', scheduleOf(p.schedule)],
+            ['Next run', p.nextRunAt ?? undefined],
+            [
+              'Rules',
+              `${p.ruleCounts.total}: ${countsOf(p.ruleCounts.byKind)}; ${severities(p.ruleCounts.bySeverity)}`,
+            ],
+          ]);
+          ctx.print.line();
+          ctx.print.table(
+            ['RULE', 'SEVERITY', 'KIND', 'CHECK', 'FIX', 'TITLE'],
+            p.rules.map((r) => [
+              r.id,
+              r.severity,
+              r.kind,
+              r.check,
+              r.fix ? `${r.fix.action ?? r.fix.how}, ${r.fix.disruption}${r.fix.drain ? ', drain' : ''}` : '-',
+              r.title,
+            ]),
+            'no rules',
+          );
+          return;
+        }
+        const list = await ctx.api.get<z.infer<typeof complianceProfileList>>('/v1/compliance/profiles');
+        if (ctx.json) return ctx.print.json(list);
+        ctx.print.table(
+          ['PROFILE', 'VERSION', 'DIGEST', 'RULES', 'SCHEDULE', 'NEXT RUN', 'BY SEVERITY'],
+          list.profiles.map((p) => [
+            p.name,
+            p.version,
+            p.digest,
+            p.ruleCounts.total,
+            scheduleOf(p.schedule),
+            p.nextRunAt,
+            severities(p.ruleCounts.bySeverity),
+          ]),
+          'no profiles',
+        );
+      }),
+    );
+}
+
+function showScan(print: Printer, s: Scan): void {
+  print.fields([
+    ['Scan', s.scanId],
+    ['Status', s.status],
+    ['Requested by', s.requestedBy ?? undefined],
+    ['Profiles', s.profiles ?? 'every profile'],
+    ['Hosts', s.hosts ?? 'every host'],
+    ['Started', s.startedAt],
+    ['Closed', s.closedAt ?? undefined],
+    ['Error', s.error ?? undefined],
+  ]);
+  const m = s.summary;
+  if (!m) return;
+  print.fields([
+    ['Hosts scanned', `${m.scanned} of ${m.hosts}`],
+    ['Results', countsOf(m.results)],
+    ['Unknown hosts', m.unknown.length ? m.unknown : undefined],
+  ]);
+  for (const [what, list] of [
+    ['not read over SSH', m.unreachable],
+    ['not scanned', m.failed],
+  ] as const)
+    if (list.length) {
+      print.line();
+      print.table(
+        ['HOST', what.toUpperCase()],
+        list.map((h) => [h.host, h.error]),
+      );
+    }
+}
+
+/** Ask for the scan until it is no longer running (or the time is up). */
+async function waitForScan(ctx: CommandContext, scanId: string, timeoutSeconds: number): Promise<Scan> {
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  for (;;) {
+    const scan = await ctx.api.get<Scan>(`/v1/compliance/scans/${segment(scanId)}`);
+    if (scan.status !== 'running') return scan;
+    if (Date.now() > deadline) {
+      ctx.print.note(
+        `scan ${scanId} still running after ${timeoutSeconds} s: shipshape compliance scan status ${scanId}`,
+      );
+      throw new ExitWith(EXIT.failed);
+    }
+    await new Promise((ok) => setTimeout(ok, 1000));
+  }
+}
+
+function registerScan(group: Command): void {
+  const scan = group.command('scan').description('compliance scans: start one, follow it, list recent ones');
+
+  scan
+    .command('start')
+    .description('scan hosts against profiles (role operator); every host and every profile when none named')
+    .option('--host <host>', 'a host to scan (repeatable)', collect)
+    .option('--profile <profile>', 'a profile to scan against (repeatable)', collect)
+    .option('--wait', 'wait until the scan ends and print its summary (exit 1 when it did not complete)')
+    .option('--timeout <seconds>', 'with --wait: how long to wait (default 600)', integerIn(1, 86_400))
+    .action(
+      withApi<{ host?: string[]; profile?: string[]; wait?: boolean; timeout?: number }>(async (ctx, _args, o) => {
+        if (o.timeout !== undefined && !o.wait) throw new UsageError('--timeout goes with --wait');
+        const started = await ctx.api.post<{ scanId: string }>('/v1/compliance/scans', {
+          ...(o.host ? { hosts: o.host } : {}),
+          ...(o.profile ? { profiles: o.profile } : {}),
+        });
+        if (!o.wait) {
+          if (ctx.json) return ctx.print.json(started);
+          ctx.print.line(`scan ${started.scanId} started: shipshape compliance scan status ${started.scanId}`);
+          return;
+        }
+        const done = await waitForScan(ctx, started.scanId, o.timeout ?? 600);
+        if (ctx.json) ctx.print.json(done);
+        else showScan(ctx.print, done);
+        if (done.status !== 'completed') throw new ExitWith(EXIT.failed);
+      }),
+    );
+
+  scan
+    .command('status <id>')
+    .description("a scan's status, who asked for it, and its summary once completed")
+    .action(
+      withApi(async (ctx, [id]) => {
+        const s = await ctx.api.get<Scan>(`/v1/compliance/scans/${segment(id!)}`);
+        if (ctx.json) return ctx.print.json(s);
+        showScan(ctx.print, s);
+      }),
+    );
+
+  scan
+    .command('list')
+    .description('recent scans, newest first, on demand and scheduled')
+    .option('--status <statuses>', `comma-separated: ${SCAN_STATUSES.join(', ')}`)
+    .option('--profile <profile>', 'only scans that covered this profile')
+    .option('--limit <n>', 'scans per page (1-500)', integerIn(1, 500))
+    .option('--after <cursor>', 'the previous page’s next')
+    .action(
+      withApi<{ status?: string; profile?: string; limit?: number; after?: string }>(async (ctx, _args, o) => {
+        const page = await ctx.api.get<z.infer<typeof complianceScanList>>('/v1/compliance/scans', {
+          status: statesOf(o.status, SCAN_STATUSES, '--status'),
+          profile: o.profile,
+          limit: o.limit,
+          after: o.after,
+        });
+        if (ctx.json) return ctx.print.json(page);
+        ctx.print.table(
+          ['SCAN', 'STATUS', 'REQUESTED BY', 'PROFILES', 'HOSTS', 'STARTED', 'CLOSED', 'RESULTS'],
+          page.scans.map((s) => [
+            s.scanId,
+            s.status,
+            s.requestedBy,
+            s.profiles ?? 'all',
+            s.hosts ? s.hosts.length : 'all',
+            s.startedAt,
+            s.closedAt,
+            s.summary ? countsOf(s.summary.results) : s.error,
+          ]),
+          'no scans',
+        );
+        if (page.next) ctx.print.note(`more scans after this page: --after ${page.next}`);
+      }),
+    );
+}
+
 export function registerCompliance(program: Command): void {
   const group = program
     .command('compliance')
-    .description('compliance findings per host and rule, the fleet score, and waivers');
+    .description('compliance profiles and scans, findings per host and rule, the fleet score, and waivers');
 
   group
     .command('findings')
@@ -290,5 +487,7 @@ export function registerCompliance(program: Command): void {
       }),
     );
 
+  registerProfiles(group);
+  registerScan(group);
   registerWaiver(group);
 }

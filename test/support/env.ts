@@ -137,6 +137,8 @@ export interface TestEnvOptions {
   redispatchEveryMs?: number;
   /** Another provider than the simulated fleet (the test OpenStack cloud); no simulated fleet is seeded then. */
   provider?: (db: Pool) => FleetProvider;
+  /** The compliance profiles' folder the API reads (none: the API neither serves nor checks profiles). */
+  complianceDir?: string;
 }
 
 export async function createTestEnv(options: TestEnvOptions = {}): Promise<TestEnv> {
@@ -193,6 +195,7 @@ export async function createTestEnv(options: TestEnvOptions = {}): Promise<TestE
     keys,
     codecCorsOrigins: ['http://localhost:8233'],
     inbox: options.inbox,
+    complianceDir: options.complianceDir,
   };
   const { app, dispatcher, inbox } = createApp(appDeps);
   inbox.start();

@@ -1,5 +1,7 @@
 /** A real worker process (dist/workers/main.js) on a test file's world, for tests that kill and replace it. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { temporal } from '@temporalio/proto';
 import type { TestEnv } from './env';
@@ -16,6 +18,8 @@ export function spawnWorkerProcess(env: TestEnv, extra: Record<string, string>):
       SHIPSHAPE_WORKFLOW_ID_PREFIX: env.workflowIdPrefix,
       SHIPSHAPE_KEYS_FILE: env.keysFile,
       SHIPSHAPE_SWEEP_INTERVAL_SECONDS: '0', // no telemetry schedule left behind on the shared dev server
+      // Nor compliance scan schedules: a folder without profiles (a test that wants them names its own).
+      SHIPSHAPE_COMPLIANCE_DIR: mkdtempSync(join(tmpdir(), 'shipshape-no-profiles-')),
       LOG_LEVEL: 'warn',
       ...extra,
     },

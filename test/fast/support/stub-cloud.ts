@@ -360,6 +360,8 @@ export class StubCloud {
           ? { command, exitCode: 1, stdout: '', stderr: 'systemctl: command not found', truncated: false }
           : { command, exitCode: 0, stdout: '', stderr: '', truncated: false };
       },
+      startComplianceScan: unused('startComplianceScan'),
+      finishComplianceScan: unused('finishComplianceScan'),
     };
   }
 
