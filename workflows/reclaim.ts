@@ -28,6 +28,7 @@ import {
   type ReclaimView,
 } from '../domain/reclaim-case';
 import { FailureType } from '../domain/errors';
+import { describeFailure } from './remediation-state';
 
 export const reclaimViewQuery = defineQuery<ReclaimView>('reclaim-view');
 export const extendReclaimUpdate = defineUpdate<ReclaimView, [ReclaimAsk & { extendMs: number }]>('extend');
@@ -259,7 +260,7 @@ export async function reclaimWorkflow(input: ReclaimInput): Promise<ReclaimView>
       await notices.sendReclaimNotice({ kind: 'stopped', view }).catch(() => undefined);
       return finish('stopped', `no longer to reclaim — ${err.message}`);
     }
-    const why = (err as Error).message;
+    const why = describeFailure(err);
     await books.reportReclaimFailure({ view, error: why });
     return finish('failed', why);
   }
