@@ -11,10 +11,16 @@ export type Recheck = { still: true; reason: string } | { still: false; reason: 
 export type NoticeKind = 'notice' | 'reminder' | 'reclaimed' | 'deleted' | 'released' | 'restored' | 'stopped';
 
 export interface ReclaimActivities {
-  /** Read the resource and judge it by the rule, with its exemptions; `still: false` ends the reclaim. */
+  /**
+   * Read the resource again; `still: false` ends the reclaim. In the grace period: judged by the rule, with
+   * its exemptions (used, kept or exempted: not any more). In the restore window: still as the reversible
+   * step left it (a server unshelved, a volume back, by anyone: not any more).
+   */
   recheckReclaim(input: {
     rule: Pick<ReclaimRule, 'name' | 'check' | 'scope'>;
     resource: ResourceRef;
+    stage: 'grace' | 'restore-window';
+    action: ReclaimAction;
   }): Promise<Recheck>;
   /** The project's owners from Keystone (the configured role), else the domain's fallback contact. */
   resolveOwners(input: { projectId: string }): Promise<{ contacts: string[]; via: string }>;

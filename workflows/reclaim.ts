@@ -157,9 +157,9 @@ export async function reclaimWorkflow(input: ReclaimInput): Promise<ReclaimView>
   const stopped = (s: ReclaimAsk & { why: 'exempted' | 'stopped' }) =>
     finish('stopped', `${s.why} by ${s.by}${s.comment ? `: ${s.comment}` : ''}`, s.by);
   /** Re-read the resource; throws Stopped (the reclaim ends) when it is no longer what the rule flags. */
-  const recheck = async (stage: string) => {
-    const r: Recheck = await books.recheckReclaim({ rule, resource });
-    if (!r.still) throw new Stopped(`${stage}: ${r.reason}`);
+  const recheck = async (when: string, stage: 'grace' | 'restore-window' = 'grace') => {
+    const r: Recheck = await books.recheckReclaim({ rule, resource, stage, action: lifecycle.action });
+    if (!r.still) throw new Stopped(`${when}: ${r.reason}`);
   };
   /** Wait until `at` (ms) or until someone asks something; true when the time came. */
   const waitUntil = (at: number, also: () => boolean = () => false) =>
@@ -203,10 +203,11 @@ export async function reclaimWorkflow(input: ReclaimInput): Promise<ReclaimView>
     if (lifecycle.action === 'notify-only')
       return await finish('notified', `the grace period ended ${view.graceEnds}; the rule only notifies`);
     await gate('reversible');
-    if (lifecycle.action === 'release') {
-      // An address cannot be promised back: release is the deletion, right after the grace period.
+    if (lifecycle.action === 'release' || lifecycle.action === 'delete') {
+      // No reversible step: an address cannot be promised back, and `delete` says so. The notice told the owner.
+      const done = lifecycle.action === 'release' ? 'released' : 'deleted';
       view.phase = 'deleting';
-      await record('releasing', 'the grace period is over');
+      await record(lifecycle.action === 'release' ? 'releasing' : 'deleting', 'the grace period is over');
       const { freed } = await changes.deleteResource({
         caseId: view.caseId,
         resource,
@@ -214,8 +215,8 @@ export async function reclaimWorkflow(input: ReclaimInput): Promise<ReclaimView>
         restorePoint: null,
       });
       view.freed = freed;
-      await notices.sendReclaimNotice({ kind: 'released', view });
-      return await finish('released', `released after the grace period (${view.graceEnds})`);
+      await notices.sendReclaimNotice({ kind: done, view });
+      return await finish(done, `${done} after the grace period (${view.graceEnds})`);
     }
     await enter('reclaiming', 'reclaiming', `${lifecycle.action}${lifecycle.snapshotFirst ? ' after a snapshot' : ''}`);
     const step = await changes.takeReversibleStep({
@@ -243,7 +244,7 @@ export async function reclaimWorkflow(input: ReclaimInput): Promise<ReclaimView>
       return await finish('restored', `restored by ${by}`, by);
     }
     if (stop) return await stopped(stop);
-    await recheck('the restore window is over, but');
+    await recheck('the restore window is over, but', 'restore-window');
     await gate('delete');
     await enter('deleting', 'deleting', `the restore window ended ${view.deleteAfter}`);
     const { freed } = await changes.deleteResource({
