@@ -147,7 +147,7 @@ export function createComplianceActivities(deps: ComplianceDeps) {
       const profiles = profilesFor(input.profiles);
       const record = await findHost(deps.db, input.host);
       if (!record) return { host: input.host, known: false, counts: emptyCounts() };
-      const facts: HostFacts = { host: record.id, roles: record.roles, zone: record.zone, labels: {} };
+      const facts: HostFacts = { host: record.id, roles: record.roles, zone: record.zone, labels: record.labels };
       const plan = planHostScan(profiles, facts);
 
       const ssh = plan.sshCommands.length > 0 ? await readSsh(input.host, plan.sshCommands) : undefined;
