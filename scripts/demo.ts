@@ -3,7 +3,7 @@
  * Shipshape on a local Temporal dev server, visible in the Temporal Web UI
  * within a minute. Starts fresh each time; Ctrl-C stops everything.
  */
-import { cpSync, rmSync, mkdirSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createActivities } from '../activities';
@@ -14,7 +14,7 @@ import {
   simulatedHostName,
   type Fault,
 } from '../providers/simulated/admin';
-import { demoHost, SimulatedSshExecutor } from '../providers/simulated/ssh';
+import { SimulatedDebianFleet, SimulatedSshExecutor } from '../providers/simulated/ssh';
 import { createActivityDeps, prepareFleet } from '../workers/composition';
 import { createToken } from '../api/auth';
 import { startApi, type RunningApi } from '../api/server';
@@ -71,6 +71,15 @@ const SCENARIOS: Scenario[] = [
   { host: hosts('zone-b', 9), signal: 'HostDown', fault: null, story: 'host is healthy: ends as a false alarm' },
 ];
 
+/** The demo fleet over simulated SSH: a fix that runs on a host (a compliance drift's remediation) stays fixed. */
+function simulatedSsh(): SimulatedSshExecutor {
+  const fleet = new SimulatedDebianFleet();
+  return new SimulatedSshExecutor({
+    hostPicture: (host) => fleet.picture(host),
+    onCommand: (host, command) => fleet.ran(host, command),
+  });
+}
+
 /** What the demo started, stopped in reverse order if it fails part-way (a bad policy file, a port race). */
 const started: Array<() => Promise<unknown>> = [];
 
@@ -103,6 +112,11 @@ async function main(): Promise<void> {
   cpSync(REAL_CLOUD ? join(PROJECT_ROOT, 'policies') : join(PROJECT_ROOT, 'demo', 'policies'), policyDir, {
     recursive: true,
   });
+  // Compliance drift is fixed as the shipped policies say (the simulated hosts take the fixes over simulated SSH).
+  const driftPolicies = REAL_CLOUD
+    ? []
+    : readdirSync(join(PROJECT_ROOT, 'policies')).filter((n) => /^compliance-drift.*\.yaml$/.test(n));
+  for (const f of driftPolicies) cpSync(join(PROJECT_ROOT, 'policies', f), join(policyDir, f));
   // Migrations as the owner role; the API and the worker as the application role (see README, Database roles).
   await pg.createDatabase('shipshape');
   migrate(pg.ownerUrl('shipshape'));
@@ -153,9 +167,7 @@ async function main(): Promise<void> {
     activities: createActivities({
       ...deps,
       // The simulated hosts answer over simulated SSH: each drifts from the Debian baseline in its own ways.
-      compliance: REAL_CLOUD
-        ? deps.compliance
-        : { ...deps.compliance!, sshExecutor: new SimulatedSshExecutor({ hostPicture: demoHost }) },
+      compliance: REAL_CLOUD ? deps.compliance : { ...deps.compliance!, sshExecutor: simulatedSsh() },
       // The demo's operator is the terminal: without a webhook, notifications are printed, not logged.
       notifier: config.SHIPSHAPE_NOTIFY_WEBHOOK_URL
         ? deps.notifier
@@ -222,7 +234,13 @@ async function main(): Promise<void> {
     curl -s -X POST -H "Authorization: Bearer ${DEV_TOKEN}" ${api.url}/v1/guards/breakers/zone-a/reset
 
   Compliance scans read every host over (simulated) SSH against the shipped profiles (policies/compliance): the
-  demo scans the fleet after the first telemetry sweep and every 2 min; each host drifts in its own ways.
+  demo scans the fleet after the first telemetry sweep and every 2 min; each host drifts in its own ways.${
+    driftPolicies.length
+      ? `
+  A failing rule with a fix raises ComplianceDrift: ${driftPolicies.join(', ')} fix it through the guarded
+  remediation, and only a rescan that passes closes it.`
+      : ''
+  }
     curl -s -X POST -H "Authorization: Bearer ${DEV_TOKEN}" -H 'content-type: application/json' -d '{}' ${api.url}/v1/compliance/scans
     curl -s -H "Authorization: Bearer ${DEV_TOKEN}" ${api.url}/v1/compliance/score | jq
     curl -s -H "Authorization: Bearer ${DEV_TOKEN}" "${api.url}/v1/compliance/findings?state=fail" | jq '.findings[] | {host, ruleId, observed}'

@@ -55,6 +55,8 @@ export interface SimulatedSshOptions {
   connectMs?: number;
   /** A host's key, when it is not the one derived from its name (a rebuilt host). */
   hostKey?: (host: string) => HostKey;
+  /** Told of every command run, after its answer: a simulated fleet whose hosts change (a fix applied). */
+  onCommand?: (host: string, command: string) => void;
   maxConcurrentCommands?: number;
 }
 
@@ -68,7 +70,8 @@ const sleep = (ms: number) => (ms > 0 ? new Promise<void>((ok) => setTimeout(ok,
 
 /** The real executor's interface, answered by pictures of hosts. */
 export class SimulatedSshExecutor extends SshExecutor {
-  private readonly sim: Required<Omit<SimulatedSshOptions, 'hostKey'>> & Pick<SimulatedSshOptions, 'hostKey'>;
+  private readonly sim: Required<Omit<SimulatedSshOptions, 'hostKey' | 'onCommand'>> &
+    Pick<SimulatedSshOptions, 'hostKey' | 'onCommand'>;
   commandsRun = 0;
 
   constructor(options: SimulatedSshOptions) {
@@ -125,6 +128,7 @@ export class SimulatedSshExecutor extends SshExecutor {
         commandsRun += 1;
         this.commandsRun += 1;
         const out = answer(picture, command);
+        this.sim.onCommand?.(target.host, command);
         return {
           exitCode: out.exitCode,
           signal: null,
@@ -242,12 +246,14 @@ export function compliantDebianHost(): SimulatedHostPicture {
   };
 }
 
-/** One way a host drifts from the baseline, and what it does to the picture. */
+/** One way a host drifts from the baseline, what it does to the picture, and the command that fixes it. */
 interface Drift {
   name: string;
   /** About one host in `oneIn` has it. */
   oneIn: number;
   apply(p: SimulatedHostPicture): void;
+  /** The fix of the os-baseline rule it fails (policies/compliance/os-baseline.yaml), exactly as written there. */
+  fix?: string;
 }
 
 const DRIFTS: Drift[] = [
@@ -258,6 +264,7 @@ const DRIFTS: Drift[] = [
       const sshd = 'PermitRootLogin yes\nPasswordAuthentication no\n';
       p.commands[SSHD_CONFIG_COMMAND] = { exitCode: 0, stdout: sshd };
     },
+    fix: 'printf "PermitRootLogin no\\n" > /etc/ssh/sshd_config.d/00-shipshape-root.conf && systemctl reload ssh',
   },
   {
     name: 'password-login',
@@ -269,21 +276,25 @@ const DRIFTS: Drift[] = [
         stdout: `PasswordAuthentication yes\n${before}`,
       };
     },
+    fix: 'printf "PasswordAuthentication no\\n" > /etc/ssh/sshd_config.d/00-shipshape-password.conf && systemctl reload ssh',
   },
   {
     name: 'shadow-mode',
     oneIn: 8,
     apply: (p) => void (p.modes['/etc/shadow'] = '644 root shadow'),
+    fix: 'chown root:shadow /etc/shadow && chmod 0640 /etc/shadow',
   },
   {
     name: 'old-openssh',
     oneIn: 5,
     apply: (p) => void (p.packages['openssh-server'] = '1:9.2p1-2+deb12u2'),
+    fix: 'DEBIAN_FRONTEND=noninteractive apt-get install -y --only-upgrade openssh-server',
   },
   {
     name: 'no-time-sync',
     oneIn: 7,
     apply: (p) => void (p.commands[TIME_SYNC_COMMAND] = { exitCode: 1 }),
+    fix: 'systemctl enable --now systemd-timesyncd',
   },
   {
     name: 'no-security-source',
@@ -298,6 +309,7 @@ const DRIFTS: Drift[] = [
     name: 'world-writable',
     oneIn: 10,
     apply: (p) => void (p.commands[WORLD_WRITABLE_COMMAND] = { exitCode: 0, stdout: '/etc/cron.d/backup-legacy\n' }),
+    fix: 'find /etc -xdev -perm -0002 ! -type l -exec chmod o-w {} +',
   },
 ];
 
@@ -311,9 +323,30 @@ export function demoHostDrifts(host: string): string[] {
   return DRIFTS.filter((d) => hostHash(host, d.name, d.oneIn) === 0).map((d) => d.name);
 }
 
-/** The demo fleet's picture of a host: the compliant baseline with its drifts. */
+/** The demo fleet's picture of a host: the compliant baseline with its drifts (none ever fixed). */
 export function demoHost(host: string): SimulatedHostPicture {
-  const picture = compliantDebianHost();
-  for (const d of DRIFTS) if (hostHash(host, d.name, d.oneIn) === 0) d.apply(picture);
-  return picture;
+  return new SimulatedDebianFleet().picture(host);
+}
+
+/**
+ * The demo fleet with memory: each host has its drifts until the fix of one runs on it (the command of the
+ * os-baseline rule's fix), after which it has that drift no more. Give `picture` and `ran` to the executor:
+ *
+ *   new SimulatedSshExecutor({ hostPicture: (h) => fleet.picture(h), onCommand: (h, c) => fleet.ran(h, c) })
+ */
+export class SimulatedDebianFleet {
+  private readonly fixed = new Set<string>();
+
+  picture(host: string): SimulatedHostPicture {
+    const picture = compliantDebianHost();
+    for (const d of DRIFTS) {
+      if (d.fix) picture.commands[d.fix] = { exitCode: 0 };
+      if (hostHash(host, d.name, d.oneIn) === 0 && !this.fixed.has(`${host}/${d.name}`)) d.apply(picture);
+    }
+    return picture;
+  }
+
+  ran(host: string, command: string): void {
+    for (const d of DRIFTS) if (d.fix === command) this.fixed.add(`${host}/${d.name}`);
+  }
 }
