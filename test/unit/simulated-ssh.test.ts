@@ -51,7 +51,7 @@ describe('simulated Debian hosts under os-baseline', () => {
     for (const states of hosts.map((h) => judge(h, demoHost(h)))) expect([...states.values()]).not.toContain('error');
   });
 
-  it.each(osBaseline.rules.filter((r) => r.fix?.ssh).map((r) => [r.id, r.fix!.ssh!]))(
+  it.each(osBaseline.rules.flatMap((r) => (r.fix && 'ssh' in r.fix ? [[r.id, r.fix.ssh]] : [])))(
     '%s: a host failing it passes once the rule’s fix has run on it, and only that rule changes',
     (ruleId, fix) => {
       const fleet = new SimulatedDebianFleet();
