@@ -205,7 +205,7 @@ export function createComplianceActivities(deps: ComplianceDeps) {
       );
       const record = await findHost(deps.db, input.host);
       if (!record) return { host: input.host, known: false, counts: emptyCounts() };
-      const facts: HostFacts = { host: record.id, roles: record.roles, zone: record.zone, labels: {} };
+      const facts: HostFacts = { host: record.id, roles: record.roles, zone: record.zone, labels: record.labels };
       const plan = planHostScan(profiles, facts);
 
       // The three kinds are read at once: SSH, the BMC and the cloud are different machines. A slow BMC or

@@ -5,7 +5,7 @@
  */
 import type { Pool } from 'pg';
 import type { Inventory } from '../config/inventory-file';
-import { upsertInventory } from '../db/hosts';
+import { setHostLabels, upsertInventory } from '../db/hosts';
 import { removeSshEndpointsExcept, upsertSshEndpoints } from '../db/ssh-endpoints';
 import { pinHostKeyFromInventory } from '../db/ssh-host-keys';
 import type { FleetProvider } from '../domain/provider';
@@ -18,9 +18,10 @@ export async function syncInventory(db: Pool, provider: FleetProvider): Promise<
 
 /**
  * Bring the SSH endpoints in line with the inventory file (the whole truth for
- * them: endpoints it no longer names go) and pin the host keys it states. Pins
- * of hosts it no longer names stay: a host's identity outlives its endpoint.
- * Returns the number of endpoints.
+ * them: endpoints it no longer names go), pin the host keys it states and set
+ * every host's labels (run it after the provider's sync, so its hosts have
+ * rows). Pins of hosts it no longer names stay: a host's identity outlives its
+ * endpoint. Returns the number of endpoints.
  */
 export async function syncInventoryFile(db: Pool, inventory: Inventory): Promise<number> {
   await upsertSshEndpoints(db, inventory.ssh);
@@ -29,5 +30,6 @@ export async function syncInventoryFile(db: Pool, inventory: Inventory): Promise
     inventory.ssh.map((e) => e.host),
   );
   for (const e of inventory.ssh) if (e.hostKey) await pinHostKeyFromInventory(db, { host: e.host, ...e.hostKey });
+  await setHostLabels(db, inventory.labels);
   return inventory.ssh.length;
 }

@@ -41,6 +41,8 @@ import {
   errorBody,
   fleetSummary,
   hostDetail,
+  sshHostKeyChanged,
+  sshHostKeyRequest,
   hostList,
   hostListQuery,
   leaseReleaseRequest,
@@ -152,6 +154,21 @@ export function buildOpenApiDocument(): unknown {
     summary: "The host's time series, oldest first (role: viewer); default: the last 24 h of every metric",
     request: { params: id, query: telemetryQuery },
     responses: { 200: json(telemetryView, 'Samples by metric'), ...errors, 404: json(errorBody, 'Unknown host') },
+  });
+  add({
+    method: 'post',
+    path: '/v1/hosts/{id}/ssh-host-key',
+    summary:
+      "Replace the host's pinned SSH key (a rebuilt host shows a new one) or forget it so the next scan pins what it shows; with why, audited (role: admin)",
+    request: {
+      params: id,
+      body: { content: { 'application/json': { schema: sshHostKeyRequest } }, required: true },
+    },
+    responses: {
+      200: json(sshHostKeyChanged, 'The pin before and after'),
+      ...errors,
+      404: json(errorBody, 'Unknown host'),
+    },
   });
   add({
     method: 'post',

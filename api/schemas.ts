@@ -209,6 +209,15 @@ export const utilisationView = z
   })
   .openapi('HostUtilisation');
 
+export const sshHostKeyView = z
+  .object({
+    fingerprint: z.string(),
+    keyType: z.string(),
+    source: z.enum(['first-contact', 'inventory', 'person']),
+    firstSeen: z.string(),
+  })
+  .openapi('SshHostKey');
+
 const healthOrNull = z.enum(HEALTH_STATES).nullable();
 export const hostDetail = hostView
   .extend({
@@ -274,8 +283,76 @@ export const hostDetail = hostView
     openRemediations: z.array(
       z.object({ id: z.string(), phase: z.string(), policy: z.string(), startedAt: z.string() }),
     ),
+    labels: z
+      .record(z.string(), z.string())
+      .describe("From the inventory file's labels: map; compliance scopes match on them"),
+    sshHostKey: sshHostKeyView
+      .nullable()
+      .describe('The SSH host key the host must show; null: none pinned (the next scan pins what it shows)'),
   })
   .openapi('HostDetail');
+
+/** A fingerprint as `ssh-keygen -lf` prints it (providers/ssh/host-key.ts FINGERPRINT). */
+const SSH_FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
+const SSH_KEY_TYPES = [
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'ssh-rsa',
+] as const;
+
+/**
+ * A person replaces a host's pinned SSH key (the host was rebuilt), or forgets it so the next contact pins
+ * again; why is required, for the audit log.
+ */
+export const sshHostKeyRequest = z
+  .strictObject({
+    fingerprint: z
+      .string()
+      .regex(SSH_FINGERPRINT, 'must be a SHA256 fingerprint as `ssh-keygen -lf` prints it (SHA256:<43 characters>)')
+      .optional()
+      .openapi({ example: 'SHA256:eE07kupsqRvVydvn8JPCAYO/0QXVfV6rpxjHlJS3BMU' }),
+    keyType: z.enum(SSH_KEY_TYPES).optional(),
+    forget: z.literal(true).optional().describe('true: drop the pin; the next scan pins the key the host shows'),
+    reason: z
+      .string({ error: (i) => (i.input === undefined ? 'is required: say why the key changes' : 'must be text') })
+      .trim()
+      .min(1, 'is required: say why the key changes')
+      .max(2000)
+      .superRefine((v, ctx) => {
+        const problem = unstorableText(v);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .openapi({ example: 'cmp-a-07 reinstalled (CHG-1234); new key read on its console' }),
+  })
+  .superRefine((b, ctx) => {
+    if (b.forget) {
+      for (const field of ['fingerprint', 'keyType'] as const)
+        if (b[field] !== undefined)
+          ctx.addIssue({ code: 'custom', path: [field], message: 'give either forget or a key, not both' });
+      return;
+    }
+    if (b.fingerprint === undefined)
+      ctx.addIssue({ code: 'custom', path: ['fingerprint'], message: 'is required (or forget: true)' });
+    if (b.keyType === undefined)
+      ctx.addIssue({ code: 'custom', path: ['keyType'], message: 'is required with fingerprint' });
+  })
+  .openapi('SshHostKeyChange');
+
+export const sshHostKeyChanged = z
+  .object({
+    host: z.string(),
+    before: sshHostKeyView.nullable(),
+    after: sshHostKeyView.nullable().describe('null: forgotten; the next scan pins what the host shows'),
+    warning: z
+      .string()
+      .nullable()
+      .describe(
+        'Set when the inventory file stated the old key: it pins it again at the next worker start unless edited',
+      ),
+  })
+  .openapi('SshHostKeyChanged');
 
 export const hostListQuery = z.strictObject({
   zone: storableText().min(1).optional(),

@@ -18,6 +18,9 @@
  *         address: https://10.0.1.5
  *         credentials: bmc-default # an entry of SHIPSHAPE_BMC_CREDENTIALS_FILE
  *         systemId: System.Embedded.1
+ *       labels:                    # what compliance scopes match on (`labels: ['rack="r4"']`)
+ *         rack: r4
+ *         os: debian-12
  *
  * Every error names the file, the line and column, and the field.
  */
@@ -53,13 +56,38 @@ const bmcSchema = z.strictObject({
   systemId: z.string().min(1).optional(),
 });
 
+/** A label's name as Prometheus and Alertmanager have them, so a scope's matcher can name it. */
+export const LABEL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+export const MAX_LABELS = 64;
+
+const labelsSchema = z
+  .record(
+    z.string(),
+    z
+      .string({ error: 'must be a string (quote numbers and booleans: "4", "true")' })
+      .max(200, 'at most 200 characters'),
+  )
+  .superRefine((labels, ctx) => {
+    for (const name of Object.keys(labels))
+      if (!LABEL_NAME.test(name) || name.length > 100)
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message: 'label names are letters, digits and "_", not starting with a digit (at most 100)',
+        });
+    if (Object.keys(labels).length > MAX_LABELS)
+      ctx.addIssue({ code: 'custom', message: `at most ${MAX_LABELS} labels a host` });
+  });
+
 const fileSchema = z.strictObject({
   hosts: z
     .record(
       z.string(),
       z
-        .strictObject({ ssh: sshSchema.optional(), bmc: bmcSchema.optional() })
-        .refine((h) => h.ssh !== undefined || h.bmc !== undefined, { message: 'give ssh, bmc or both' }),
+        .strictObject({ ssh: sshSchema.optional(), bmc: bmcSchema.optional(), labels: labelsSchema.optional() })
+        .refine((h) => h.ssh !== undefined || h.bmc !== undefined || h.labels !== undefined, {
+          message: 'give ssh, bmc, labels or several of them',
+        }),
     )
     .superRefine((hosts, ctx) => {
       for (const name of Object.keys(hosts))
@@ -85,9 +113,16 @@ export interface InventoryBmcEndpoint {
   systemId: string | null;
 }
 
+export interface InventoryHostLabels {
+  host: string;
+  labels: Record<string, string>;
+}
+
 export interface Inventory {
   ssh: InventorySshEndpoint[];
   bmc: InventoryBmcEndpoint[];
+  /** Every host the file names with a `labels:` map; hosts it does not list have none. */
+  labels: InventoryHostLabels[];
 }
 
 export class InventoryFileError extends ConfigError {}
@@ -109,7 +144,7 @@ export function parseInventoryFile(text: string, source: string): Inventory {
       `${source}${position(doc, lineCounter, path)}: ${path.join('.') || '(file)'}: ${issue.message}`,
     );
   }
-  const inventory: Inventory = { ssh: [], bmc: [] };
+  const inventory: Inventory = { ssh: [], bmc: [], labels: [] };
   for (const [host, entry] of Object.entries(parsed.data.hosts)) {
     if (entry.ssh)
       inventory.ssh.push({
@@ -128,12 +163,13 @@ export function parseInventoryFile(text: string, source: string): Inventory {
         credentialsRef: entry.bmc.credentials ?? null,
         systemId: entry.bmc.systemId ?? null,
       });
+    if (entry.labels) inventory.labels.push({ host, labels: entry.labels });
   }
   return inventory;
 }
 
 export function loadInventoryFile(path: string | undefined): Inventory {
-  if (!path) return { ssh: [], bmc: [] };
+  if (!path) return { ssh: [], bmc: [], labels: [] };
   if (!existsSync(path)) throw new InventoryFileError(`SHIPSHAPE_INVENTORY_FILE: ${path} does not exist`);
   return parseInventoryFile(readFileSync(path, 'utf8'), path);
 }

@@ -53,6 +53,25 @@ export async function upsertInventory(
   );
 }
 
+/**
+ * Set every host's labels from the inventory file, in one statement: a host
+ * the file lists gets its map, every other host none (the file is the whole
+ * truth for labels). Hosts the inventory does not know yet are skipped; the
+ * worker applies the file after the provider's sync. Returns the hosts changed.
+ */
+export async function setHostLabels(
+  db: Queryable,
+  labels: ReadonlyArray<{ host: string; labels: Record<string, string> }>,
+): Promise<number> {
+  const { rowCount } = await db.query(
+    `UPDATE hosts h SET labels = coalesce(f.labels, '{}'::jsonb), updated_at = now()
+       FROM hosts h2 LEFT JOIN jsonb_to_recordset($1::jsonb) AS f(host text, labels jsonb) ON f.host = h2.id
+      WHERE h.id = h2.id AND h.labels IS DISTINCT FROM coalesce(f.labels, '{}'::jsonb)`,
+    [JSON.stringify(labels)],
+  );
+  return rowCount ?? 0;
+}
+
 /** Take the host out of the pool or put it back: the remediation's pool state, in the transaction of its progress. */
 export async function setPoolState(db: Queryable, host: string, poolState: PoolState): Promise<void> {
   await db.query('UPDATE hosts SET pool_state = $2, updated_at = now() WHERE id = $1', [host, poolState]);
@@ -127,6 +146,8 @@ export interface HostRecord {
   id: string;
   zone: string;
   roles: HostRole[];
+  /** From the inventory file; what compliance scopes match on. */
+  labels: Record<string, string>;
   poolState: PoolState;
   health: Health;
   healthReasons: string[];
@@ -148,7 +169,7 @@ export interface HostRecord {
 }
 
 const SELECT_HOSTS = `
-  SELECT h.id, h.zone, h.roles, h.pool_state, h.health, h.health_reasons, h.health_checked_at, h.last_seen_at,
+  SELECT h.id, h.zone, h.roles, h.labels, h.pool_state, h.health, h.health_reasons, h.health_checked_at, h.last_seen_at,
          h.bmc_address, h.bmc_credentials_ref,
          s.read_at, s.bmc_reachable, s.bmc_error, s.provider_error, s.bmc, s.state, s.utilisation, s.conditions,
          (SELECT r.id FROM remediations r WHERE r.host = h.id AND r.closed_at IS NULL) AS open_remediation_id
@@ -158,6 +179,7 @@ interface HostRow {
   id: string;
   zone: string;
   roles: HostRole[];
+  labels: Record<string, string>;
   pool_state: PoolState;
   health: Health;
   health_reasons: string[];
@@ -181,6 +203,7 @@ function asHostRecord(r: HostRow): HostRecord {
     id: r.id,
     zone: r.zone,
     roles: r.roles,
+    labels: r.labels,
     poolState: r.pool_state,
     health: r.health,
     healthReasons: r.health_reasons,

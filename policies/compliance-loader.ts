@@ -137,7 +137,25 @@ function lineOf(text: string, key: string): { line: number; column: number } {
 
 /** The profiles of a folder (policies/compliance/ by default at the caller). */
 export function loadProfiles(dir: string): ComplianceProfile[] {
-  return parseProfileFolder(readProfileFolder(dir));
+  const files = readProfileFolder(dir);
+  const last = parsedFolders.get(dir);
+  if (last && sameFiles(last.files, files)) return [...last.profiles];
+  const profiles = parseProfileFolder(files);
+  parsedFolders.set(dir, { files, profiles });
+  return [...profiles];
+}
+
+/**
+ * The last parse of each folder, reused while its files' texts are the same: a scan reads the folder for
+ * every host, and parsing a 200-rule profile takes ~90 ms of CPU (1,000 hosts: 90 s of a 130 s scan).
+ * The files are still read each time, so an edited profile takes effect at the next host's scan.
+ */
+const parsedFolders = new Map<string, { files: ReadonlyMap<string, string>; profiles: ComplianceProfile[] }>();
+
+function sameFiles(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [name, text] of a) if (b.get(name) !== text) return false;
+  return true;
 }
 
 /** One rule of the loaded profiles by its id, with its profile. */

@@ -3,7 +3,7 @@
  * Shipshape on a local Temporal dev server, visible in the Temporal Web UI
  * within a minute. Starts fresh each time; Ctrl-C stops everything.
  */
-import { cpSync, rmSync, mkdirSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createActivities } from '../activities';
@@ -14,6 +14,7 @@ import {
   simulatedHostName,
   type Fault,
 } from '../providers/simulated/admin';
+import { SimulatedDebianFleet, SimulatedSshExecutor } from '../providers/simulated/ssh';
 import { createActivityDeps, prepareFleet } from '../workers/composition';
 import { createToken } from '../api/auth';
 import { startApi, type RunningApi } from '../api/server';
@@ -26,6 +27,7 @@ import { lastFinishedSweep } from '../db/telemetry';
 import { ensureSweepSchedule } from '../workers/schedule';
 import { connectWorker } from '../workers/temporal';
 import { createRemediationWorker } from '../workers/worker';
+import { runDemoScan, writeDemoSshInventory } from './demo-compliance';
 import { PROJECT_ROOT, freePort, migrate, portIsFree, reachableDataDir, startServices } from './services';
 
 const DEV_TOKEN = process.env.SHIPSHAPE_DEV_TOKEN ?? 'shipshape-demo-admin-token';
@@ -69,6 +71,15 @@ const SCENARIOS: Scenario[] = [
   { host: hosts('zone-b', 9), signal: 'HostDown', fault: null, story: 'host is healthy: ends as a false alarm' },
 ];
 
+/** The demo fleet over simulated SSH: a fix that runs on a host (a compliance drift's remediation) stays fixed. */
+function simulatedSsh(): SimulatedSshExecutor {
+  const fleet = new SimulatedDebianFleet();
+  return new SimulatedSshExecutor({
+    hostPicture: (host) => fleet.picture(host),
+    onCommand: (host, command) => fleet.ran(host, command),
+  });
+}
+
 /** What the demo started, stopped in reverse order if it fails part-way (a bad policy file, a port race). */
 const started: Array<() => Promise<unknown>> = [];
 
@@ -101,6 +112,11 @@ async function main(): Promise<void> {
   cpSync(REAL_CLOUD ? join(PROJECT_ROOT, 'policies') : join(PROJECT_ROOT, 'demo', 'policies'), policyDir, {
     recursive: true,
   });
+  // Compliance drift is fixed as the shipped policies say (the simulated hosts take the fixes over simulated SSH).
+  const driftPolicies = REAL_CLOUD
+    ? []
+    : readdirSync(join(PROJECT_ROOT, 'policies')).filter((n) => /^compliance-drift.*\.yaml$/.test(n));
+  for (const f of driftPolicies) cpSync(join(PROJECT_ROOT, 'policies', f), join(policyDir, f));
   // Migrations as the owner role; the API and the worker as the application role (see README, Database roles).
   await pg.createDatabase('shipshape');
   migrate(pg.ownerUrl('shipshape'));
@@ -109,8 +125,17 @@ async function main(): Promise<void> {
   const keysFile = join(dataDir, 'keys.json');
   writeNewKeysFile(keysFile);
 
+  // The simulated hosts' SSH endpoints and labels (the inventory file), read over simulated SSH by compliance scans.
+  const ssh = REAL_CLOUD ? null : writeDemoSshInventory(join(dataDir, 'ssh'));
   const config = loadConfig({
     ...process.env,
+    ...(ssh
+      ? {
+          SHIPSHAPE_INVENTORY_FILE: ssh.inventoryFile,
+          SHIPSHAPE_SSH_CREDENTIALS_FILE: ssh.credentialsFile,
+          SHIPSHAPE_COMPLIANCE_DIR: join(PROJECT_ROOT, 'policies', 'compliance'),
+        }
+      : {}),
     DATABASE_URL: databaseUrl,
     TEMPORAL_ADDRESS: temporal.address,
     SHIPSHAPE_API_PORT: String(apiPort),
@@ -141,6 +166,8 @@ async function main(): Promise<void> {
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     activities: createActivities({
       ...deps,
+      // The simulated hosts answer over simulated SSH: each drifts from the Debian baseline in its own ways.
+      compliance: REAL_CLOUD ? deps.compliance : { ...deps.compliance!, sshExecutor: simulatedSsh() },
       // The demo's operator is the terminal: without a webhook, notifications are printed, not logged.
       notifier: config.SHIPSHAPE_NOTIFY_WEBHOOK_URL
         ? deps.notifier
@@ -205,6 +232,22 @@ async function main(): Promise<void> {
   "waiting-for-capacity"; a zone's breaker trips after 4 take-outs within an hour:
     curl -s -H "Authorization: Bearer ${DEV_TOKEN}" ${api.url}/v1/guards | jq
     curl -s -X POST -H "Authorization: Bearer ${DEV_TOKEN}" ${api.url}/v1/guards/breakers/zone-a/reset
+
+  Compliance scans read every host over (simulated) SSH against the shipped profiles (policies/compliance): the
+  demo scans the fleet after the first telemetry sweep and every 2 min; each host drifts in its own ways.${
+    driftPolicies.length
+      ? `
+  A failing rule with a fix raises ComplianceDrift: ${driftPolicies.join(', ')} fix it through the guarded
+  remediation, and only a rescan that passes closes it.`
+      : ''
+  }
+    curl -s -X POST -H "Authorization: Bearer ${DEV_TOKEN}" -H 'content-type: application/json' -d '{}' ${api.url}/v1/compliance/scans
+    curl -s -H "Authorization: Bearer ${DEV_TOKEN}" ${api.url}/v1/compliance/score | jq
+    curl -s -H "Authorization: Bearer ${DEV_TOKEN}" "${api.url}/v1/compliance/findings?state=fail" | jq '.findings[] | {host, ruleId, observed}'
+    curl -s -H "Authorization: Bearer ${DEV_TOKEN}" ${api.url}/v1/hosts/${hosts('zone-a', 1)} | jq '{labels, sshHostKey}'
+    SHIPSHAPE_URL=${api.url} SHIPSHAPE_TOKEN=${DEV_TOKEN} npm run -s shipshape -- compliance score
+    SHIPSHAPE_URL=${api.url} SHIPSHAPE_TOKEN=${DEV_TOKEN} npm run -s shipshape -- compliance findings --state fail
+    SHIPSHAPE_URL=${api.url} SHIPSHAPE_TOKEN=${DEV_TOKEN} npm run -s shipshape -- compliance host ${hosts('zone-a', 1)}
 
   The telemetry sweep reads every simulated BMC every ${config.SHIPSHAPE_SWEEP_INTERVAL_SECONDS} s (a Temporal Schedule: see Schedules in the UI).
   ${HOT}'s inlet reads 41 °C: the sweep raises InletTemperatureHigh, the host is drained and facilities are told;
@@ -325,6 +368,12 @@ async function main(): Promise<void> {
       console.log(`[demo] ${HOT}: the room is cool again (inlet 24 °C)`),
     );
   }, 60_000);
+  // A compliance scan of the fleet once the first sweep has read every BMC (the hardware rules need it), then every 2 min.
+  const scan = () =>
+    void runDemoScan({ url: api.url, token: DEV_TOKEN }).catch((err: unknown) =>
+      console.log(`[demo] compliance scan failed: ${(err as Error).message}`),
+    );
+  let scans: NodeJS.Timeout | undefined;
   let lastSweep = '';
   const sweeps = setInterval(() => {
     lastFinishedSweep(api.db)
@@ -334,6 +383,10 @@ async function main(): Promise<void> {
         console.log(
           `[demo] telemetry sweep: ${s.hosts} hosts read, ${s.readFailed} failed, ${s.signals} signals raised`,
         );
+        if (!scans) {
+          scan();
+          scans = setInterval(scan, 120_000);
+        }
       })
       .catch(() => undefined);
   }, 1000);
@@ -359,6 +412,7 @@ async function main(): Promise<void> {
     clearInterval(inboxWatch);
     clearInterval(extra);
     clearInterval(sweeps);
+    clearInterval(scans);
     clearTimeout(cooled);
     await stopEverything();
     console.log('[demo] stopped');

@@ -143,7 +143,10 @@ export function createTelemetrySettings(config: Config): TelemetrySettings {
  */
 export async function prepareFleet(config: Config, db: Pool, provider: FleetProvider): Promise<number> {
   if (config.SHIPSHAPE_SEED_SIMULATED_FLEET) await seedSimulatedFleet(db, DEMO_FLEET);
-  // The inventory file, when there is one: a bad file stops the worker, naming file, line and field.
-  if (config.SHIPSHAPE_INVENTORY_FILE) await syncInventoryFile(db, loadInventoryFile(config.SHIPSHAPE_INVENTORY_FILE));
-  return syncInventory(db, provider);
+  // The inventory file, when there is one: a bad file stops the worker, naming file, line and field, before
+  // anything is written; it is applied after the provider's sync, so the hosts it labels have their rows.
+  const inventory = config.SHIPSHAPE_INVENTORY_FILE ? loadInventoryFile(config.SHIPSHAPE_INVENTORY_FILE) : null;
+  const hosts = await syncInventory(db, provider);
+  if (inventory) await syncInventoryFile(db, inventory);
+  return hosts;
 }

@@ -1,21 +1,37 @@
 /**
- * The current state of every host: pool state, health with reasons, and the
- * latest BMC and provider reading (power, temperatures, fans, power
- * supplies, CPU and memory health, firmware, utilisation); its time series;
- * the fleet summary; and a read on demand.
+ * The current state of every host: pool state, health with reasons, labels,
+ * pinned SSH host key, and the latest BMC and provider reading (power,
+ * temperatures, fans, power supplies, CPU and memory health, firmware,
+ * utilisation); its time series; the fleet summary; a read on demand; and a
+ * person's replacement of a rebuilt host's SSH key (admin, audited).
  */
 import type { Client } from '@temporalio/client';
 import { Router } from 'express';
 import type { Pool } from 'pg';
 import { findHost, hostExists, listHosts, tallyOfEveryHost, type HostRecord } from '../../db/hosts';
 import { openRemediationsOnHost } from '../../db/remediations';
+import {
+  findPinnedHostKey,
+  forgetPinnedHostKeyAudited,
+  replacePinnedHostKeyAudited,
+  type PinnedHostKey,
+} from '../../db/ssh-host-keys';
 import { lastSweep, telemetrySeries } from '../../db/telemetry';
 import type { HostUtilisation } from '../../domain/telemetry';
 import { POOL_STATES, ROLES } from '../../domain/types';
 import type { refreshHostWorkflow } from '../../workflows/telemetry';
 import { requireRole } from '../auth';
 import { AppError, notFound } from '../errors';
-import { hostListQuery, telemetryQuery, type fleetSummary, type hostDetail, type hostView } from '../schemas';
+import {
+  hostListQuery,
+  sshHostKeyRequest,
+  telemetryQuery,
+  type fleetSummary,
+  type hostDetail,
+  type hostView,
+  type sshHostKeyChanged,
+  type sshHostKeyView,
+} from '../schemas';
 import { parse } from '../validate';
 import type { z } from 'zod';
 
@@ -51,7 +67,17 @@ function summary(r: HostRecord): z.infer<typeof hostView> {
   };
 }
 
-function detail(r: HostRecord, open: z.infer<typeof hostDetail>['openRemediations']): z.infer<typeof hostDetail> {
+function keyView(k: PinnedHostKey | null): z.infer<typeof sshHostKeyView> | null {
+  return k
+    ? { fingerprint: k.fingerprint, keyType: k.keyType, source: k.source, firstSeen: k.firstSeen.toISOString() }
+    : null;
+}
+
+function detail(
+  r: HostRecord,
+  open: z.infer<typeof hostDetail>['openRemediations'],
+  pinned: PinnedHostKey | null,
+): z.infer<typeof hostDetail> {
   const s = r.snapshot;
   const b = s.bmc;
   return {
@@ -77,6 +103,8 @@ function detail(r: HostRecord, open: z.infer<typeof hostDetail>['openRemediation
     conditions: s.conditions ?? {},
     providerError: s.providerError,
     openRemediations: open,
+    labels: r.labels,
+    sshHostKey: keyView(pinned),
   };
 }
 
@@ -95,6 +123,7 @@ export function createHostsRouter(deps: {
     return detail(
       host,
       open.map((o) => ({ id: o.id, phase: o.phase, policy: o.policyName, startedAt: o.startedAt.toISOString() })),
+      await findPinnedHostKey(deps.db, id),
     );
   }
 
@@ -144,6 +173,36 @@ export function createHostsRouter(deps: {
       );
     }
     res.json(await hostDetail(id));
+  });
+
+  /**
+   * Replace a host's pinned SSH key with the one it now shows (read on its console after a rebuild), or
+   * forget it so the next scan pins what it shows. An admin's action, with why, audited in its transaction.
+   */
+  router.post('/v1/hosts/:id/ssh-host-key', requireRole('admin'), async (req, res) => {
+    const id = req.params.id as string;
+    const body = parse(sshHostKeyRequest, req.body ?? {}, 'body');
+    if (!(await hostExists(deps.db, id))) throw notFound(`no host "${id}" in the inventory`, { field: 'id' });
+    const person = req.caller!.subject;
+    const change = body.forget
+      ? await forgetPinnedHostKeyAudited(deps.db, { host: id, person, reason: body.reason })
+      : await replacePinnedHostKeyAudited(deps.db, {
+          host: id,
+          fingerprint: body.fingerprint!,
+          keyType: body.keyType!,
+          person,
+          reason: body.reason,
+        });
+    const answer: z.infer<typeof sshHostKeyChanged> = {
+      host: id,
+      before: keyView(change.before),
+      after: keyView(change.after),
+      warning:
+        change.before?.source === 'inventory'
+          ? `the inventory file states ${id}'s key (${change.before.fingerprint}): edit it there too, or the next worker start pins that key again`
+          : null,
+    };
+    res.json(answer);
   });
 
   router.get('/v1/fleet/summary', requireRole('viewer'), async (_req, res) => {

@@ -1,7 +1,10 @@
-/** `shipshape hosts` and `shipshape fleet`: the inventory, one host's reading, its telemetry, a read on demand. */
+/**
+ * `shipshape hosts` (alias `host`) and `shipshape fleet`: the inventory, one host's reading, its telemetry, a
+ * read on demand, and its pinned SSH key replaced or forgotten after a rebuild.
+ */
 import { Option, type Command } from 'commander';
 import type { z } from 'zod';
-import type { fleetSummary, hostDetail, hostList, telemetryView } from '../../api/schemas';
+import type { fleetSummary, hostDetail, hostList, sshHostKeyChanged, telemetryView } from '../../api/schemas';
 import { METRICS } from '../../domain/telemetry';
 import { HEALTH_STATES, POOL_STATES, ROLES } from '../../domain/types';
 import { segment } from '../client';
@@ -20,6 +23,18 @@ function showHost(print: Printer, h: HostDetail): void {
     ['Host', h.id],
     ['Zone', h.zone],
     ['Roles', h.roles],
+    [
+      'Labels',
+      Object.keys(h.labels).length
+        ? Object.entries(h.labels)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(', ')
+        : undefined,
+    ],
+    [
+      'SSH host key',
+      h.sshHostKey ? `${h.sshHostKey.fingerprint} (${h.sshHostKey.keyType}, ${h.sshHostKey.source})` : undefined,
+    ],
     ['Pool state', h.poolState],
     ['Health', h.healthReasons.length ? `${h.health}: ${h.healthReasons.join('; ')}` : h.health],
     ['Health checked', h.healthCheckedAt],
@@ -88,7 +103,7 @@ interface ListOptions {
 }
 
 export function registerHosts(program: Command): void {
-  const group = program.command('hosts').description('the inventory and each host’s latest reading');
+  const group = program.command('hosts').alias('host').description('the inventory and each host’s latest reading');
 
   group
     .command('list')
@@ -167,6 +182,59 @@ export function registerHosts(program: Command): void {
         );
         ctx.print.table(['METRIC', 'AT', 'VALUE'], rows, `no samples for ${t.host} from ${t.since} to ${t.until}`);
         if (t.truncated) ctx.print.note('more samples than --limit: the newest were kept');
+      }),
+    );
+
+  registerSshKey(group);
+}
+
+const SSH_KEY_TYPES = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'ssh-rsa'];
+type KeyChange = z.infer<typeof sshHostKeyChanged>;
+
+function showKeyChange(print: Printer, c: KeyChange): void {
+  const key = (k: KeyChange['before']) => (k ? `${k.fingerprint} (${k.keyType}, ${k.source})` : 'none');
+  print.fields([
+    ['Host', c.host],
+    ['Pinned before', key(c.before)],
+    ['Pinned now', c.after ? key(c.after) : 'none: the next scan pins the key the host shows'],
+  ]);
+  if (c.warning) print.note(c.warning);
+}
+
+/** `shipshape host ssh-key replace|forget`: a rebuilt host's new key, pinned by an admin with why (audited). */
+function registerSshKey(group: Command): void {
+  const sshKey = group
+    .command('ssh-key')
+    .description('the host’s pinned SSH key: replace it after a rebuild, or forget it (role admin, audited)');
+  sshKey
+    .command('replace <host>')
+    .description('pin the key the host now shows (compare with `ssh-keygen -lf` on its console)')
+    .requiredOption('--fingerprint <fp>', 'SHA256:<43 characters>, as `ssh-keygen -lf` prints it')
+    .addOption(new Option('--key-type <type>', 'the key’s type').choices(SSH_KEY_TYPES).default('ssh-ed25519'))
+    .requiredOption('--reason <text>', 'why, for the audit log (required)')
+    .action(
+      withApi<{ fingerprint: string; keyType: string; reason: string }>(async (ctx, [host], o) => {
+        const c = await ctx.api.post<KeyChange>(`/v1/hosts/${segment(host!)}/ssh-host-key`, {
+          fingerprint: o.fingerprint,
+          keyType: o.keyType,
+          reason: o.reason,
+        });
+        if (ctx.json) return ctx.print.json(c);
+        showKeyChange(ctx.print, c);
+      }),
+    );
+  sshKey
+    .command('forget <host>')
+    .description('drop the pin: the next scan that reaches the host pins the key it shows')
+    .requiredOption('--reason <text>', 'why, for the audit log (required)')
+    .action(
+      withApi<{ reason: string }>(async (ctx, [host], o) => {
+        const c = await ctx.api.post<KeyChange>(`/v1/hosts/${segment(host!)}/ssh-host-key`, {
+          forget: true,
+          reason: o.reason,
+        });
+        if (ctx.json) return ctx.print.json(c);
+        showKeyChange(ctx.print, c);
       }),
     );
 }

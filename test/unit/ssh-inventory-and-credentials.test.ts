@@ -57,6 +57,7 @@ describe('the inventory file', () => {
           systemId: 'System.Embedded.1',
         },
       ],
+      labels: [],
     });
   });
 
@@ -86,7 +87,11 @@ describe('the inventory file', () => {
       'hosts:\n  h1:\n    ssh: { address: a, credentials: c, prot: 22 }\n',
       /^inv\.yaml:3:10: hosts\.h1\.ssh: Unrecognized key: "prot"/,
     ],
-    ['a host with neither ssh nor bmc', 'hosts:\n  h1: {}\n', 'inv.yaml:2:7: hosts.h1: give ssh, bmc or both'],
+    [
+      'a host with neither ssh, bmc nor labels',
+      'hosts:\n  h1: {}\n',
+      'inv.yaml:2:7: hosts.h1: give ssh, bmc, labels or several of them',
+    ],
     [
       'a credentials name that is a path',
       'hosts:\n  h1:\n    ssh: { address: a, credentials: /etc/key }\n',
