@@ -192,7 +192,8 @@ export async function releaseCapacityLease(db: Queryable, remediationId: string)
 /**
  * What the cooldown and max-attempts guards look at: when the host's last
  * remediation that took it out ended, and how many took it out within the
- * window (this one counted).
+ * window (this one counted). A change made in place (an in-place lease, a
+ * compliance fix without a drain) is no take-out: it counts for neither.
  */
 export async function previousTakeOutsOfHost(
   db: Queryable,
@@ -202,9 +203,10 @@ export async function previousTakeOutsOfHost(
 ): Promise<{ lastEndedAt: Date | null; attempts: number }> {
   const { rows } = await db.query<{ last_ended: Date | null; attempts: number }>(
     `SELECT (SELECT max(r.closed_at) FROM remediations r JOIN guard_leases l ON l.remediation_id = r.id
-              WHERE r.host = $1 AND r.id <> $2 AND r.closed_at IS NOT NULL) AS last_ended,
+              WHERE r.host = $1 AND r.id <> $2 AND r.closed_at IS NOT NULL AND NOT l.in_place) AS last_ended,
             (SELECT count(*)::int FROM guard_leases l
-              WHERE l.host = $1 AND l.remediation_id <> $2 AND l.acquired_at > now() - make_interval(secs => $3::float8 * 60)) + 1 AS attempts`,
+              WHERE l.host = $1 AND l.remediation_id <> $2 AND NOT l.in_place
+                AND l.acquired_at > now() - make_interval(secs => $3::float8 * 60)) + 1 AS attempts`,
     [host, remediationId, windowMinutes],
   );
   const row = rows[0]!;
