@@ -65,9 +65,7 @@ test('one in-place change per zone at a time (the shipped maxConcurrentPerZone),
   ).toMatchObject({ acquired: true });
   const second = await lease(hosts[2]!, true);
   expect(second.acquired).toBe(false);
-  expect((second as { blockers: Array<{ guard: string }> }).blockers.map((b) => b.guard)).toContain(
-    'zone-concurrency',
-  );
+  expect((second as { blockers: Array<{ guard: string }> }).blockers.map((b) => b.guard)).toContain('zone-concurrency');
   // The in-place change is no host out: zone-a has one host out (the take-out), not two.
   const { rows } = await env.db.query(
     `SELECT count(*)::int AS n FROM hosts h WHERE EXISTS (SELECT 1 FROM guard_leases l WHERE l.host = h.id AND l.released_at IS NULL AND NOT l.in_place)`,
