@@ -3,12 +3,12 @@
  * contract its activities keep. The workflow proxies these by type only.
  */
 import type { Capacity, ReclaimAction, ReclaimRule } from '../domain/reclaim';
-import type { ReclaimView, ResourceRef } from '../domain/reclaim-case';
+import type { NoticeKind, ReclaimView, ResourceRef } from '../domain/reclaim-case';
 
 /** The resource read again and judged by the rule now, with the exemptions in force. */
 export type Recheck = { still: true; reason: string } | { still: false; reason: string; gone?: boolean };
 
-export type NoticeKind = 'notice' | 'reminder' | 'reclaimed' | 'deleted' | 'released' | 'restored' | 'stopped';
+export type { NoticeKind } from '../domain/reclaim-case';
 
 export interface ReclaimActivities {
   /**

@@ -276,3 +276,45 @@ export async function pruneSignals(db: Queryable, retentionDays: number, batch =
     if ((rowCount ?? 0) < batch) return total;
   }
 }
+
+/** A signal Shipshape raises about something that is not a host (a tenant resource whose reclaim failed). */
+export interface ResourceSignal {
+  id: string;
+  source: string;
+  name: string;
+  resourceKind: string;
+  resourceId: string;
+  severity: SignalRecord['severity'];
+  fingerprint: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  receivedBy: string;
+  /** Why no automation takes it: the alert inbox shows it to a person. */
+  reason: string;
+}
+
+/**
+ * Record a firing signal about a non-host resource, decided at once as
+ * `no-policy`: no remediation is for it, the alert inbox takes it in and a
+ * person sees it after the grace time.
+ */
+export async function recordResourceSignal(db: Queryable, s: ResourceSignal): Promise<void> {
+  await db.query(
+    `INSERT INTO signals (id, source, name, resource_kind, resource_id, host, severity, status, fingerprint, labels, annotations,
+                          starts_at, received_by, outcome, outcome_reason, dispatched_at)
+     VALUES ($1, $2, $3, $4, $5, NULL, $6, 'firing', $7, $8, $9, now(), $10, 'no-policy', $11, now())`,
+    [
+      s.id,
+      s.source,
+      s.name,
+      s.resourceKind,
+      s.resourceId,
+      s.severity,
+      s.fingerprint,
+      JSON.stringify(s.labels),
+      JSON.stringify(s.annotations),
+      s.receivedBy,
+      s.reason,
+    ],
+  );
+}

@@ -61,6 +61,9 @@ export interface ReclaimView {
   freed: Capacity | null;
 }
 
+/** What the owners are told, at each step. */
+export type NoticeKind = 'notice' | 'reminder' | 'reclaimed' | 'deleted' | 'released' | 'restored' | 'stopped';
+
 /** A person's ask of a running reclaim; the API has checked who they are (and an owner's link token). */
 export interface ReclaimAsk {
   caseId: string;

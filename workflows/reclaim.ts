@@ -168,6 +168,10 @@ export async function reclaimWorkflow(input: ReclaimInput): Promise<ReclaimView>
   try {
     await record('flagged', input.reason);
     view.owners = await books.resolveOwners({ projectId: resource.projectId });
+    // The notice names a deadline no later than the real one, which counts from when it is sent.
+    const told = reclaimTimes(lifecycle, new Date(), 0);
+    view.graceEnds = told.graceEnds.toISOString();
+    view.deleteAfter = told.deleteAfter?.toISOString() ?? null;
     const sent = await notices.sendReclaimNotice({ kind: 'notice', view });
     view.noticeAt = sent.sentAt;
 
