@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import {
+  activeExemptions,
   exemptionFor,
   issueReclaimToken,
   recordReclaimCase,
@@ -106,14 +107,12 @@ export function createReclaimActivities(deps: ReclaimDeps) {
       const ctx = { now, projects: directory(projects) };
       const flagged: FlaggedResource[] = [];
       const judged: Array<{ resource: TenantResource; flagged: boolean }> = [];
+      const exemptions = (await activeExemptions(deps.db)).filter((e) => e.rule === '*' || e.rule === rule.name);
+      const exempt = (r: TenantResource) =>
+        exemptions.some((e) => e.projectId === r.projectId && (e.resourceId === '*' || e.resourceId === r.id));
       for (const resource of resources) {
         const j = judgeResource(rule, resource, ctx);
-        let isFlagged = j.verdict === 'flagged';
-        if (
-          isFlagged &&
-          (await exemptionFor(deps.db, { rule: rule.name, projectId: resource.projectId, resourceId: resource.id }))
-        )
-          isFlagged = false;
+        const isFlagged = j.verdict === 'flagged' && !exempt(resource);
         judged.push({ resource, flagged: isFlagged });
         if (isFlagged && j.verdict === 'flagged')
           flagged.push({
