@@ -277,3 +277,154 @@ export async function countReclaimFindings(db: Queryable): Promise<number> {
   const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM reclaim_findings');
   return rows[0]!.n;
 }
+
+export interface ReclaimFindingRow {
+  rule: string;
+  kind: string;
+  id: string;
+  name: string;
+  projectId: string;
+  reason: string;
+  evidence: Record<string, unknown>;
+  capacity: Capacity;
+  dryRun: boolean;
+  firstFlagged: Date;
+  lastSeen: Date;
+  caseId: string | null;
+}
+
+/** What the rules flag now, filtered by rule and project. */
+export async function listReclaimFindings(
+  db: Queryable,
+  f: { rule?: string; projectId?: string; limit: number },
+): Promise<ReclaimFindingRow[]> {
+  const { rows } = await db.query<ReclaimFindingRow>(
+    `SELECT f.rule, f.resource_kind AS kind, f.resource_id AS id, f.resource_name AS name, f.project_id AS "projectId",
+            f.reason, f.evidence, f.capacity, f.dry_run AS "dryRun", f.first_flagged AS "firstFlagged", f.last_seen AS "lastSeen",
+            (SELECT c.case_id FROM reclaim_cases c WHERE c.rule = f.rule AND c.resource_kind = f.resource_kind
+                AND c.resource_id = f.resource_id AND c.closed_at IS NULL LIMIT 1) AS "caseId"
+       FROM reclaim_findings f
+      WHERE ($1::text IS NULL OR f.rule = $1) AND ($2::text IS NULL OR f.project_id = $2)
+      ORDER BY f.project_id, f.rule, f.resource_id LIMIT $3`,
+    [f.rule ?? null, f.projectId ?? null, f.limit],
+  );
+  return rows;
+}
+
+export interface ReclaimCaseRow {
+  caseId: string;
+  workflowId: string;
+  phase: string;
+  view: ReclaimView;
+  updatedAt: Date;
+  closedAt: Date | null;
+}
+
+const CASE_COLUMNS = `case_id AS "caseId", workflow_id AS "workflowId", phase, view, updated_at AS "updatedAt", closed_at AS "closedAt"`;
+
+export async function listReclaimCases(
+  db: Queryable,
+  f: { phase?: string; projectId?: string; rule?: string; open?: boolean; limit: number },
+): Promise<ReclaimCaseRow[]> {
+  const { rows } = await db.query<ReclaimCaseRow>(
+    `SELECT ${CASE_COLUMNS} FROM reclaim_cases
+      WHERE ($1::text IS NULL OR phase = $1) AND ($2::text IS NULL OR project_id = $2) AND ($3::text IS NULL OR rule = $3)
+        AND ($4::boolean IS NULL OR (closed_at IS NULL) = $4)
+      ORDER BY updated_at DESC LIMIT $5`,
+    [f.phase ?? null, f.projectId ?? null, f.rule ?? null, f.open ?? null, f.limit],
+  );
+  return rows;
+}
+
+export async function findReclaimCase(db: Queryable, caseId: string): Promise<ReclaimCaseRow | null> {
+  const { rows } = await db.query<ReclaimCaseRow>(`SELECT ${CASE_COLUMNS} FROM reclaim_cases WHERE case_id = $1`, [
+    caseId,
+  ]);
+  return rows[0] ?? null;
+}
+
+export interface ReclaimExemption {
+  id: string;
+  rule: string;
+  projectId: string;
+  resourceId: string;
+  reason: string;
+  requestedBy: string;
+  requestedAt: Date;
+  expiresAt: Date;
+  state: 'requested' | 'approved' | 'rejected' | 'revoked';
+  approvedBy: string | null;
+  approvedAt: Date | null;
+}
+
+const EXEMPTION_COLUMNS = `id, rule, project_id AS "projectId", resource_id AS "resourceId", reason, requested_by AS "requestedBy",
+  requested_at AS "requestedAt", expires_at AS "expiresAt", state, approved_by AS "approvedBy", approved_at AS "approvedAt"`;
+
+/** An exemption asked for, audited. */
+export async function requestReclaimExemption(
+  db: Pool,
+  e: Omit<ReclaimExemption, 'state' | 'approvedBy' | 'approvedAt'>,
+): Promise<ReclaimExemption> {
+  return inTransaction(db, async (tx) => {
+    const { rows } = await tx.query<ReclaimExemption>(
+      `INSERT INTO reclaim_exemptions (id, rule, project_id, resource_id, reason, requested_by, requested_at, expires_at, state)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'requested') RETURNING ${EXEMPTION_COLUMNS}`,
+      [e.id, e.rule, e.projectId, e.resourceId, e.reason, e.requestedBy, e.requestedAt, e.expiresAt],
+    );
+    await appendAudit(tx, {
+      actorKind: 'person',
+      actor: e.requestedBy,
+      policyVersion: null,
+      action: 'reclaim exemption requested',
+      reason: `${e.rule} for ${e.resourceId === '*' ? 'every resource' : e.resourceId} of project ${e.projectId} until ${e.expiresAt.toISOString()}: ${e.reason}`,
+      after: { exemptionId: e.id },
+    });
+    return rows[0]!;
+  });
+}
+
+/**
+ * Approve a requested exemption, audited; the database refuses the requester
+ * as approver too. Returns null when there is no such requested exemption.
+ */
+export async function approveReclaimExemption(db: Pool, id: string, by: string): Promise<ReclaimExemption | null> {
+  return inTransaction(db, async (tx) => {
+    const { rows } = await tx.query<ReclaimExemption>(
+      `UPDATE reclaim_exemptions SET state = 'approved', approved_by = $2, approved_at = now()
+        WHERE id = $1 AND state = 'requested' RETURNING ${EXEMPTION_COLUMNS}`,
+      [id, by],
+    );
+    const e = rows[0];
+    if (!e) return null;
+    await appendAudit(tx, {
+      actorKind: 'person',
+      actor: by,
+      policyVersion: null,
+      action: 'reclaim exemption approved',
+      reason: `${e.rule} for ${e.resourceId === '*' ? 'every resource' : e.resourceId} of project ${e.projectId}, requested by ${e.requestedBy}: ${e.reason}`,
+      after: { exemptionId: e.id },
+    });
+    return e;
+  });
+}
+
+export async function findReclaimExemption(db: Queryable, id: string): Promise<ReclaimExemption | null> {
+  const { rows } = await db.query<ReclaimExemption>(
+    `SELECT ${EXEMPTION_COLUMNS} FROM reclaim_exemptions WHERE id = $1`,
+    [id],
+  );
+  return rows[0] ?? null;
+}
+
+/** The open cases an exemption covers: their reclaims are stopped. */
+export async function openCasesCovered(
+  db: Queryable,
+  e: Pick<ReclaimExemption, 'rule' | 'projectId' | 'resourceId'>,
+): Promise<ReclaimCaseRow[]> {
+  const { rows } = await db.query<ReclaimCaseRow>(
+    `SELECT ${CASE_COLUMNS} FROM reclaim_cases
+      WHERE closed_at IS NULL AND project_id = $2 AND ($1 = '*' OR rule = $1) AND ($3 = '*' OR resource_id = $3)`,
+    [e.rule, e.projectId, e.resourceId],
+  );
+  return rows;
+}

@@ -148,6 +148,16 @@ export type Judgement =
 
 const DAY = 86_400_000;
 
+const UNIT_MS = { d: DAY, h: 3_600_000, m: 60_000 } as const;
+
+/** `30d`, `12h`, `10m` (whole numbers, a unit always) in milliseconds, or why not. */
+export function readDuration(text: string): number | { problem: string } {
+  const m = /^(\d{1,6})(d|h|m)$/.exec(text.trim());
+  if (!m)
+    return { problem: `"${text}" must be a whole number with a unit: d (days), h (hours) or m (minutes), e.g. 30d` };
+  return Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
+}
+
 /** `30d`, `12h`, `10m`, `45s`: a rule's durations, so tests may use minutes where operators use days. */
 export function describeDuration(ms: number): string {
   if (ms % DAY === 0) return `${ms / DAY} d`;

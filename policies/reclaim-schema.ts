@@ -8,19 +8,11 @@
  * actions ran early for others (cloud-custodian #6106).
  */
 import { z } from 'zod';
-import { ACTIONS_FOR, CHECK_RESOURCE, RECLAIM_ACTIONS, STOPPED_SERVER_STATES } from '../domain/reclaim';
+import { ACTIONS_FOR, CHECK_RESOURCE, RECLAIM_ACTIONS, readDuration, STOPPED_SERVER_STATES } from '../domain/reclaim';
+
+export { readDuration };
 import { storableText } from '../domain/text';
 import { SEVERITIES } from '../domain/types';
-
-const UNIT_MS = { d: 86_400_000, h: 3_600_000, m: 60_000 } as const;
-
-/** `30d`, `12h`, `10m` (whole numbers) in milliseconds, or why not. */
-export function readDuration(text: string): number | { problem: string } {
-  const m = /^(\d{1,6})(d|h|m)$/.exec(text.trim());
-  if (!m)
-    return { problem: `"${text}" must be a whole number with a unit: d (days), h (hours) or m (minutes), e.g. 30d` };
-  return Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
-}
 
 const duration = (what: string, minMs = 0) =>
   z
