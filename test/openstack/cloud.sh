@@ -35,6 +35,8 @@ source "$LIB/database.sh"
 source "$LIB/rabbitmq.sh"
 # shellcheck source=lib/services.sh
 source "$LIB/services.sh"
+# shellcheck source=lib/cinder.sh
+source "$LIB/cinder.sh"
 
 INFRA=(rabbitmq epmd postgres) # stopped last, in this order
 
@@ -96,6 +98,7 @@ cmd_start() {
   for var in "${ALL_PORT_VARS[@]}"; do
     port_in_use "${!var}" && die "port ${!var} ($var) is in use; set SHIPSHAPE_CLOUD_PORT_BASE to another base"
   done
+  unmount_volume_share
   fresh_state
   trap on_start_exit EXIT
   export_settings
@@ -191,6 +194,7 @@ stop_all() {
   stop_process rabbitmq
   stop_process epmd
   stop_process postgres INT
+  unmount_volume_share
   rm -f "$STATE/ready"
   # A cluster kept outside the state folder (see pick_pgdata) is not left
   # behind: the next start begins from the snapshot anyway.
@@ -207,6 +211,7 @@ cmd_stop() {
   fi
   lock_state
   if [[ -z $(recorded_processes) ]]; then
+    unmount_volume_share
     log "nothing running in $STATE"
     return 0
   fi
@@ -248,7 +253,7 @@ cmd_status() {
   fi
   local api
   for api in "keystone $KEYSTONE_PORT /v3" "placement $PLACEMENT_PORT /" "nova $NOVA_PORT /" \
-    "glance $GLANCE_PORT /" "neutron $NEUTRON_PORT /" "ironic $IRONIC_PORT /"; do
+    "glance $GLANCE_PORT /" "neutron $NEUTRON_PORT /" "ironic $IRONIC_PORT /" "cinder $CINDER_PORT /"; do
     read -r name port path <<<"$api"
     printf '%-10s http://127.0.0.1:%s%s -> %s\n' "$name" "$port" "$path" \
       "$(curl -s -o /dev/null -m 5 -w '%{http_code}' "http://127.0.0.1:$port$path" || true)"
