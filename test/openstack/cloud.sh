@@ -9,6 +9,11 @@
 #                                STATE_DIR/clouds.yaml, openrc and cloud.json
 #   cloud.sh stop [STATE_DIR]    stop every recorded process and wait for it
 #   cloud.sh status [STATE_DIR]  processes, memory and API answers
+#   cloud.sh seed-reclaim [STATE_DIR]
+#                                add waste and resources in use over several
+#                                projects and users, for reclaim tests; writes
+#                                STATE_DIR/reclaim-seed.json (opt-in: it adds
+#                                servers to the computes)
 #   cloud.sh restart-compute HOST [STATE_DIR]
 #                                stop and start one fake nova-compute, as a host's
 #                                reboot does (Nova then completes its evacuations)
@@ -157,11 +162,16 @@ on_start_exit() {
   exit "$rc"
 }
 
-seed() {
+seed() { run_seed seed.py "$1"; }
+
+# run_seed SCRIPT [ARGS...]: a seeding script of lib/, with the settings it reads.
+run_seed() {
+  local script=$1
+  shift
   COMPUTE_HOSTS="$(compute_hosts | tr '\n' ' ')" SERVERS_PER_COMPUTE=$SERVERS_PER_COMPUTE \
     IRONIC_NODE_COUNT=$IRONIC_NODE_COUNT ADMIN_USER=$ADMIN_USER ADMIN_PASSWORD=$ADMIN_PASSWORD \
     ADMIN_PROJECT=$ADMIN_PROJECT CLOUD_NAME=$CLOUD_NAME \
-    "$PY" "$HERE/lib/seed.py" "$1" 2>>"$STATE/logs/seed.out" || die "seeding ($1) failed; see $STATE/logs/seed.out"
+    "$PY" "$HERE/lib/$script" "$@" 2>>"$STATE/logs/seed.out" || die "seeding ($script $*) failed; see $STATE/logs/seed.out"
 }
 
 print_summary() {
@@ -219,6 +229,21 @@ cmd_stop() {
   log "stopped"
 }
 
+# Once per cloud: a second run finds the seed file and changes nothing; a
+# failed run leaves part of the seed, and only a fresh start clears it.
+cmd_seed_reclaim() {
+  use_state "${1:-}"
+  lock_state
+  cloud_running || die "no running cloud in $STATE; start it first"
+  if [[ -f $STATE/reclaim-seed.json ]]; then
+    log "already seeded: $STATE/reclaim-seed.json"
+    return 0
+  fi
+  export_settings
+  run_seed reclaim_seed.py
+  log "reclaim seed written to $STATE/reclaim-seed.json"
+}
+
 cmd_restart_compute() {
   local host=${1:?usage: cloud.sh restart-compute HOST [STATE_DIR]}
   use_state "${2:-}"
@@ -267,6 +292,7 @@ case ${1:-} in
   start) cmd_start "${2:-}" ;;
   stop) cmd_stop "${2:-}" ;;
   status) cmd_status "${2:-}" ;;
+  seed-reclaim) cmd_seed_reclaim "${2:-}" ;;
   restart-compute) cmd_restart_compute "${2:-}" "${3:-}" ;;
   *)
     sed -n '2,/^set /p' "$0" | sed -n 's/^# \{0,1\}//p'
