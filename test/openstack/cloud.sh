@@ -26,7 +26,8 @@
 # SHIPSHAPE_CLOUD_COMPUTES (3), SHIPSHAPE_CLOUD_SERVERS_PER_COMPUTE (2),
 # SHIPSHAPE_CLOUD_IRONIC_NODES (3), SHIPSHAPE_CLOUD_CACHE (snapshot folder),
 # SHIPSHAPE_CLOUD_DEBUG (false), SHIPSHAPE_CLOUD_KEEP_ON_FAILURE (leave the
-# processes of a failed start running, to look at them).
+# processes of a failed start running, to look at them), SHIPSHAPE_CLOUD_CINDER
+# (false; true adds Cinder, as root: lib/cinder.sh says how it stores volumes).
 set -euo pipefail
 
 LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib
@@ -59,6 +60,11 @@ use_state() {
 use_settings_from_environment() {
   PORT_BASE=$REQUESTED_PORT_BASE
   COMPUTE_COUNT=$REQUESTED_COMPUTES
+  case $REQUESTED_CINDER in
+    true | false) CINDER=$REQUESTED_CINDER ;;
+    *) die "SHIPSHAPE_CLOUD_CINDER is true or false, not $REQUESTED_CINDER" ;;
+  esac
+  if [[ $CINDER == true && $(id -u) != 0 ]]; then die "Cinder needs root (its volume folder is a bind mount)"; fi
   set_ports
 }
 
@@ -89,6 +95,9 @@ cmd_start() {
   use_state "${1:-}"
   lock_state
   if cloud_running; then
+    if [[ $REQUESTED_CINDER == true && $CINDER != true ]]; then
+      die "the cloud running in $STATE has no Cinder; stop it first, or use another state folder"
+    fi
     log "already running in $STATE; nothing to do"
     print_summary
     return 0
@@ -145,6 +154,7 @@ fresh_state() {
   cat >"$STATE/cloud.env" <<EOF
 PORT_BASE=$PORT_BASE
 COMPUTE_COUNT=$COMPUTE_COUNT
+CINDER=$CINDER
 EOF
 }
 
@@ -170,7 +180,7 @@ run_seed() {
   shift
   COMPUTE_HOSTS="$(compute_hosts | tr '\n' ' ')" SERVERS_PER_COMPUTE=$SERVERS_PER_COMPUTE \
     IRONIC_NODE_COUNT=$IRONIC_NODE_COUNT ADMIN_USER=$ADMIN_USER ADMIN_PASSWORD=$ADMIN_PASSWORD \
-    ADMIN_PROJECT=$ADMIN_PROJECT CLOUD_NAME=$CLOUD_NAME \
+    ADMIN_PROJECT=$ADMIN_PROJECT CLOUD_NAME=$CLOUD_NAME CINDER=$CINDER \
     "$PY" "$HERE/lib/$script" "$@" 2>>"$STATE/logs/seed.out" || die "seeding ($script $*) failed; see $STATE/logs/seed.out"
 }
 
@@ -235,6 +245,7 @@ cmd_seed_reclaim() {
   use_state "${1:-}"
   lock_state
   cloud_running || die "no running cloud in $STATE; start it first"
+  [[ $CINDER == true ]] || die "the cloud in $STATE runs without Cinder (start it with SHIPSHAPE_CLOUD_CINDER=true); the seed needs volumes"
   if [[ -f $STATE/reclaim-seed.json ]]; then
     log "already seeded: $STATE/reclaim-seed.json"
     return 0
@@ -276,9 +287,10 @@ cmd_status() {
     echo "not running ($STATE)"
     return 3
   fi
-  local api
-  for api in "keystone $KEYSTONE_PORT /v3" "placement $PLACEMENT_PORT /" "nova $NOVA_PORT /" \
-    "glance $GLANCE_PORT /" "neutron $NEUTRON_PORT /" "ironic $IRONIC_PORT /" "cinder $CINDER_PORT /"; do
+  local api apis=("keystone $KEYSTONE_PORT /v3" "placement $PLACEMENT_PORT /" "nova $NOVA_PORT /"
+    "glance $GLANCE_PORT /" "neutron $NEUTRON_PORT /" "ironic $IRONIC_PORT /")
+  [[ $CINDER == true ]] && apis+=("cinder $CINDER_PORT /")
+  for api in "${apis[@]}"; do
     read -r name port path <<<"$api"
     printf '%-10s http://127.0.0.1:%s%s -> %s\n' "$name" "$port" "$path" \
       "$(curl -s -o /dev/null -m 5 -w '%{http_code}' "http://127.0.0.1:$port$path" || true)"

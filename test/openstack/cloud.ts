@@ -2,8 +2,8 @@
  * Shipshape's own test OpenStack cloud, for jest's globalSetup and for tests:
  * a thin wrapper around `test/openstack/cloud.sh`, which starts Keystone,
  * Placement, Nova (three fake computes), Glance, Neutron (API only), Ironic
- * (fake-hardware), Cinder (volumes as files), RabbitMQ and PostgreSQL as
- * plain processes on 127.0.0.1, seeded with a flavor, an image, servers
+ * (fake-hardware), Cinder on request (volumes as files), RabbitMQ and
+ * PostgreSQL as plain processes on 127.0.0.1, seeded with a flavor, an image, servers
  * spread over the computes and powered-on Ironic nodes. `seedReclaim()` adds,
  * on request, the waste and resources in use that reclaim tests need.
  *
@@ -28,6 +28,11 @@ export interface TestCloudOptions {
   computes?: number;
   serversPerCompute?: number;
   ironicNodes?: number;
+  /**
+   * Whether Cinder runs (false by default: the provider would list its volume
+   * service as a storage host; it needs root and ~450 MiB).
+   */
+  cinder?: boolean;
   /** How long `start` may take; 10 minutes by default. */
   timeoutMs?: number;
 }
@@ -91,6 +96,7 @@ export async function startTestCloud(opts: TestCloudOptions = {}): Promise<TestC
   if (opts.computes !== undefined) env.SHIPSHAPE_CLOUD_COMPUTES = String(opts.computes);
   if (opts.serversPerCompute !== undefined) env.SHIPSHAPE_CLOUD_SERVERS_PER_COMPUTE = String(opts.serversPerCompute);
   if (opts.ironicNodes !== undefined) env.SHIPSHAPE_CLOUD_IRONIC_NODES = String(opts.ironicNodes);
+  if (opts.cinder !== undefined) env.SHIPSHAPE_CLOUD_CINDER = String(opts.cinder);
   await runCloudSh(['start', stateDir], env, opts.timeoutMs ?? 600_000);
   const summary = parseSummary(JSON.parse(await readFile(join(stateDir, 'cloud.json'), 'utf8')));
   return {

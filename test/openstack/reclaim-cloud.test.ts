@@ -28,8 +28,9 @@ beforeAll(async () => {
       ? {
           stateDir: process.env.SHIPSHAPE_TEST_CLOUD_DIR,
           portBase: Number(process.env.SHIPSHAPE_TEST_CLOUD_PORT_BASE ?? 23300),
+          cinder: true,
         }
-      : {},
+      : { cinder: true },
   );
   seed = await cloud.seedReclaim();
   admin = new OpenStackSession(loadCloudConfig({ OS_CLOUD: cloud.cloudName, OS_CLIENT_CONFIG_FILE: cloud.cloudsYaml }));

@@ -21,8 +21,13 @@ DB_USER=cloud
 # As asked for in the environment; a running cloud keeps its own (cloud.env).
 REQUESTED_PORT_BASE=${SHIPSHAPE_CLOUD_PORT_BASE:-23100}
 REQUESTED_COMPUTES=${SHIPSHAPE_CLOUD_COMPUTES:-3}
+# Cinder is opt-in: Shipshape's OpenStack provider lists a cinder-volume
+# host as a storage host, which the provider and compliance tests do not
+# expect; and it needs root (its share is a bind mount) and ~450 MiB.
+REQUESTED_CINDER=${SHIPSHAPE_CLOUD_CINDER:-false}
 PORT_BASE=$REQUESTED_PORT_BASE
 COMPUTE_COUNT=$REQUESTED_COMPUTES
+CINDER=false
 SERVERS_PER_COMPUTE=${SHIPSHAPE_CLOUD_SERVERS_PER_COMPUTE:-2}
 IRONIC_NODE_COUNT=${SHIPSHAPE_CLOUD_IRONIC_NODES:-3}
 CACHE_DIR=${SHIPSHAPE_CLOUD_CACHE:-/var/tmp/shipshape-openstack-cache}

@@ -41,6 +41,8 @@ CATALOG = [
     # Without a project id: Cinder routes /v3/volumes for the token's project.
     ('volumev3', 'cinderv3', 'CINDER_PORT', '/v3'),
 ]
+if ENV.get('CINDER') != 'true':
+    CATALOG = [entry for entry in CATALOG if entry[0] != 'volumev3']
 
 
 STARTED = time.time()
@@ -342,8 +344,9 @@ def seed_cloud():
     nodes = seed_ironic_nodes(token)
     finish_host_discovery(token, discovery)
     servers = boot_servers(token, flavor, image)
-    wait_for('cinder-volume up', 180, lambda: volume_service_up(token))
-    log('cinder: volume service up')
+    if ENV.get('CINDER') == 'true':
+        wait_for('cinder-volume up', 180, lambda: volume_service_up(token))
+        log('cinder: volume service up')
     summary = {
         'cloudName': ENV['CLOUD_NAME'],
         'auth': {'authUrl': KEYSTONE, 'username': ADMIN['user'], 'password': ADMIN['password'],

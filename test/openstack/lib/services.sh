@@ -81,7 +81,7 @@ start_control_plane() {
   start_oslo nova-scheduler nova.cmd.scheduler:main "$etc/nova/nova.conf"
   start_oslo ironic-api ironic.cmd.api:main "$etc/ironic/ironic.conf"
   start_oslo ironic-conductor ironic.cmd.conductor:main "$etc/ironic/ironic.conf"
-  start_cinder
+  if [[ $CINDER == true ]]; then start_cinder; fi
 }
 
 # One nova-compute per fake host, each with its own host name, state, instances
@@ -100,7 +100,7 @@ wait_apis() {
   wait_http neutron-server "http://127.0.0.1:$NEUTRON_PORT/"
   wait_http nova-api "http://127.0.0.1:$NOVA_PORT/"
   wait_http ironic-api "http://127.0.0.1:$IRONIC_PORT/"
-  wait_http cinder-api "http://127.0.0.1:$CINDER_PORT/"
+  if [[ $CINDER == true ]]; then wait_http cinder-api "http://127.0.0.1:$CINDER_PORT/"; fi
   wait_until 120 ironic-conductor port_in_use "$IRONIC_RPC_PORT" ||
     die "ironic-conductor did not listen on $IRONIC_RPC_PORT; see $STATE/logs/ironic-conductor.log"
 }
