@@ -13,7 +13,7 @@
 #                                add waste and resources in use over several
 #                                projects and users, for reclaim tests; writes
 #                                STATE_DIR/reclaim-seed.json (opt-in: it adds
-#                                servers to the computes)
+#                                servers to the computes; needs Cinder)
 #   cloud.sh restart-compute HOST [STATE_DIR]
 #                                stop and start one fake nova-compute, as a host's
 #                                reboot does (Nova then completes its evacuations)
