@@ -9,6 +9,11 @@
 #                                STATE_DIR/clouds.yaml, openrc and cloud.json
 #   cloud.sh stop [STATE_DIR]    stop every recorded process and wait for it
 #   cloud.sh status [STATE_DIR]  processes, memory and API answers
+#   cloud.sh seed-reclaim [STATE_DIR]
+#                                add waste and resources in use over several
+#                                projects and users, for reclaim tests; writes
+#                                STATE_DIR/reclaim-seed.json (opt-in: it adds
+#                                servers to the computes; needs Cinder)
 #   cloud.sh restart-compute HOST [STATE_DIR]
 #                                stop and start one fake nova-compute, as a host's
 #                                reboot does (Nova then completes its evacuations)
@@ -21,7 +26,8 @@
 # SHIPSHAPE_CLOUD_COMPUTES (3), SHIPSHAPE_CLOUD_SERVERS_PER_COMPUTE (2),
 # SHIPSHAPE_CLOUD_IRONIC_NODES (3), SHIPSHAPE_CLOUD_CACHE (snapshot folder),
 # SHIPSHAPE_CLOUD_DEBUG (false), SHIPSHAPE_CLOUD_KEEP_ON_FAILURE (leave the
-# processes of a failed start running, to look at them).
+# processes of a failed start running, to look at them), SHIPSHAPE_CLOUD_CINDER
+# (false; true adds Cinder, as root: lib/cinder.sh says how it stores volumes).
 set -euo pipefail
 
 LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib
@@ -35,6 +41,8 @@ source "$LIB/database.sh"
 source "$LIB/rabbitmq.sh"
 # shellcheck source=lib/services.sh
 source "$LIB/services.sh"
+# shellcheck source=lib/cinder.sh
+source "$LIB/cinder.sh"
 
 INFRA=(rabbitmq epmd postgres) # stopped last, in this order
 
@@ -52,6 +60,11 @@ use_state() {
 use_settings_from_environment() {
   PORT_BASE=$REQUESTED_PORT_BASE
   COMPUTE_COUNT=$REQUESTED_COMPUTES
+  case $REQUESTED_CINDER in
+    true | false) CINDER=$REQUESTED_CINDER ;;
+    *) die "SHIPSHAPE_CLOUD_CINDER is true or false, not $REQUESTED_CINDER" ;;
+  esac
+  if [[ $CINDER == true && $(id -u) != 0 ]]; then die "Cinder needs root (its volume folder is a bind mount)"; fi
   set_ports
 }
 
@@ -82,6 +95,9 @@ cmd_start() {
   use_state "${1:-}"
   lock_state
   if cloud_running; then
+    if [[ $REQUESTED_CINDER == true && $CINDER != true ]]; then
+      die "the cloud running in $STATE has no Cinder; stop it first, or use another state folder"
+    fi
     log "already running in $STATE; nothing to do"
     print_summary
     return 0
@@ -96,6 +112,7 @@ cmd_start() {
   for var in "${ALL_PORT_VARS[@]}"; do
     port_in_use "${!var}" && die "port ${!var} ($var) is in use; set SHIPSHAPE_CLOUD_PORT_BASE to another base"
   done
+  unmount_volume_share
   fresh_state
   trap on_start_exit EXIT
   export_settings
@@ -137,6 +154,7 @@ fresh_state() {
   cat >"$STATE/cloud.env" <<EOF
 PORT_BASE=$PORT_BASE
 COMPUTE_COUNT=$COMPUTE_COUNT
+CINDER=$CINDER
 EOF
 }
 
@@ -154,11 +172,16 @@ on_start_exit() {
   exit "$rc"
 }
 
-seed() {
+seed() { run_seed seed.py "$1"; }
+
+# run_seed SCRIPT [ARGS...]: a seeding script of lib/, with the settings it reads.
+run_seed() {
+  local script=$1
+  shift
   COMPUTE_HOSTS="$(compute_hosts | tr '\n' ' ')" SERVERS_PER_COMPUTE=$SERVERS_PER_COMPUTE \
     IRONIC_NODE_COUNT=$IRONIC_NODE_COUNT ADMIN_USER=$ADMIN_USER ADMIN_PASSWORD=$ADMIN_PASSWORD \
-    ADMIN_PROJECT=$ADMIN_PROJECT CLOUD_NAME=$CLOUD_NAME \
-    "$PY" "$HERE/lib/seed.py" "$1" 2>>"$STATE/logs/seed.out" || die "seeding ($1) failed; see $STATE/logs/seed.out"
+    ADMIN_PROJECT=$ADMIN_PROJECT CLOUD_NAME=$CLOUD_NAME CINDER=$CINDER \
+    "$PY" "$HERE/lib/$script" "$@" 2>>"$STATE/logs/seed.out" || die "seeding ($script $*) failed; see $STATE/logs/seed.out"
 }
 
 print_summary() {
@@ -191,6 +214,7 @@ stop_all() {
   stop_process rabbitmq
   stop_process epmd
   stop_process postgres INT
+  unmount_volume_share
   rm -f "$STATE/ready"
   # A cluster kept outside the state folder (see pick_pgdata) is not left
   # behind: the next start begins from the snapshot anyway.
@@ -207,11 +231,28 @@ cmd_stop() {
   fi
   lock_state
   if [[ -z $(recorded_processes) ]]; then
+    unmount_volume_share
     log "nothing running in $STATE"
     return 0
   fi
   stop_all
   log "stopped"
+}
+
+# Once per cloud: a second run finds the seed file and changes nothing; a
+# failed run leaves part of the seed, and only a fresh start clears it.
+cmd_seed_reclaim() {
+  use_state "${1:-}"
+  lock_state
+  cloud_running || die "no running cloud in $STATE; start it first"
+  [[ $CINDER == true ]] || die "the cloud in $STATE runs without Cinder (start it with SHIPSHAPE_CLOUD_CINDER=true); the seed needs volumes"
+  if [[ -f $STATE/reclaim-seed.json ]]; then
+    log "already seeded: $STATE/reclaim-seed.json"
+    return 0
+  fi
+  export_settings
+  run_seed reclaim_seed.py
+  log "reclaim seed written to $STATE/reclaim-seed.json"
 }
 
 cmd_restart_compute() {
@@ -246,9 +287,10 @@ cmd_status() {
     echo "not running ($STATE)"
     return 3
   fi
-  local api
-  for api in "keystone $KEYSTONE_PORT /v3" "placement $PLACEMENT_PORT /" "nova $NOVA_PORT /" \
-    "glance $GLANCE_PORT /" "neutron $NEUTRON_PORT /" "ironic $IRONIC_PORT /"; do
+  local api apis=("keystone $KEYSTONE_PORT /v3" "placement $PLACEMENT_PORT /" "nova $NOVA_PORT /"
+    "glance $GLANCE_PORT /" "neutron $NEUTRON_PORT /" "ironic $IRONIC_PORT /")
+  [[ $CINDER == true ]] && apis+=("cinder $CINDER_PORT /")
+  for api in "${apis[@]}"; do
     read -r name port path <<<"$api"
     printf '%-10s http://127.0.0.1:%s%s -> %s\n' "$name" "$port" "$path" \
       "$(curl -s -o /dev/null -m 5 -w '%{http_code}' "http://127.0.0.1:$port$path" || true)"
@@ -262,6 +304,7 @@ case ${1:-} in
   start) cmd_start "${2:-}" ;;
   stop) cmd_stop "${2:-}" ;;
   status) cmd_status "${2:-}" ;;
+  seed-reclaim) cmd_seed_reclaim "${2:-}" ;;
   restart-compute) cmd_restart_compute "${2:-}" "${3:-}" ;;
   *)
     sed -n '2,/^set /p' "$0" | sed -n 's/^# \{0,1\}//p'

@@ -2,9 +2,10 @@
  * Shipshape's own test OpenStack cloud, for jest's globalSetup and for tests:
  * a thin wrapper around `test/openstack/cloud.sh`, which starts Keystone,
  * Placement, Nova (three fake computes), Glance, Neutron (API only), Ironic
- * (fake-hardware), RabbitMQ and PostgreSQL as plain processes on 127.0.0.1,
- * seeded with a flavor, an image, servers spread over the computes and
- * powered-on Ironic nodes.
+ * (fake-hardware), Cinder on request (volumes as files), RabbitMQ and
+ * PostgreSQL as plain processes on 127.0.0.1, seeded with a flavor, an image, servers
+ * spread over the computes and powered-on Ironic nodes. `seedReclaim()` adds,
+ * on request, the waste and resources in use that reclaim tests need.
  *
  * The Debian packages must be installed first (`bash test/openstack/cloud.sh
  * install`, as root, ~3 min once per machine). A warm start takes about 45 s
@@ -14,6 +15,7 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readReclaimSeed, type ReclaimSeed } from './reclaim-seed';
 
 const CLOUD_SH = join(__dirname, 'cloud.sh');
 
@@ -26,6 +28,11 @@ export interface TestCloudOptions {
   computes?: number;
   serversPerCompute?: number;
   ironicNodes?: number;
+  /**
+   * Whether Cinder runs (false by default: the provider would list its volume
+   * service as a storage host; it needs root and ~450 MiB).
+   */
+  cinder?: boolean;
   /** How long `start` may take; 10 minutes by default. */
   timeoutMs?: number;
 }
@@ -49,7 +56,7 @@ export interface TestCloud {
   userDomainName: string;
   projectDomainName: string;
   regionName: string;
-  /** Public endpoint of each service type (identity, compute, placement, image, network, baremetal). */
+  /** Public endpoint of each service type (identity, compute, placement, image, network, baremetal, volumev3). */
   endpoints: Record<string, string>;
   computeHosts: string[];
   ironicNodes: Array<{ uuid: string; name: string }>;
@@ -57,6 +64,11 @@ export interface TestCloud {
   flavor: { id: string; name: string };
   image: { id: string; name: string };
   stateDir: string;
+  /**
+   * Seeds waste and resources in use over several projects and users (once
+   * per cloud; again, it reads the same seed) and returns what was seeded.
+   */
+  seedReclaim(): Promise<ReclaimSeed>;
   /** Restarts one fake host's nova-compute, as that host's reboot would. */
   restartCompute(host: string): Promise<void>;
   /** Stops every process of the cloud and waits for them to exit. */
@@ -84,16 +96,21 @@ export async function startTestCloud(opts: TestCloudOptions = {}): Promise<TestC
   if (opts.computes !== undefined) env.SHIPSHAPE_CLOUD_COMPUTES = String(opts.computes);
   if (opts.serversPerCompute !== undefined) env.SHIPSHAPE_CLOUD_SERVERS_PER_COMPUTE = String(opts.serversPerCompute);
   if (opts.ironicNodes !== undefined) env.SHIPSHAPE_CLOUD_IRONIC_NODES = String(opts.ironicNodes);
+  if (opts.cinder !== undefined) env.SHIPSHAPE_CLOUD_CINDER = String(opts.cinder);
   await runCloudSh(['start', stateDir], env, opts.timeoutMs ?? 600_000);
   const summary = parseSummary(JSON.parse(await readFile(join(stateDir, 'cloud.json'), 'utf8')));
   return {
     ...summary,
+    seedReclaim: async () => {
+      await runCloudSh(['seed-reclaim', stateDir], {}, 300_000);
+      return readReclaimSeed(stateDir);
+    },
     restartCompute: (host) => runCloudSh(['restart-compute', host, stateDir], {}, 120_000).then(() => undefined),
     stop: () => runCloudSh(['stop', stateDir], {}, 120_000).then(() => undefined),
   };
 }
 
-type Summary = Omit<TestCloud, 'stop' | 'restartCompute'>;
+type Summary = Omit<TestCloud, 'stop' | 'restartCompute' | 'seedReclaim'>;
 
 function runCloudSh(args: string[], env: Record<string, string>, timeout: number): Promise<string> {
   return new Promise((ok, fail) => {

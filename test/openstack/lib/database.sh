@@ -7,7 +7,7 @@
 # it runs as `postgres`, which refuses to run as root.
 
 PG_BIN=/usr/lib/postgresql/15/bin
-DATABASES=(keystone placement nova_api nova_cell0 nova glance neutron ironic)
+DATABASES=(keystone placement nova_api nova_cell0 nova glance neutron ironic cinder)
 
 if [[ $(id -u) == 0 ]]; then
   DB_OWNER=(setpriv --reuid=postgres --regid=postgres --init-groups --)
@@ -47,7 +47,7 @@ stop_postgres() { stop_process postgres INT; } # INT = fast shutdown
 snapshot_key() {
   {
     dpkg-query -W -f='${Package} ${Version}\n' python3-keystone python3-placement python3-nova \
-      python3-glance python3-neutron python3-ironic postgresql-15
+      python3-glance python3-neutron python3-ironic python3-cinder postgresql-15
     cat "$HERE/lib/database.sh" "$HERE/etc/keystone.conf"
   } | sha256sum | cut -c1-16
 }
@@ -103,9 +103,11 @@ migrate_schemas() {
   in_background run_migration neutron-db py_main neutron-db-manage neutron.db.migration.cli:main --config-file "$etc/neutron/neutron.conf" upgrade heads
   in_background run_migration ironic-db py_main ironic-dbsync ironic.cmd.dbsync:main --config-file "$etc/ironic/ironic.conf" create_schema
   wait_background
+  in_background run_migration cinder-db py_main cinder-manage cinder.cmd.manage:main --config-file "$etc/cinder/cinder.conf" db sync
   run_migration keystone-bootstrap py_main keystone-manage keystone.cmd.manage:main --config-file "$etc/keystone/keystone.conf" \
     bootstrap --bootstrap-password "$ADMIN_PASSWORD" --bootstrap-username "$ADMIN_USER" \
     --bootstrap-project-name "$ADMIN_PROJECT" --bootstrap-role-name admin --bootstrap-region-id "$REGION"
+  wait_background
 }
 
 # Cell mappings are stored as templates that Nova fills from its own

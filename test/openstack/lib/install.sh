@@ -9,7 +9,8 @@
 
 CLOUD_PACKAGES=(
   python3-keystone python3-placement python3-nova python3-glance
-  python3-neutron python3-ironic python3-psycopg2
+  python3-neutron python3-ironic python3-cinder python3-psycopg2
+  nfs-common qemu-utils
   uwsgi-core uwsgi-plugin-python3
   rabbitmq-server
   postgresql-15 curl gettext-base

@@ -21,7 +21,7 @@ HOST = '127.0.0.1'
 KEYSTONE = f"http://{HOST}:{ENV['KEYSTONE_PORT']}/v3"
 REGION = ENV['REGION']
 ADMIN = {'user': ENV['ADMIN_USER'], 'password': ENV['ADMIN_PASSWORD'], 'project': ENV['ADMIN_PROJECT']}
-SERVICE_USERS = ['nova', 'placement', 'glance', 'neutron', 'ironic']
+SERVICE_USERS = ['nova', 'placement', 'glance', 'neutron', 'ironic', 'cinder']
 COMPUTE_HOSTS = ENV['COMPUTE_HOSTS'].split()
 SERVERS_PER_COMPUTE = int(ENV['SERVERS_PER_COMPUTE'])
 IRONIC_NODES = int(ENV['IRONIC_NODE_COUNT'])
@@ -38,7 +38,11 @@ CATALOG = [
     ('image', 'glance', 'GLANCE_PORT', ''),
     ('network', 'neutron', 'NEUTRON_PORT', ''),
     ('baremetal', 'ironic', 'IRONIC_PORT', ''),
+    # Without a project id: Cinder routes /v3/volumes for the token's project.
+    ('volumev3', 'cinderv3', 'CINDER_PORT', '/v3'),
 ]
+if ENV.get('CINDER') != 'true':
+    CATALOG = [entry for entry in CATALOG if entry[0] != 'volumev3']
 
 
 STARTED = time.time()
@@ -128,6 +132,8 @@ IRONIC = url_of('IRONIC_PORT', '/v1')
 IRONIC_HEADERS = {'X-OpenStack-Ironic-API-Version': IRONIC_MICROVERSION}
 GLANCE = url_of('GLANCE_PORT', '/v2')
 NEUTRON = url_of('NEUTRON_PORT', '/v2.0')
+CINDER = url_of('CINDER_PORT', '/v3')
+CINDER_HEADERS = {'OpenStack-API-Version': 'volume 3.70'}
 
 
 def dead_processes():
@@ -295,6 +301,11 @@ def boot_servers(token, flavor, image):
             for s in sorted(servers, key=lambda s: s['name'])]
 
 
+def volume_service_up(token):
+    _, services, _ = call('GET', f'{CINDER}/os-services?binary=cinder-volume', token, headers=CINDER_HEADERS)
+    return any(s['state'] == 'up' for s in services['services'])
+
+
 def write_client_files(summary):
     auth = summary['auth']
     with open(os.path.join(STATE, 'clouds.yaml'), 'w') as out:
@@ -333,6 +344,9 @@ def seed_cloud():
     nodes = seed_ironic_nodes(token)
     finish_host_discovery(token, discovery)
     servers = boot_servers(token, flavor, image)
+    if ENV.get('CINDER') == 'true':
+        wait_for('cinder-volume up', 180, lambda: volume_service_up(token))
+        log('cinder: volume service up')
     summary = {
         'cloudName': ENV['CLOUD_NAME'],
         'auth': {'authUrl': KEYSTONE, 'username': ADMIN['user'], 'password': ADMIN['password'],

@@ -24,6 +24,8 @@ write_configs() {
   SERVICE_USER=neutron render "$etc/neutron/neutron.conf" neutron.conf authtoken.inc
   render "$etc/neutron/api-paste.ini" neutron-api-paste.ini
   SERVICE_USER=ironic render "$etc/ironic/ironic.conf" ironic.conf authtoken.inc
+  SERVICE_USER=cinder render "$etc/cinder/cinder.conf" cinder.conf authtoken.inc
+  render "$etc/cinder/api-paste.ini" cinder-api-paste.ini
   write_fernet_keys "$STATE/keystone/fernet-keys"
   write_fernet_keys "$STATE/keystone/credential-keys"
 }
@@ -79,6 +81,7 @@ start_control_plane() {
   start_oslo nova-scheduler nova.cmd.scheduler:main "$etc/nova/nova.conf"
   start_oslo ironic-api ironic.cmd.api:main "$etc/ironic/ironic.conf"
   start_oslo ironic-conductor ironic.cmd.conductor:main "$etc/ironic/ironic.conf"
+  if [[ $CINDER == true ]]; then start_cinder; fi
 }
 
 # One nova-compute per fake host, each with its own host name, state, instances
@@ -97,6 +100,7 @@ wait_apis() {
   wait_http neutron-server "http://127.0.0.1:$NEUTRON_PORT/"
   wait_http nova-api "http://127.0.0.1:$NOVA_PORT/"
   wait_http ironic-api "http://127.0.0.1:$IRONIC_PORT/"
+  if [[ $CINDER == true ]]; then wait_http cinder-api "http://127.0.0.1:$CINDER_PORT/"; fi
   wait_until 120 ironic-conductor port_in_use "$IRONIC_RPC_PORT" ||
     die "ironic-conductor did not listen on $IRONIC_RPC_PORT; see $STATE/logs/ironic-conductor.log"
 }
