@@ -15,6 +15,7 @@ import { createAuditRouter } from './routes/audit';
 import { createComplianceRouter } from './routes/compliance';
 import { createCodecRouter } from './routes/codec';
 import { createGuardsRouter } from './routes/guards';
+import { createReclaimOwnerRouter, createReclaimRouter } from './routes/reclaim';
 import { createPoliciesRouter } from './routes/policies';
 import type { PolicyStore } from './policy-store';
 import { createHealthRouter } from './routes/health';
@@ -76,6 +77,14 @@ export function createApp(deps: AppDeps): { app: Express; dispatcher: SignalDisp
   });
   // Before the /v1 authentication: the UI's CORS preflight carries no token (the codec's POSTs authenticate themselves).
   app.use(createCodecRouter({ db: deps.db, keys: deps.keys, corsOrigins: deps.codecCorsOrigins }));
+  const reclaimDeps = {
+    db: deps.db,
+    client: deps.client,
+    taskQueue: deps.taskQueue,
+    workflowIdPrefix: deps.workflowIdPrefix,
+  };
+  // Before the /v1 authentication: an owner opens the link in a reclaim notice without an API token (its token is the credential).
+  app.use(createReclaimOwnerRouter(reclaimDeps));
   app.use('/v1', authenticate(deps.db, { demo: deps.demo }));
   app.use(createSignalsRouter({ db: deps.db, dispatcher, hostLabel: deps.hostLabel, logger: deps.logger }));
   app.use(createRemediationsRouter({ db: deps.db, client: deps.client, decisionKeys: deps.keys.decisionKeys }));
@@ -100,6 +109,7 @@ export function createApp(deps: AppDeps): { app: Express; dispatcher: SignalDisp
       logger: deps.logger,
     }),
   );
+  app.use(createReclaimRouter(reclaimDeps));
   if (deps.policyStore) app.use(createPoliciesRouter({ db: deps.db, store: deps.policyStore, guards: deps.guards }));
   app.use(notFoundRoute);
   app.use(errorHandler(deps.logger));

@@ -54,6 +54,14 @@ import {
   telemetryQuery,
   telemetryView,
 } from './schemas';
+import {
+  reclaimCaseListQuery,
+  reclaimExemptionRequest,
+  reclaimExtendRequest,
+  reclaimFindingListQuery,
+  reclaimOwnerExtendRequest,
+  reclaimScanRequest,
+} from './reclaim-schemas';
 
 const json = (schema: z.ZodType, description: string) => ({ description, content: { 'application/json': { schema } } });
 const errors = {
@@ -326,6 +334,7 @@ export function buildOpenApiDocument(): unknown {
   });
   addInboxRoutes(add);
   addComplianceRoutes(add);
+  addReclaimRoutes(add, registry);
   registry.registerPath({
     method: 'get',
     path: '/healthz',
@@ -575,4 +584,116 @@ function addComplianceRoutes(add: (route: RouteConfig) => void): void {
       },
     });
   }
+}
+
+/** Reclaim of unused capacity (issue 14). */
+function addReclaimRoutes(add: (route: RouteConfig) => void, registry: OpenAPIRegistry): void {
+  const id = z.object({ id: z.string() });
+  const anyJson = (description: string) => json(z.record(z.string(), z.unknown()), description);
+  const body = (schema: z.ZodType, required = true) => ({ content: { 'application/json': { schema } }, required });
+  const conflictBody = json(errorBody, 'Not possible in the reclaim’s phase (the message says why)');
+  add({
+    method: 'get',
+    path: '/v1/reclaim/findings',
+    summary: 'What the reclaim rules flag now, with evidence and capacity (role: viewer)',
+    request: { query: reclaimFindingListQuery },
+    responses: { 200: anyJson('Flagged resources'), ...errors },
+  });
+  add({
+    method: 'get',
+    path: '/v1/reclaim/cases',
+    summary: 'Reclaims, newest first, by phase, project, rule and whether open (role: viewer)',
+    request: { query: reclaimCaseListQuery },
+    responses: { 200: anyJson('Reclaims'), ...errors },
+  });
+  add({
+    method: 'get',
+    path: '/v1/reclaim/cases/{id}',
+    summary: 'One reclaim: phase, owners, deadlines, extensions, outcome (role: viewer)',
+    request: { params: id },
+    responses: { 200: anyJson('The reclaim'), ...errors, 404: json(errorBody, 'No such reclaim') },
+  });
+  add({
+    method: 'get',
+    path: '/v1/reclaim/report',
+    summary:
+      'Flagged, in grace, reclaimed and freed per project and in all (vCPU, RAM, GB, IPs); `?format=csv` (role: viewer)',
+    request: { query: z.object({ format: z.enum(['json', 'csv']).optional() }) },
+    responses: { 200: anyJson('The report'), ...errors },
+  });
+  for (const [action, schema, what] of [
+    ['extend', reclaimExtendRequest, 'move the deadline on, within the rule’s maximum'],
+    ['stop', operatorActionRequest, 'end the reclaim, leaving the resource as it is'],
+    ['restore', operatorActionRequest, 'undo the reversible step within the restore window'],
+  ] as const) {
+    add({
+      method: 'post',
+      path: `/v1/reclaim/cases/{id}/${action}`,
+      summary: `${action}: ${what} (role: operator); audited`,
+      request: { params: id, body: body(schema, action === 'extend') },
+      responses: {
+        200: anyJson('The reclaim after it'),
+        ...errors,
+        404: json(errorBody, 'No such reclaim'),
+        409: conflictBody,
+      },
+    });
+  }
+  add({
+    method: 'post',
+    path: '/v1/reclaim/exemptions',
+    summary:
+      'Ask for an exemption of a resource (or a whole project) from a rule (or every rule), with an expiry (role: operator); audited',
+    request: { body: body(reclaimExemptionRequest) },
+    responses: { 201: anyJson('Requested'), ...errors },
+  });
+  add({
+    method: 'post',
+    path: '/v1/reclaim/exemptions/{id}/approve',
+    summary: 'Approve an exemption; its requester may not (403); the reclaims it covers stop (role: approver); audited',
+    request: { params: id },
+    responses: {
+      200: anyJson('Approved, and the reclaims stopped'),
+      ...errors,
+      404: json(errorBody, 'No such exemption'),
+      409: conflictBody,
+    },
+  });
+  for (const [action, what] of [
+    ['pause', 'hold every destructive step of every reclaim until resumed'],
+    ['resume', 'lift the pause'],
+  ] as const)
+    add({
+      method: 'post',
+      path: `/v1/reclaim/${action}`,
+      summary: `${what} (role: admin); audited`,
+      request: { body: body(operatorActionRequest, false) },
+      responses: { 200: anyJson('Done'), ...errors, 409: conflictBody },
+    });
+  add({
+    method: 'post',
+    path: '/v1/reclaim/scans',
+    summary: 'Scan the cloud with the reclaim rules (all, or those named) now (role: operator)',
+    request: { body: body(reclaimScanRequest, false) },
+    responses: { 202: anyJson('Started'), ...errors },
+  });
+  for (const method of ['get', 'post'] as const)
+    registry.registerPath({
+      method,
+      path: '/v1/reclaim/extend',
+      summary:
+        method === 'get'
+          ? 'The owner’s link in a notice: what the reclaim is about and its deadline (no API token: the link’s token is the credential)'
+          : 'The owner extends the deadline through the link, within the rule’s maximum',
+      request: {
+        query: z.object({ token: z.string() }),
+        ...(method === 'post' ? { body: body(reclaimOwnerExtendRequest) } : {}),
+      },
+      responses: {
+        200: anyJson(method === 'get' ? 'The reclaim' : 'The new deadline'),
+        400: json(errorBody, 'Malformed request'),
+        404: json(errorBody, 'The link is not valid (unknown or expired)'),
+        409: conflictBody,
+      },
+    });
 }
