@@ -11,6 +11,7 @@ import type { Notifier } from '../providers/notifiers';
 import { SshCredentials } from '../providers/ssh/credentials';
 import { createComplianceActivities, type ComplianceDeps } from './compliance';
 import { createComplianceFixActivities } from './compliance-fix';
+import { createReclaimActivities, RECLAIM_NOT_CONFIGURED, type ReclaimDeps } from './reclaim';
 import { createComplianceScanActivities } from './compliance-scans';
 import type { DecisionActivities } from './decisions';
 import { createGuardActivities } from './guards';
@@ -32,6 +33,8 @@ export interface ActivityDeps {
   leaseReaper?: LeaseReaper;
   /** Compliance scans: the SSH credentials and the profiles' folder (none: no SSH credentials, the shipped profiles). */
   compliance?: Omit<ComplianceDeps, 'db'>;
+  /** Reclaim of unused capacity: the tenant cloud, the owners' mailer, the rules, the caps (none: not configured). */
+  reclaim?: Omit<ReclaimDeps, 'db'>;
 }
 
 /** Every activity the remediation workflow proxies, wired to its dependencies. */
@@ -59,6 +62,7 @@ export function createActivities(deps: ActivityDeps) {
     ...compliance,
     ...createComplianceFixActivities({ ...complianceDeps, scan: compliance }),
     ...createComplianceScanActivities({ db: deps.db, profilesDir: complianceDeps.profilesDir }),
+    ...createReclaimActivities({ db: deps.db, ...(deps.reclaim ?? RECLAIM_NOT_CONFIGURED) }),
   };
 }
 

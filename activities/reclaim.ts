@@ -83,6 +83,29 @@ function stillReclaimed(action: string, r: TenantResource | null): Recheck {
   return { still: true, reason: r.status };
 }
 
+/** A worker without reclaim settings: no rules, and a cloud and mailer that say so if anything reaches them. */
+function notConfigured(): never {
+  throw ApplicationFailure.nonRetryable(
+    'reclaim is not configured on this worker (no tenant cloud or owner mailer)',
+    'NotConfigured',
+  );
+}
+export const RECLAIM_NOT_CONFIGURED: Omit<ReclaimDeps, 'db'> = {
+  cloud: {
+    name: 'none',
+    listResources: async () => notConfigured(),
+    readResource: async () => notConfigured(),
+    projectContacts: async () => notConfigured(),
+    domainContact: async () => notConfigured(),
+    reversibleStep: async () => notConfigured(),
+    restore: async () => notConfigured(),
+    remove: async () => notConfigured(),
+  },
+  mailer: { send: async () => notConfigured() },
+  rules: () => [],
+  caps: { deletionsPerDay: 0, deletionsPerProjectPerDay: 0 },
+};
+
 export function createReclaimActivities(deps: ReclaimDeps) {
   const ruleNamed = (name: string) => {
     const rule = deps.rules().find((r) => r.name === name);

@@ -23,6 +23,10 @@ export const PROFILE_ACTIVITIES = {
   complianceScans: ['scanHostCompliance'],
   complianceChecks: ['recheckComplianceRules'],
   complianceFixes: ['applyComplianceFix'],
+  reclaimBooks: ['recordReclaim', 'recheckReclaim', 'resolveOwners', 'reclaimGate', 'reportReclaimFailure'],
+  reclaimNotices: ['sendReclaimNotice'],
+  reclaimChanges: ['takeReversibleStep', 'restoreResource', 'deleteResource'],
+  reclaimScans: ['scanReclaimRule', 'listReclaimRules'],
   complianceScanRecords: ['startComplianceScan', 'finishComplianceScan'],
 } as const satisfies Record<string, ReadonlyArray<keyof RemediationActivities>>;
 

@@ -7,12 +7,13 @@
  */
 import { ParentClosePolicy, proxyActivities, startChild, uuid4, workflowInfo } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { ReclaimWorkerActivities, RuleScanResult } from '../activities/reclaim';
+import type { RuleScanResult } from '../activities/reclaim';
+import type { ProfileActivities } from './activity-profiles';
 import type { ResourceKind } from '../domain/reclaim';
 import { reclaimWorkflowId } from '../domain/reclaim-case';
 import { reclaimWorkflow } from './reclaim';
 
-const scans = proxyActivities<Pick<ReclaimWorkerActivities, 'scanReclaimRule' | 'listReclaimRules'>>({
+const scans = proxyActivities<ProfileActivities<'reclaimScans'>>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '2 minutes',
   retry: { initialInterval: '5 seconds', maximumInterval: '1 minute', maximumAttempts: 5 },

@@ -18,7 +18,8 @@ import {
   proxyActivities,
   setHandler,
 } from '@temporalio/workflow';
-import type { ReclaimActivities, Recheck } from '../activities/reclaim-contract';
+import type { Recheck } from '../activities/reclaim-contract';
+import type { ProfileActivities } from './activity-profiles';
 import { extensionRefusal, reclaimTimes } from '../domain/reclaim';
 import {
   isReclaimFinal,
@@ -37,20 +38,18 @@ export const stopReclaimUpdate = defineUpdate<ReclaimView, [ReclaimAsk & { why: 
 export const restoreReclaimUpdate = defineUpdate<ReclaimView, [ReclaimAsk]>('restore');
 
 /** Bookkeeping and reads: retried until the database and the cloud answer. */
-const books = proxyActivities<
-  Pick<ReclaimActivities, 'recordReclaim' | 'recheckReclaim' | 'resolveOwners' | 'reclaimGate' | 'reportReclaimFailure'>
->({
+const books = proxyActivities<ProfileActivities<'reclaimBooks'>>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
 });
 /** Notices: retried for a day; the grace period does not start before the first one is sent. */
-const notices = proxyActivities<Pick<ReclaimActivities, 'sendReclaimNotice'>>({
+const notices = proxyActivities<ProfileActivities<'reclaimNotices'>>({
   startToCloseTimeout: '1 minute',
   scheduleToCloseTimeout: '1 day',
   retry: { initialInterval: '10 seconds', maximumInterval: '30 minutes' },
 });
 /** Changes to the resource: a few tries, then the reclaim fails into the inbox. */
-const changes = proxyActivities<Pick<ReclaimActivities, 'takeReversibleStep' | 'restoreResource' | 'deleteResource'>>({
+const changes = proxyActivities<ProfileActivities<'reclaimChanges'>>({
   startToCloseTimeout: '30 minutes',
   retry: { initialInterval: '5 seconds', maximumInterval: '1 minute', maximumAttempts: 5 },
 });

@@ -221,7 +221,9 @@ export function useHarness(): Harness {
       startedAt,
       handle,
       view,
-      untilPhase: (phase) => until(`in ${phase}`, (v) => v.phase === phase),
+      // In the phase, and its entry recorded: the view changes a moment before the record of it is written.
+      untilPhase: (phase) =>
+        until(`in ${phase}`, (v) => v.phase === phase && cloud.records.some((rec) => rec.view.phase === phase)),
       untilStep: (name) =>
         until(`in step ${name}`, (v) => v.steps.at(-1)?.name === name && v.steps.at(-1)?.status === 'running'),
       result: () => handle.result(),

@@ -362,6 +362,17 @@ export class StubCloud {
       },
       startComplianceScan: unused('startComplianceScan'),
       finishComplianceScan: unused('finishComplianceScan'),
+      recheckReclaim: unused('recheckReclaim'),
+      resolveOwners: unused('resolveOwners'),
+      sendReclaimNotice: unused('sendReclaimNotice'),
+      recordReclaim: unused('recordReclaim'),
+      reclaimGate: unused('reclaimGate'),
+      takeReversibleStep: unused('takeReversibleStep'),
+      restoreResource: unused('restoreResource'),
+      deleteResource: unused('deleteResource'),
+      reportReclaimFailure: unused('reportReclaimFailure'),
+      scanReclaimRule: unused('scanReclaimRule'),
+      listReclaimRules: unused('listReclaimRules'),
     };
   }
 
