@@ -177,6 +177,8 @@ export async function reclaimWorkflow(input: ReclaimInput): Promise<ReclaimView>
     // The grace period, counted from the notice; an extension moves its end (and the reminders) on.
     let reminded = Date.parse(sent.sentAt);
     for (;;) {
+      // Taken before anything that waits: an extension that arrives while this pass records or re-checks starts it again.
+      const seen = extended;
       const times = reclaimTimes(lifecycle, new Date(view.noticeAt), view.extendedMs);
       view.graceEnds = times.graceEnds.toISOString();
       view.deleteAfter = times.deleteAfter?.toISOString() ?? null;
@@ -188,7 +190,6 @@ export async function reclaimWorkflow(input: ReclaimInput): Promise<ReclaimView>
         );
       else await record('extended', `reclaim not before ${view.graceEnds}`, view.extensions.at(-1)?.by);
       const next = times.reminders.find((r) => r.getTime() > reminded);
-      const seen = extended;
       const due = next ?? times.graceEnds;
       const came = await waitUntil(due.getTime(), () => extended !== seen);
       if (stop) return await stopped(stop);
@@ -199,13 +200,16 @@ export async function reclaimWorkflow(input: ReclaimInput): Promise<ReclaimView>
         reminded = next.getTime();
         continue;
       }
+      await recheck('the grace period is over, but');
+      if (lifecycle.action === 'notify-only')
+        return await finish('notified', `the grace period ended ${view.graceEnds}; the rule only notifies`);
+      await gate('reversible');
+      if (extended !== seen) continue; // extended while re-checked or held back: the new deadline counts
+      // No await between this check and the phase change: from here on, an extension is refused.
+      view.phase = 'reclaiming';
       break;
     }
 
-    await recheck('the grace period is over, but');
-    if (lifecycle.action === 'notify-only')
-      return await finish('notified', `the grace period ended ${view.graceEnds}; the rule only notifies`);
-    await gate('reversible');
     if (lifecycle.action === 'release' || lifecycle.action === 'delete') {
       // No reversible step: an address cannot be promised back, and `delete` says so. The notice told the owner.
       const done = lifecycle.action === 'release' ? 'released' : 'deleted';

@@ -38,14 +38,23 @@ class StubWorld {
   /** The gate says no until this server time. */
   pausedUntil = 0;
   reversibleFails = false;
+  /** Hold the first re-check until released (it comes at the end of the grace period when there are no reminders). */
+  holdRecheck: { reached: () => void; released: Promise<void> } | null = null;
 
   activities(): ReclaimActivities {
     const now = () => activityInfo().currentAttemptScheduledTimestampMs;
     return {
-      recheckReclaim: async () =>
-        this.usedFrom !== null && now() >= this.usedFrom
+      recheckReclaim: async () => {
+        const hold = this.holdRecheck;
+        if (hold) {
+          this.holdRecheck = null;
+          hold.reached();
+          await hold.released;
+        }
+        return this.usedFrom !== null && now() >= this.usedFrom
           ? { still: false, reason: 'used by srv-9 (attached)' }
-          : { still: true, reason: 'detached' },
+          : { still: true, reason: 'detached' };
+      },
       resolveOwners: async () => ({ contacts: ['owner@example.org'], via: 'role owner on project web' }),
       sendReclaimNotice: async ({ kind }) => {
         if (now() < this.mailAwayUntil) throw new Error('SMTP 421: try again later');
@@ -263,4 +272,22 @@ test('a step that keeps failing ends the reclaim as failed, into the inbox, the 
   const v = await (await start()).result();
   expect(v.phase).toBe('failed');
   expect(world.failures).toEqual([expect.stringMatching(/Cinder 500 on snapshot/)]);
+});
+
+test('an extension that arrives while the end of the grace period is being re-checked still counts: nothing acts before the new deadline', async () => {
+  let reached!: () => void;
+  let release!: () => void;
+  const atRecheck = new Promise<void>((ok) => (reached = ok));
+  world.holdRecheck = { reached, released: new Promise<void>((ok) => (release = ok)) };
+  const r = await start({ remindBeforeMs: [] });
+  await r.untilPhase('in-grace');
+  await env.sleep(14 * DAY + 1_000); // past the grace period (time skips only while the test waits on the server)
+  await atRecheck; // the workflow is reading the resource again
+  const extended = await r.handle.executeUpdate(extendReclaimUpdate, {
+    args: [{ caseId: 'x', by: 'owner@example.org', extendMs: 5 * DAY }],
+  });
+  expect(extended.extendedMs).toBe(5 * DAY);
+  release();
+  await r.result();
+  expect(stepAt('snapshot-and-delete')! - world.notices[0]!.at).toBeGreaterThanOrEqual(19 * DAY);
 });
