@@ -21,13 +21,10 @@ import { recordResourceSignal } from '../db/signals';
 import { judgeResource, CHECK_RESOURCE, isKept, type ReclaimRule, type TenantResource } from '../domain/reclaim';
 import type { ProjectInfo, TenantCloud } from '../domain/reclaim-cloud';
 import { reclaimWorkflowId, type ReclaimView } from '../domain/reclaim-case';
-import { ownerMessage, type OwnerMessage } from '../domain/reclaim-notice';
+import { ownerMessage, type OwnerMailer } from '../domain/reclaim-notice';
 import type { ReclaimActivities, Recheck } from './reclaim-contract';
 
-/** Sends an owner's message (e-mail over the configured SMTP relay); rejects when it could not. */
-export interface OwnerMailer {
-  send(message: OwnerMessage): Promise<void>;
-}
+export type { OwnerMailer };
 
 export interface ReclaimDeps {
   db: Pool;

@@ -13,6 +13,11 @@ export interface OwnerMessage {
   text: string;
 }
 
+/** Sends an owner's message (e-mail over the configured SMTP relay); rejects when it could not. */
+export interface OwnerMailer {
+  send(message: OwnerMessage): Promise<void>;
+}
+
 function holds(c: Capacity): string {
   const parts = [
     c.vcpus ? `${c.vcpus} vCPU` : '',

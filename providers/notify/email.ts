@@ -38,9 +38,8 @@ export function emailContent(m: InboxNotification): { subject: string; text: str
   return { subject: notificationSubject(m), text: notificationText(m) };
 }
 
-export function createEmailReceiver(config: EmailReceiverConfig): Receiver {
-  const { smtp } = config;
-  const timeoutMs = config.timeoutMs ?? 10000;
+/** One SMTP connection for one message: always encrypted (STARTTLS required, or TLS from the first byte). */
+export function smtpTransport(smtp: EmailReceiverConfig['smtp'], timeoutMs = 10000) {
   const implicitTls = smtp.security === 'tls';
   const tls: { rejectUnauthorized: boolean; ca?: string; servername?: string } = {
     rejectUnauthorized: smtp.insecureSkipVerify !== true,
@@ -48,23 +47,26 @@ export function createEmailReceiver(config: EmailReceiverConfig): Receiver {
   if (smtp.ca !== undefined) tls.ca = smtp.ca;
   if (smtp.servername !== undefined) tls.servername = smtp.servername;
   const auth = smtp.username === undefined ? undefined : { user: smtp.username, pass: smtp.password ?? '' };
+  return createTransport({
+    host: smtp.host,
+    port: smtp.port,
+    secure: implicitTls,
+    requireTLS: !implicitTls,
+    ...(auth ? { auth } : {}),
+    tls,
+    connectionTimeout: timeoutMs,
+    greetingTimeout: timeoutMs,
+    socketTimeout: timeoutMs,
+    logger: false,
+  });
+}
 
+export function createEmailReceiver(config: EmailReceiverConfig): Receiver {
   return {
     name: config.name,
     type: 'email',
     async send(message) {
-      const transport = createTransport({
-        host: smtp.host,
-        port: smtp.port,
-        secure: implicitTls,
-        requireTLS: !implicitTls,
-        ...(auth ? { auth } : {}),
-        tls,
-        connectionTimeout: timeoutMs,
-        greetingTimeout: timeoutMs,
-        socketTimeout: timeoutMs,
-        logger: false,
-      });
+      const transport = smtpTransport(config.smtp, config.timeoutMs ?? 10000);
       try {
         await transport.sendMail({ from: config.from, to: config.to, ...emailContent(message) });
       } catch (err) {
@@ -77,7 +79,7 @@ export function createEmailReceiver(config: EmailReceiverConfig): Receiver {
 }
 
 /** nodemailer's error, said for an operator: what failed, with the server's answer; never the credentials. */
-function smtpError(name: string, err: unknown): ReceiverError {
+export function smtpError(name: string, err: unknown): ReceiverError {
   const e = err as { code?: string; responseCode?: number; response?: string; message?: string };
   const said = e.response ?? e.message ?? String(err);
   if (/certificate/i.test(said))
