@@ -24,12 +24,12 @@
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createActivities } from '../../activities';
 import { findingHistory } from '../../db/compliance-findings';
 import { upsertSshEndpoints } from '../../db/ssh-endpoints';
 import { parseGuards } from '../../policies/guards-schema';
 import { SshCredentials } from '../../providers/ssh/credentials';
 import { SshExecutor } from '../../providers/ssh/session';
+import { complianceActivities } from '../support/compliance';
 import { createTestEnv, type TestEnv } from '../support/env';
 import { eventually, http } from '../support/http';
 import { lockSshHosts, sshHostsScript, type SshHostsEnv } from '../support/sshhosts';
@@ -140,14 +140,11 @@ beforeAll(async () => {
   ]);
   const sshCredentials = credentials();
   await env.startWorker(
-    createActivities({
-      provider: env.provider,
-      db: env.db,
-      bmc: env.bmc,
-      notifier: { notify: async () => undefined },
-      guards: () => SHIPPED_GUARDS,
-      compliance: { sshCredentials, profilesDir: profilesWithDriftTest(), sshExecutor: executor },
-    }),
+    complianceActivities(
+      env,
+      { sshCredentials, profilesDir: profilesWithDriftTest(), sshExecutor: executor },
+      () => SHIPPED_GUARDS,
+    ),
   );
   operator = await env.token('olivia', 'operator');
   viewer = await env.token('victor', 'viewer');

@@ -8,14 +8,14 @@
  * is sent to it, while the others are judged.
  */
 import { join } from 'node:path';
-import { createActivities } from '../../activities';
 import { readAuditLog } from '../../db/audit-log';
 import { upsertInventory } from '../../db/hosts';
 import { findPinnedHostKey, pinHostKeyFromInventory } from '../../db/ssh-host-keys';
 import { upsertSshEndpoints } from '../../db/ssh-endpoints';
 import { SshCredentials } from '../../providers/ssh/credentials';
 import { SshExecutor } from '../../providers/ssh/session';
-import { createTestEnv, PERMISSIVE_GUARDS, type TestEnv } from '../support/env';
+import { complianceActivities, findingsByRule, waitForScan as waitForScanOf } from '../support/compliance';
+import { createTestEnv, type TestEnv } from '../support/env';
 import { http } from '../support/http';
 import {
   acceptedLogins as acceptedLoginsOf,
@@ -25,15 +25,6 @@ import {
 } from '../support/sshhosts';
 
 let releaseHosts: (() => void) | undefined;
-
-interface FindingView {
-  host: string;
-  profile: string;
-  ruleId: string;
-  state: string;
-  observed: string;
-  reason: string;
-}
 
 let env: TestEnv;
 let sshHosts: SshHostsEnv;
@@ -45,22 +36,8 @@ const sshHost = (name: string) => sshHosts.hosts.find((h) => h.name === name)!;
 /** Logins the host's sshd accepted so far. */
 const acceptedLogins = (name: string) => acceptedLoginsOf(sshHosts, name);
 
-async function waitForScan(scanId: string): Promise<{ status: string; summary: any; error: string | null }> {
-  const deadline = Date.now() + 40_000;
-  for (;;) {
-    const r = await http('GET', `${env.apiUrl}/v1/compliance/scans/${scanId}`, viewer);
-    expect(r.status).toBe(200);
-    if (r.body.status !== 'running') return r.body;
-    if (Date.now() > deadline) throw new Error(`scan ${scanId} still running after 40 s`);
-    await new Promise((ok) => setTimeout(ok, 250));
-  }
-}
-
-async function findingsOf(host: string): Promise<Map<string, FindingView>> {
-  const r = await http<{ findings: FindingView[] }>('GET', `${env.apiUrl}/v1/compliance/findings?host=${host}`, viewer);
-  expect(r.status).toBe(200);
-  return new Map(r.body.findings.map((f) => [f.ruleId, f]));
-}
+const waitForScan = (scanId: string) => waitForScanOf(env, viewer, scanId, { timeoutMs: 40_000 });
+const findingsOf = async (host: string) => new Map(Object.entries(await findingsByRule(env, viewer, host)));
 
 beforeAll(async () => {
   if (process.getuid?.() !== 0)
@@ -100,13 +77,10 @@ beforeAll(async () => {
     'test credentials',
   );
   await env.startWorker(
-    createActivities({
-      provider: env.provider,
-      db: env.db,
-      bmc: env.bmc,
-      notifier: { notify: async () => undefined },
-      guards: () => PERMISSIVE_GUARDS,
-      compliance: { sshCredentials, profilesDir: join(__dirname, '../../policies/compliance'), sshExecutor: executor },
+    complianceActivities(env, {
+      sshCredentials,
+      profilesDir: join(__dirname, '../../policies/compliance'),
+      sshExecutor: executor,
     }),
   );
   operator = await env.token('olivia', 'operator');
