@@ -3,48 +3,18 @@
  *
  * The SSH test hosts are one set per checkout (test/sshhosts/hosts.sh): a test file that uses them holds
  * this lock from before it starts them until after it stops them, so two such files in one jest run (two
- * workers) never stop, rekey or reset the hosts under each other. A lock whose holder is gone is taken over.
+ * workers) never stop, rekey or reset the hosts under each other (scripts/sshhosts-lock.ts).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { sshHostsLockPath, takeSshHostsLock } from '../../scripts/sshhosts-lock';
 
-const LOCK = join(
-  process.env.SHIPSHAPE_SSHHOSTS_DIR ?? join(__dirname, '../../.data/sshhosts'),
-  `tests-${process.env.SHIPSHAPE_SSHHOSTS_PORT_BASE ?? '22221'}.lock`,
-);
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const LOCK = sshHostsLockPath(join(__dirname, '../..'));
 
 /** Wait until this process holds the hosts (up to `timeoutMs`), then return the release. */
-export async function lockSshHosts(timeoutMs = 300_000): Promise<() => void> {
-  const deadline = Date.now() + timeoutMs;
-  mkdirSync(join(LOCK, '..'), { recursive: true });
-  for (;;) {
-    try {
-      mkdirSync(LOCK);
-      writeFileSync(join(LOCK, 'pid'), String(process.pid));
-      return () => rmSync(LOCK, { recursive: true, force: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    let holder = NaN;
-    try {
-      holder = Number(readFileSync(join(LOCK, 'pid'), 'utf8'));
-    } catch {
-      // being written, or just released
-    }
-    if (Number.isInteger(holder) && holder > 0 && !alive(holder)) rmSync(LOCK, { recursive: true, force: true });
-    if (Date.now() > deadline) throw new Error(`the SSH test hosts stayed locked by process ${holder} (${LOCK})`);
-    await new Promise((ok) => setTimeout(ok, 200));
-  }
+export function lockSshHosts(timeoutMs = 300_000): Promise<() => void> {
+  return takeSshHostsLock(LOCK, timeoutMs, 200);
 }
 
 /** What `hosts.sh env` prints: the hosts, the client key, each host's sshd log and host keys. */
