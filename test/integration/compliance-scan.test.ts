@@ -12,16 +12,18 @@ import { readAuditLog } from '../../db/audit-log';
 import { upsertInventory } from '../../db/hosts';
 import { findPinnedHostKey, pinHostKeyFromInventory } from '../../db/ssh-host-keys';
 import { upsertSshEndpoints } from '../../db/ssh-endpoints';
-import { SshCredentials } from '../../providers/ssh/credentials';
 import { SshExecutor } from '../../providers/ssh/session';
 import { complianceActivities, findingsByRule, waitForScan as waitForScanOf } from '../support/compliance';
 import { createTestEnv, type TestEnv } from '../support/env';
 import { http } from '../support/http';
 import {
   acceptedLogins as acceptedLoginsOf,
+  fleetRootCredentials,
   lockSshHosts,
-  sshHostsScript,
+  requireRootForSshHosts,
   type SshHostsEnv,
+  startSshHosts,
+  stopSshHosts,
 } from '../support/sshhosts';
 
 let releaseHosts: (() => void) | undefined;
@@ -40,11 +42,9 @@ const waitForScan = (scanId: string) => waitForScanOf(env, viewer, scanId, { tim
 const findingsOf = async (host: string) => new Map(Object.entries(await findingsByRule(env, viewer, host)));
 
 beforeAll(async () => {
-  if (process.getuid?.() !== 0)
-    throw new Error('the SSH test hosts need root (debootstrap, chroot, namespaces): run the tests as root');
+  requireRootForSshHosts();
   releaseHosts = await lockSshHosts(); // one test file at a time on this checkout's hosts
-  sshHostsScript('start'); // builds first when needed: about a minute, once
-  sshHosts = JSON.parse(sshHostsScript('env')) as SshHostsEnv;
+  sshHosts = startSshHosts();
   env = await createTestEnv({ fleet: { zones: ['zone-a'], hostsPerZone: 1, serversPerHost: 0 } });
   // The three SSH hosts as Shipshape hosts, and a fourth name for ssh-2 whose pinned key is ssh-1's.
   const names = ['ssh-1', 'ssh-2', 'ssh-3', 'ssh-2-impostor'];
@@ -72,10 +72,7 @@ beforeAll(async () => {
     fingerprint: sshHost('ssh-1').hostKeyFingerprint,
     keyType: 'ssh-ed25519',
   });
-  const sshCredentials = SshCredentials.fromText(
-    `fleet-root:\n  username: root\n  privateKeyFile: ${sshHosts.privateKeyPath}\n`,
-    'test credentials',
-  );
+  const sshCredentials = fleetRootCredentials(sshHosts);
   await env.startWorker(
     complianceActivities(env, {
       sshCredentials,
@@ -89,11 +86,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await env?.close();
-  try {
-    sshHostsScript('stop');
-  } finally {
-    releaseHosts?.();
-  }
+  stopSshHosts(releaseHosts);
 });
 
 describe('a scan of the SSH test hosts started through the API', () => {

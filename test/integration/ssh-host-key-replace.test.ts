@@ -14,12 +14,18 @@ import { readAuditLog } from '../../db/audit-log';
 import { upsertInventory } from '../../db/hosts';
 import { upsertSshEndpoints } from '../../db/ssh-endpoints';
 import { findPinnedHostKey, pinHostKeyFromInventory } from '../../db/ssh-host-keys';
-import { SshCredentials } from '../../providers/ssh/credentials';
 import { SshExecutor } from '../../providers/ssh/session';
 import { complianceActivities, runScan } from '../support/compliance';
 import { createTestEnv, type TestEnv } from '../support/env';
 import { http } from '../support/http';
-import { lockSshHosts, sshHostsScript, type SshHostsEnv } from '../support/sshhosts';
+import {
+  fleetRootCredentials,
+  lockSshHosts,
+  requireRootForSshHosts,
+  type SshHostsEnv,
+  startSshHosts,
+  stopSshHosts,
+} from '../support/sshhosts';
 
 const CLI = join(__dirname, '..', '..', 'dist', 'cli', 'main.js');
 const HOST = 'ssh-1';
@@ -36,19 +42,14 @@ const executor = new SshExecutor();
 const fingerprintOf = (name: string) => sshHosts.hosts.find((h) => h.name === name)!.hostKeyFingerprint;
 
 beforeAll(async () => {
-  if (process.getuid?.() !== 0)
-    throw new Error('the SSH test hosts need root (debootstrap, chroot, namespaces): run the tests as root');
+  requireRootForSshHosts();
   releaseHosts = await lockSshHosts();
-  sshHostsScript('start');
-  sshHosts = JSON.parse(sshHostsScript('env')) as SshHostsEnv;
+  sshHosts = startSshHosts();
   env = await createTestEnv({ fleet: { zones: ['zone-a'], hostsPerZone: 1, serversPerHost: 0 } });
   await upsertInventory(env.db, [{ id: HOST, zone: 'zone-a', roles: ['compute'], bmc: null }], 'simulated');
   const h = sshHosts.hosts.find((x) => x.name === HOST)!;
   await upsertSshEndpoints(env.db, [{ host: HOST, address: h.address, port: h.port, credentialsRef: 'fleet-root' }]);
-  const sshCredentials = SshCredentials.fromText(
-    `fleet-root:\n  username: root\n  privateKeyFile: ${sshHosts.privateKeyPath}\n`,
-    'test credentials',
-  );
+  const sshCredentials = fleetRootCredentials(sshHosts);
   await env.startWorker(
     complianceActivities(env, {
       sshCredentials,
@@ -63,11 +64,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await env?.close();
-  try {
-    sshHostsScript('stop');
-  } finally {
-    releaseHosts?.();
-  }
+  stopSshHosts(releaseHosts);
 });
 
 /** Scan ssh-1's os-baseline through the API; the summary. */

@@ -27,8 +27,11 @@ import { SshError, SshExecutor, type SshTarget } from '../../providers/ssh/sessi
 import {
   acceptedLogins as acceptedLoginsOf,
   lockSshHosts,
+  requireRootForSshHosts,
   sshHostsScript,
   type SshHostsEnv,
+  startSshHosts,
+  stopSshHosts,
 } from '../support/sshhosts';
 
 let releaseHosts: (() => void) | undefined;
@@ -47,11 +50,9 @@ const pinned = (name: string): HostKeyPin => ({
 const acceptedLogins = (name: string) => acceptedLoginsOf(hosts, name);
 
 beforeAll(async () => {
-  if (process.getuid?.() !== 0)
-    throw new Error('the SSH test hosts need root (debootstrap, chroot, namespaces): run the tests as root');
+  requireRootForSshHosts();
   releaseHosts = await lockSshHosts(); // one test file at a time on this checkout's hosts
-  sshHostsScript('start'); // builds first when needed: about a minute, once
-  hosts = JSON.parse(sshHostsScript('env')) as SshHostsEnv;
+  hosts = startSshHosts();
   credentials = SshCredentials.fromText(
     `test:\n  username: root\n  privateKeyFile: ${hosts.privateKeyPath}\n` +
       `wrong:\n  username: root\n  privateKeyEnv: WRONG_SSH_KEY\n`,
@@ -70,11 +71,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await db?.end();
-  try {
-    sshHostsScript('stop');
-  } finally {
-    releaseHosts?.();
-  }
+  stopSshHosts(releaseHosts);
 });
 
 describe('one connection per host', () => {

@@ -8,6 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { SshCredentials } from '../../providers/ssh/credentials';
 import { sshHostsLockPath, takeSshHostsLock } from '../../scripts/sshhosts-lock';
 
 const LOCK = sshHostsLockPath(join(__dirname, '../..'));
@@ -15,6 +16,35 @@ const LOCK = sshHostsLockPath(join(__dirname, '../..'));
 /** Wait until this process holds the hosts (up to `timeoutMs`), then return the release. */
 export function lockSshHosts(timeoutMs = 300_000): Promise<() => void> {
   return takeSshHostsLock(LOCK, timeoutMs, 200);
+}
+
+/** Throw unless this process is root: the SSH test hosts need it. */
+export function requireRootForSshHosts(): void {
+  if (process.getuid?.() !== 0)
+    throw new Error('the SSH test hosts need root (debootstrap, chroot, namespaces): run the tests as root');
+}
+
+/** Start the SSH test hosts (building them first when needed: about a minute, once; hold the lock); what `hosts.sh env` prints. */
+export function startSshHosts(): SshHostsEnv {
+  sshHostsScript('start');
+  return JSON.parse(sshHostsScript('env')) as SshHostsEnv;
+}
+
+/** Stop the SSH test hosts, then release the lock (when held) whether or not they stopped. */
+export function stopSshHosts(release: (() => void) | undefined): void {
+  try {
+    sshHostsScript('stop');
+  } finally {
+    release?.();
+  }
+}
+
+/** SSH credentials of one entry, `fleet-root`: root with the hosts' client key. */
+export function fleetRootCredentials(hosts: SshHostsEnv): SshCredentials {
+  return SshCredentials.fromText(
+    `fleet-root:\n  username: root\n  privateKeyFile: ${hosts.privateKeyPath}\n`,
+    'test credentials',
+  );
 }
 
 /** What `hosts.sh env` prints: the hosts, the client key, each host's sshd log and host keys. */
