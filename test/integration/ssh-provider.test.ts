@@ -10,20 +10,18 @@
  * a changed key is refused with nothing sent); unreachable hosts and wrong
  * keys fail clearly and without the key.
  */
-import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
 import { inspect } from 'node:util';
-import { Client as PgClient } from 'pg';
 import { utils } from 'ssh2';
 import { syncInventoryFile } from '../../activities/inventory';
 import { parseInventoryFile } from '../../config/inventory-file';
-import { APP_ROLE, OWNER_ROLE } from '../../db/bootstrap';
 import { createPool, type Db } from '../../db/pool';
 import { findPinnedHostKey, recordFirstContactKey } from '../../db/ssh-host-keys';
 import { findSshEndpoint, upsertSshEndpoints } from '../../db/ssh-endpoints';
 import { SshCredentials } from '../../providers/ssh/credentials';
 import type { HostKey, HostKeyPin } from '../../providers/ssh/host-key';
 import { SshError, SshExecutor, type SshTarget } from '../../providers/ssh/session';
+import { createTestDatabase } from '../support/env';
 import {
   acceptedLogins as acceptedLoginsOf,
   lockSshHosts,
@@ -59,14 +57,7 @@ beforeAll(async () => {
     'test credentials',
     { WRONG_SSH_KEY: wrongKey.private },
   );
-  const dbName = `t_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
-  const admin = new PgClient({
-    connectionString: `postgres://shipshape@127.0.0.1:${process.env.SHIPSHAPE_TEST_PG_PORT}/postgres`,
-  });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName} TEMPLATE shipshape_template OWNER ${OWNER_ROLE}`);
-  await admin.end();
-  db = createPool(`postgres://${APP_ROLE}@127.0.0.1:${process.env.SHIPSHAPE_TEST_PG_PORT}/${dbName}`, 4);
+  db = createPool((await createTestDatabase()).url, 4);
 }, 600_000);
 
 afterAll(async () => {

@@ -37,7 +37,8 @@ import { shipshapeDataConverter } from '../../workers/data-converter';
 import { createRemediationWorker } from '../../workers/worker';
 
 let runtimeInstalled = false;
-function quietRuntime(): void {
+/** Install the Temporal runtime with a logger that only says warnings, once in this jest worker. */
+export function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
@@ -141,8 +142,8 @@ export interface TestEnvOptions {
   complianceDir?: string;
 }
 
-export async function createTestEnv(options: TestEnvOptions = {}): Promise<TestEnv> {
-  quietRuntime();
+/** A database of its own from the migrated template (the owner role's), for one test file; its name and the app role's URL. */
+export async function createTestDatabase(): Promise<{ name: string; url: string }> {
   const dbName = `t_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
   const admin = new PgClient({
     connectionString: `postgres://shipshape@127.0.0.1:${process.env.SHIPSHAPE_TEST_PG_PORT}/postgres`,
@@ -150,7 +151,12 @@ export async function createTestEnv(options: TestEnvOptions = {}): Promise<TestE
   await admin.connect();
   await admin.query(`CREATE DATABASE ${dbName} TEMPLATE shipshape_template OWNER ${OWNER_ROLE}`);
   await admin.end();
-  const databaseUrl = `postgres://${APP_ROLE}@127.0.0.1:${process.env.SHIPSHAPE_TEST_PG_PORT}/${dbName}`;
+  return { name: dbName, url: `postgres://${APP_ROLE}@127.0.0.1:${process.env.SHIPSHAPE_TEST_PG_PORT}/${dbName}` };
+}
+
+export async function createTestEnv(options: TestEnvOptions = {}): Promise<TestEnv> {
+  quietRuntime();
+  const { name: dbName, url: databaseUrl } = await createTestDatabase();
   const db = createPool(databaseUrl, 20);
   const provider =
     options.provider?.(db) ??
