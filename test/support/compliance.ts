@@ -2,9 +2,9 @@
  * Compliance through the API for tests: start a scan and wait for it to end, a host's findings keyed by
  * rule, and a worker's activities with compliance deps.
  */
-import { createActivities, type ActivityDeps } from '../../activities';
+import type { ActivityDeps } from '../../activities';
 import type { GuardConfig } from '../../domain/guards';
-import { PERMISSIVE_GUARDS, type TestEnv } from './env';
+import { fleetActivities, PERMISSIVE_GUARDS, type TestEnv } from './env';
 import { http } from './http';
 
 /** A scan as GET /v1/compliance/scans/{id} shows it. */
@@ -71,14 +71,7 @@ export function complianceActivities(
   compliance: NonNullable<ActivityDeps['compliance']>,
   guards: () => GuardConfig = () => PERMISSIVE_GUARDS,
 ) {
-  return createActivities({
-    provider: env.provider,
-    db: env.db,
-    bmc: env.bmc,
-    notifier: { notify: async () => undefined },
-    guards,
-    compliance,
-  });
+  return fleetActivities(env, { guards, compliance });
 }
 
 /** A small profile (YAML) of one SSH rule, /etc/shadow's mode, scanned every `minutes` (no schedule when null). */

@@ -9,7 +9,7 @@ import type { Server } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import { Client as PgClient, type Pool } from 'pg';
-import { createActivities, type FleetActivities } from '../../activities';
+import { createActivities, type ActivityDeps, type FleetActivities } from '../../activities';
 import { syncInventory } from '../../activities/inventory';
 import type { Notifier, OperatorNotification } from '../../providers/notifiers';
 import { SimulatedFleet } from '../../providers/simulated/provider';
@@ -140,6 +140,24 @@ export interface TestEnvOptions {
   provider?: (db: Pool) => FleetProvider;
   /** The compliance profiles' folder the API reads (none: the API neither serves nor checks profiles). */
   complianceDir?: string;
+}
+
+/**
+ * A worker's activities on the env's provider, database and BMC with a notifier that sends nothing and
+ * permissive guards (not the env's own notifier and guards, as startWorker's default); `deps` adds or replaces any.
+ */
+export function fleetActivities(
+  env: Pick<TestEnv, 'provider' | 'db' | 'bmc'>,
+  deps: Partial<ActivityDeps> = {},
+): FleetActivities {
+  return createActivities({
+    provider: env.provider,
+    db: env.db,
+    bmc: env.bmc,
+    notifier: { notify: async () => undefined },
+    guards: () => PERMISSIVE_GUARDS,
+    ...deps,
+  });
 }
 
 /** A database of its own from the migrated template (the owner role's), for one test file; its name and the app role's URL. */
