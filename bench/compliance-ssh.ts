@@ -10,11 +10,10 @@
  *    scanHostCompliance (one connection, findings stored in PostgreSQL).
  *
  * The hosts are shared with the tests of this checkout: the benchmark holds
- * the tests' lock (test/support/sshhosts.ts; test/ is not built, so the same
- * directory lock is taken here) from before it starts them until it stops them.
+ * the tests' lock (scripts/sshhosts-lock.ts, which test/support/sshhosts.ts
+ * takes too) from before it starts them until it stops them.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createComplianceActivities, type HostScanResult } from '../activities/compliance';
@@ -26,6 +25,7 @@ import { loadProfiles } from '../policies/compliance-loader';
 import { SshCredentials } from '../providers/ssh/credentials';
 import { SshExecutor } from '../providers/ssh/session';
 import { PROJECT_ROOT } from '../scripts/services';
+import { sshHostsLockPath, takeSshHostsLock } from '../scripts/sshhosts-lock';
 
 interface SshHostsEnv {
   privateKeyPath: string;
@@ -33,44 +33,10 @@ interface SshHostsEnv {
 }
 
 const SCRIPT = join(PROJECT_ROOT, 'test', 'sshhosts', 'hosts.sh');
-const LOCK = join(
-  process.env.SHIPSHAPE_SSHHOSTS_DIR ?? join(PROJECT_ROOT, '.data', 'sshhosts'),
-  `tests-${process.env.SHIPSHAPE_SSHHOSTS_PORT_BASE ?? '22221'}.lock`,
-);
 const PROFILES_DIR = join(PROJECT_ROOT, 'policies', 'compliance');
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The tests' lock on the SSH hosts (test/support/sshhosts.ts `lockSshHosts`, the same directory and pid file). */
-async function lockSshHosts(timeoutMs = 600_000): Promise<() => void> {
-  const deadline = Date.now() + timeoutMs;
-  mkdirSync(join(LOCK, '..'), { recursive: true });
-  for (;;) {
-    try {
-      mkdirSync(LOCK);
-      writeFileSync(join(LOCK, 'pid'), String(process.pid));
-      return () => rmSync(LOCK, { recursive: true, force: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    let holder = NaN;
-    try {
-      holder = Number(readFileSync(join(LOCK, 'pid'), 'utf8'));
-    } catch {
-      // being written, or just released
-    }
-    if (Number.isInteger(holder) && holder > 0 && !alive(holder)) rmSync(LOCK, { recursive: true, force: true });
-    if (Date.now() > deadline) throw new Error(`the SSH test hosts stayed locked by process ${holder} (${LOCK})`);
-    await new Promise((ok) => setTimeout(ok, 500));
-  }
-}
+/** The tests' lock on the SSH hosts (test/support/sshhosts.ts `lockSshHosts`: the same lock). */
+const lockSshHosts = (timeoutMs = 600_000) => takeSshHostsLock(sshHostsLockPath(PROJECT_ROOT), timeoutMs, 500);
 
 const hostsScript = (...args: string[]) =>
   execFileSync('bash', [SCRIPT, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 600_000 });

@@ -5,16 +5,15 @@
  * worker on the Temporal dev server, and PostgreSQL. The hosts are the
  * simulated fleet's, without SSH endpoints: their SSH rules are `error`.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createActivities } from '../../activities';
 import { SshCredentials } from '../../providers/ssh/credentials';
-import { PERMISSIVE_GUARDS, createTestEnv, type TestEnv } from '../support/env';
+import { complianceActivities } from '../support/compliance';
+import { CLI_MAIN, runCli, runCliJson } from '../support/cli';
+import { createTestEnv, type TestEnv } from '../support/env';
 import { http } from '../support/http';
 
-const MAIN = join(__dirname, '..', '..', 'dist', 'cli', 'main.js');
 const PROFILES = join(__dirname, '../../policies/compliance');
 
 let env: TestEnv;
@@ -22,52 +21,19 @@ let home: string;
 let tokens: Record<'operator' | 'viewer', string>;
 
 beforeAll(async () => {
-  if (!existsSync(MAIN)) throw new Error('dist/cli/main.js is missing: run "npx tsc -p tsconfig.build.json" first');
+  if (!existsSync(CLI_MAIN)) throw new Error('dist/cli/main.js is missing: run "npx tsc -p tsconfig.build.json" first');
   home = mkdtempSync(join(tmpdir(), 'shipshape-cli-home-'));
   env = await createTestEnv({
     fleet: { zones: ['zone-a'], hostsPerZone: 2, serversPerHost: 0 },
     complianceDir: PROFILES,
   });
-  await env.startWorker(
-    createActivities({
-      provider: env.provider,
-      db: env.db,
-      bmc: env.bmc,
-      notifier: { notify: async () => undefined },
-      guards: () => PERMISSIVE_GUARDS,
-      compliance: { sshCredentials: SshCredentials.empty(), profilesDir: PROFILES },
-    }),
-  );
+  await env.startWorker(complianceActivities(env, { sshCredentials: SshCredentials.empty(), profilesDir: PROFILES }));
   tokens = { operator: await env.token('olivia', 'operator'), viewer: await env.token('victor', 'viewer') };
 }, 120_000);
 afterAll(() => env.close());
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], token = tokens.operator): Promise<Run> {
-  const childEnv: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: home,
-    SHIPSHAPE_URL: env.apiUrl,
-    SHIPSHAPE_TOKEN: token,
-  };
-  return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, ...args], { env: childEnv, timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? ((err as { code?: number }).code ?? 1) : 0;
-      resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
-    });
-  });
-}
-
-const json = async (args: string[], token = tokens.operator) => {
-  const r = await cli([...args, '--json'], token);
-  if (r.code !== 0) throw new Error(`shipshape ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-  return JSON.parse(r.stdout);
-};
+const cli = (args: string[], token = tokens.operator) => runCli(args, { home, apiUrl: env.apiUrl, token });
+const json = (args: string[], token = tokens.operator) => runCliJson(args, { home, apiUrl: env.apiUrl, token });
 
 describe('shipshape compliance profiles', () => {
   test('lists the profiles with their version, digest, rule count and schedule; --json is the API’s answer', async () => {

@@ -7,14 +7,12 @@
  * ticks it), so an alert no policy matches needs a person once the test moves
  * the clock past the default 5-minute grace time.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CLI_MAIN, runCli, runCliJson } from '../support/cli';
 import { createTestEnv, type TestEnv } from '../support/env';
 import { hostSignal, http, webhookAlert, webhookNotification } from '../support/http';
-
-const MAIN = join(__dirname, '..', '..', 'dist', 'cli', 'main.js');
 
 let env: TestEnv;
 let home: string;
@@ -24,7 +22,7 @@ const advance = (minutes: number) => (clock += minutes * 60_000);
 let item: { id: string; title: string };
 
 beforeAll(async () => {
-  if (!existsSync(MAIN)) throw new Error('dist/cli/main.js is missing: run "npm run build" first');
+  if (!existsSync(CLI_MAIN)) throw new Error('dist/cli/main.js is missing: run "npm run build" first');
   home = mkdtempSync(join(tmpdir(), 'shipshape-cli-home-'));
   env = await createTestEnv({
     fleet: { zones: ['zone-a'], hostsPerZone: 3, serversPerHost: 1 },
@@ -48,32 +46,8 @@ beforeAll(async () => {
 });
 afterAll(() => env.close());
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], token = tokens.operator): Promise<Run> {
-  const childEnv: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: home,
-    SHIPSHAPE_URL: env.apiUrl,
-    SHIPSHAPE_TOKEN: token,
-  };
-  return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, ...args], { env: childEnv, timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? ((err as { code?: number }).code ?? 1) : 0;
-      resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
-    });
-  });
-}
-
-const json = async (args: string[]) => {
-  const r = await cli([...args, '--json']);
-  if (r.code !== 0) throw new Error(`shipshape ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-  return JSON.parse(r.stdout);
-};
+const cli = (args: string[], token = tokens.operator) => runCli(args, { home, apiUrl: env.apiUrl, token });
+const json = (args: string[], token = tokens.operator) => runCliJson(args, { home, apiUrl: env.apiUrl, token });
 
 describe('inbox', () => {
   test('inbox list prints what needs a person as a table, then what the other states hold; --json is the API’s answer', async () => {

@@ -24,15 +24,21 @@
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createActivities } from '../../activities';
 import { findingHistory } from '../../db/compliance-findings';
 import { upsertSshEndpoints } from '../../db/ssh-endpoints';
 import { parseGuards } from '../../policies/guards-schema';
-import { SshCredentials } from '../../providers/ssh/credentials';
 import { SshExecutor } from '../../providers/ssh/session';
+import { complianceActivities } from '../support/compliance';
 import { createTestEnv, type TestEnv } from '../support/env';
 import { eventually, http } from '../support/http';
-import { lockSshHosts, sshHostsScript, type SshHostsEnv } from '../support/sshhosts';
+import {
+  fleetRootCredentials,
+  lockSshHosts,
+  requireRootForSshHosts,
+  type SshHostsEnv,
+  sshHostsScript,
+  startSshHosts,
+} from '../support/sshhosts';
 
 const POLICIES = join(__dirname, '..', '..', 'policies');
 const GUARDS_FILE = join(POLICIES, 'guards.yaml');
@@ -84,11 +90,7 @@ let host: string; // the simulated host whose SSH endpoint is ssh-3
 let other: string; // the one whose SSH endpoint is ssh-1
 const executor = new SshExecutor();
 
-const credentials = () =>
-  SshCredentials.fromText(
-    `fleet-root:\n  username: root\n  privateKeyFile: ${sshHosts.privateKeyPath}\n`,
-    'test credentials',
-  );
+const credentials = () => fleetRootCredentials(sshHosts);
 
 async function onSsh(name: string, command: string): Promise<string> {
   const target = sshHosts.hosts.find((h) => h.name === name)!;
@@ -117,11 +119,9 @@ async function remediationOf(h: string): Promise<any> {
 }
 
 beforeAll(async () => {
-  if (process.getuid?.() !== 0)
-    throw new Error('the SSH test hosts need root (debootstrap, chroot, namespaces): run the tests as root');
+  requireRootForSshHosts();
   releaseHosts = await lockSshHosts();
-  sshHostsScript('start');
-  sshHosts = JSON.parse(sshHostsScript('env')) as SshHostsEnv;
+  sshHosts = startSshHosts();
   await onSsh('ssh-3', RESTORE_SSH3); // as built, whatever an interrupted run left
   env = await createTestEnv({
     fleet: { zones: ['zone-a'], hostsPerZone: 3, serversPerHost: 1 },
@@ -140,14 +140,11 @@ beforeAll(async () => {
   ]);
   const sshCredentials = credentials();
   await env.startWorker(
-    createActivities({
-      provider: env.provider,
-      db: env.db,
-      bmc: env.bmc,
-      notifier: { notify: async () => undefined },
-      guards: () => SHIPPED_GUARDS,
-      compliance: { sshCredentials, profilesDir: profilesWithDriftTest(), sshExecutor: executor },
-    }),
+    complianceActivities(
+      env,
+      { sshCredentials, profilesDir: profilesWithDriftTest(), sshExecutor: executor },
+      () => SHIPPED_GUARDS,
+    ),
   );
   operator = await env.token('olivia', 'operator');
   viewer = await env.token('victor', 'viewer');

@@ -6,32 +6,19 @@
  * hosts whose key is not their pin in error. Not a timing test: the full
  * run's figures are `npm run bench:compliance`.
  */
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { Client as PgClient, Pool } from 'pg';
+import { Pool } from 'pg';
 import { QUICK_FLEET, runFleetScan, type FleetScanResult } from '../../bench/compliance-fleet';
 import { findingsFootprint } from '../../db/compliance-benchmark';
-import { APP_ROLE, OWNER_ROLE } from '../../db/bootstrap';
+import { createTestDatabase, quietRuntime } from '../support/env';
 
 let result: FleetScanResult;
 let databaseUrl: string;
 
 beforeAll(async () => {
-  try {
-    Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
-  } catch {
-    // installed already in this jest worker
-  }
-  const dbName = `t_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
-  const admin = new PgClient({
-    connectionString: `postgres://shipshape@127.0.0.1:${process.env.SHIPSHAPE_TEST_PG_PORT}/postgres`,
-  });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName} TEMPLATE shipshape_template OWNER ${OWNER_ROLE}`);
-  await admin.end();
-  databaseUrl = `postgres://${APP_ROLE}@127.0.0.1:${process.env.SHIPSHAPE_TEST_PG_PORT}/${dbName}`;
+  quietRuntime();
+  databaseUrl = (await createTestDatabase()).url;
   result = await runFleetScan({
     shape: QUICK_FLEET,
     databaseUrl,

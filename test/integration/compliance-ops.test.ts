@@ -16,9 +16,9 @@ import { Context } from '@temporalio/activity';
 import { Client, ScheduleOverlapPolicy, WorkflowFailedError } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import pino from 'pino';
-import { createActivities } from '../../activities';
 import { readAuditLog } from '../../db/audit-log';
-import { PERMISSIVE_GUARDS, createTestEnv, type TestEnv } from '../support/env';
+import { complianceActivities, quickProfile } from '../support/compliance';
+import { createTestEnv, type TestEnv } from '../support/env';
 import { http } from '../support/http';
 import { ComplianceSchedules } from '../../workers/compliance-schedules';
 import { SshCredentials } from '../../providers/ssh/credentials';
@@ -27,27 +27,6 @@ import { loadProfiles } from '../../policies/compliance-loader';
 import { createRemediationWorker } from '../../workers/worker';
 
 const SHIPPED = join(__dirname, '../../policies/compliance');
-
-/** A small profile of one SSH rule, scanned every `minutes` (no schedule when null). */
-function quickProfile(minutes: number | null, name = 'quick-check', prefix = 'quick'): string {
-  return `name: ${name}
-version: '1.0'
-prefix: ${prefix}
-description: One rule, for the schedule tests.
-${minutes === null ? '' : `schedule:\n  everyMinutes: ${minutes}\n`}rules:
-  - id: ${prefix}.shadow-mode
-    title: /etc/shadow is mode 0640 or stricter
-    severity: warning
-    rationale: The password hashes.
-    kind: ssh
-    check:
-      type: file-mode
-      path: /etc/shadow
-      mode: '0640'
-      owner: root
-      group: [root, shadow]
-`;
-}
 
 let env: TestEnv;
 let dir: string;
@@ -94,16 +73,7 @@ beforeAll(async () => {
   cpSync(SHIPPED, dir, { recursive: true });
   write('quick-check.yaml', quickProfile(5));
   env = await createTestEnv({ fleet: { zones: ['zone-a'], hostsPerZone: 2, serversPerHost: 0 }, complianceDir: dir });
-  await env.startWorker(
-    createActivities({
-      provider: env.provider,
-      db: env.db,
-      bmc: env.bmc,
-      notifier: { notify: async () => undefined },
-      guards: () => PERMISSIVE_GUARDS,
-      compliance: { sshCredentials: SshCredentials.empty(), profilesDir: dir },
-    }),
-  );
+  await env.startWorker(complianceActivities(env, { sshCredentials: SshCredentials.empty(), profilesDir: dir }));
   operator = await env.token('olivia', 'operator');
   viewer = await env.token('victor', 'viewer');
   schedules = new ComplianceSchedules(env.client, {
@@ -337,14 +307,7 @@ describe('a scan canceled while its hosts are read', () => {
     const taskQueue = `${env.taskQueue}-slow`;
     let released = false;
     const connection = await NativeConnection.connect({ address: env.temporalAddress });
-    const activities = createActivities({
-      provider: env.provider,
-      db: env.db,
-      bmc: env.bmc,
-      notifier: { notify: async () => undefined },
-      guards: () => PERMISSIVE_GUARDS,
-      compliance: { sshCredentials: SshCredentials.empty(), profilesDir: dir },
-    });
+    const activities = complianceActivities(env, { sshCredentials: SshCredentials.empty(), profilesDir: dir });
     const worker = await createRemediationWorker({
       connection,
       namespace: 'default',

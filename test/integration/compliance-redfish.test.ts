@@ -13,13 +13,13 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createActivities } from '../../activities';
 import { syncInventory } from '../../activities/inventory';
 import { BmcCredentials } from '../../providers/redfish/credentials';
 import { pointBmcAt } from '../../providers/simulated/admin';
 import { SshCredentials } from '../../providers/ssh/credentials';
 import { freePort } from '../../scripts/services';
-import { createTestEnv, PERMISSIVE_GUARDS, type TestEnv } from '../support/env';
+import { complianceActivities, findingsByRule, runScan, type ScanView } from '../support/compliance';
+import { createTestEnv, type TestEnv } from '../support/env';
 import { http } from '../support/http';
 import { startRedfishEmulator, type RunningRedfishEmulator } from '../support/redfish-emulator';
 
@@ -75,13 +75,6 @@ rules:
     check: { type: psu-redundancy }
 `;
 
-interface FindingView {
-  ruleId: string;
-  state: string;
-  observed: string;
-  reason: string;
-}
-
 let emulator: RunningRedfishEmulator;
 let env: TestEnv;
 let profilesDir: string;
@@ -123,16 +116,7 @@ beforeAll(async () => {
   for (const [host, address, systemId] of bmcs)
     await pointBmcAt(env.db, host, { address, systemId, credentialsRef: 'lab' });
   await syncInventory(env.db, env.provider);
-  await env.startWorker(
-    createActivities({
-      provider: env.provider,
-      db: env.db,
-      bmc: env.bmc,
-      notifier: { notify: async () => undefined },
-      guards: () => PERMISSIVE_GUARDS,
-      compliance: { sshCredentials: SshCredentials.empty(), profilesDir },
-    }),
-  );
+  await env.startWorker(complianceActivities(env, { sshCredentials: SshCredentials.empty(), profilesDir }));
   operator = await env.token('olivia', 'operator');
   viewer = await env.token('victor', 'viewer');
 }, 120_000);
@@ -143,29 +127,11 @@ afterAll(async () => {
   if (profilesDir) rmSync(profilesDir, { recursive: true, force: true });
 });
 
-async function scan(hosts: string[]): Promise<{ status: string; summary: any; error: string | null }> {
-  const started = await http('POST', `${env.apiUrl}/v1/compliance/scans`, operator, {
-    hosts,
-    profiles: ['lab-hardware'],
-  });
-  expect(started.status).toBe(202);
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const r = await http('GET', `${env.apiUrl}/v1/compliance/scans/${started.body.scanId}`, viewer);
-    if (r.body.status !== 'running') return r.body;
-    if (Date.now() > deadline) throw new Error('scan still running after 60 s');
-    await new Promise((ok) => setTimeout(ok, 250));
-  }
-}
-
-async function findingsOf(host: string): Promise<Record<string, FindingView>> {
-  const r = await http<{ findings: FindingView[] }>('GET', `${env.apiUrl}/v1/compliance/findings?host=${host}`, viewer);
-  expect(r.status).toBe(200);
-  return Object.fromEntries(r.body.findings.map((f) => [f.ruleId, f]));
-}
+const scan = (hosts: string[]) => runScan(env, { operator, viewer }, { hosts, profiles: ['lab-hardware'] });
+const findingsOf = (host: string) => findingsByRule(env, viewer, host);
 
 describe('a scan of hosts whose BMCs are sushy-tools emulators, read live', () => {
-  let result: { status: string; summary: any; error: string | null };
+  let result: ScanView;
   beforeAll(async () => {
     result = await scan(['cmp-a-01', 'cmp-a-02', 'cmp-a-03', 'cmp-a-04']);
   }, 90_000);

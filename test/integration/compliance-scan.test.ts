@@ -8,32 +8,25 @@
  * is sent to it, while the others are judged.
  */
 import { join } from 'node:path';
-import { createActivities } from '../../activities';
 import { readAuditLog } from '../../db/audit-log';
 import { upsertInventory } from '../../db/hosts';
 import { findPinnedHostKey, pinHostKeyFromInventory } from '../../db/ssh-host-keys';
 import { upsertSshEndpoints } from '../../db/ssh-endpoints';
-import { SshCredentials } from '../../providers/ssh/credentials';
 import { SshExecutor } from '../../providers/ssh/session';
-import { createTestEnv, PERMISSIVE_GUARDS, type TestEnv } from '../support/env';
+import { complianceActivities, findingsByRule, waitForScan as waitForScanOf } from '../support/compliance';
+import { createTestEnv, type TestEnv } from '../support/env';
 import { http } from '../support/http';
 import {
   acceptedLogins as acceptedLoginsOf,
+  fleetRootCredentials,
   lockSshHosts,
-  sshHostsScript,
+  requireRootForSshHosts,
   type SshHostsEnv,
+  startSshHosts,
+  stopSshHosts,
 } from '../support/sshhosts';
 
 let releaseHosts: (() => void) | undefined;
-
-interface FindingView {
-  host: string;
-  profile: string;
-  ruleId: string;
-  state: string;
-  observed: string;
-  reason: string;
-}
 
 let env: TestEnv;
 let sshHosts: SshHostsEnv;
@@ -45,29 +38,13 @@ const sshHost = (name: string) => sshHosts.hosts.find((h) => h.name === name)!;
 /** Logins the host's sshd accepted so far. */
 const acceptedLogins = (name: string) => acceptedLoginsOf(sshHosts, name);
 
-async function waitForScan(scanId: string): Promise<{ status: string; summary: any; error: string | null }> {
-  const deadline = Date.now() + 40_000;
-  for (;;) {
-    const r = await http('GET', `${env.apiUrl}/v1/compliance/scans/${scanId}`, viewer);
-    expect(r.status).toBe(200);
-    if (r.body.status !== 'running') return r.body;
-    if (Date.now() > deadline) throw new Error(`scan ${scanId} still running after 40 s`);
-    await new Promise((ok) => setTimeout(ok, 250));
-  }
-}
-
-async function findingsOf(host: string): Promise<Map<string, FindingView>> {
-  const r = await http<{ findings: FindingView[] }>('GET', `${env.apiUrl}/v1/compliance/findings?host=${host}`, viewer);
-  expect(r.status).toBe(200);
-  return new Map(r.body.findings.map((f) => [f.ruleId, f]));
-}
+const waitForScan = (scanId: string) => waitForScanOf(env, viewer, scanId, { timeoutMs: 40_000 });
+const findingsOf = async (host: string) => new Map(Object.entries(await findingsByRule(env, viewer, host)));
 
 beforeAll(async () => {
-  if (process.getuid?.() !== 0)
-    throw new Error('the SSH test hosts need root (debootstrap, chroot, namespaces): run the tests as root');
+  requireRootForSshHosts();
   releaseHosts = await lockSshHosts(); // one test file at a time on this checkout's hosts
-  sshHostsScript('start'); // builds first when needed: about a minute, once
-  sshHosts = JSON.parse(sshHostsScript('env')) as SshHostsEnv;
+  sshHosts = startSshHosts();
   env = await createTestEnv({ fleet: { zones: ['zone-a'], hostsPerZone: 1, serversPerHost: 0 } });
   // The three SSH hosts as Shipshape hosts, and a fourth name for ssh-2 whose pinned key is ssh-1's.
   const names = ['ssh-1', 'ssh-2', 'ssh-3', 'ssh-2-impostor'];
@@ -95,18 +72,12 @@ beforeAll(async () => {
     fingerprint: sshHost('ssh-1').hostKeyFingerprint,
     keyType: 'ssh-ed25519',
   });
-  const sshCredentials = SshCredentials.fromText(
-    `fleet-root:\n  username: root\n  privateKeyFile: ${sshHosts.privateKeyPath}\n`,
-    'test credentials',
-  );
+  const sshCredentials = fleetRootCredentials(sshHosts);
   await env.startWorker(
-    createActivities({
-      provider: env.provider,
-      db: env.db,
-      bmc: env.bmc,
-      notifier: { notify: async () => undefined },
-      guards: () => PERMISSIVE_GUARDS,
-      compliance: { sshCredentials, profilesDir: join(__dirname, '../../policies/compliance'), sshExecutor: executor },
+    complianceActivities(env, {
+      sshCredentials,
+      profilesDir: join(__dirname, '../../policies/compliance'),
+      sshExecutor: executor,
     }),
   );
   operator = await env.token('olivia', 'operator');
@@ -115,11 +86,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await env?.close();
-  try {
-    sshHostsScript('stop');
-  } finally {
-    releaseHosts?.();
-  }
+  stopSshHosts(releaseHosts);
 });
 
 describe('a scan of the SSH test hosts started through the API', () => {

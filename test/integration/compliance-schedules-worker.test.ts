@@ -10,29 +10,12 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scanScheduleId } from '../../domain/compliance-scans';
+import { quickProfile } from '../support/compliance';
 import { createTestEnv, type TestEnv } from '../support/env';
 import { eventually, http } from '../support/http';
 import { spawnWorkerProcess, WORKER_MAIN } from '../support/worker-process';
 
-const PROFILE = `name: quick-check
-version: '1.0'
-prefix: quick
-description: One rule, scanned every 5 minutes.
-schedule:
-  everyMinutes: 5
-rules:
-  - id: quick.shadow-mode
-    title: /etc/shadow is mode 0640 or stricter
-    severity: warning
-    rationale: The password hashes.
-    kind: ssh
-    check:
-      type: file-mode
-      path: /etc/shadow
-      mode: '0640'
-      owner: root
-      group: [root, shadow]
-`;
+const PROFILE = quickProfile(5, 'quick-check', 'quick', 'One rule, scanned every 5 minutes.');
 
 let env: TestEnv;
 let dir: string;

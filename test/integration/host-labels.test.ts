@@ -10,12 +10,12 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { utils } from 'ssh2';
-import { createActivities } from '../../activities';
 import { syncInventoryFile } from '../../activities/inventory';
 import { parseInventoryFile } from '../../config/inventory-file';
 import { demoHost, SimulatedSshExecutor } from '../../providers/simulated/ssh';
 import { SshCredentials } from '../../providers/ssh/credentials';
-import { createTestEnv, PERMISSIVE_GUARDS, type TestEnv } from '../support/env';
+import { complianceActivities, runScan } from '../support/compliance';
+import { createTestEnv, type TestEnv } from '../support/env';
 import { http } from '../support/http';
 
 const RACK_R4 = ['cmp-a-01', 'cmp-a-02'];
@@ -66,16 +66,7 @@ beforeAll(async () => {
   const sshCredentials = SshCredentials.fromText('sim:\n  username: root\n  privateKeyEnv: K\n', 'test', {
     K: key.private,
   });
-  await env.startWorker(
-    createActivities({
-      provider: env.provider,
-      db: env.db,
-      bmc: env.bmc,
-      notifier: { notify: async () => undefined },
-      guards: () => PERMISSIVE_GUARDS,
-      compliance: { sshCredentials, profilesDir: dir, sshExecutor: executor },
-    }),
-  );
+  await env.startWorker(complianceActivities(env, { sshCredentials, profilesDir: dir, sshExecutor: executor }));
   operator = await env.token('olivia', 'operator');
   viewer = await env.token('victor', 'viewer');
 }, 120_000);
@@ -84,17 +75,7 @@ afterAll(async () => {
   await env?.close();
 });
 
-async function scan(hosts: string[]): Promise<any> {
-  const started = await http('POST', `${env.apiUrl}/v1/compliance/scans`, operator, { hosts });
-  expect(started.status).toBe(202);
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const r = await http('GET', `${env.apiUrl}/v1/compliance/scans/${started.body.scanId}`, viewer);
-    if (r.body.status !== 'running') return r.body;
-    if (Date.now() > deadline) throw new Error('scan still running after 30 s');
-    await new Promise((ok) => setTimeout(ok, 200));
-  }
-}
+const scan = (hosts: string[]) => runScan(env, { operator, viewer }, { hosts }, { timeoutMs: 30_000, pollMs: 200 });
 
 describe('host labels', () => {
   it('are shown by GET /v1/hosts/{id} as the inventory file gives them, and empty for hosts it does not label', async () => {

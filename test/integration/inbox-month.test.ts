@@ -5,32 +5,19 @@
  * incident missed, every shown item owned (automation or a person) within 5
  * minutes of its first alert. The full month is `npm run bench:inbox`.
  */
-import { randomUUID } from 'node:crypto';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { Client as PgClient } from 'pg';
 import { machine, runInboxMonth, type InboxMonthResult } from '../../bench/inbox-month';
 import { renderReport } from '../../bench/inbox-month-report';
 import { QUICK_MONTH } from '../../bench/inbox-month-generator';
-import { APP_ROLE, OWNER_ROLE } from '../../db/bootstrap';
+import { createTestDatabase, quietRuntime } from '../support/env';
 
 let result: InboxMonthResult;
 
 beforeAll(async () => {
-  try {
-    Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
-  } catch {
-    // installed already in this jest worker
-  }
-  const dbName = `t_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
-  const admin = new PgClient({
-    connectionString: `postgres://shipshape@127.0.0.1:${process.env.SHIPSHAPE_TEST_PG_PORT}/postgres`,
-  });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName} TEMPLATE shipshape_template OWNER ${OWNER_ROLE}`);
-  await admin.end();
+  quietRuntime();
+  const { url: databaseUrl } = await createTestDatabase();
   result = await runInboxMonth({
     shape: QUICK_MONTH,
-    databaseUrl: `postgres://${APP_ROLE}@127.0.0.1:${process.env.SHIPSHAPE_TEST_PG_PORT}/${dbName}`,
+    databaseUrl,
     temporalAddress: process.env.SHIPSHAPE_TEST_TEMPORAL!,
     dir: process.env.SHIPSHAPE_TEST_DIR!,
     workflowBundlePath: process.env.SHIPSHAPE_TEST_BUNDLE,

@@ -9,12 +9,11 @@
  * Tuned: a 5-day threshold, because the simulated cloud's resources are
  * days old, not the shipped 30 days; the shipped rules are in dry run.
  */
-import { createActivities } from '../../activities';
 import { createReclaimActivities } from '../../activities/reclaim';
 import type { OwnerMessage } from '../../domain/reclaim-notice';
 import { parseReclaimRule } from '../../policies/reclaim-loader';
 import { SimulatedTenantCloud } from '../../providers/simulated/tenants';
-import { createTestEnv, PERMISSIVE_GUARDS, type TestEnv } from '../support/env';
+import { createTestEnv, fleetActivities, type TestEnv } from '../support/env';
 import { eventually, http } from '../support/http';
 
 const DAY = 86_400_000;
@@ -52,13 +51,7 @@ beforeAll(async () => {
     publicUrl: env.apiUrl,
     workflowIdPrefix: env.workflowIdPrefix,
   });
-  const fleet = createActivities({
-    provider: env.provider,
-    db: env.db,
-    bmc: env.bmc,
-    notifier: { notify: async () => undefined },
-    guards: () => PERMISSIVE_GUARDS,
-  });
+  const fleet = fleetActivities(env);
   await env.startWorker({ ...fleet, ...reclaim } as unknown as typeof fleet);
   for (const [who, role] of [
     ['olivia', 'operator'],

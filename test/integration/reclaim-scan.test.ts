@@ -11,14 +11,13 @@
  * Tuned: rules with short thresholds, because the simulated cloud's resources
  * are days old, not the shipped 30 days; the shipped rules are in dry run.
  */
-import { createActivities } from '../../activities';
 import { createReclaimActivities, type OwnerMailer } from '../../activities/reclaim';
 import type { OwnerMessage } from '../../domain/reclaim-notice';
 import { reclaimWorkflowId, type ReclaimView } from '../../domain/reclaim-case';
 import { parseReclaimRule } from '../../policies/reclaim-loader';
 import { SimulatedTenantCloud } from '../../providers/simulated/tenants';
 import { extendReclaimUpdate, reclaimViewQuery, stopReclaimUpdate } from '../../workflows/reclaim';
-import { createTestEnv, PERMISSIVE_GUARDS, type TestEnv } from '../support/env';
+import { createTestEnv, fleetActivities, type TestEnv } from '../support/env';
 
 const rule = (name: string, check: string, action: string, dryRun: boolean) =>
   parseReclaimRule(
@@ -65,13 +64,7 @@ beforeAll(async () => {
     publicUrl: 'https://shipshape.example.org',
     workflowIdPrefix: env.workflowIdPrefix,
   });
-  const fleet = createActivities({
-    provider: env.provider,
-    db: env.db,
-    bmc: env.bmc,
-    notifier: { notify: async () => undefined },
-    guards: () => PERMISSIVE_GUARDS,
-  });
+  const fleet = fleetActivities(env);
   await env.startWorker({ ...fleet, ...reclaim } as unknown as typeof fleet);
 });
 afterAll(() => env?.close());

@@ -10,16 +10,22 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createActivities } from '../../activities';
 import { readAuditLog } from '../../db/audit-log';
 import { upsertInventory } from '../../db/hosts';
 import { upsertSshEndpoints } from '../../db/ssh-endpoints';
 import { findPinnedHostKey, pinHostKeyFromInventory } from '../../db/ssh-host-keys';
-import { SshCredentials } from '../../providers/ssh/credentials';
 import { SshExecutor } from '../../providers/ssh/session';
-import { createTestEnv, PERMISSIVE_GUARDS, type TestEnv } from '../support/env';
+import { complianceActivities, runScan } from '../support/compliance';
+import { createTestEnv, type TestEnv } from '../support/env';
 import { http } from '../support/http';
-import { lockSshHosts, sshHostsScript, type SshHostsEnv } from '../support/sshhosts';
+import {
+  fleetRootCredentials,
+  lockSshHosts,
+  requireRootForSshHosts,
+  type SshHostsEnv,
+  startSshHosts,
+  stopSshHosts,
+} from '../support/sshhosts';
 
 const CLI = join(__dirname, '..', '..', 'dist', 'cli', 'main.js');
 const HOST = 'ssh-1';
@@ -36,27 +42,19 @@ const executor = new SshExecutor();
 const fingerprintOf = (name: string) => sshHosts.hosts.find((h) => h.name === name)!.hostKeyFingerprint;
 
 beforeAll(async () => {
-  if (process.getuid?.() !== 0)
-    throw new Error('the SSH test hosts need root (debootstrap, chroot, namespaces): run the tests as root');
+  requireRootForSshHosts();
   releaseHosts = await lockSshHosts();
-  sshHostsScript('start');
-  sshHosts = JSON.parse(sshHostsScript('env')) as SshHostsEnv;
+  sshHosts = startSshHosts();
   env = await createTestEnv({ fleet: { zones: ['zone-a'], hostsPerZone: 1, serversPerHost: 0 } });
   await upsertInventory(env.db, [{ id: HOST, zone: 'zone-a', roles: ['compute'], bmc: null }], 'simulated');
   const h = sshHosts.hosts.find((x) => x.name === HOST)!;
   await upsertSshEndpoints(env.db, [{ host: HOST, address: h.address, port: h.port, credentialsRef: 'fleet-root' }]);
-  const sshCredentials = SshCredentials.fromText(
-    `fleet-root:\n  username: root\n  privateKeyFile: ${sshHosts.privateKeyPath}\n`,
-    'test credentials',
-  );
+  const sshCredentials = fleetRootCredentials(sshHosts);
   await env.startWorker(
-    createActivities({
-      provider: env.provider,
-      db: env.db,
-      bmc: env.bmc,
-      notifier: { notify: async () => undefined },
-      guards: () => PERMISSIVE_GUARDS,
-      compliance: { sshCredentials, profilesDir: join(__dirname, '../../policies/compliance'), sshExecutor: executor },
+    complianceActivities(env, {
+      sshCredentials,
+      profilesDir: join(__dirname, '../../policies/compliance'),
+      sshExecutor: executor,
     }),
   );
   admin = await env.token('ada', 'admin');
@@ -66,30 +64,19 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await env?.close();
-  try {
-    sshHostsScript('stop');
-  } finally {
-    releaseHosts?.();
-  }
+  stopSshHosts(releaseHosts);
 });
 
 /** Scan ssh-1's os-baseline through the API; the summary. */
 async function scan(): Promise<any> {
-  const started = await http('POST', `${env.apiUrl}/v1/compliance/scans`, operator, {
-    hosts: [HOST],
-    profiles: ['os-baseline'],
-  });
-  expect(started.status).toBe(202);
-  const deadline = Date.now() + 40_000;
-  for (;;) {
-    const r = await http('GET', `${env.apiUrl}/v1/compliance/scans/${started.body.scanId}`, viewer);
-    if (r.body.status !== 'running') {
-      expect(r.body.status).toBe('completed');
-      return r.body.summary;
-    }
-    if (Date.now() > deadline) throw new Error('scan still running after 40 s');
-    await new Promise((ok) => setTimeout(ok, 250));
-  }
+  const result = await runScan(
+    env,
+    { operator, viewer },
+    { hosts: [HOST], profiles: ['os-baseline'] },
+    { timeoutMs: 40_000 },
+  );
+  expect(result.status).toBe('completed');
+  return result.summary;
 }
 
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

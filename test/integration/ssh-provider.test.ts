@@ -10,25 +10,26 @@
  * a changed key is refused with nothing sent); unreachable hosts and wrong
  * keys fail clearly and without the key.
  */
-import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
 import { inspect } from 'node:util';
-import { Client as PgClient } from 'pg';
 import { utils } from 'ssh2';
 import { syncInventoryFile } from '../../activities/inventory';
 import { parseInventoryFile } from '../../config/inventory-file';
-import { APP_ROLE, OWNER_ROLE } from '../../db/bootstrap';
 import { createPool, type Db } from '../../db/pool';
 import { findPinnedHostKey, recordFirstContactKey } from '../../db/ssh-host-keys';
 import { findSshEndpoint, upsertSshEndpoints } from '../../db/ssh-endpoints';
 import { SshCredentials } from '../../providers/ssh/credentials';
 import type { HostKey, HostKeyPin } from '../../providers/ssh/host-key';
 import { SshError, SshExecutor, type SshTarget } from '../../providers/ssh/session';
+import { createTestDatabase } from '../support/env';
 import {
   acceptedLogins as acceptedLoginsOf,
   lockSshHosts,
+  requireRootForSshHosts,
   sshHostsScript,
   type SshHostsEnv,
+  startSshHosts,
+  stopSshHosts,
 } from '../support/sshhosts';
 
 let releaseHosts: (() => void) | undefined;
@@ -47,34 +48,21 @@ const pinned = (name: string): HostKeyPin => ({
 const acceptedLogins = (name: string) => acceptedLoginsOf(hosts, name);
 
 beforeAll(async () => {
-  if (process.getuid?.() !== 0)
-    throw new Error('the SSH test hosts need root (debootstrap, chroot, namespaces): run the tests as root');
+  requireRootForSshHosts();
   releaseHosts = await lockSshHosts(); // one test file at a time on this checkout's hosts
-  sshHostsScript('start'); // builds first when needed: about a minute, once
-  hosts = JSON.parse(sshHostsScript('env')) as SshHostsEnv;
+  hosts = startSshHosts();
   credentials = SshCredentials.fromText(
     `test:\n  username: root\n  privateKeyFile: ${hosts.privateKeyPath}\n` +
       `wrong:\n  username: root\n  privateKeyEnv: WRONG_SSH_KEY\n`,
     'test credentials',
     { WRONG_SSH_KEY: wrongKey.private },
   );
-  const dbName = `t_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
-  const admin = new PgClient({
-    connectionString: `postgres://shipshape@127.0.0.1:${process.env.SHIPSHAPE_TEST_PG_PORT}/postgres`,
-  });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName} TEMPLATE shipshape_template OWNER ${OWNER_ROLE}`);
-  await admin.end();
-  db = createPool(`postgres://${APP_ROLE}@127.0.0.1:${process.env.SHIPSHAPE_TEST_PG_PORT}/${dbName}`, 4);
+  db = createPool((await createTestDatabase()).url, 4);
 }, 600_000);
 
 afterAll(async () => {
   await db?.end();
-  try {
-    sshHostsScript('stop');
-  } finally {
-    releaseHosts?.();
-  }
+  stopSshHosts(releaseHosts);
 });
 
 describe('one connection per host', () => {

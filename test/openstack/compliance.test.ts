@@ -8,14 +8,13 @@
  * aggregates, compute-3 in none with its service disabled for a reason.
  */
 import { join } from 'node:path';
-import { createActivities } from '../../activities';
 import { syncInventory } from '../../activities/inventory';
 import { loadCloudConfig, type CloudConfig } from '../../providers/openstack/cloud-config';
 import { OpenStackProvider } from '../../providers/openstack/provider';
 import { OpenStackSession } from '../../providers/openstack/session';
 import { SshCredentials } from '../../providers/ssh/credentials';
-import { createTestEnv, PERMISSIVE_GUARDS, type TestEnv } from '../support/env';
-import { http } from '../support/http';
+import { complianceActivities, findingsByRule, runScan, type ScanView } from '../support/compliance';
+import { createTestEnv, type TestEnv } from '../support/env';
 import { startTestCloud, type TestCloud } from './cloud';
 
 const NOVA = { 'X-OpenStack-Nova-API-Version': '2.90' };
@@ -30,13 +29,6 @@ class CountingProvider extends OpenStackProvider {
     this.fleetReads++;
     return super.readComputeFleet();
   }
-}
-
-interface FindingView {
-  ruleId: string;
-  state: string;
-  observed: string;
-  reason: string;
 }
 
 let cloud: TestCloud;
@@ -64,26 +56,8 @@ async function aggregate(name: string, hosts: string[]): Promise<void> {
   for (const host of hosts) await nova('POST', `/os-aggregates/${created.id}/action`, { add_host: { host } });
 }
 
-async function scan(hosts: string[]): Promise<{ status: string; summary: any; error: string | null }> {
-  const started = await http('POST', `${env.apiUrl}/v1/compliance/scans`, operator, {
-    hosts,
-    profiles: ['compute-host'],
-  });
-  expect(started.status).toBe(202);
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const r = await http('GET', `${env.apiUrl}/v1/compliance/scans/${started.body.scanId}`, viewer);
-    if (r.body.status !== 'running') return r.body;
-    if (Date.now() > deadline) throw new Error('scan still running after 60 s');
-    await new Promise((ok) => setTimeout(ok, 250));
-  }
-}
-
-async function findingsOf(host: string): Promise<Record<string, FindingView>> {
-  const r = await http<{ findings: FindingView[] }>('GET', `${env.apiUrl}/v1/compliance/findings?host=${host}`, viewer);
-  expect(r.status).toBe(200);
-  return Object.fromEntries(r.body.findings.map((f) => [f.ruleId, f]));
-}
+const scan = (hosts: string[]) => runScan(env, { operator, viewer }, { hosts, profiles: ['compute-host'] });
+const findingsOf = (host: string) => findingsByRule(env, viewer, host);
 
 beforeAll(async () => {
   cloud = await startTestCloud(
@@ -106,17 +80,10 @@ beforeAll(async () => {
   env = await createTestEnv({ provider: () => provider });
   await syncInventory(env.db, env.provider);
   await env.startWorker(
-    createActivities({
-      provider: env.provider,
-      db: env.db,
-      bmc: env.bmc,
-      notifier: { notify: async () => undefined },
-      guards: () => PERMISSIVE_GUARDS,
-      compliance: {
-        sshCredentials: SshCredentials.empty(),
-        profilesDir: join(__dirname, '../../policies/compliance'),
-        openstackFactsTtlMs: FACTS_TTL_MS,
-      },
+    complianceActivities(env, {
+      sshCredentials: SshCredentials.empty(),
+      profilesDir: join(__dirname, '../../policies/compliance'),
+      openstackFactsTtlMs: FACTS_TTL_MS,
     }),
   );
   operator = await env.token('olivia', 'operator');
@@ -139,7 +106,7 @@ afterAll(async () => {
 }, 120_000);
 
 describe('a scan of the test cloud with the shipped compute-host profile', () => {
-  let result: { status: string; summary: any; error: string | null };
+  let result: ScanView;
   let readsBefore: number;
   beforeAll(async () => {
     readsBefore = provider.fleetReads;

@@ -9,7 +9,7 @@ import type { Server } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import { Client as PgClient, type Pool } from 'pg';
-import { createActivities, type FleetActivities } from '../../activities';
+import { createActivities, type ActivityDeps, type FleetActivities } from '../../activities';
 import { syncInventory } from '../../activities/inventory';
 import type { Notifier, OperatorNotification } from '../../providers/notifiers';
 import { SimulatedFleet } from '../../providers/simulated/provider';
@@ -37,7 +37,8 @@ import { shipshapeDataConverter } from '../../workers/data-converter';
 import { createRemediationWorker } from '../../workers/worker';
 
 let runtimeInstalled = false;
-function quietRuntime(): void {
+/** Install the Temporal runtime with a logger that only says warnings, once in this jest worker. */
+export function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
@@ -141,8 +142,26 @@ export interface TestEnvOptions {
   complianceDir?: string;
 }
 
-export async function createTestEnv(options: TestEnvOptions = {}): Promise<TestEnv> {
-  quietRuntime();
+/**
+ * A worker's activities on the env's provider, database and BMC with a notifier that sends nothing and
+ * permissive guards (not the env's own notifier and guards, as startWorker's default); `deps` adds or replaces any.
+ */
+export function fleetActivities(
+  env: Pick<TestEnv, 'provider' | 'db' | 'bmc'>,
+  deps: Partial<ActivityDeps> = {},
+): FleetActivities {
+  return createActivities({
+    provider: env.provider,
+    db: env.db,
+    bmc: env.bmc,
+    notifier: { notify: async () => undefined },
+    guards: () => PERMISSIVE_GUARDS,
+    ...deps,
+  });
+}
+
+/** A database of its own from the migrated template (the owner role's), for one test file; its name and the app role's URL. */
+export async function createTestDatabase(): Promise<{ name: string; url: string }> {
   const dbName = `t_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
   const admin = new PgClient({
     connectionString: `postgres://shipshape@127.0.0.1:${process.env.SHIPSHAPE_TEST_PG_PORT}/postgres`,
@@ -150,7 +169,12 @@ export async function createTestEnv(options: TestEnvOptions = {}): Promise<TestE
   await admin.connect();
   await admin.query(`CREATE DATABASE ${dbName} TEMPLATE shipshape_template OWNER ${OWNER_ROLE}`);
   await admin.end();
-  const databaseUrl = `postgres://${APP_ROLE}@127.0.0.1:${process.env.SHIPSHAPE_TEST_PG_PORT}/${dbName}`;
+  return { name: dbName, url: `postgres://${APP_ROLE}@127.0.0.1:${process.env.SHIPSHAPE_TEST_PG_PORT}/${dbName}` };
+}
+
+export async function createTestEnv(options: TestEnvOptions = {}): Promise<TestEnv> {
+  quietRuntime();
+  const { name: dbName, url: databaseUrl } = await createTestDatabase();
   const db = createPool(databaseUrl, 20);
   const provider =
     options.provider?.(db) ??

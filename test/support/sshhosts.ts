@@ -3,48 +3,48 @@
  *
  * The SSH test hosts are one set per checkout (test/sshhosts/hosts.sh): a test file that uses them holds
  * this lock from before it starts them until after it stops them, so two such files in one jest run (two
- * workers) never stop, rekey or reset the hosts under each other. A lock whose holder is gone is taken over.
+ * workers) never stop, rekey or reset the hosts under each other (scripts/sshhosts-lock.ts).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { SshCredentials } from '../../providers/ssh/credentials';
+import { sshHostsLockPath, takeSshHostsLock } from '../../scripts/sshhosts-lock';
 
-const LOCK = join(
-  process.env.SHIPSHAPE_SSHHOSTS_DIR ?? join(__dirname, '../../.data/sshhosts'),
-  `tests-${process.env.SHIPSHAPE_SSHHOSTS_PORT_BASE ?? '22221'}.lock`,
-);
+const LOCK = sshHostsLockPath(join(__dirname, '../..'));
 
-function alive(pid: number): boolean {
+/** Wait until this process holds the hosts (up to `timeoutMs`), then return the release. */
+export function lockSshHosts(timeoutMs = 300_000): Promise<() => void> {
+  return takeSshHostsLock(LOCK, timeoutMs, 200);
+}
+
+/** Throw unless this process is root: the SSH test hosts need it. */
+export function requireRootForSshHosts(): void {
+  if (process.getuid?.() !== 0)
+    throw new Error('the SSH test hosts need root (debootstrap, chroot, namespaces): run the tests as root');
+}
+
+/** Start the SSH test hosts (building them first when needed: about a minute, once; hold the lock); what `hosts.sh env` prints. */
+export function startSshHosts(): SshHostsEnv {
+  sshHostsScript('start');
+  return JSON.parse(sshHostsScript('env')) as SshHostsEnv;
+}
+
+/** Stop the SSH test hosts, then release the lock (when held) whether or not they stopped. */
+export function stopSshHosts(release: (() => void) | undefined): void {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
+    sshHostsScript('stop');
+  } finally {
+    release?.();
   }
 }
 
-/** Wait until this process holds the hosts (up to `timeoutMs`), then return the release. */
-export async function lockSshHosts(timeoutMs = 300_000): Promise<() => void> {
-  const deadline = Date.now() + timeoutMs;
-  mkdirSync(join(LOCK, '..'), { recursive: true });
-  for (;;) {
-    try {
-      mkdirSync(LOCK);
-      writeFileSync(join(LOCK, 'pid'), String(process.pid));
-      return () => rmSync(LOCK, { recursive: true, force: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    let holder = NaN;
-    try {
-      holder = Number(readFileSync(join(LOCK, 'pid'), 'utf8'));
-    } catch {
-      // being written, or just released
-    }
-    if (Number.isInteger(holder) && holder > 0 && !alive(holder)) rmSync(LOCK, { recursive: true, force: true });
-    if (Date.now() > deadline) throw new Error(`the SSH test hosts stayed locked by process ${holder} (${LOCK})`);
-    await new Promise((ok) => setTimeout(ok, 200));
-  }
+/** SSH credentials of one entry, `fleet-root`: root with the hosts' client key. */
+export function fleetRootCredentials(hosts: SshHostsEnv): SshCredentials {
+  return SshCredentials.fromText(
+    `fleet-root:\n  username: root\n  privateKeyFile: ${hosts.privateKeyPath}\n`,
+    'test credentials',
+  );
 }
 
 /** What `hosts.sh env` prints: the hosts, the client key, each host's sshd log and host keys. */

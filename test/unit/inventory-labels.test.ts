@@ -3,7 +3,8 @@
  * compliance scopes match on. Bad labels are refused with the file, line and
  * column, the host and the field.
  */
-import { InventoryFileError, parseInventoryFile } from '../../config/inventory-file';
+import { parseInventoryFile } from '../../config/inventory-file';
+import { expectInventoryFileRefused } from '../support/inventory-file';
 
 describe('labels in the inventory file', () => {
   it('gives each host its map, and hosts may have labels alone', () => {
@@ -52,14 +53,6 @@ describe('labels in the inventory file', () => {
       'inv.yaml:2:13: hosts.cmp-a-03: give ssh, bmc, labels or several of them',
     ],
   ])('refuses %s, naming the host and the field', (_name, text, message) => {
-    let error: unknown;
-    try {
-      parseInventoryFile(text, 'inv.yaml');
-    } catch (err) {
-      error = err;
-    }
-    expect(error).toBeInstanceOf(InventoryFileError);
-    if (typeof message === 'string') expect((error as Error).message).toBe(message);
-    else expect((error as Error).message).toMatch(message);
+    expectInventoryFileRefused(text, message);
   });
 });

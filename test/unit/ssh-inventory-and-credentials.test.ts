@@ -10,9 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { utils } from 'ssh2';
-import { InventoryFileError, parseInventoryFile } from '../../config/inventory-file';
+import { parseInventoryFile } from '../../config/inventory-file';
 import { SshCredentials, SshCredentialsError } from '../../providers/ssh/credentials';
 import { fingerprintOf, hostKeyAlgorithmsFor, keyTypeOf } from '../../providers/ssh/host-key';
+import { expectInventoryFileRefused } from '../support/inventory-file';
 
 const FP = 'SHA256:TNXITcYk7W20mkwhqVtlooyhHe77vNk3+s7to/PY6HY';
 
@@ -105,15 +106,7 @@ describe('the inventory file', () => {
       'inv.yaml:3:5: hosts.compute 01: host names are letters, digits, ".", "_", "-"',
     ],
   ])('refuses %s', (_name, text, message) => {
-    let error: unknown;
-    try {
-      parseInventoryFile(text, 'inv.yaml');
-    } catch (err) {
-      error = err;
-    }
-    expect(error).toBeInstanceOf(InventoryFileError);
-    if (typeof message === 'string') expect((error as Error).message).toBe(message);
-    else expect((error as Error).message).toMatch(message);
+    expectInventoryFileRefused(text, message);
   });
 });
 
