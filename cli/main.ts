@@ -16,6 +16,7 @@ import { registerGuards } from './commands/guards';
 import { registerFleet, registerHosts } from './commands/hosts';
 import { registerInbox } from './commands/inbox';
 import { registerPolicies } from './commands/policies';
+import { registerReclaim } from './commands/reclaim';
 import { registerRemediations } from './commands/remediations';
 import { registerSignal } from './commands/signal';
 import { ApiError, EXIT, ExitWith, TransportError, UsageError } from './errors';
@@ -24,6 +25,7 @@ import { ApiError, EXIT, ExitWith, TransportError, UsageError } from './errors';
 const GROUPS = [
   registerInbox,
   registerCompliance,
+  registerReclaim,
   registerRemediations,
   registerHosts,
   registerPolicies,

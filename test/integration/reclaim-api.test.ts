@@ -14,6 +14,10 @@ import type { OwnerMessage } from '../../domain/reclaim-notice';
 import { parseReclaimRule } from '../../policies/reclaim-loader';
 import { SimulatedTenantCloud } from '../../providers/simulated/tenants';
 import { createTestEnv, fleetActivities, type TestEnv } from '../support/env';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli, runCliJson } from '../support/cli';
 import { eventually, http } from '../support/http';
 
 const DAY = 86_400_000;
@@ -152,5 +156,23 @@ describe('reclaim through the API', () => {
     expect(Object.keys(doc.body.paths)).toEqual(
       expect.arrayContaining(['/v1/reclaim/cases/{id}/extend', '/v1/reclaim/extend', '/v1/reclaim/report']),
     );
+  });
+
+  it('the CLI shows the same: findings, open reclaims, the report; a duration without a unit and an operator pausing are refused', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'shipshape-cli-'));
+    const as = (who: string) => ({ home, apiUrl: env.apiUrl, token: tokens[who]! });
+    const findings = await runCliJson(['reclaim', 'findings', '--rule', 'stopped-servers'], as('victor'));
+    expect(findings.findings.length).toBe(cases.length);
+    const open = await runCli(['reclaim', 'list', '--open'], as('victor'));
+    expect(open.code).toBe(0);
+    expect(open.stdout).toContain('in-grace');
+    const report = await runCli(['reclaim', 'report'], as('victor'));
+    expect(report.stdout).toMatch(/^all\s/m);
+    const noUnit = await runCli(['reclaim', 'extend', cases[2].caseId, '--by', '3'], as('olivia'));
+    expect(noUnit.code).not.toBe(0);
+    expect(noUnit.stderr).toMatch(/body.extend: "3" must be a whole number with a unit/);
+    const pause = await runCli(['reclaim', 'pause', '--comment', 'x'], as('olivia'));
+    expect(pause.code).not.toBe(0);
+    expect(pause.stderr).toMatch(/role|forbidden|403/i);
   });
 });
