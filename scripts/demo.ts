@@ -28,6 +28,7 @@ import { ensureSweepSchedule } from '../workers/schedule';
 import { connectWorker } from '../workers/temporal';
 import { createRemediationWorker } from '../workers/worker';
 import { runDemoScan, writeDemoSshInventory } from './demo-compliance';
+import { demoReclaim, runDemoReclaimScan } from './demo-reclaim';
 import { PROJECT_ROOT, freePort, migrate, portIsFree, reachableDataDir, startServices } from './services';
 
 const DEV_TOKEN = process.env.SHIPSHAPE_DEV_TOKEN ?? 'shipshape-demo-admin-token';
@@ -168,6 +169,8 @@ async function main(): Promise<void> {
       ...deps,
       // The simulated hosts answer over simulated SSH: each drifts from the Debian baseline in its own ways.
       compliance: REAL_CLOUD ? deps.compliance : { ...deps.compliance!, sshExecutor: simulatedSsh() },
+      // Reclaim on a simulated tenant cloud, with the shipped rules (all in dry run: flagged and reported, nothing done).
+      ...(REAL_CLOUD ? {} : { reclaim: demoReclaim() }),
       // The demo's operator is the terminal: without a webhook, notifications are printed, not logged.
       notifier: config.SHIPSHAPE_NOTIFY_WEBHOOK_URL
         ? deps.notifier
@@ -248,7 +251,16 @@ async function main(): Promise<void> {
     SHIPSHAPE_URL=${api.url} SHIPSHAPE_TOKEN=${DEV_TOKEN} npm run -s shipshape -- compliance score
     SHIPSHAPE_URL=${api.url} SHIPSHAPE_TOKEN=${DEV_TOKEN} npm run -s shipshape -- compliance findings --state fail
     SHIPSHAPE_URL=${api.url} SHIPSHAPE_TOKEN=${DEV_TOKEN} npm run -s shipshape -- compliance host ${hosts('zone-a', 1)}
-
+${
+  REAL_CLOUD
+    ? ''
+    : `
+  Reclaim of unused capacity scans a simulated tenant cloud (200 servers, 150 volumes, 60 floating IPs) with the
+  shipped rules (policies/reclaim), all in dry run: what they flag and what it holds, nothing done.
+    curl -s -H "Authorization: Bearer ${DEV_TOKEN}" ${api.url}/v1/reclaim/report | jq .all
+    SHIPSHAPE_URL=${api.url} SHIPSHAPE_TOKEN=${DEV_TOKEN} npm run -s shipshape -- reclaim findings
+`
+}
   The telemetry sweep reads every simulated BMC every ${config.SHIPSHAPE_SWEEP_INTERVAL_SECONDS} s (a Temporal Schedule: see Schedules in the UI).
   ${HOT}'s inlet reads 41 °C: the sweep raises InletTemperatureHigh, the host is drained and facilities are told;
   the room cools a minute later, so after the policy's wait the host is verified and returned. ${DEGRADED} loses a power supply: the sweep
@@ -386,6 +398,10 @@ async function main(): Promise<void> {
         if (!scans) {
           scan();
           scans = setInterval(scan, 120_000);
+          if (!REAL_CLOUD)
+            void runDemoReclaimScan({ url: api.url, token: DEV_TOKEN }).catch((err: unknown) =>
+              console.log(`[demo] reclaim scan failed: ${(err as Error).message}`),
+            );
         }
       })
       .catch(() => undefined);
