@@ -92,6 +92,7 @@ export const RECLAIM_NOT_CONFIGURED: Omit<ReclaimDeps, 'db'> = {
     name: 'none',
     listResources: async () => notConfigured(),
     readResource: async () => notConfigured(),
+    project: async () => notConfigured(),
     projectContacts: async () => notConfigured(),
     domainContact: async () => notConfigured(),
     reversibleStep: async () => notConfigured(),
@@ -179,8 +180,9 @@ export function createReclaimActivities(deps: ReclaimDeps) {
         resourceId: resource.id,
       });
       if (exempt) return { still: false, reason: `exempted until ${exempt.expiresAt.toISOString()}: ${exempt.reason}` };
-      const { projects } = await deps.cloud.listResources([]);
-      const j = judgeResource(rule, now, { now: new Date(), projects: directory(projects) });
+      // Only the resource's own project: a re-check reads one resource, not the cloud's project list.
+      const project = await deps.cloud.project(resource.projectId);
+      const j = judgeResource(rule, now, { now: new Date(), projects: directory(project ? [project] : []) });
       return j.verdict === 'flagged' ? { still: true, reason: j.reason } : { still: false, reason: j.reason };
     },
 

@@ -22,6 +22,8 @@ export interface TenantCloud {
   readonly name: string;
   /** Every resource of these kinds across all projects, and the projects. */
   listResources(kinds: readonly ResourceKind[]): Promise<{ resources: TenantResource[]; projects: ProjectInfo[] }>;
+  /** One project, for a re-check's scope (its name and domain); null when the cloud does not know it. */
+  project(id: string): Promise<ProjectInfo | null>;
   /** One resource read again; null when it is gone. */
   readResource(key: ResourceKey): Promise<TenantResource | null>;
   /** The e-mail addresses of the users holding `role` on the project (Keystone role assignments). */

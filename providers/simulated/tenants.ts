@@ -145,6 +145,10 @@ export class SimulatedTenantCloud implements TenantCloud {
     };
   }
 
+  async project(id: string): Promise<ProjectInfo | null> {
+    return this.projects.find((p) => p.id === id) ?? null;
+  }
+
   async readResource(key: ResourceKey): Promise<TenantResource | null> {
     return this.resources.get(`${key.kind}/${key.id}`) ?? null;
   }

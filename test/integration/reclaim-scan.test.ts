@@ -32,6 +32,7 @@ dryRun: ${dryRun}
   );
 
 let env: TestEnv;
+let reclaim: ReturnType<typeof createReclaimActivities>;
 const sent: OwnerMessage[] = [];
 const mailer: OwnerMailer = { send: async (m) => void sent.push(m) };
 const cloud = new SimulatedTenantCloud({
@@ -55,7 +56,7 @@ const RULES = [
 
 beforeAll(async () => {
   env = await createTestEnv({ fleet: { zones: ['zone-a'], hostsPerZone: 1, serversPerHost: 0 } });
-  const reclaim = createReclaimActivities({
+  reclaim = createReclaimActivities({
     db: env.db,
     cloud,
     mailer,
@@ -165,5 +166,32 @@ describe('a reclaim scan of the simulated cloud', () => {
     const done = (await handle.result()) as ReclaimView;
     expect(done).toMatchObject({ phase: 'stopped', outcome: { reason: 'exempted by anna: legal hold' } });
     expect(cloud.steps.filter((s) => s.key === `server/${expectedServers[1]}`)).toEqual([]);
+  });
+
+  it('a re-check reads the resource again: unchanged it is still to reclaim; started, kept or shelved by someone, not', async () => {
+    const [a, b] = expectedServers.slice(2);
+    const key = (id: string) => ({ kind: 'server' as const, id, name: id, projectId: '' });
+    const rule = RULES[0]!;
+    const at = async (id: string, stage: 'grace' | 'restore-window' = 'grace') => {
+      const r = await cloud.readResource({ kind: 'server', id });
+      return reclaim.recheckReclaim({
+        rule,
+        resource: { ...key(id), projectId: r!.projectId },
+        stage,
+        action: 'shelve',
+      });
+    };
+    expect(await at(a!)).toMatchObject({ still: true });
+    cloud.touch({ kind: 'server', id: a! }, { status: 'ACTIVE' });
+    expect(await at(a!)).toMatchObject({ still: false, reason: 'status ACTIVE is not SHUTOFF or SUSPENDED or PAUSED' });
+    cloud.touch({ kind: 'server', id: b! }, { tags: ['shipshape:keep'] });
+    expect(await at(b!)).toEqual({ still: false, reason: 'marked shipshape:keep' });
+    cloud.touch({ kind: 'server', id: b! }, { status: 'SHELVED_OFFLOADED', tags: [] });
+    expect(await at(b!, 'restore-window')).toMatchObject({ still: true });
+    cloud.touch({ kind: 'server', id: b! }, { status: 'ACTIVE' });
+    expect(await at(b!, 'restore-window')).toEqual({
+      still: false,
+      reason: 'ACTIVE, no longer shelved (unshelved by someone)',
+    });
   });
 });
