@@ -278,16 +278,8 @@ export async function countReclaimFindings(db: Queryable): Promise<number> {
   return rows[0]!.n;
 }
 
-export interface ReclaimFindingRow {
-  rule: string;
-  kind: string;
-  id: string;
-  name: string;
-  projectId: string;
-  reason: string;
-  evidence: Record<string, unknown>;
-  capacity: Capacity;
-  dryRun: boolean;
+/** A flagged resource as stored: what the scan recorded, when, and its open reclaim if any. */
+export interface ReclaimFindingRow extends FlaggedResource {
   firstFlagged: Date;
   lastSeen: Date;
   caseId: string | null;
